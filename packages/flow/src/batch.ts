@@ -1,0 +1,171 @@
+import { FIELD_LIST, fieldsForCloud, FLOW_SCHEMA_VERSION, type Cloud, type FieldSpec } from './fields.js';
+
+/**
+ * A columnar batch of normalized flows. Parsers fill columns in place (typed arrays for
+ * numbers and times, arrays for strings) so the hot path allocates no object per record;
+ * a row object is only built at the edges (NDJSON output, tests, the query API).
+ *
+ * Numbers and times use NaN for null. String columns hold null for absent values.
+ * Columns are allocated on first use, so an AWS batch carries no GCP columns.
+ */
+
+/** Column index of every field, in FIELD_LIST order. */
+export const COL: Readonly<Record<string, number>> = Object.freeze(
+  Object.fromEntries(FIELD_LIST.map((s, i) => [s.name, i])),
+);
+
+export function colIndex(name: string): number {
+  const i = COL[name];
+  if (i === undefined) throw new Error(`unknown flow field "${name}"`);
+  return i;
+}
+
+export type StringColumn = (string | null)[];
+export type Column = Float64Array | StringColumn;
+
+export const DEFAULT_BATCH_CAPACITY = 8192;
+
+export class FlowBatch {
+  readonly capacity: number;
+  /** rows filled so far */
+  length = 0;
+  readonly columns: (Column | undefined)[];
+  /** unknown source fields per row (AWS custom columns, new GCP payload keys); null when none */
+  extra: (Record<string, string> | null)[] | undefined;
+
+  constructor(capacity: number = DEFAULT_BATCH_CAPACITY) {
+    if (!Number.isInteger(capacity) || capacity <= 0) throw new Error(`batch capacity must be a positive integer, got ${capacity}`);
+    this.capacity = capacity;
+    this.columns = new Array<Column | undefined>(FIELD_LIST.length).fill(undefined);
+  }
+
+  get full(): boolean {
+    return this.length >= this.capacity;
+  }
+
+  /** The Float64Array of a number or time column, allocated (all NaN) on first use. */
+  numbers(index: number): Float64Array {
+    let c = this.columns[index];
+    if (c === undefined) {
+      const spec = FIELD_LIST[index];
+      if (!spec || spec.kind === 'string') throw new Error(`column ${spec?.name ?? index} is not numeric`);
+      c = new Float64Array(this.capacity).fill(NaN);
+      this.columns[index] = c;
+    }
+    return c as Float64Array;
+  }
+
+  /** The array of a string column, allocated (all null) on first use. */
+  strings(index: number): StringColumn {
+    let c = this.columns[index];
+    if (c === undefined) {
+      const spec = FIELD_LIST[index];
+      if (!spec || spec.kind !== 'string') throw new Error(`column ${spec?.name ?? index} is not a string column`);
+      c = new Array<string | null>(this.capacity).fill(null);
+      this.columns[index] = c;
+    }
+    return c as StringColumn;
+  }
+
+  extras(): (Record<string, string> | null)[] {
+    if (this.extra === undefined) this.extra = new Array<Record<string, string> | null>(this.capacity).fill(null);
+    return this.extra;
+  }
+
+  /** Value of one cell: string, number or epoch ms, null when absent or the column was never filled. */
+  get(row: number, index: number): string | number | null {
+    const c = this.columns[index];
+    if (c === undefined) return null;
+    const v = c[row];
+    if (v === undefined || v === null) return null;
+    if (typeof v === 'number' && Number.isNaN(v)) return null;
+    return v;
+  }
+
+  cloudOf(row: number): Cloud {
+    const v = this.get(row, CLOUD_COL);
+    if (v !== 'aws' && v !== 'gcp' && v !== 'azure') throw new Error(`row ${row} has no cloud`);
+    return v;
+  }
+
+  /** The row as a plain object: every field of its cloud (null where absent), times as ISO-8601. */
+  row(row: number): FlowRow {
+    const out: FlowRow = {};
+    for (const spec of fieldsFor(this.cloudOf(row))) out[spec.name] = this.cell(row, spec);
+    const ex = this.extra?.[row];
+    if (ex) out.extra = { ...ex };
+    return out;
+  }
+
+  /** One NDJSON line (no newline), same content as JSON.stringify(row(i)) but without building the object. */
+  jsonLine(row: number): string {
+    const specs = fieldsFor(this.cloudOf(row));
+    let s = '{';
+    for (let k = 0; k < specs.length; k++) {
+      const spec = specs[k]!;
+      const c = this.columns[spec.index];
+      if (k > 0) s += ',';
+      s += spec.key;
+      if (c === undefined) {
+        s += 'null';
+        continue;
+      }
+      const v = c[row];
+      if (typeof v === 'number') {
+        if (Number.isNaN(v)) s += 'null';
+        else if (spec.kind === 'time') s += '"' + isoTime(v) + '"';
+        else s += String(v);
+      } else if (v === null || v === undefined) s += 'null';
+      else s += JSON.stringify(v);
+    }
+    const ex = this.extra?.[row];
+    if (ex) s += ',"extra":' + JSON.stringify(ex);
+    return s + '}';
+  }
+
+  private cell(row: number, spec: IndexedSpec): string | number | null {
+    const v = this.get(row, spec.index);
+    if (v !== null && spec.kind === 'time' && typeof v === 'number') return isoTime(v);
+    return v;
+  }
+}
+
+export type FlowRow = Record<string, string | number | null | Record<string, string>>;
+
+interface IndexedSpec extends FieldSpec {
+  readonly index: number;
+  /** `"name":` pre-encoded for the NDJSON writer */
+  readonly key: string;
+}
+
+const CLOUD_COL = colIndex('cloud');
+
+const FIELDS_FOR: Record<Cloud, readonly IndexedSpec[]> = {
+  aws: index(fieldsForCloud('aws')),
+  gcp: index(fieldsForCloud('gcp')),
+  azure: index(fieldsForCloud('azure')),
+};
+
+function index(specs: readonly FieldSpec[]): IndexedSpec[] {
+  return specs.map((s) => ({ ...s, index: colIndex(s.name), key: JSON.stringify(s.name) + ':' }));
+}
+
+function fieldsFor(cloud: Cloud): readonly IndexedSpec[] {
+  return FIELDS_FOR[cloud];
+}
+
+/**
+ * ISO-8601 UTC with millisecond precision, or microseconds when the value carries them
+ * (GCP times have up to nanosecond digits; epoch-ms doubles keep about 0.25 µs).
+ */
+export function isoTime(ms: number): string {
+  const whole = Math.floor(ms);
+  const iso = new Date(whole).toISOString();
+  const frac = ms - whole;
+  if (frac === 0) return iso;
+  const micros = Math.round(frac * 1000);
+  if (micros === 0 || micros === 1000) return iso;
+  return iso.slice(0, -1) + String(micros).padStart(3, '0') + 'Z';
+}
+
+export { FLOW_SCHEMA_VERSION };

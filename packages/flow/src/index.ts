@@ -1,0 +1,4 @@
+export * from './fields.js';
+export * from './batch.js';
+export * from './record.js';
+export * from './ip.js';
