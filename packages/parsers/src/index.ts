@@ -1,1 +1,3 @@
 export * from './types.js';
+export * from './detect.js';
+export * from './peek.js';

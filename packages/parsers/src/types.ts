@@ -52,6 +52,8 @@ export type StreamParser = (input: ByteSource, ctx: ParseContext) => AsyncGenera
 export interface RandomAccessSource {
   readonly size: number;
   read(offset: number, length: number): Promise<Uint8Array>;
+  /** releases the handle; called by whoever opened the source */
+  close?(): Promise<void>;
 }
 
 export type RandomAccessParser = (input: RandomAccessSource, ctx: ParseContext) => AsyncGenerator<FlowBatch, void, undefined>;

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Every benchmark, one after another (they measure wall time: never run two at once).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export TURBO_TELEMETRY_DISABLED=1
+pnpm -s build
+pnpm -C packages/parsers -s bench:aws
+pnpm -C packages/parsers -s bench:json
+pnpm -C packages/flow -s bench
