@@ -39,6 +39,55 @@ export class FlowBatch {
     this.columns = new Array<Column | undefined>(FIELD_LIST.length).fill(undefined);
   }
 
+  /**
+   * A batch over columns built elsewhere (a decoder): capacity is the row count (at least 1),
+   * so the batch is complete as given. Columns are indexed like FIELD_LIST and checked for kind and length.
+   */
+  static fromColumns(
+    length: number,
+    columns: readonly (Column | undefined)[],
+    extra?: (Record<string, string> | null)[],
+  ): FlowBatch {
+    if (!Number.isInteger(length) || length < 0) throw new Error(`batch length must be a non-negative integer, got ${length}`);
+    if (columns.length !== FIELD_LIST.length) throw new Error(`expected ${FIELD_LIST.length} columns, got ${columns.length}`);
+    const b = new FlowBatch(Math.max(length, 1));
+    for (let i = 0; i < columns.length; i++) {
+      const c = columns[i];
+      if (c === undefined) continue;
+      const spec = FIELD_LIST[i]!;
+      if ((spec.kind === 'string') === c instanceof Float64Array) throw new Error(`column ${spec.name} has the wrong kind for a ${spec.kind} field`);
+      if (c.length < length) throw new Error(`column ${spec.name} has ${c.length} values for ${length} rows`);
+      b.columns[i] = c;
+    }
+    if (extra !== undefined) {
+      if (extra.length < length) throw new Error(`extra has ${extra.length} entries for ${length} rows`);
+      b.extra = extra;
+    }
+    b.length = length;
+    return b;
+  }
+
+  /** A copy of rows [start, end), with the same columns allocated. */
+  slice(start: number, end: number = this.length): FlowBatch {
+    const s = Math.max(0, Math.min(start, this.length));
+    const e = Math.max(s, Math.min(end, this.length));
+    const n = e - s;
+    const cols = this.columns.map((c): Column | undefined => {
+      if (c === undefined) return undefined;
+      if (c instanceof Float64Array) {
+        const out = new Float64Array(Math.max(n, 1)).fill(NaN);
+        out.set(c.subarray(s, e));
+        return out;
+      }
+      const out = c.slice(s, e);
+      if (n === 0) out.push(null);
+      return out;
+    });
+    const extra = this.extra === undefined ? undefined : this.extra.slice(s, e).map((x) => (x ? { ...x } : null));
+    if (extra !== undefined && n === 0) extra.push(null);
+    return FlowBatch.fromColumns(n, cols, extra);
+  }
+
   get full(): boolean {
     return this.length >= this.capacity;
   }
@@ -128,6 +177,34 @@ export class FlowBatch {
     if (v !== null && spec.kind === 'time' && typeof v === 'number') return isoTime(v);
     return v;
   }
+}
+
+/**
+ * First difference between two batches' content, or null when they hold the same flows:
+ * cell values (NaN and null are the same absence; an unallocated column equals an all-null one)
+ * and extra maps. Meant for tests and consistency checks, not hot paths.
+ */
+export function batchDiff(a: FlowBatch, b: FlowBatch): string | null {
+  if (a.length !== b.length) return `length ${a.length} != ${b.length}`;
+  for (let i = 0; i < FIELD_LIST.length; i++) {
+    if (a.columns[i] === undefined && b.columns[i] === undefined) continue;
+    for (let r = 0; r < a.length; r++) {
+      const x = a.get(r, i);
+      const y = b.get(r, i);
+      if (!Object.is(x, y)) return `row ${r} field ${FIELD_LIST[i]!.name}: ${JSON.stringify(x)} != ${JSON.stringify(y)}`;
+    }
+  }
+  for (let r = 0; r < a.length; r++) {
+    const x = a.extra?.[r] ?? null;
+    const y = b.extra?.[r] ?? null;
+    if (x === null && y === null) continue;
+    if (x === null || y === null) return `row ${r} extra: ${JSON.stringify(x)} != ${JSON.stringify(y)}`;
+    const kx = Object.keys(x);
+    if (kx.length !== Object.keys(y).length || kx.some((k) => !Object.hasOwn(y, k) || x[k] !== y[k])) {
+      return `row ${r} extra: ${JSON.stringify(x)} != ${JSON.stringify(y)}`;
+    }
+  }
+  return null;
 }
 
 export type FlowRow = Record<string, string | number | null | Record<string, string>>;

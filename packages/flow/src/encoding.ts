@@ -1,0 +1,686 @@
+import { endianness } from 'node:os';
+import { crc32, deflateRawSync, inflateRawSync, constants as zc } from 'node:zlib';
+import { compressSync as lz4Compress, uncompressSync as lz4Uncompress } from 'lz4-napi';
+import { BatchMetaSchema, type BatchMeta } from './batch-meta.js';
+import { FlowBatch, type Column, type StringColumn } from './batch.js';
+import { FIELD_LIST, FLOW_SCHEMA_VERSION } from './fields.js';
+
+const COL_BY_NAME: ReadonlyMap<string, number> = new Map(FIELD_LIST.map((s, i) => [s.name, i]));
+
+/**
+ * The Kafka message form of a FlowBatch: a small JSON header (BatchMeta) readable on its own,
+ * then a compressed columnar body. Chosen by bench/encoding.bench.ts over Arrow IPC, Avro,
+ * protobuf and JSON lines (see bench/README.md for the figures and the reasons).
+ *
+ * Message layout, little-endian:
+ *
+ *   0   4  magic "SLFB"
+ *   4   1  format version (FORMAT_VERSION)
+ *   5   1  body codec (Codec)
+ *   6   2  flags, 0 (a reader refuses flags it does not know)
+ *   8   4  header length H
+ *   12  4  crc32 of the header bytes
+ *   16  H  header: BatchMeta as UTF-8 JSON
+ *   +0  4  compressed body length C
+ *   +4  4  raw body length R
+ *   +8  4  crc32 of the compressed body
+ *   +12 C  body
+ *
+ * The crc checks run before anything is parsed or decompressed, so a corrupt message fails
+ * with a clear error instead of feeding garbage to JSON.parse or the decompressor.
+ *
+ * Body, after decompression:
+ *
+ *   u32 rows, u16 column count, then per column: u8 name length, name (ASCII), u8 encoding, data;
+ *   then u8 extra-present and, if 1, the extra maps.
+ *
+ * Columns are named rather than numbered so a message stays readable by a build whose field
+ * table has moved fields around. Numbers are stored as narrow unsigned offsets from a base when
+ * every value is an integer (ports, protocol, counters, whole-ms times), which makes the body
+ * several times smaller before compression and cheaper to decompress after. Strings are
+ * dictionary-encoded per column: flow logs repeat accounts, interfaces, subnets and pod names.
+ */
+
+export const MAGIC = 0x42464c53; // "SLFB" read as u32 LE
+export const FORMAT_VERSION = 1;
+
+export enum Codec {
+  None = 0,
+  Lz4 = 1,
+  Deflate = 2,
+}
+
+export interface EncodeOptions {
+  codec?: Codec;
+  /** deflate level when codec is Deflate */
+  level?: number;
+}
+
+/** The codec new messages use; see bench/README.md. */
+export const DEFAULT_CODEC: Codec = Codec.Lz4;
+
+/** Upper bounds that keep a corrupt length field from turning into a huge allocation. */
+export const MAX_HEADER_BYTES = 64 * 1024;
+export const MAX_BODY_BYTES = 512 * 1024 * 1024;
+
+const PREFIX = 16;
+const BODY_PREFIX = 12;
+
+if (endianness() !== 'LE') throw new Error('the batch encoding copies typed arrays byte for byte and needs a little-endian host');
+
+/** A message that cannot be decoded: says what was wrong and at which byte of the message (or of the decompressed body). */
+export class BatchDecodeError extends Error {
+  readonly offset: number | undefined;
+  readonly source: string | undefined;
+  constructor(message: string, where: { offset?: number; body?: boolean; source?: string } = {}) {
+    const at = where.offset === undefined ? '' : where.body ? ` (body byte ${where.offset})` : ` (byte ${where.offset})`;
+    super(`${where.source ? where.source + ': ' : ''}flow batch message: ${message}${at}`);
+    this.name = 'BatchDecodeError';
+    this.offset = where.offset;
+    this.source = where.source;
+  }
+}
+
+// ---------------------------------------------------------------- writing
+
+class Writer {
+  buf: Buffer;
+  pos = 0;
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafe(Math.max(size, 64));
+  }
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+  u8(v: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = v;
+  }
+  u16(v: number): void {
+    this.ensure(2);
+    this.buf.writeUInt16LE(v, this.pos);
+    this.pos += 2;
+  }
+  u32(v: number): void {
+    this.ensure(4);
+    this.buf.writeUInt32LE(v, this.pos);
+    this.pos += 4;
+  }
+  f64(v: number): void {
+    this.ensure(8);
+    this.buf.writeDoubleLE(v, this.pos);
+    this.pos += 8;
+  }
+  varint(v: number): void {
+    this.ensure(5);
+    while (v > 0x7f) {
+      this.buf[this.pos++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    this.buf[this.pos++] = v;
+  }
+  bytes(src: Uint8Array): void {
+    this.ensure(src.length);
+    this.buf.set(src, this.pos);
+    this.pos += src.length;
+  }
+  ascii(s: string): void {
+    this.ensure(s.length);
+    this.pos += this.buf.write(s, this.pos, 'latin1');
+  }
+  result(): Buffer {
+    return this.buf.subarray(0, this.pos);
+  }
+}
+
+const enum NumEnc {
+  AllNull = 0,
+  F64 = 1,
+  /** f64 base, u8 width (0 = every row equals base, 1, 2 or 4), then width-byte offsets; all-ones offset = null */
+  Offset = 2,
+}
+
+const enum StrEnc {
+  AllNull = 0,
+  /** dictionary, then u8 index width (0 = one entry on every row, 1, 2 or 4) and 1-based indices, 0 = null */
+  Dict = 1,
+}
+
+const isNegZero = (v: number): boolean => v === 0 && 1 / v < 0;
+
+function writeNumbers(w: Writer, col: Float64Array, n: number): void {
+  let min = Infinity;
+  let max = -Infinity;
+  let nulls = 0;
+  let integral = true;
+  for (let i = 0; i < n; i++) {
+    const v = col[i]!;
+    if (v !== v) {
+      nulls++;
+      continue;
+    }
+    if (!Number.isSafeInteger(v) || isNegZero(v)) {
+      integral = false;
+      break;
+    }
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  if (integral && nulls === n) {
+    w.u8(NumEnc.AllNull);
+    return;
+  }
+  const range = max - min;
+  if (!integral || range > 0xfffffffe) {
+    w.u8(NumEnc.F64);
+    w.ensure(n * 8);
+    w.buf.set(new Uint8Array(col.buffer, col.byteOffset, n * 8), w.pos);
+    w.pos += n * 8;
+    return;
+  }
+  w.u8(NumEnc.Offset);
+  w.f64(min);
+  if (nulls === 0 && range === 0) {
+    w.u8(0);
+    return;
+  }
+  const width = range < 0xff ? 1 : range < 0xffff ? 2 : 4;
+  w.u8(width);
+  w.ensure(n * width);
+  const b = w.buf;
+  let p = w.pos;
+  if (width === 1) {
+    for (let i = 0; i < n; i++) {
+      const v = col[i]!;
+      b[p++] = v !== v ? 0xff : v - min;
+    }
+  } else if (width === 2) {
+    for (let i = 0; i < n; i++, p += 2) {
+      const v = col[i]!;
+      const o = v !== v ? 0xffff : v - min;
+      b[p] = o & 0xff;
+      b[p + 1] = o >>> 8;
+    }
+  } else {
+    for (let i = 0; i < n; i++, p += 4) {
+      const v = col[i]!;
+      b.writeUInt32LE(v !== v ? 0xffffffff : v - min, p);
+    }
+  }
+  w.pos = p;
+}
+
+/** Dictionary of distinct strings in first-seen order: u32 count, u32 blob bytes, u8 ascii, varint byte lengths, blob. */
+function writeDict(w: Writer, dict: string[]): void {
+  let total = 0;
+  let ascii = 1;
+  const lens = new Array<number>(dict.length);
+  for (let i = 0; i < dict.length; i++) {
+    const s = dict[i]!;
+    const len = Buffer.byteLength(s, 'utf8');
+    if (len !== s.length) ascii = 0;
+    lens[i] = len;
+    total += len;
+  }
+  w.u32(dict.length);
+  w.u32(total);
+  w.u8(ascii);
+  w.ensure(dict.length * 5 + total);
+  for (let i = 0; i < dict.length; i++) w.varint(lens[i]!);
+  for (let i = 0; i < dict.length; i++) {
+    const s = dict[i]!;
+    w.pos += w.buf.write(s, w.pos, ascii ? 'latin1' : 'utf8');
+  }
+}
+
+function writeStrings(w: Writer, col: StringColumn, n: number, name: string): void {
+  const ids = new Uint32Array(n);
+  const map = new Map<string, number>();
+  const dict: string[] = [];
+  let prev: string | null = null;
+  let prevId = 0;
+  let nulls = 0;
+  for (let i = 0; i < n; i++) {
+    const v = col[i];
+    if (v === null || v === undefined) {
+      nulls++;
+      continue;
+    }
+    // consecutive rows often repeat a value (same interface, same account): skip the hash lookup
+    if (v === prev) {
+      ids[i] = prevId;
+      continue;
+    }
+    if (typeof v !== 'string') throw new Error(`cannot encode row ${i} of ${name}: expected a string, got ${typeof v}`);
+    let id = map.get(v);
+    if (id === undefined) {
+      dict.push(v);
+      id = dict.length;
+      map.set(v, id);
+    }
+    ids[i] = id;
+    prev = v;
+    prevId = id;
+  }
+  if (nulls === n) {
+    w.u8(StrEnc.AllNull);
+    return;
+  }
+  w.u8(StrEnc.Dict);
+  writeDict(w, dict);
+  if (nulls === 0 && dict.length === 1) {
+    w.u8(0);
+    return;
+  }
+  const width = dict.length < 0xff ? 1 : dict.length < 0xffff ? 2 : 4;
+  w.u8(width);
+  w.ensure(n * width);
+  const b = w.buf;
+  let p = w.pos;
+  if (width === 1) for (let i = 0; i < n; i++) b[p++] = ids[i]!;
+  else if (width === 2) {
+    for (let i = 0; i < n; i++, p += 2) {
+      const id = ids[i]!;
+      b[p] = id & 0xff;
+      b[p + 1] = id >>> 8;
+    }
+  } else {
+    w.buf.set(new Uint8Array(ids.buffer, 0, n * 4), p);
+    p += n * 4;
+  }
+  w.pos = p;
+}
+
+function writeExtra(w: Writer, extra: readonly (Record<string, string> | null)[] | undefined, n: number): void {
+  let any = false;
+  if (extra !== undefined) for (let i = 0; i < n && !any; i++) any = extra[i] != null;
+  if (!any || extra === undefined) {
+    w.u8(0);
+    return;
+  }
+  w.u8(1);
+  const map = new Map<string, number>();
+  const dict: string[] = [];
+  const id = (s: string): number => {
+    let k = map.get(s);
+    if (k === undefined) {
+      k = dict.length;
+      dict.push(s);
+      map.set(s, k);
+    }
+    return k;
+  };
+  const rows: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const e = extra[i];
+    if (e == null) {
+      rows.push(0);
+      continue;
+    }
+    const keys = Object.keys(e);
+    rows.push(keys.length + 1);
+    for (const k of keys) {
+      const v = e[k];
+      if (typeof v !== 'string') throw new Error(`cannot encode row ${i} extra "${k}": expected a string, got ${typeof v}`);
+      rows.push(id(k), id(v));
+    }
+  }
+  writeDict(w, dict);
+  for (const r of rows) w.varint(r);
+}
+
+function compress(raw: Buffer, codec: Codec, level: number): Buffer {
+  switch (codec) {
+    case Codec.None:
+      return raw;
+    case Codec.Lz4:
+      return lz4Compress(raw);
+    case Codec.Deflate:
+      return deflateRawSync(raw, { level });
+    default:
+      throw new Error(`unknown codec ${String(codec)}`);
+  }
+}
+
+/** The message for one batch. `meta.records` must equal `batch.length`; meta is validated. */
+export function encodeBatch(meta: BatchMeta, batch: FlowBatch, opts: EncodeOptions = {}): Buffer {
+  const m = BatchMetaSchema.parse(meta);
+  if (m.records !== batch.length) throw new Error(`batch ${m.id}: meta.records is ${m.records} but the batch holds ${batch.length} rows`);
+  if (m.schema !== FLOW_SCHEMA_VERSION) throw new Error(`batch ${m.id}: meta.schema is ${m.schema}, this build writes schema ${FLOW_SCHEMA_VERSION}`);
+  const codec = opts.codec ?? DEFAULT_CODEC;
+  const n = batch.length;
+
+  const w = new Writer(n * 64 + 1024);
+  w.u32(n);
+  const present: number[] = [];
+  for (let i = 0; i < batch.columns.length; i++) if (batch.columns[i] !== undefined) present.push(i);
+  w.u16(present.length);
+  for (const i of present) {
+    const spec = FIELD_LIST[i]!;
+    const col = batch.columns[i] as Column;
+    w.u8(spec.name.length);
+    w.ascii(spec.name);
+    if (spec.kind === 'string') {
+      if (col instanceof Float64Array) throw new Error(`cannot encode ${spec.name}: a string field holds a number column`);
+      writeStrings(w, col, n, spec.name);
+    } else {
+      if (!(col instanceof Float64Array)) throw new Error(`cannot encode ${spec.name}: a ${spec.kind} field holds a string column`);
+      writeNumbers(w, col, n);
+    }
+  }
+  writeExtra(w, batch.extra, n);
+  const raw = w.result();
+  const body = compress(raw, codec, opts.level ?? zc.Z_DEFAULT_COMPRESSION);
+
+  const header = Buffer.from(JSON.stringify(m), 'utf8');
+  if (header.length > MAX_HEADER_BYTES) throw new Error(`batch ${m.id}: header is ${header.length} bytes, more than ${MAX_HEADER_BYTES}`);
+  const out = Buffer.allocUnsafe(PREFIX + header.length + BODY_PREFIX + body.length);
+  out.writeUInt32LE(MAGIC, 0);
+  out[4] = FORMAT_VERSION;
+  out[5] = codec;
+  out.writeUInt16LE(0, 6);
+  out.writeUInt32LE(header.length, 8);
+  out.writeUInt32LE(crc32(header), 12);
+  header.copy(out, PREFIX);
+  let p = PREFIX + header.length;
+  out.writeUInt32LE(body.length, p);
+  out.writeUInt32LE(raw.length, p + 4);
+  out.writeUInt32LE(crc32(body), p + 8);
+  body.copy(out, p + BODY_PREFIX);
+  return out;
+}
+
+// ---------------------------------------------------------------- reading
+
+interface Framed {
+  meta: BatchMeta;
+  codec: Codec;
+  bodyStart: number;
+  bodyLength: number;
+  rawLength: number;
+}
+
+function frame(buf: Uint8Array, source: string | undefined): Framed {
+  const err = (msg: string, offset?: number): BatchDecodeError =>
+    new BatchDecodeError(msg, offset === undefined ? { source } : { offset, source });
+  if (!(buf instanceof Uint8Array)) throw err('expected bytes');
+  if (buf.length < PREFIX) throw err(`truncated: ${buf.length} bytes, the fixed prefix alone is ${PREFIX}`);
+  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (b.readUInt32LE(0) !== MAGIC) throw err(`not a flow batch: magic is 0x${b.subarray(0, 4).toString('hex')}, expected "SLFB"`, 0);
+  const version = b[4]!;
+  if (version > FORMAT_VERSION) throw err(`format version ${version} is newer than this build reads (${FORMAT_VERSION}); upgrade the consumer`, 4);
+  if (version < 1) throw err(`format version ${version} is invalid`, 4);
+  const codec = b[5]!;
+  if (codec !== Codec.None && codec !== Codec.Lz4 && codec !== Codec.Deflate) throw err(`unknown body codec ${codec}`, 5);
+  const flags = b.readUInt16LE(6);
+  if (flags !== 0) throw err(`unknown flags 0x${flags.toString(16)}`, 6);
+  const hlen = b.readUInt32LE(8);
+  if (hlen > MAX_HEADER_BYTES) throw err(`header length ${hlen} exceeds ${MAX_HEADER_BYTES}`, 8);
+  const bodyPrefix = PREFIX + hlen;
+  if (b.length < bodyPrefix + BODY_PREFIX) throw err(`truncated: ${b.length} bytes, header and body prefix need ${bodyPrefix + BODY_PREFIX}`, b.length);
+  const header = b.subarray(PREFIX, bodyPrefix);
+  if (crc32(header) !== b.readUInt32LE(12)) throw err('header checksum mismatch (corrupt message)', PREFIX);
+  let json: unknown;
+  try {
+    json = JSON.parse(header.toString('utf8'));
+  } catch (e) {
+    throw err(`header is not JSON: ${(e as Error).message}`, PREFIX);
+  }
+  const parsed = BatchMetaSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw err(`invalid header: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'rejected'}`, PREFIX);
+  }
+  const meta = parsed.data;
+  if (meta.schema > FLOW_SCHEMA_VERSION) {
+    throw err(`batch ${meta.id} has flow schema ${meta.schema}, newer than this build (${FLOW_SCHEMA_VERSION}); upgrade the consumer`, PREFIX);
+  }
+  const clen = b.readUInt32LE(bodyPrefix);
+  const rlen = b.readUInt32LE(bodyPrefix + 4);
+  const bodyStart = bodyPrefix + BODY_PREFIX;
+  if (rlen > MAX_BODY_BYTES) throw err(`body length ${rlen} exceeds ${MAX_BODY_BYTES}`, bodyPrefix + 4);
+  if (b.length !== bodyStart + clen) {
+    const what = b.length < bodyStart + clen ? 'truncated' : 'trailing bytes';
+    throw err(`${what}: message is ${b.length} bytes, header says ${bodyStart + clen}`, Math.min(b.length, bodyStart + clen));
+  }
+  return { meta, codec, bodyStart, bodyLength: clen, rawLength: rlen };
+}
+
+/**
+ * The header alone: checks the frame and the header checksum, validates the header, and
+ * leaves the body untouched (a consumer dedupes by id before paying for it).
+ */
+export function decodeBatchMeta(buf: Uint8Array, source?: string): BatchMeta {
+  return frame(buf, source).meta;
+}
+
+class Reader {
+  pos = 0;
+  constructor(
+    readonly b: Buffer,
+    readonly source: string | undefined,
+  ) {}
+  fail(msg: string, at: number = this.pos): never {
+    throw new BatchDecodeError(msg, { offset: at, body: true, source: this.source });
+  }
+  need(n: number, what: string): void {
+    if (this.pos + n > this.b.length) this.fail(`truncated body: ${what} needs ${n} bytes, ${this.b.length - this.pos} left`);
+  }
+  u8(what: string): number {
+    this.need(1, what);
+    return this.b[this.pos++]!;
+  }
+  u16(what: string): number {
+    this.need(2, what);
+    const v = this.b.readUInt16LE(this.pos);
+    this.pos += 2;
+    return v;
+  }
+  u32(what: string): number {
+    this.need(4, what);
+    const v = this.b.readUInt32LE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  f64(what: string): number {
+    this.need(8, what);
+    const v = this.b.readDoubleLE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+  varint(what: string): number {
+    let v = 0;
+    let shift = 0;
+    for (;;) {
+      const c = this.u8(what);
+      v += (c & 0x7f) * 2 ** shift;
+      if (c < 0x80) return v;
+      shift += 7;
+      if (shift > 28) this.fail(`${what}: varint longer than 5 bytes`);
+    }
+  }
+}
+
+function readDict(r: Reader, what: string): string[] {
+  const count = r.u32(`${what} dictionary size`);
+  const total = r.u32(`${what} dictionary bytes`);
+  const ascii = r.u8(`${what} dictionary flag`);
+  if (count > r.b.length - r.pos) r.fail(`${what}: dictionary of ${count} entries cannot fit in the body`);
+  const lens = new Array<number>(count);
+  let sum = 0;
+  for (let i = 0; i < count; i++) {
+    const len = r.varint(`${what} dictionary`);
+    lens[i] = len;
+    sum += len;
+  }
+  if (sum !== total) r.fail(`${what}: dictionary lengths add up to ${sum}, expected ${total}`);
+  r.need(total, `${what} dictionary`);
+  const dict = new Array<string>(count);
+  const start = r.pos;
+  if (ascii === 1) {
+    // one string for the whole blob and substrings of it: far cheaper than a decode per entry
+    const blob = r.b.toString('latin1', start, start + total);
+    let p = 0;
+    for (let i = 0; i < count; i++) {
+      const len = lens[i]!;
+      dict[i] = blob.substring(p, p + len);
+      p += len;
+    }
+  } else {
+    let p = start;
+    for (let i = 0; i < count; i++) {
+      const len = lens[i]!;
+      dict[i] = r.b.toString('utf8', p, p + len);
+      p += len;
+    }
+  }
+  r.pos = start + total;
+  return dict;
+}
+
+function readStrings(r: Reader, n: number, name: string): StringColumn {
+  const out = new Array<string | null>(Math.max(n, 1));
+  const enc = r.u8(`${name} encoding`);
+  if (enc === StrEnc.AllNull) return out.fill(null);
+  if (enc !== StrEnc.Dict) r.fail(`${name}: unknown string encoding ${enc}`, r.pos - 1);
+  const dict = readDict(r, name);
+  const width = r.u8(`${name} index width`);
+  if (width === 0) {
+    if (dict.length !== 1) r.fail(`${name}: constant column needs exactly one dictionary entry, has ${dict.length}`);
+    return out.fill(dict[0]!);
+  }
+  if (width !== 1 && width !== 2 && width !== 4) r.fail(`${name}: invalid index width ${width}`, r.pos - 1);
+  r.need(n * width, `${name} indices`);
+  const b = r.b;
+  const size = dict.length;
+  let p = r.pos;
+  let bad = -1;
+  let badId = 0;
+  for (let i = 0; i < n; i++) {
+    const id = width === 1 ? b[p]! : width === 2 ? b[p]! | (b[p + 1]! << 8) : b.readUInt32LE(p);
+    p += width;
+    if (id === 0) out[i] = null;
+    else if (id <= size) out[i] = dict[id - 1]!;
+    else {
+      bad = i;
+      badId = id;
+      break;
+    }
+  }
+  if (bad >= 0) r.fail(`${name}: row ${bad} refers to dictionary entry ${badId} of ${size}`, r.pos + bad * width);
+  if (n === 0) out[0] = null;
+  r.pos = p;
+  return out;
+}
+
+function readNumbers(r: Reader, n: number, name: string): Float64Array {
+  const out = new Float64Array(Math.max(n, 1));
+  const enc = r.u8(`${name} encoding`);
+  if (enc === NumEnc.AllNull) return out.fill(NaN);
+  if (enc === NumEnc.F64) {
+    r.need(n * 8, name);
+    new Uint8Array(out.buffer).set(r.b.subarray(r.pos, r.pos + n * 8));
+    r.pos += n * 8;
+    if (n === 0) out[0] = NaN;
+    return out;
+  }
+  if (enc !== NumEnc.Offset) r.fail(`${name}: unknown number encoding ${enc}`, r.pos - 1);
+  const base = r.f64(`${name} base`);
+  if (!Number.isSafeInteger(base)) r.fail(`${name}: base ${base} is not an integer`, r.pos - 8);
+  const width = r.u8(`${name} width`);
+  if (width === 0) return out.fill(n === 0 ? NaN : base);
+  if (width !== 1 && width !== 2 && width !== 4) r.fail(`${name}: invalid width ${width}`, r.pos - 1);
+  r.need(n * width, name);
+  const b = r.b;
+  let p = r.pos;
+  if (width === 1) {
+    for (let i = 0; i < n; i++, p++) {
+      const o = b[p]!;
+      out[i] = o === 0xff ? NaN : base + o;
+    }
+  } else if (width === 2) {
+    for (let i = 0; i < n; i++, p += 2) {
+      const o = b[p]! | (b[p + 1]! << 8);
+      out[i] = o === 0xffff ? NaN : base + o;
+    }
+  } else {
+    for (let i = 0; i < n; i++, p += 4) {
+      const o = b.readUInt32LE(p);
+      out[i] = o === 0xffffffff ? NaN : base + o;
+    }
+  }
+  if (n === 0) out[0] = NaN;
+  r.pos = p;
+  return out;
+}
+
+function readExtra(r: Reader, n: number): (Record<string, string> | null)[] | undefined {
+  const has = r.u8('extra flag');
+  if (has === 0) return undefined;
+  if (has !== 1) r.fail(`invalid extra flag ${has}`, r.pos - 1);
+  const dict = readDict(r, 'extra');
+  const out = new Array<Record<string, string> | null>(Math.max(n, 1)).fill(null);
+  for (let i = 0; i < n; i++) {
+    const count = r.varint('extra');
+    if (count === 0) continue;
+    const e: Record<string, string> = {};
+    for (let k = 1; k < count; k++) {
+      const at = r.pos;
+      const key = dict[r.varint('extra key')];
+      const value = dict[r.varint('extra value')];
+      if (key === undefined || value === undefined) r.fail(`extra of row ${i} refers past the dictionary (${dict.length} entries)`, at);
+      e[key] = value;
+    }
+    out[i] = e;
+  }
+  return out;
+}
+
+function decompress(buf: Buffer, f: Framed, source: string | undefined): Buffer {
+  const body = buf.subarray(f.bodyStart, f.bodyStart + f.bodyLength);
+  if (crc32(body) !== buf.readUInt32LE(f.bodyStart - 4)) throw new BatchDecodeError('body checksum mismatch (corrupt message)', { offset: f.bodyStart, source });
+  let raw: Buffer;
+  try {
+    raw =
+      f.codec === Codec.None
+        ? body
+        : f.codec === Codec.Lz4
+          ? lz4Uncompress(body)
+          : inflateRawSync(body, { maxOutputLength: Math.max(f.rawLength, 1) });
+  } catch (e) {
+    throw new BatchDecodeError(`cannot decompress body (${Codec[f.codec]}): ${(e as Error).message}`, { offset: f.bodyStart, source });
+  }
+  if (raw.length !== f.rawLength) throw new BatchDecodeError(`body decompressed to ${raw.length} bytes, header says ${f.rawLength}`, { offset: f.bodyStart, source });
+  return raw;
+}
+
+/** Header and batch. Throws BatchDecodeError on anything malformed; never returns a partial batch. */
+export function decodeBatch(buf: Uint8Array, source?: string): { meta: BatchMeta; batch: FlowBatch } {
+  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  const f = frame(b, source);
+  const r: Reader = new Reader(decompress(b, f, source), source);
+  const n = r.u32('row count');
+  if (n !== f.meta.records) r.fail(`body holds ${n} rows, header says ${f.meta.records}`, 0);
+  const ncols = r.u16('column count');
+  const columns = new Array<Column | undefined>(FIELD_LIST.length).fill(undefined);
+  for (let c = 0; c < ncols; c++) {
+    const at = r.pos;
+    const len = r.u8('column name length');
+    r.need(len, 'column name');
+    const name = r.b.toString('latin1', r.pos, r.pos + len);
+    r.pos += len;
+    const index = COL_BY_NAME.get(name);
+    if (index === undefined) r.fail(`unknown column "${name}" (flow schema ${f.meta.schema})`, at);
+    const spec = FIELD_LIST[index]!;
+    if (columns[index] !== undefined) r.fail(`column "${name}" appears twice`, at);
+    columns[index] = spec.kind === 'string' ? readStrings(r, n, name) : readNumbers(r, n, name);
+  }
+  const extra = readExtra(r, n);
+  if (r.pos !== r.b.length) r.fail(`${r.b.length - r.pos} unread bytes after the last column`);
+  return { meta: f.meta, batch: FlowBatch.fromColumns(n, columns, extra) };
+}
