@@ -1,0 +1,559 @@
+import { isUtf8 } from 'node:buffer';
+import { z } from 'zod';
+import { colIndex, DEFAULT_BATCH_CAPACITY, FlowBatch, normalizeIp, type StringColumn } from '@sightline/flow';
+import { LineSplitter, type LineSplitterOptions } from './lines.js';
+import { MAX_RAW_KEPT, ParseError, type ByteSource, type ParseContext, type StreamParser } from './types.js';
+
+/**
+ * GCP VPC flow logs as a Cloud Logging sink writes them to Cloud Storage: one LogEntry per
+ * line (NDJSON), objects up to 3.5 GiB, so the input is streamed line by line.
+ *
+ * Validation: `GcpLogEntrySchema` (zod) is the documented contract. Running it on every line
+ * costs more than the JSON.parse itself (see bench/json-formats.bench.ts), so the hot path
+ * reads the parsed object with hand-written type checks that accept exactly what the schema
+ * accepts; when a check fails, the line is run through the schema so the error names the zod
+ * path (`jsonPayload.connection.src_port: ...`).
+ *
+ * Decisions:
+ * - `direction`: reporter SRC -> egress, DEST -> ingress (as seen by the reporting VM);
+ *   SRC_GATEWAY / DEST_GATEWAY -> null, because the reporter is then a VPN tunnel or VLAN
+ *   attachment, not an interface inside the VPC; `reporter` keeps the information.
+ * - `action` is null: the record has no allow/deny field.
+ * - `account`: resource.labels.project_id, else the reporter side's instance or VPC project.
+ * - Invalid UTF-8 anywhere in a line makes that line an error (never replaced silently).
+ * - A last line without newline that is not valid JSON is reported as `incomplete`, not as
+ *   an error: that is what a reader of a partly written object sees.
+ * - If the first 100 non-blank lines are all bad, the input is not this format: ParseError.
+ */
+
+// --- the contract -----------------------------------------------------------------------
+
+/** proto3 JSON writes int64 as a decimal string and int32 as a number; both are accepted for both. */
+const Int = z.union([z.number().int(), z.string().regex(/^-?\d+$/, 'decimal integer string')]);
+const Str = z.string();
+
+const Instance = z.object({
+  project_id: Str.optional(),
+  region: Str.optional(),
+  vm_name: Str.optional(),
+  zone: Str.optional(),
+  managed_instance_group: z.object({ name: Str.optional(), region: Str.optional(), zone: Str.optional() }).optional(),
+});
+const Vpc = z.object({ project_id: Str.optional(), vpc_name: Str.optional(), subnetwork_name: Str.optional() });
+const Location = z.object({
+  continent: Str.optional(),
+  country: Str.optional(),
+  region: Str.optional(),
+  city: Str.optional(),
+  asn: Int.optional(),
+});
+const Gke = z.object({
+  cluster: z.object({ cluster_name: Str.optional(), cluster_location: Str.optional() }).optional(),
+  pod: z
+    .object({
+      pod_name: Str.optional(),
+      pod_namespace: Str.optional(),
+      pod_workload: z.object({ workload_name: Str.optional(), workload_type: Str.optional() }).optional(),
+    })
+    .optional(),
+  service: z.array(z.object({ service_name: Str.optional(), service_namespace: Str.optional() })).optional(),
+});
+
+export const GcpFlowPayloadSchema = z.looseObject({
+  connection: z.object({
+    src_ip: Str,
+    dest_ip: Str,
+    src_port: Int.optional(),
+    dest_port: Int.optional(),
+    protocol: Int,
+  }),
+  reporter: Str.optional(),
+  rtt_msec: Int.optional(),
+  bytes_sent: Int.optional(),
+  packets_sent: Int.optional(),
+  start_time: Str.optional(),
+  end_time: Str.optional(),
+  src_instance: Instance.optional(),
+  dest_instance: Instance.optional(),
+  src_vpc: Vpc.optional(),
+  dest_vpc: Vpc.optional(),
+  src_location: Location.optional(),
+  dest_location: Location.optional(),
+  src_gke_details: Gke.optional(),
+  dest_gke_details: Gke.optional(),
+});
+
+export const GcpLogEntrySchema = z.object({
+  insertId: Str.optional(),
+  logName: Str.optional(),
+  timestamp: Str.optional(),
+  receiveTimestamp: Str.optional(),
+  resource: z
+    .object({
+      type: Str.optional(),
+      labels: z
+        .object({ location: Str.optional(), project_id: Str.optional(), subnetwork_id: Str.optional(), subnetwork_name: Str.optional() })
+        .optional(),
+    })
+    .optional(),
+  jsonPayload: GcpFlowPayloadSchema,
+});
+
+export type GcpLogEntry = z.infer<typeof GcpLogEntrySchema>;
+
+/** jsonPayload keys mapped to columns; any other key goes to the row's extras. */
+const KNOWN_PAYLOAD_KEYS = new Set(Object.keys(GcpFlowPayloadSchema.shape));
+
+// --- time -------------------------------------------------------------------------------
+
+const digit = (s: string, i: number): number => {
+  const c = s.charCodeAt(i) - 48;
+  return c >= 0 && c <= 9 ? c : -1000;
+};
+const two = (s: string, i: number): number => digit(s, i) * 10 + digit(s, i + 1);
+
+/**
+ * RFC 3339 (`2019-06-14T03:45:37.301953198Z`, offsets allowed) to epoch milliseconds, with the
+ * sub-millisecond digits kept as the fraction of the double; NaN when malformed. Hand-written
+ * because Date.parse drops everything after the millisecond and is slower.
+ */
+export function parseRfc3339Ms(s: string): number {
+  const n = s.length;
+  if (n < 20) return NaN;
+  const y = two(s, 0) * 100 + two(s, 2);
+  const mo = two(s, 5);
+  const d = two(s, 8);
+  const h = two(s, 11);
+  const mi = two(s, 14);
+  const se = two(s, 17);
+  const t = s.charCodeAt(10);
+  if (s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || (t !== 84 && t !== 116 && t !== 32) || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return NaN;
+  if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 60) return NaN;
+  let i = 19;
+  let frac = 0;
+  if (s.charCodeAt(i) === 46) {
+    i++;
+    let scale = 100;
+    const from = i;
+    while (i < n) {
+      const c = s.charCodeAt(i) - 48;
+      if (c < 0 || c > 9) break;
+      frac += c * scale;
+      scale /= 10;
+      i++;
+    }
+    if (i === from) return NaN;
+  }
+  let off = 0;
+  const z0 = s.charCodeAt(i);
+  if ((z0 === 90 || z0 === 122) && i + 1 === n) off = 0;
+  else if ((z0 === 43 || z0 === 45) && i + 6 === n && s.charCodeAt(i + 3) === 58) {
+    const oh = two(s, i + 1);
+    const om = two(s, i + 4);
+    if (oh < 0 || oh > 23 || om < 0 || om > 59) return NaN;
+    off = (oh * 60 + om) * 60000 * (z0 === 43 ? 1 : -1);
+  } else return NaN;
+  return Date.UTC(y, mo - 1, d, h, mi, se) + frac - off;
+}
+
+// --- columns ----------------------------------------------------------------------------
+
+class SideCols {
+  readonly instProject: StringColumn;
+  readonly instRegion: StringColumn;
+  readonly instVm: StringColumn;
+  readonly instZone: StringColumn;
+  readonly migName: StringColumn;
+  readonly migRegion: StringColumn;
+  readonly migZone: StringColumn;
+  readonly vpcProject: StringColumn;
+  readonly vpcName: StringColumn;
+  readonly vpcSubnet: StringColumn;
+  readonly locContinent: StringColumn;
+  readonly locCountry: StringColumn;
+  readonly locRegion: StringColumn;
+  readonly locCity: StringColumn;
+  readonly locAsn: Float64Array;
+  readonly gkeCluster: StringColumn;
+  readonly gkeClusterLoc: StringColumn;
+  readonly gkePod: StringColumn;
+  readonly gkeNs: StringColumn;
+  readonly gkeWl: StringColumn;
+  readonly gkeWlType: StringColumn;
+  readonly gkeSvc: StringColumn;
+  readonly gkeSvcNs: StringColumn;
+  constructor(b: FlowBatch, p: 'src' | 'dest') {
+    const s = (name: string) => b.strings(colIndex(`${p}_${name}`));
+    this.instProject = s('instance_project_id');
+    this.instRegion = s('instance_region');
+    this.instVm = s('instance_vm_name');
+    this.instZone = s('instance_zone');
+    this.migName = s('instance_managed_instance_group_name');
+    this.migRegion = s('instance_managed_instance_group_region');
+    this.migZone = s('instance_managed_instance_group_zone');
+    this.vpcProject = s('vpc_project_id');
+    this.vpcName = s('vpc_vpc_name');
+    this.vpcSubnet = s('vpc_subnetwork_name');
+    this.locContinent = s('location_continent');
+    this.locCountry = s('location_country');
+    this.locRegion = s('location_region');
+    this.locCity = s('location_city');
+    this.locAsn = b.numbers(colIndex(`${p}_location_asn`));
+    this.gkeCluster = s('gke_cluster_name');
+    this.gkeClusterLoc = s('gke_cluster_location');
+    this.gkePod = s('gke_pod_name');
+    this.gkeNs = s('gke_pod_namespace');
+    this.gkeWl = s('gke_workload_name');
+    this.gkeWlType = s('gke_workload_type');
+    this.gkeSvc = s('gke_service_name');
+    this.gkeSvcNs = s('gke_service_namespace');
+  }
+}
+
+class GcpCols {
+  readonly cloud: StringColumn;
+  readonly format: StringColumn;
+  readonly account: StringColumn;
+  readonly srcAddr: StringColumn;
+  readonly dstAddr: StringColumn;
+  readonly srcPort: Float64Array;
+  readonly dstPort: Float64Array;
+  readonly protocol: Float64Array;
+  readonly packets: Float64Array;
+  readonly bytes: Float64Array;
+  readonly start: Float64Array;
+  readonly end: Float64Array;
+  readonly direction: StringColumn;
+  readonly reporter: StringColumn;
+  readonly rtt: Float64Array;
+  readonly projectId: StringColumn;
+  readonly location: StringColumn;
+  readonly subnetId: StringColumn;
+  readonly subnetName: StringColumn;
+  readonly logName: StringColumn;
+  readonly insertId: StringColumn;
+  readonly timestamp: Float64Array;
+  readonly src: SideCols;
+  readonly dest: SideCols;
+  constructor(readonly batch: FlowBatch) {
+    const s = (name: string) => batch.strings(colIndex(name));
+    const n = (name: string) => batch.numbers(colIndex(name));
+    this.cloud = s('cloud');
+    this.format = s('format');
+    this.account = s('account');
+    this.srcAddr = s('src_addr');
+    this.dstAddr = s('dst_addr');
+    this.srcPort = n('src_port');
+    this.dstPort = n('dst_port');
+    this.protocol = n('protocol');
+    this.packets = n('packets');
+    this.bytes = n('bytes');
+    this.start = n('start');
+    this.end = n('end');
+    this.direction = s('direction');
+    this.reporter = s('reporter');
+    this.rtt = n('rtt_msec');
+    this.projectId = s('project_id');
+    this.location = s('location');
+    this.subnetId = s('subnetwork_id');
+    this.subnetName = s('subnetwork_name');
+    this.logName = s('log_name');
+    this.insertId = s('insert_id');
+    this.timestamp = n('timestamp');
+    this.src = new SideCols(batch, 'src');
+    this.dest = new SideCols(batch, 'dest');
+  }
+}
+
+/** Resets a row that failed halfway, so its cells do not leak into the next record written there. */
+export function clearRow(batch: FlowBatch, row: number): void {
+  for (const c of batch.columns) {
+    if (c === undefined) continue;
+    if (c instanceof Float64Array) c[row] = NaN;
+    else c[row] = null;
+  }
+  if (batch.extra) batch.extra[row] = null;
+}
+
+// --- hand-written reading of the parsed entry (the hot path) ----------------------------
+
+class Bad extends Error {}
+
+type Obj = Record<string, unknown>;
+
+function obj(v: unknown, path: string): Obj | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'object' || Array.isArray(v)) throw new Bad(`${path}: expected object`);
+  return v as Obj;
+}
+
+function str(v: unknown, path: string): string | null {
+  if (typeof v === 'string') return v;
+  if (v === undefined || v === null) return null;
+  throw new Bad(`${path}: expected string`);
+}
+
+/** int32 or int64 in either proto3 JSON form; NaN when absent. */
+function int(v: unknown, path: string): number {
+  if (typeof v === 'number') {
+    if (Number.isInteger(v)) return v;
+  } else if (typeof v === 'string') {
+    const n = v.length;
+    let i = v.charCodeAt(0) === 45 ? 1 : 0;
+    if (n > i && n - i <= 20) {
+      let x = 0;
+      for (; i < n; i++) {
+        const c = v.charCodeAt(i) - 48;
+        if (c < 0 || c > 9) break;
+        x = x * 10 + c;
+      }
+      if (i === n) return v.charCodeAt(0) === 45 ? -x : x;
+    }
+  } else if (v === undefined || v === null) return NaN;
+  throw new Bad(`${path}: expected integer (number or decimal string)`);
+}
+
+function time(v: unknown, path: string): number {
+  const s = str(v, path);
+  if (s === null) return NaN;
+  const t = parseRfc3339Ms(s);
+  if (Number.isNaN(t)) throw new Bad(`${path}: not an RFC 3339 time: ${JSON.stringify(s.slice(0, 64))}`);
+  return t;
+}
+
+function port(v: unknown, path: string): number {
+  const p = int(v, path);
+  if (p < 0 || p > 65535) throw new Bad(`${path}: port ${p} out of range`);
+  return p;
+}
+
+function addr(v: unknown, path: string): string {
+  if (typeof v !== 'string') throw new Bad(`${path}: expected string`);
+  const a = normalizeIp(v);
+  if (a === null) throw new Bad(`${path}: invalid IP address ${JSON.stringify(v.slice(0, 64))}`);
+  return a;
+}
+
+function side(p: Obj, c: SideCols, row: number, pre: 'src' | 'dest'): string | null {
+  let project: string | null = null;
+  const inst = obj(p[`${pre}_instance`], `jsonPayload.${pre}_instance`);
+  if (inst) {
+    project = c.instProject[row] = str(inst.project_id, `jsonPayload.${pre}_instance.project_id`);
+    c.instRegion[row] = str(inst.region, `jsonPayload.${pre}_instance.region`);
+    c.instVm[row] = str(inst.vm_name, `jsonPayload.${pre}_instance.vm_name`);
+    c.instZone[row] = str(inst.zone, `jsonPayload.${pre}_instance.zone`);
+    const mig = obj(inst.managed_instance_group, `jsonPayload.${pre}_instance.managed_instance_group`);
+    if (mig) {
+      c.migName[row] = str(mig.name, `jsonPayload.${pre}_instance.managed_instance_group.name`);
+      c.migRegion[row] = str(mig.region, `jsonPayload.${pre}_instance.managed_instance_group.region`);
+      c.migZone[row] = str(mig.zone, `jsonPayload.${pre}_instance.managed_instance_group.zone`);
+    }
+  }
+  const vpc = obj(p[`${pre}_vpc`], `jsonPayload.${pre}_vpc`);
+  if (vpc) {
+    const vp = (c.vpcProject[row] = str(vpc.project_id, `jsonPayload.${pre}_vpc.project_id`));
+    if (project === null) project = vp;
+    c.vpcName[row] = str(vpc.vpc_name, `jsonPayload.${pre}_vpc.vpc_name`);
+    c.vpcSubnet[row] = str(vpc.subnetwork_name, `jsonPayload.${pre}_vpc.subnetwork_name`);
+  }
+  const loc = obj(p[`${pre}_location`], `jsonPayload.${pre}_location`);
+  if (loc) {
+    c.locContinent[row] = str(loc.continent, `jsonPayload.${pre}_location.continent`);
+    c.locCountry[row] = str(loc.country, `jsonPayload.${pre}_location.country`);
+    c.locRegion[row] = str(loc.region, `jsonPayload.${pre}_location.region`);
+    c.locCity[row] = str(loc.city, `jsonPayload.${pre}_location.city`);
+    c.locAsn[row] = int(loc.asn, `jsonPayload.${pre}_location.asn`);
+  }
+  const gke = obj(p[`${pre}_gke_details`], `jsonPayload.${pre}_gke_details`);
+  if (gke) {
+    const path = `jsonPayload.${pre}_gke_details`;
+    const cl = obj(gke.cluster, `${path}.cluster`);
+    if (cl) {
+      c.gkeCluster[row] = str(cl.cluster_name, `${path}.cluster.cluster_name`);
+      c.gkeClusterLoc[row] = str(cl.cluster_location, `${path}.cluster.cluster_location`);
+    }
+    const pod = obj(gke.pod, `${path}.pod`);
+    if (pod) {
+      c.gkePod[row] = str(pod.pod_name, `${path}.pod.pod_name`);
+      c.gkeNs[row] = str(pod.pod_namespace, `${path}.pod.pod_namespace`);
+      const wl = obj(pod.pod_workload, `${path}.pod.pod_workload`);
+      if (wl) {
+        c.gkeWl[row] = str(wl.workload_name, `${path}.pod.pod_workload.workload_name`);
+        c.gkeWlType[row] = str(wl.workload_type, `${path}.pod.pod_workload.workload_type`);
+      }
+    }
+    const svc = gke.service;
+    if (svc !== undefined && svc !== null) {
+      if (!Array.isArray(svc)) throw new Bad(`${path}.service: expected array`);
+      let names: string | null = null;
+      let nss: string | null = null;
+      for (let k = 0; k < svc.length; k++) {
+        const e = obj(svc[k], `${path}.service.${k}`);
+        if (!e) continue;
+        const sn = str(e.service_name, `${path}.service.${k}.service_name`) ?? '';
+        const sns = str(e.service_namespace, `${path}.service.${k}.service_namespace`) ?? '';
+        names = names === null ? sn : `${names},${sn}`;
+        nss = nss === null ? sns : `${nss},${sns}`;
+      }
+      c.gkeSvc[row] = names;
+      c.gkeSvcNs[row] = nss;
+    }
+  }
+  return project;
+}
+
+const CLOUD = 'gcp';
+const FORMAT = 'gcp-vpc-json';
+
+/** Writes one parsed LogEntry into `row`; throws Bad with a field path when a field has the wrong type or value. */
+function writeEntry(e: unknown, c: GcpCols, row: number): void {
+  if (typeof e !== 'object' || e === null || Array.isArray(e)) throw new Bad('line is not a JSON object');
+  const entry = e as Obj;
+  const p = obj(entry.jsonPayload, 'jsonPayload');
+  if (!p) throw new Bad('jsonPayload: missing');
+  const conn = obj(p.connection, 'jsonPayload.connection');
+  if (!conn) throw new Bad('jsonPayload.connection: missing');
+
+  c.srcAddr[row] = addr(conn.src_ip, 'jsonPayload.connection.src_ip');
+  c.dstAddr[row] = addr(conn.dest_ip, 'jsonPayload.connection.dest_ip');
+  c.srcPort[row] = port(conn.src_port, 'jsonPayload.connection.src_port');
+  c.dstPort[row] = port(conn.dest_port, 'jsonPayload.connection.dest_port');
+  const proto = int(conn.protocol, 'jsonPayload.connection.protocol');
+  if (!(proto >= 0 && proto <= 255)) throw new Bad(`jsonPayload.connection.protocol: ${Number.isNaN(proto) ? 'missing' : `${proto} out of range`}`);
+  c.protocol[row] = proto;
+
+  const reporter = str(p.reporter, 'jsonPayload.reporter');
+  c.reporter[row] = reporter;
+  c.direction[row] = reporter === 'SRC' ? 'egress' : reporter === 'DEST' ? 'ingress' : null;
+  c.rtt[row] = int(p.rtt_msec, 'jsonPayload.rtt_msec');
+  c.packets[row] = int(p.packets_sent, 'jsonPayload.packets_sent');
+  c.bytes[row] = int(p.bytes_sent, 'jsonPayload.bytes_sent');
+  c.start[row] = time(p.start_time, 'jsonPayload.start_time');
+  c.end[row] = time(p.end_time, 'jsonPayload.end_time');
+
+  const srcProject = side(p, c.src, row, 'src');
+  const destProject = side(p, c.dest, row, 'dest');
+
+  const res = obj(entry.resource, 'resource');
+  const labels = res ? obj(res.labels, 'resource.labels') : undefined;
+  let project: string | null = null;
+  if (labels) {
+    project = c.projectId[row] = str(labels.project_id, 'resource.labels.project_id');
+    c.location[row] = str(labels.location, 'resource.labels.location');
+    c.subnetId[row] = str(labels.subnetwork_id, 'resource.labels.subnetwork_id');
+    c.subnetName[row] = str(labels.subnetwork_name, 'resource.labels.subnetwork_name');
+  }
+  if (project === null) project = reporter === 'DEST' || reporter === 'DEST_GATEWAY' ? destProject : srcProject;
+  c.account[row] = project;
+  c.logName[row] = str(entry.logName, 'logName');
+  c.insertId[row] = str(entry.insertId, 'insertId');
+  c.timestamp[row] = time(entry.timestamp, 'timestamp');
+  c.cloud[row] = CLOUD;
+  c.format[row] = FORMAT;
+
+  let extra: Record<string, string> | null = null;
+  for (const k in p) {
+    if (KNOWN_PAYLOAD_KEYS.has(k)) continue;
+    const v = p[k];
+    (extra ??= {})[k] = typeof v === 'string' ? v : JSON.stringify(v);
+  }
+  if (extra) c.batch.extras()[row] = extra;
+}
+
+/** The zod path message for an entry the hand checks rejected, or the hand message when zod accepts it. */
+function explain(e: unknown, fallback: string): string {
+  const r = GcpLogEntrySchema.safeParse(e);
+  if (r.success) return fallback;
+  const first = r.error.issues[0];
+  if (!first) return fallback;
+  return `${first.path.join('.') || '(root)'}: ${first.message}`;
+}
+
+// --- the parser -------------------------------------------------------------------------
+
+export interface GcpJsonOptions extends LineSplitterOptions {
+  /** non-blank lines read before deciding that an input with no good line is not this format */
+  sniffLines?: number;
+}
+
+const SNIFF_LINES = 100;
+
+export function createGcpJsonParser(opts: GcpJsonOptions = {}): StreamParser {
+  return async function* parseGcpJson(input: ByteSource, ctx: ParseContext) {
+    const capacity = ctx.batchCapacity ?? DEFAULT_BATCH_CAPACITY;
+    const sniff = opts.sniffLines ?? SNIFF_LINES;
+    const ready: FlowBatch[] = [];
+    let cols = new GcpCols(new FlowBatch(capacity));
+    let good = 0;
+    let bad = 0;
+    let firstBad = '';
+    let nonBlank = 0;
+
+    const issue = (kind: 'error' | 'incomplete', line: number, offset: number, message: string, raw: Uint8Array) => {
+      if (kind === 'error') {
+        ctx.stats.errors++;
+        bad++;
+        if (firstBad === '') firstBad = `line ${line}: ${message}`;
+      } else ctx.stats.incomplete++;
+      ctx.onIssue({ kind, source: ctx.source, line, offset, message, raw: raw.length > MAX_RAW_KEPT ? raw.slice(0, MAX_RAW_KEPT) : raw.slice() });
+      if (good === 0 && bad >= sniff) {
+        throw new ParseError(ctx.source, `not GCP VPC flow log NDJSON: none of the first ${bad} lines is a flow LogEntry (first: ${firstBad})`, { line });
+      }
+    };
+
+    const onLine = (buf: Uint8Array, start: number, end: number, line: number, offset: number, terminated: boolean) => {
+      // skip blank lines (also whitespace-only ones)
+      let i = start;
+      while (i < end && (buf[i] === 32 || buf[i] === 9)) i++;
+      if (i === end) return;
+      nonBlank++;
+      const view = buf.subarray(start, end);
+      if (!isUtf8(view)) {
+        issue('error', line, offset, 'invalid UTF-8', view);
+        return;
+      }
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(Buffer.from(view.buffer, view.byteOffset, view.byteLength).toString('utf8'));
+      } catch (err) {
+        if (!terminated) issue('incomplete', line, offset, `last line is unfinished JSON (${(err as Error).message})`, view);
+        else issue('error', line, offset, `invalid JSON: ${(err as Error).message}`, view);
+        return;
+      }
+      const row = cols.batch.length;
+      try {
+        writeEntry(parsed, cols, row);
+      } catch (err) {
+        if (!(err instanceof Bad)) throw err;
+        clearRow(cols.batch, row);
+        issue('error', line, offset, explain(parsed, err.message), view);
+        return;
+      }
+      good++;
+      ctx.stats.records++;
+      if (++cols.batch.length === capacity) {
+        ready.push(cols.batch);
+        cols = new GcpCols(new FlowBatch(capacity));
+      }
+    };
+
+    const splitter = new LineSplitter(
+      onLine,
+      (line, offset, length, head) =>
+        issue('error', line, offset, `line of ${length} bytes exceeds the ${opts.maxLineBytes ?? 16 * 1024 * 1024}-byte limit; skipped`, head),
+      opts,
+    );
+    for await (const chunk of input) {
+      splitter.push(chunk);
+      while (ready.length > 0) yield ready.shift()!;
+    }
+    splitter.end();
+    while (ready.length > 0) yield ready.shift()!;
+    if (nonBlank === 0) throw new ParseError(ctx.source, 'empty input: a GCP flow log object holds at least one LogEntry line');
+    if (good === 0 && bad > 0) throw new ParseError(ctx.source, `not GCP VPC flow log NDJSON: no line is a flow LogEntry (first: ${firstBad})`);
+    if (cols.batch.length > 0) yield cols.batch;
+  };
+}
+
+/** The GCP parser with default limits (16 MiB per line). */
+export const parseGcpJson: StreamParser = createGcpJsonParser();
