@@ -50,3 +50,48 @@ print_status() {
   if "$@" >/dev/null 2>&1; then printf '%-12s %-28s up\n' "$name" "$addr"; return 0
   else printf '%-12s %-28s down\n' "$name" "$addr"; return 1; fi
 }
+
+# need_apt PACKAGE...  -- installs missing Debian packages; `apt-get update` runs at most once per
+# infra.sh invocation, and only when something is missing, so a warm start never touches the network.
+_APT_UPDATED=""
+need_apt() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  if [ -z "$_APT_UPDATED" ]; then
+    log "apt-get update (missing: ${missing[*]})"
+    $sudo apt-get update -q >>"$CACHE_DIR/apt.log" 2>&1 \
+      || { tail -n 20 "$CACHE_DIR/apt.log" >&2; log "apt-get update failed"; return 1; }
+    _APT_UPDATED=1
+  fi
+  log "apt-get install ${missing[*]} (output in $CACHE_DIR/apt.log)"
+  # postinst scripts may try to start the packaged service; without systemd that only prints a warning.
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" \
+      >>"$CACHE_DIR/apt.log" 2>&1 \
+    || { tail -n 20 "$CACHE_DIR/apt.log" >&2; log "apt-get install ${missing[*]} failed"; return 1; }
+}
+
+# need_cmd COMMAND PACKAGE...  -- installs PACKAGE(s) when COMMAND is not on PATH
+need_cmd() {
+  local c="$1"; shift
+  command -v "$c" >/dev/null 2>&1 || need_apt "$@"
+}
+
+# already_up NAME CHECK_COMMAND...  -- true (and logs) when the service answers already: `up` is a no-op
+already_up() {
+  local name="$1"; shift
+  if "$@" >/dev/null 2>&1; then log "$name already up"; return 0; fi
+  return 1
+}
+
+# port_busy_by_other NAME PORT  -- refuses to start when someone else holds the port
+port_busy_by_other() {
+  if port_open "$2" && ! pid_alive "$DATA_DIR/$1.pid"; then
+    log "$1: port 127.0.0.1:$2 is held by another process; not starting a second $1"
+    return 0
+  fi
+  return 1
+}
