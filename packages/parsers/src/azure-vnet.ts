@@ -1,0 +1,188 @@
+import { z } from 'zod';
+import { DEFAULT_BATCH_CAPACITY } from '@sightline/flow';
+import {
+  AddrCache, AzureWriter, cutTuple, fieldStart, isObj, parseResourceId, strOrNull, tupleTimeMs, uintAt, zodWhere,
+  type AzureRecordInfo, type Obj,
+} from './azure-common.js';
+import { scanRecords, type RecordsScannerOptions } from './azure-records.js';
+import { parseRfc3339Ms } from './gcp-json.js';
+import type { ByteSource, ParseContext, StreamParser } from './types.js';
+
+/**
+ * Azure VNet flow logs (`insights-logs-flowlogflowevent/.../PT1H.json`). One row per flow
+ * tuple, in record, ACL, rule, tuple order.
+ *
+ * Tuple: ts, src, dst, sport, dport, IANA protocol, I|O, B|C|E|D, encryption, then packets and
+ * bytes src->dst and dst->src. State D is the only deny signal (action reject); B, C and E are
+ * accepted flows. Counters are deltas; empty ones (`,,,,` in the bandwidth example) are null,
+ * the samples' `0,0,0,0` on B tuples are zeros. account/subscription come from
+ * targetResourceID, else from flowLogResourceID.
+ */
+
+export const VnetRecordSchema = z.object({
+  time: z.string(),
+  flowLogVersion: z.number().int().optional(),
+  flowLogGUID: z.string().optional(),
+  macAddress: z.string().optional(),
+  category: z.string().optional(),
+  flowLogResourceID: z.string().optional(),
+  targetResourceID: z.string().optional(),
+  operationName: z.string().optional(),
+  flowRecords: z.object({
+    flows: z.array(
+      z.object({
+        aclID: z.string().optional(),
+        flowGroups: z.array(z.object({ rule: z.string().optional(), flowTuples: z.array(z.string()) })),
+      }),
+    ),
+  }),
+});
+export type VnetRecord = z.infer<typeof VnetRecordSchema>;
+
+class Bad extends Error {}
+
+function checkShape(rec: Obj): Obj[] {
+  if (typeof rec.time !== 'string') throw new Bad('time must be a string');
+  for (const k of ['flowLogGUID', 'macAddress', 'category', 'flowLogResourceID', 'targetResourceID'] as const) {
+    if (strOrNull(rec[k]) === undefined) throw new Bad(`${k} must be a string`);
+  }
+  if (rec.flowLogVersion !== undefined && typeof rec.flowLogVersion !== 'number') throw new Bad('flowLogVersion must be a number');
+  const fr = rec.flowRecords;
+  if (!isObj(fr) || !Array.isArray(fr.flows)) throw new Bad('flowRecords.flows is required');
+  for (const f of fr.flows as unknown[]) {
+    if (!isObj(f) || strOrNull(f.aclID) === undefined || !Array.isArray(f.flowGroups)) throw new Bad('each flowRecords.flows entry needs flowGroups');
+    for (const g of f.flowGroups as unknown[]) {
+      if (!isObj(g) || strOrNull(g.rule) === undefined || !Array.isArray(g.flowTuples)) throw new Bad('each flow group needs rule and flowTuples');
+    }
+  }
+  return fr.flows as Obj[];
+}
+
+const cuts = new Int32Array(12);
+
+function writeTuple(t: string, w: AzureWriter, info: AzureRecordInfo, rule: string | null, mac: string | null, acl: string | null, addrs: AddrCache): string | null {
+  const nf = cutTuple(t, cuts);
+  if (nf !== 13) return `expected 13 fields, found ${nf > 13 ? 'more than 13' : nf}`;
+  const tsRaw = uintAt(t, 0, cuts[0]!);
+  if (!(tsRaw >= 0)) return 'timestamp is not a number';
+  const src = addrs.get(t.slice(cuts[0]! + 1, cuts[1]!));
+  if (src === null) return 'invalid source address';
+  const dst = addrs.get(t.slice(cuts[1]! + 1, cuts[2]!));
+  if (dst === null) return 'invalid destination address';
+  const sport = uintAt(t, cuts[2]! + 1, cuts[3]!);
+  const dport = uintAt(t, cuts[3]! + 1, cuts[4]!);
+  if (!(sport >= 0 && sport <= 65535 && dport >= 0 && dport <= 65535)) return 'invalid port';
+  const proto = uintAt(t, cuts[4]! + 1, cuts[5]!);
+  if (!(proto >= 0 && proto <= 255)) return 'protocol must be an IANA number';
+  const d = cuts[5]! + 1;
+  const dc = cuts[6]! - d === 1 ? t.charCodeAt(d) : 0;
+  if (dc !== 73 && dc !== 79) return 'direction must be I or O';
+  const s = cuts[6]! + 1;
+  const sc = cuts[7]! - s === 1 ? t.charCodeAt(s) : 0;
+  const state = sc === 66 ? 'B' : sc === 67 ? 'C' : sc === 69 ? 'E' : sc === 68 ? 'D' : null;
+  if (state === null) return 'flow state must be B, C, E or D';
+  const e = cuts[7]! + 1;
+  if (cuts[8]! === e) return 'encryption is empty';
+  const pSD = uintAt(t, fieldStart(cuts, 9), cuts[9]!);
+  const bSD = uintAt(t, fieldStart(cuts, 10), cuts[10]!);
+  const pDS = uintAt(t, fieldStart(cuts, 11), cuts[11]!);
+  const bDS = uintAt(t, fieldStart(cuts, 12), t.length);
+  if (pSD < 0 || bSD < 0 || pDS < 0 || bDS < 0) return 'counters must be empty or unsigned integers';
+
+  const row = w.begin(info, rule, mac, acl);
+  const c = w.cols;
+  c.srcAddr[row] = src;
+  c.dstAddr[row] = dst;
+  c.srcPort[row] = sport;
+  c.dstPort[row] = dport;
+  c.protocol[row] = proto;
+  const ts = tupleTimeMs(tsRaw);
+  c.start[row] = ts;
+  c.end[row] = ts;
+  c.direction[row] = dc === 73 ? 'ingress' : 'egress';
+  c.action[row] = state === 'D' ? 'reject' : 'accept';
+  c.flowState[row] = state;
+  c.encryption[row] = encryption(t, e, cuts[8]!);
+  c.pktsSD[row] = pSD;
+  c.bytesSD[row] = bSD;
+  c.pktsDS[row] = pDS;
+  c.bytesDS[row] = bDS;
+  c.packets[row] = Number.isNaN(pSD) && Number.isNaN(pDS) ? NaN : (pSD || 0) + (pDS || 0);
+  c.bytes[row] = Number.isNaN(bSD) && Number.isNaN(bDS) ? NaN : (bSD || 0) + (bDS || 0);
+  w.commit();
+  return null;
+}
+
+/** The two common values share one string instead of a new slice per tuple. */
+function encryption(t: string, from: number, to: number): string {
+  if (to - from === 1 && t.charCodeAt(from) === 88) return 'X';
+  if (to - from === 2 && t.charCodeAt(from) === 78 && t.charCodeAt(from + 1) === 88) return 'NX';
+  return t.slice(from, to);
+}
+
+function handleRecord(rec: unknown, offset: number, raw: Uint8Array, w: AzureWriter, addrs: AddrCache): void {
+  if (!isObj(rec)) {
+    w.error(offset, `record at byte ${offset} is not a JSON object: skipped`, raw);
+    return;
+  }
+  if (rec.category === 'NetworkSecurityGroupFlowEvent' || (rec.properties !== undefined && rec.flowRecords === undefined)) {
+    w.error(offset, `record at byte ${offset} is an NSG flow log record: read this blob with the azure-nsg parser`, raw);
+    return;
+  }
+  let flows: Obj[];
+  let recordTime: number;
+  try {
+    flows = checkShape(rec);
+    recordTime = parseRfc3339Ms(rec.time as string);
+    if (Number.isNaN(recordTime)) throw new Bad('time: not an RFC 3339 time');
+  } catch (err) {
+    if (!(err instanceof Bad)) throw err;
+    w.error(offset, `VNet record at byte ${offset}: ${zodWhere(VnetRecordSchema.safeParse(rec), err.message)}: skipped`, raw);
+    return;
+  }
+  const target = strOrNull(rec.targetResourceID) ?? null;
+  const flowLogId = strOrNull(rec.flowLogResourceID) ?? null;
+  let ids = parseResourceId(target);
+  if (ids.subscriptionId === null) ids = { subscriptionId: parseResourceId(flowLogId).subscriptionId, resourceGroup: ids.resourceGroup };
+  const info: AzureRecordInfo = {
+    format: 'azure-vnet',
+    account: ids.subscriptionId,
+    subscriptionId: ids.subscriptionId,
+    resourceGroup: ids.resourceGroup,
+    resourceId: target,
+    flowLogResourceId: flowLogId,
+    flowLogGuid: strOrNull(rec.flowLogGUID) ?? null,
+    systemId: null,
+    category: strOrNull(rec.category) ?? null,
+    version: typeof rec.flowLogVersion === 'number' ? rec.flowLogVersion : NaN,
+    recordTime,
+  };
+  const mac = strOrNull(rec.macAddress) ?? null;
+  for (const f of flows) {
+    const acl = strOrNull(f.aclID) ?? null;
+    for (const g of f.flowGroups as Obj[]) {
+      const rule = strOrNull(g.rule) ?? null;
+      const tuples = g.flowTuples as unknown[];
+      for (let k = 0; k < tuples.length; k++) {
+        const t = tuples[k];
+        const why = typeof t === 'string' ? writeTuple(t, w, info, rule, mac, acl, addrs) : 'tuple is not a string';
+        if (why !== null) {
+          const text = typeof t === 'string' ? t : JSON.stringify(t) ?? String(t);
+          w.error(offset, `VNet record at byte ${offset}, acl ${acl}, rule ${rule}, tuple ${k}: ${why}: ${JSON.stringify(text.slice(0, 200))}`, text);
+        }
+      }
+    }
+  }
+}
+
+export function createAzureVnetParser(opts: RecordsScannerOptions = {}): StreamParser {
+  return async function* parseAzureVnet(input: ByteSource, ctx: ParseContext) {
+    const w = new AzureWriter(ctx, ctx.batchCapacity ?? DEFAULT_BATCH_CAPACITY);
+    const addrs = new AddrCache();
+    yield* scanRecords(input, ctx, (rec, offset, raw) => handleRecord(rec, offset, raw, w, addrs), () => w.drain(), opts);
+    for (const b of w.drain(true)) yield b;
+  };
+}
+
+/** VNet flow log parser with default limits (16 MiB per record). */
+export const parseAzureVnet: StreamParser = createAzureVnetParser();
