@@ -1,0 +1,84 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import kafkajs from 'kafkajs';
+import { endpoints } from '@sightline/testkit';
+import { TopicMismatchError, ensureTopics } from './ensure-topics.js';
+import { topicSpecs } from './topics.js';
+
+const { ConfigResourceTypes, Kafka, logLevel } = kafkajs;
+
+// Against the real broker of `pnpm infra:up kafka`; each test uses its own topic prefix.
+const skip = process.env.SIGHTLINE_SKIP_INFRA === '1' ? 'SIGHTLINE_SKIP_INFRA=1' : false;
+
+async function withAdmin(fn: (admin: kafkajs.Admin, prefix: string) => Promise<void>): Promise<void> {
+  const kafka = new Kafka({ clientId: 'sightline-bus-test', brokers: endpoints().kafkaBrokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const prefix = `test-${Date.now()}-${randomBytes(3).toString('hex')}.`;
+  try {
+    await fn(admin, prefix);
+  } finally {
+    const mine = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+    if (mine.length > 0) await admin.deleteTopics({ topics: mine });
+    await admin.disconnect();
+  }
+}
+
+test('ensureTopics creates the missing topics with their configs, then finds them in place', { skip }, async () => {
+  await withAdmin(async (admin, prefix) => {
+    const specs = Object.values(topicSpecs({ prefix }));
+    const first = await ensureTopics(admin, specs);
+    assert.deepEqual(first.created.sort(), specs.map((s) => s.name).sort());
+    assert.deepEqual(first.mismatches, []);
+
+    const { topics } = await admin.fetchTopicMetadata({ topics: specs.map((s) => s.name) });
+    assert.deepEqual(
+      Object.fromEntries(topics.map((t) => [t.name, t.partitions.length])),
+      Object.fromEntries(specs.map((s) => [s.name, s.partitions])),
+    );
+    const cfg = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: `${prefix}kube-meta`, configNames: ['cleanup.policy', 'min.compaction.lag.ms'] }],
+    });
+    assert.deepEqual(
+      Object.fromEntries(cfg.resources[0]!.configEntries.map((e) => [e.configName, e.configValue])),
+      { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': String(24 * 3_600_000) },
+    );
+
+    const second = await ensureTopics(admin, specs);
+    assert.deepEqual(second, { created: [], existing: specs.map((s) => s.name), mismatches: [] });
+  });
+});
+
+test('ensureTopics reports a topic that exists with other partitions and configs, and leaves it alone', { skip }, async () => {
+  await withAdmin(async (admin, prefix) => {
+    const spec = topicSpecs({ prefix }).kubeMeta;
+    // Someone created it by hand: 2 partitions, broker defaults (cleanup.policy=delete).
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: spec.name, numPartitions: 2, replicationFactor: 1 }] });
+
+    await assert.rejects(ensureTopics(admin, [spec]), (err: unknown) => {
+      assert.ok(err instanceof TopicMismatchError);
+      assert.match(err.message, new RegExp(`${spec.name.replace(/\./g, '\\.')}: partitions is 2, spec says 3`));
+      return true;
+    });
+
+    const report = await ensureTopics(admin, [spec], { onMismatch: 'report' });
+    assert.deepEqual(report.created, []);
+    const byWhat = Object.fromEntries(report.mismatches.map((m) => [m.what, [m.actual, m.expected]]));
+    assert.deepEqual(byWhat['partitions'], ['2', '3']);
+    assert.deepEqual(byWhat['config:cleanup.policy'], ['delete', 'compact']);
+    assert.equal(byWhat['replicationFactor'], undefined);
+
+    const { topics } = await admin.fetchTopicMetadata({ topics: [spec.name] });
+    assert.equal(topics[0]!.partitions.length, 2, 'the existing topic was not altered');
+  });
+});
+
+test('ensureTopics rejects an invalid spec before touching the broker', { skip }, async () => {
+  await withAdmin(async (admin, prefix) => {
+    const spec = { ...topicSpecs({ prefix }).flows, partitions: 0 };
+    await assert.rejects(ensureTopics(admin, [spec]), /spec #0 \(.*flows\) is invalid/);
+    assert.equal((await admin.listTopics()).some((t) => t.startsWith(prefix)), false);
+  });
+});
