@@ -1,0 +1,94 @@
+/**
+ * A byte-keyed string cache. Flow logs repeat the same few account ids, interface ids and
+ * addresses millions of times; looking them up by their bytes (hash computed by the caller
+ * while it scans for the field's end) avoids allocating a string per field, and lets the
+ * caller validate an address only the first time it is seen.
+ *
+ * Open addressing over a power-of-two table. When the table is half full it is cleared, not
+ * grown: memory stays bounded on high-cardinality columns (task ARNs), where the cache simply
+ * stops paying off.
+ */
+
+/** FNV-1a step; the caller folds every byte of the key with it, starting from FNV_SEED. */
+export const FNV_SEED = 0x811c9dc5 | 0;
+export const FNV_PRIME = 16777619;
+
+/** Keys longer than this are not cached (ARNs are ~100 bytes; a longer value is unusual). */
+const MAX_KEY = 256;
+
+export class Interner {
+  private readonly mask: number;
+  private readonly limit: number;
+  private hashes: Int32Array;
+  private starts: Int32Array;
+  private lens: Int32Array;
+  private values: (string | null)[];
+  private pool: Uint8Array;
+  private poolLen = 0;
+  private count = 0;
+
+  constructor(slots = 4096) {
+    if ((slots & (slots - 1)) !== 0 || slots < 16) throw new Error(`interner slots must be a power of two >= 16, got ${slots}`);
+    this.mask = slots - 1;
+    this.limit = slots >>> 1;
+    this.hashes = new Int32Array(slots);
+    this.starts = new Int32Array(slots);
+    this.lens = new Int32Array(slots).fill(-1);
+    this.values = new Array<string | null>(slots).fill(null);
+    this.pool = new Uint8Array(slots * 16);
+  }
+
+  /** The cached string for buf[start, end) whose FNV-1a hash is `h`, or null. */
+  get(buf: Uint8Array, start: number, end: number, h: number): string | null {
+    const len = end - start;
+    const lens = this.lens;
+    const pool = this.pool;
+    let i = h & this.mask;
+    for (;;) {
+      const l = lens[i]!;
+      if (l < 0) return null;
+      if (l === len && this.hashes[i] === h) {
+        let a = this.starts[i]!;
+        let b = start;
+        while (b < end && pool[a] === buf[b]) {
+          a++;
+          b++;
+        }
+        if (b === end) return this.values[i]!;
+      }
+      i = (i + 1) & this.mask;
+    }
+  }
+
+  /** Remembers `value` for buf[start, end) (hash `h`); the caller has checked it is not cached. */
+  set(buf: Uint8Array, start: number, end: number, h: number, value: string): void {
+    const len = end - start;
+    if (len > MAX_KEY) return;
+    if (this.count >= this.limit) this.clear();
+    if (this.poolLen + len > this.pool.length) {
+      const bigger = new Uint8Array(Math.max(this.pool.length * 2, this.poolLen + len));
+      bigger.set(this.pool.subarray(0, this.poolLen));
+      this.pool = bigger;
+    }
+    let i = h & this.mask;
+    while (this.lens[i]! >= 0) i = (i + 1) & this.mask;
+    this.pool.set(buf.subarray(start, end), this.poolLen);
+    this.hashes[i] = h;
+    this.starts[i] = this.poolLen;
+    this.lens[i] = len;
+    this.values[i] = value;
+    this.poolLen += len;
+    this.count++;
+  }
+
+  clear(): void {
+    this.lens.fill(-1);
+    this.values.fill(null);
+    this.poolLen = 0;
+    this.count = 0;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+}
