@@ -334,64 +334,71 @@ function addr(v: unknown, path: string): string {
   return a;
 }
 
+/** Field paths for error messages, built once per side rather than on every line. */
+const PATHS = { src: new Map<string, string>(), dest: new Map<string, string>() };
+function K(pre: 'src' | 'dest', rest: string): string {
+  let v = PATHS[pre].get(rest);
+  if (v === undefined) PATHS[pre].set(rest, (v = `jsonPayload.${pre}_${rest}`));
+  return v;
+}
+
 function side(p: Obj, c: SideCols, row: number, pre: 'src' | 'dest'): string | null {
   let project: string | null = null;
-  const inst = obj(p[`${pre}_instance`], `jsonPayload.${pre}_instance`);
+  const inst = obj(p[`${pre}_instance`], K(pre, 'instance'));
   if (inst) {
-    project = c.instProject[row] = str(inst.project_id, `jsonPayload.${pre}_instance.project_id`);
-    c.instRegion[row] = str(inst.region, `jsonPayload.${pre}_instance.region`);
-    c.instVm[row] = str(inst.vm_name, `jsonPayload.${pre}_instance.vm_name`);
-    c.instZone[row] = str(inst.zone, `jsonPayload.${pre}_instance.zone`);
-    const mig = obj(inst.managed_instance_group, `jsonPayload.${pre}_instance.managed_instance_group`);
+    project = c.instProject[row] = str(inst.project_id, K(pre, 'instance.project_id'));
+    c.instRegion[row] = str(inst.region, K(pre, 'instance.region'));
+    c.instVm[row] = str(inst.vm_name, K(pre, 'instance.vm_name'));
+    c.instZone[row] = str(inst.zone, K(pre, 'instance.zone'));
+    const mig = obj(inst.managed_instance_group, K(pre, 'instance.managed_instance_group'));
     if (mig) {
-      c.migName[row] = str(mig.name, `jsonPayload.${pre}_instance.managed_instance_group.name`);
-      c.migRegion[row] = str(mig.region, `jsonPayload.${pre}_instance.managed_instance_group.region`);
-      c.migZone[row] = str(mig.zone, `jsonPayload.${pre}_instance.managed_instance_group.zone`);
+      c.migName[row] = str(mig.name, K(pre, 'instance.managed_instance_group.name'));
+      c.migRegion[row] = str(mig.region, K(pre, 'instance.managed_instance_group.region'));
+      c.migZone[row] = str(mig.zone, K(pre, 'instance.managed_instance_group.zone'));
     }
   }
-  const vpc = obj(p[`${pre}_vpc`], `jsonPayload.${pre}_vpc`);
+  const vpc = obj(p[`${pre}_vpc`], K(pre, 'vpc'));
   if (vpc) {
-    const vp = (c.vpcProject[row] = str(vpc.project_id, `jsonPayload.${pre}_vpc.project_id`));
+    const vp = (c.vpcProject[row] = str(vpc.project_id, K(pre, 'vpc.project_id')));
     if (project === null) project = vp;
-    c.vpcName[row] = str(vpc.vpc_name, `jsonPayload.${pre}_vpc.vpc_name`);
-    c.vpcSubnet[row] = str(vpc.subnetwork_name, `jsonPayload.${pre}_vpc.subnetwork_name`);
+    c.vpcName[row] = str(vpc.vpc_name, K(pre, 'vpc.vpc_name'));
+    c.vpcSubnet[row] = str(vpc.subnetwork_name, K(pre, 'vpc.subnetwork_name'));
   }
-  const loc = obj(p[`${pre}_location`], `jsonPayload.${pre}_location`);
+  const loc = obj(p[`${pre}_location`], K(pre, 'location'));
   if (loc) {
-    c.locContinent[row] = str(loc.continent, `jsonPayload.${pre}_location.continent`);
-    c.locCountry[row] = str(loc.country, `jsonPayload.${pre}_location.country`);
-    c.locRegion[row] = str(loc.region, `jsonPayload.${pre}_location.region`);
-    c.locCity[row] = str(loc.city, `jsonPayload.${pre}_location.city`);
-    c.locAsn[row] = int(loc.asn, `jsonPayload.${pre}_location.asn`);
+    c.locContinent[row] = str(loc.continent, K(pre, 'location.continent'));
+    c.locCountry[row] = str(loc.country, K(pre, 'location.country'));
+    c.locRegion[row] = str(loc.region, K(pre, 'location.region'));
+    c.locCity[row] = str(loc.city, K(pre, 'location.city'));
+    c.locAsn[row] = int(loc.asn, K(pre, 'location.asn'));
   }
-  const gke = obj(p[`${pre}_gke_details`], `jsonPayload.${pre}_gke_details`);
+  const gke = obj(p[`${pre}_gke_details`], K(pre, 'gke_details'));
   if (gke) {
-    const path = `jsonPayload.${pre}_gke_details`;
-    const cl = obj(gke.cluster, `${path}.cluster`);
+    const cl = obj(gke.cluster, K(pre, 'gke_details.cluster'));
     if (cl) {
-      c.gkeCluster[row] = str(cl.cluster_name, `${path}.cluster.cluster_name`);
-      c.gkeClusterLoc[row] = str(cl.cluster_location, `${path}.cluster.cluster_location`);
+      c.gkeCluster[row] = str(cl.cluster_name, K(pre, 'gke_details.cluster.cluster_name'));
+      c.gkeClusterLoc[row] = str(cl.cluster_location, K(pre, 'gke_details.cluster.cluster_location'));
     }
-    const pod = obj(gke.pod, `${path}.pod`);
+    const pod = obj(gke.pod, K(pre, 'gke_details.pod'));
     if (pod) {
-      c.gkePod[row] = str(pod.pod_name, `${path}.pod.pod_name`);
-      c.gkeNs[row] = str(pod.pod_namespace, `${path}.pod.pod_namespace`);
-      const wl = obj(pod.pod_workload, `${path}.pod.pod_workload`);
+      c.gkePod[row] = str(pod.pod_name, K(pre, 'gke_details.pod.pod_name'));
+      c.gkeNs[row] = str(pod.pod_namespace, K(pre, 'gke_details.pod.pod_namespace'));
+      const wl = obj(pod.pod_workload, K(pre, 'gke_details.pod.pod_workload'));
       if (wl) {
-        c.gkeWl[row] = str(wl.workload_name, `${path}.pod.pod_workload.workload_name`);
-        c.gkeWlType[row] = str(wl.workload_type, `${path}.pod.pod_workload.workload_type`);
+        c.gkeWl[row] = str(wl.workload_name, K(pre, 'gke_details.pod.pod_workload.workload_name'));
+        c.gkeWlType[row] = str(wl.workload_type, K(pre, 'gke_details.pod.pod_workload.workload_type'));
       }
     }
     const svc = gke.service;
     if (svc !== undefined && svc !== null) {
-      if (!Array.isArray(svc)) throw new Bad(`${path}.service: expected array`);
+      if (!Array.isArray(svc)) throw new Bad(`${K(pre, 'gke_details.service')}: expected array`);
       let names: string | null = null;
       let nss: string | null = null;
       for (let k = 0; k < svc.length; k++) {
-        const e = obj(svc[k], `${path}.service.${k}`);
+        const e = obj(svc[k], `${K(pre, 'gke_details.service')}.${k}`);
         if (!e) continue;
-        const sn = str(e.service_name, `${path}.service.${k}.service_name`) ?? '';
-        const sns = str(e.service_namespace, `${path}.service.${k}.service_namespace`) ?? '';
+        const sn = str(e.service_name, `${K(pre, 'gke_details.service')}.${k}.service_name`) ?? '';
+        const sns = str(e.service_namespace, `${K(pre, 'gke_details.service')}.${k}.service_namespace`) ?? '';
         names = names === null ? sn : `${names},${sn}`;
         nss = nss === null ? sns : `${nss},${sns}`;
       }
