@@ -1,1 +1,39 @@
-export {};
+#!/usr/bin/env node
+import { runParse } from './commands/parse.js';
+import { runStart } from './commands/start.js';
+
+const USAGE = `usage: sightline <command> [options]
+
+commands:
+  parse [--stats] [--output ndjson|none] FILE...   parse flow-log files (AWS text/gzip/Parquet, GCP, Azure) to NDJSON
+  start                                            run the embedded default on the bundled samples and print a summary
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'parse':
+      return runParse(rest);
+    case 'start':
+      return runStart(rest);
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(USAGE);
+      return cmd === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`sightline: unknown command "${cmd}"\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`sightline: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

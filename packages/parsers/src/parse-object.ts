@@ -1,0 +1,78 @@
+import type { Readable } from 'node:stream';
+import type { FlowBatch } from '@sightline/flow';
+import { detectFormat } from './detect.js';
+import { decompress } from './decompress.js';
+import { peek } from './peek.js';
+import { parseAwsText } from './aws-text.js';
+import { parseAwsParquet } from './aws-parquet.js';
+import { parseGcpJson } from './gcp-json.js';
+import { parseAzureNsg } from './azure-nsg.js';
+import { parseAzureVnet } from './azure-vnet.js';
+import { ParseError, type ByteSource, type FormatId, type ParseContext, type RandomAccessSource, type StreamParser } from './types.js';
+
+/** One flow-log object, wherever it lives (a file, an S3/GCS/Azure object). */
+export interface ObjectInput {
+  /** file path or object key: used for format hints and every message */
+  name: string;
+  /** the raw bytes as stored (gzip or plain) */
+  open(): Readable | ByteSource;
+  /** random access to the raw bytes; needed for Parquet, whose footer comes first */
+  randomAccess?(): Promise<RandomAccessSource>;
+}
+
+const STREAM_PARSERS: Record<Exclude<FormatId, 'aws-vpc-parquet'>, StreamParser> = {
+  'aws-vpc-text': parseAwsText,
+  'gcp-vpc-json': parseGcpJson,
+  'azure-nsg': parseAzureNsg,
+  'azure-vnet': parseAzureVnet,
+};
+
+/** Bytes of decompressed head used for detection: enough for an AWS header or a first GCP/Azure record. */
+const DETECT_BYTES = 16 * 1024;
+
+/**
+ * Detects the format of an object from its content (and name where content is ambiguous)
+ * and streams its flows. Throws ParseError when the object as a whole cannot be read
+ * (empty, not a flow log, corrupt compression); bad lines inside go to ctx.onIssue.
+ */
+export async function* parseObject(
+  input: ObjectInput,
+  ctx: ParseContext,
+  onFormat?: (format: FormatId) => void,
+): AsyncGenerator<FlowBatch, void, undefined> {
+  const raw = input.open();
+  const { head: rawHead, stream: rawStream } = await peek(raw, 4);
+  if (rawHead.length >= 4 && rawHead.toString('latin1', 0, 4) === 'PAR1') {
+    destroy(raw);
+    if (!input.randomAccess) throw new ParseError(input.name, 'Parquet needs random access to the object, and this input has none');
+    onFormat?.('aws-vpc-parquet');
+    const ra = await input.randomAccess();
+    try {
+      yield* parseAwsParquet(ra, ctx);
+    } finally {
+      await ra.close?.();
+    }
+    return;
+  }
+  const { head, stream } = await peek(decompress(rawStream, { source: input.name }), DETECT_BYTES);
+  try {
+    if (head.length === 0) throw new ParseError(input.name, 'empty file: no header and no records');
+    const format = detectFormat(head, input.name);
+    if (format === null || format === 'aws-vpc-parquet') {
+      throw new ParseError(input.name, `not a flow log of any known format (starts with ${JSON.stringify(printable(head))})`, { offset: 0 });
+    }
+    onFormat?.(format);
+    yield* STREAM_PARSERS[format](stream, ctx);
+  } finally {
+    destroy(raw);
+  }
+}
+
+function destroy(s: Readable | ByteSource): void {
+  if ('destroy' in s && typeof s.destroy === 'function') s.destroy();
+}
+
+function printable(head: Buffer): string {
+  const s = head.toString('latin1', 0, Math.min(head.length, 40));
+  return s.replace(/[^\x20-\x7e]/g, '.');
+}
