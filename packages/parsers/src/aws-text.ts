@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { DEFAULT_BATCH_CAPACITY, FlowBatch, colIndex, normalizeIp, type StringColumn } from '@sightline/flow';
 import { awsField } from './aws-fields.js';
-import { FNV_PRIME, FNV_SEED, Interner } from './aws-text-interner.js';
+import { FNV_PRIME, FNV_SEED, Interner, Ip4Cache } from './aws-text-interner.js';
 import { MAX_RAW_KEPT, ParseError, type ByteSource, type ParseContext } from './types.js';
 
 /**
@@ -23,6 +23,7 @@ const SP = 32;
 const NL = 10;
 const CR = 13;
 const DASH = 45;
+const DOT = 46;
 
 const OP_INT = 0;
 const OP_TIME = 1;
@@ -104,6 +105,7 @@ class Scanner {
   private readonly cols2: Int32Array;
   private readonly names: readonly string[];
   private readonly interners: Interner[];
+  private readonly ip4 = new Ip4Cache();
   private readonly hasExtras: boolean;
   private readonly cap: number;
   private num: Float64Array[] = [];
@@ -126,8 +128,8 @@ class Scanner {
     this.cols = new Int32Array(n).fill(-1);
     this.cols2 = new Int32Array(n).fill(-1);
     this.interners = [];
-    // addresses share one cache: srcaddr of one record is often dstaddr of another
-    const addrs = new Interner(1 << 18);
+    // addresses share caches: srcaddr of one record is often dstaddr of another; IPv6 is rare
+    const addrs = new Interner(1 << 12);
     for (let f = 0; f < n; f++) {
       const spec = awsField(layout.names[f]!);
       let op = OP_EXTRA;
@@ -231,6 +233,49 @@ class Scanner {
         return this.fail(`unexpected control byte 0x${c.toString(16).padStart(2, '0')}`);
       }
       const start = p;
+      if (ops[f] === OP_ADDR) {
+        // dotted quad parsed and validated in one pass, cached by its 32-bit value
+        let ip = 0;
+        let oct = 0;
+        let digits = 0;
+        let dots = 0;
+        let ok = true;
+        while (c > SP) {
+          if (c === DOT) {
+            if (digits === 0) ok = false;
+            ip = ((ip << 8) | oct) >>> 0;
+            oct = 0;
+            digits = 0;
+            dots++;
+          } else {
+            const d = c - 48;
+            if (d < 0 || d > 9) {
+              ok = false;
+              break;
+            }
+            if (digits === 1 && oct === 0) ok = false;
+            oct = oct * 10 + d;
+            digits++;
+            if (oct > 255) ok = false;
+          }
+          c = buf[++p]!;
+        }
+        if (ok && dots === 3 && digits > 0) {
+          const key = (ip << 8) | oct;
+          let s = this.ip4.get(key);
+          if (s === null) {
+            s = latin1(buf, start, p);
+            this.ip4.set(key, s);
+          }
+          this.str[f]![row] = s;
+          const s2 = this.str2[f];
+          if (s2 !== null && s2 !== undefined) s2[row] = s;
+          continue;
+        }
+        // IPv6, `-` or invalid: the general path below
+        p = start;
+        c = buf[p]!;
+    }
       switch (ops[f]) {
         case OP_INT:
         case OP_TIME: {
