@@ -1,4 +1,13 @@
 export * from './types.js';
 export * from './detect.js';
 export * from './peek.js';
+export * from './decompress.js';
+export * from './lines.js';
+export { parseAwsText, parseAwsHeader, type AwsTextLayout } from './aws-text.js';
+export { parseAwsParquet } from './aws-parquet.js';
+export { parseGcpJson, createGcpJsonParser, GcpLogEntrySchema, GcpFlowPayloadSchema, parseRfc3339Ms } from './gcp-json.js';
+export { RecordsScanner, scanRecords, DEFAULT_MAX_RECORD_BYTES } from './azure-records.js';
+export { parseAzureNsg, createAzureNsgParser, NsgRecordSchema } from './azure-nsg.js';
+export { parseAzureVnet, createAzureVnetParser, VnetRecordSchema } from './azure-vnet.js';
+export { parseResourceId } from './azure-common.js';
 export * from './parse-object.js';
