@@ -19,7 +19,7 @@ export async function runStart(args: string[]): Promise<number> {
     process.stderr.write(`sightline start: no sample files under ${dir}\n`);
     return 1;
   }
-  const byFormat = new Map<string, { files: number; flows: number; bytes: number; rejected: number }>();
+  const byFormat = new Map<string, Agg>();
   const talkers = new Map<string, number>();
   const stats: ParseStats = newStats();
   let failed = 0;
@@ -28,13 +28,11 @@ export async function runStart(args: string[]): Promise<number> {
     let format: FormatId | 'unknown' = 'unknown';
     try {
       const onIssue = () => {};
+      const seen = new Set<string>();
       for await (const batch of parseObject(fileInput(file), { source: file, stats, onIssue }, (f) => (format = f))) {
-        const agg = byFormat.get(format) ?? { files: 0, flows: 0, bytes: 0, rejected: 0 };
-        tally(batch, agg, talkers);
-        byFormat.set(format, agg);
+        tally(batch, format, byFormat, talkers, seen);
       }
-      const agg = byFormat.get(format);
-      if (agg) agg.files++;
+      for (const f of seen) byFormat.get(f)!.files++;
     } catch (err) {
       failed++;
       process.stderr.write(`sightline: ${(err as Error).message}\n`);
@@ -59,13 +57,26 @@ export async function runStart(args: string[]): Promise<number> {
   return failed > 0 ? 1 : 0;
 }
 
-function tally(batch: FlowBatch, agg: { flows: number; bytes: number; rejected: number }, talkers: Map<string, number>): void {
+interface Agg {
+  files: number;
+  flows: number;
+  bytes: number;
+  rejected: number;
+}
+
+/** Per record format (azure-nsg-v1/v2 are told apart per record, not per file). */
+function tally(batch: FlowBatch, detected: string, byFormat: Map<string, Agg>, talkers: Map<string, number>, seen: Set<string>): void {
+  const format = batch.columns[COL.format!] as (string | null)[] | undefined;
   const bytes = batch.columns[COL.bytes!] as Float64Array | undefined;
   const src = batch.columns[COL.src_addr!] as (string | null)[] | undefined;
   const dst = batch.columns[COL.dst_addr!] as (string | null)[] | undefined;
   const action = batch.columns[COL.action!] as (string | null)[] | undefined;
   for (let i = 0; i < batch.length; i++) {
     const b = bytes && !Number.isNaN(bytes[i]!) ? bytes[i]! : 0;
+    const fmt = format?.[i] ?? detected;
+    seen.add(fmt);
+    let agg = byFormat.get(fmt);
+    if (!agg) byFormat.set(fmt, (agg = { files: 0, flows: 0, bytes: 0, rejected: 0 }));
     agg.flows++;
     agg.bytes += b;
     if (action?.[i] === 'reject') agg.rejected++;
