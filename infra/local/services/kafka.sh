@@ -25,7 +25,7 @@ kafka_fetch() {
   need_cmd mvn maven
   log "kafka: resolving org.apache.kafka:kafka_2.13:$KAFKA_VERSION from Maven Central (first time only)"
   rm -rf "$KAFKA_LIB"; mkdir -p "$KAFKA_LIB"
-  mvn -q -B -f "$REPO_ROOT/infra/local/kafka/pom.xml" dependency:copy-dependencies \
+  mvn -q -B -Dstyle.color=never -f "$REPO_ROOT/infra/local/kafka/pom.xml" dependency:copy-dependencies \
       -DincludeScope=runtime -DoutputDirectory="$KAFKA_LIB" >&2 \
     || { log "kafka: mvn dependency:copy-dependencies failed (see output above)"; return 1; }
   touch "$KAFKA_LIB/.complete"
