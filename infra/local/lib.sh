@@ -95,3 +95,13 @@ port_busy_by_other() {
   fi
   return 1
 }
+
+# starting_already NAME TIMEOUT CHECK_COMMAND...  -- our process for NAME is alive but does not answer
+# yet (a slow start, or another `up` in flight): wait for it instead of starting a second one.
+# Returns 0 when it came up, 1 when it did not, 2 when no process of ours is running.
+starting_already() {
+  local name="$1" timeout="$2"; shift 2
+  pid_alive "$DATA_DIR/$name.pid" || return 2
+  log "$name: process $(cat "$DATA_DIR/$name.pid") is starting; waiting for it"
+  wait_for "$name" "$timeout" "$@"
+}

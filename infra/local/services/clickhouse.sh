@@ -14,6 +14,8 @@ clickhouse_answers() {
 clickhouse_up() {
   need_cmd curl curl
   already_up clickhouse clickhouse_answers && return 0
+  local rc=0; starting_already clickhouse 60 clickhouse_answers || rc=$?
+  [ "$rc" -ne 2 ] && return "$rc"
   port_busy_by_other clickhouse "$CLICKHOUSE_HTTP_PORT" && return 1
   need_cmd clickhouse-server clickhouse-server
   mkdir -p "$CLICKHOUSE_DATA"/{etc,log,tmp,user_files,format_schemas}

@@ -45,6 +45,8 @@ kafka_java() {
 
 kafka_up() {
   already_up kafka kafka_answers && return 0
+  local rc=0; starting_already kafka 90 kafka_answers || rc=$?
+  [ "$rc" -ne 2 ] && return "$rc"
   port_busy_by_other kafka "$KAFKA_PORT" && return 1
   kafka_fetch || return 1
   mkdir -p "$KAFKA_DATA/app-logs"

@@ -29,6 +29,8 @@ moto_install() {
 moto_up() {
   need_cmd curl curl
   already_up moto moto_answers && return 0
+  local rc=0; starting_already moto 60 moto_answers || rc=$?
+  [ "$rc" -ne 2 ] && return "$rc"
   port_busy_by_other moto "$MOTO_PORT" && return 1
   moto_install || return 1
   mkdir -p "$MOTO_DATA"
