@@ -4,7 +4,7 @@ export * from './peek.js';
 export * from './decompress.js';
 export * from './lines.js';
 export { parseAwsText, parseAwsHeader, type AwsTextLayout } from './aws-text.js';
-export { parseAwsParquet } from './aws-parquet.js';
+export { parseAwsParquet, fileSource } from './aws-parquet.js';
 export { parseGcpJson, createGcpJsonParser, GcpLogEntrySchema, GcpFlowPayloadSchema, parseRfc3339Ms } from './gcp-json.js';
 export { RecordsScanner, scanRecords, DEFAULT_MAX_RECORD_BYTES } from './azure-records.js';
 export { parseAzureNsg, createAzureNsgParser, NsgRecordSchema } from './azure-nsg.js';

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import type { ObjectInput, RandomAccessSource } from '@sightline/parsers';
+import { fileSource, type ObjectInput } from '@sightline/parsers';
 
 /** A local file as a parser input: streamed for text formats, random access for Parquet. */
 export function fileInput(path: string): ObjectInput {
@@ -7,19 +7,7 @@ export function fileInput(path: string): ObjectInput {
     name: path,
     // large reads: the parsers are faster than the syscall rate of the 64 KiB default
     open: () => fs.createReadStream(path, { highWaterMark: 1 << 20 }),
-    randomAccess: async (): Promise<RandomAccessSource> => {
-      const fh = await fs.promises.open(path, 'r');
-      const { size } = await fh.stat();
-      return {
-        size,
-        async read(offset: number, length: number): Promise<Uint8Array> {
-          const buf = Buffer.allocUnsafe(length);
-          const { bytesRead } = await fh.read(buf, 0, length, offset);
-          return buf.subarray(0, bytesRead);
-        },
-        close: () => fh.close(),
-      };
-    },
+    randomAccess: () => fileSource(path),
   };
 }
 
