@@ -26,7 +26,15 @@ export interface FieldSpec {
   /** clouds whose records always carry this field (null when absent); empty = every cloud */
   readonly clouds: readonly Cloud[];
   readonly doc: string;
+  /**
+   * Optional field group. Grouped fields are left out of `fieldsForCloud` unless asked for,
+   * so adding a group never changes what `sightline parse` writes.
+   */
+  readonly group?: FieldGroup;
 }
+
+/** `k8s`: the Kubernetes attribution of both ends, added by the enricher (`sightline enrich`). */
+export type FieldGroup = 'k8s';
 
 const ALL: readonly Cloud[] = [];
 const AWS: readonly Cloud[] = ['aws'];
@@ -143,6 +151,25 @@ export const FIELDS: readonly FieldSpec[] = [
   f('mac', 'string', AZ, 'MAC address of the NIC (as written by Azure)'),
   f('flow_state', 'string', AZ, 'B begin, C continuing, E end, D denied (VNet)'),
   f('encryption', 'string', AZ, 'VNet: X, NX, NX_HW_NOT_SUPPORTED, ...'),
+
+  // --- Kubernetes attribution (group k8s), filled by the enricher for both ends ----------
+  // Declared for every cloud but optional in the row schema: records are written with them only after enrichment.
+  ...(['src', 'dst'] as const).flatMap((side) =>
+    (
+      [
+        ['kind', 'pod | node | service; null when the endpoint is not attributed'],
+        ['cluster', 'cluster name'],
+        ['namespace', 'namespace of the pod or service'],
+        ['pod', 'pod name'],
+        ['node', 'node name (of the pod, or the node itself)'],
+        ['workload', 'top owner: Deployment, StatefulSet, DaemonSet, CronJob, or the Job / ReplicaSet without owner'],
+        ['workload_kind', 'Deployment | StatefulSet | DaemonSet | CronJob | Job | ReplicaSet'],
+        ['service', 'service name; for a pod, the services whose EndpointSlices list it, comma-joined'],
+        ['zone', 'topology zone of the node'],
+        ['labels', 'allow-listed pod labels as a JSON object string with sorted keys; null when none'],
+      ] as const
+    ).map(([name, doc]): FieldSpec => ({ name: `${side}_k8s_${name}`, kind: 'string', clouds: CLOUDS, doc, group: 'k8s' })),
+  ),
 ];
 
 /** `resource_id` is declared for AWS and Azure; the table keeps one entry per name. */
@@ -161,9 +188,16 @@ export const FIELD_BY_NAME: ReadonlyMap<string, FieldSpec> = (() => {
 /** Unique fields in table order. */
 export const FIELD_LIST: readonly FieldSpec[] = [...FIELD_BY_NAME.values()];
 
-/** Field names a record of this cloud always carries, in output order. */
-export function fieldsForCloud(cloud: Cloud): readonly FieldSpec[] {
-  return FIELD_LIST.filter((s) => s.clouds.length === 0 || s.clouds.includes(cloud));
+/** Field names a record of this cloud always carries, in output order; grouped fields only when their group is asked for. */
+export function fieldsForCloud(cloud: Cloud, groups: readonly FieldGroup[] = []): readonly FieldSpec[] {
+  return FIELD_LIST.filter(
+    (s) => (s.group === undefined || groups.includes(s.group)) && (s.clouds.length === 0 || s.clouds.includes(cloud)),
+  );
+}
+
+/** The fields of one group, in table order. */
+export function fieldsOfGroup(group: FieldGroup): readonly FieldSpec[] {
+  return FIELD_LIST.filter((s) => s.group === group);
 }
 
 /** Bumped whenever a field is added, removed or changes meaning; carried in every batch. */

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 import { runParse } from './commands/parse.js';
 import { runStart } from './commands/start.js';
+import { runEnrich } from './commands/enrich.js';
 
 const USAGE = `usage: sightline <command> [options]
 
 commands:
   parse [--stats] [--output ndjson|none] FILE...   parse flow-log files (AWS text/gzip/Parquet, GCP, Azure) to NDJSON
+  enrich --kube NAME=FILE [--kube NAME=FILE ...] [--stats] FILE...   parse and attribute both ends to Kubernetes objects (kubectl -o json dumps)
   start                                            run the embedded default on the bundled samples and print a summary
 `;
 
@@ -14,6 +16,8 @@ async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case 'parse':
       return runParse(rest);
+    case 'enrich':
+      return runEnrich(rest);
     case 'start':
       return runStart(rest);
     case undefined:

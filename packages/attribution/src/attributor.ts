@@ -1,0 +1,232 @@
+import { colIndex, type FlowBatch, type StringColumn } from '@sightline/flow';
+import { ClusterState } from './cluster-state.js';
+import { ENDPOINT_FIELDS, EndpointTable } from './endpoints.js';
+import { NONE } from './lease-index.js';
+import { scopeMatches, type ClusterScope, type FlowScope } from './scope.js';
+
+export interface AttributionStats {
+  /** rows whose source (destination) end was attributed, by the index or by GKE details */
+  attributedSrc: number;
+  attributedDst: number;
+  /** ends left null: no lease at the flow's time in any cluster of its scope, or ambiguous */
+  unattributedSrc: number;
+  unattributedDst: number;
+  /** ends found in two or more candidate clusters at once: left null, never the first match */
+  ambiguous: number;
+  /** ends attributed from GCP `*_gke_details` because the index had no answer */
+  gkeFallback: number;
+  /** ends where the index and GCP `*_gke_details` name different pods (the index wins) */
+  gkeDisagreements: number;
+}
+
+export const newAttributionStats = (): AttributionStats => ({
+  attributedSrc: 0,
+  attributedDst: 0,
+  unattributedSrc: 0,
+  unattributedDst: 0,
+  ambiguous: 0,
+  gkeFallback: 0,
+  gkeDisagreements: 0,
+});
+
+export interface AttributorOptions {
+  /** how far back leases are kept, in ms (default 24 h) */
+  retentionMs?: number;
+  /** pod labels written to `*_k8s_labels`; null keeps whatever the metadata carries (already allow-listed at the source) */
+  labelAllowList?: readonly string[] | null;
+}
+
+export const DEFAULT_RETENTION_MS = 24 * 3600 * 1000;
+
+interface Cluster {
+  state: ClusterState;
+  scope: ClusterScope;
+}
+
+const SIDES = [
+  { k8s: 'src', addr: 'src_addr', pkt: 'pkt_srcaddr', gcp: 'src' },
+  { k8s: 'dst', addr: 'dst_addr', pkt: 'pkt_dstaddr', gcp: 'dest' },
+] as const;
+
+const C = {
+  cloud: colIndex('cloud'),
+  account: colIndex('account'),
+  start: colIndex('start'),
+  end: colIndex('end'),
+  vpcId: colIndex('vpc_id'),
+  resourceId: colIndex('resource_id'),
+};
+
+const SIDE_COLS = SIDES.map((s) => ({
+  addr: colIndex(s.addr),
+  pkt: colIndex(s.pkt),
+  out: ENDPOINT_FIELDS.map((f) => colIndex(`${s.k8s}_k8s_${f}`)),
+  gcpVpcProject: colIndex(`${s.gcp}_vpc_project_id`),
+  gcpVpcName: colIndex(`${s.gcp}_vpc_vpc_name`),
+  gkeCluster: colIndex(`${s.gcp}_gke_cluster_name`),
+  gkePod: colIndex(`${s.gcp}_gke_pod_name`),
+  gkeNs: colIndex(`${s.gcp}_gke_pod_namespace`),
+  gkeWl: colIndex(`${s.gcp}_gke_workload_name`),
+  gkeWlType: colIndex(`${s.gcp}_gke_workload_type`),
+  gkeSvc: colIndex(`${s.gcp}_gke_service_name`),
+  gkeSvcNs: colIndex(`${s.gcp}_gke_service_namespace`),
+}));
+
+/** GKE's workload types (DEPLOYMENT, DAEMON_SET, ...) as Kubernetes kinds. */
+const GKE_KINDS: Record<string, string> = {
+  DEPLOYMENT: 'Deployment',
+  DAEMON_SET: 'DaemonSet',
+  DAEMONSET: 'DaemonSet',
+  STATEFUL_SET: 'StatefulSet',
+  STATEFULSET: 'StatefulSet',
+  REPLICA_SET: 'ReplicaSet',
+  REPLICASET: 'ReplicaSet',
+  JOB: 'Job',
+  CRON_JOB: 'CronJob',
+  CRONJOB: 'CronJob',
+};
+
+/**
+ * Attributes both ends of flows to Kubernetes endpoints across the clusters of a tenant.
+ * The rules, each tested in attributor.test.ts:
+ * 1. scope first: only clusters whose scope matches the flow side's account and network are
+ *    looked at; an address found in two of them at once is ambiguous and stays null;
+ * 2. AWS `pkt-srcaddr`/`pkt-dstaddr` are preferred over `srcaddr`/`dstaddr` when present;
+ * 3. the lease is picked at the flow's own time (midpoint of [start, end], else any overlap);
+ * 4. GCP `*_gke_details` fill an end the index has no answer for; disagreements are counted;
+ * 5. anything else stays null and is counted.
+ */
+export class Attributor {
+  readonly endpoints = new EndpointTable();
+  private readonly clusters: Cluster[] = [];
+  private readonly candidatesCache = new Map<string, ClusterState[]>();
+  readonly retentionMs: number;
+  readonly labelAllowList: readonly string[] | null;
+
+  constructor(opts: AttributorOptions = {}) {
+    this.retentionMs = opts.retentionMs ?? DEFAULT_RETENTION_MS;
+    this.labelAllowList = opts.labelAllowList ?? null;
+  }
+
+  addCluster(name: string, scope: ClusterScope): ClusterState {
+    if (this.clusters.some((c) => c.state.name === name)) throw new Error(`cluster "${name}" is already registered`);
+    const state = new ClusterState(name, this.endpoints, this.labelAllowList);
+    this.clusters.push({ state, scope });
+    this.candidatesCache.clear();
+    return state;
+  }
+
+  cluster(name: string): ClusterState | undefined {
+    return this.clusters.find((c) => c.state.name === name)?.state;
+  }
+
+  /** Drops leases older than the retention, measured back from `nowMs`. */
+  compact(nowMs: number = Date.now()): void {
+    for (const c of this.clusters) c.state.compact(nowMs - this.retentionMs);
+  }
+
+  candidates(flow: FlowScope): ClusterState[] {
+    const key = `${flow.cloud}\u0000${flow.account ?? ''}\u0000${flow.network ?? ''}`;
+    let c = this.candidatesCache.get(key);
+    if (!c) {
+      c = this.clusters.filter((x) => scopeMatches(x.scope, flow)).map((x) => x.state);
+      this.candidatesCache.set(key, c);
+    }
+    return c;
+  }
+
+  /** Endpoint id of `ip` over [startMs, endMs] among the candidates; NONE when absent, -2 when ambiguous. */
+  lookup(candidates: readonly ClusterState[], ip: string, startMs: number, endMs: number): number {
+    let found = NONE;
+    for (let i = 0; i < candidates.length; i++) {
+      const id = candidates[i]!.index.lookup(ip, startMs, endMs);
+      if (id === NONE) continue;
+      if (found !== NONE && found !== id) return AMBIGUOUS;
+      found = id;
+    }
+    return found;
+  }
+
+  /** Fills the `src_k8s_*` and `dst_k8s_*` columns of every row and adds to `stats`. */
+  attributeBatch(batch: FlowBatch, stats: AttributionStats = newAttributionStats()): AttributionStats {
+    const n = batch.length;
+    const cloudCol = batch.columns[C.cloud] as StringColumn | undefined;
+    const accountCol = batch.columns[C.account] as StringColumn | undefined;
+    const start = batch.columns[C.start] as Float64Array | undefined;
+    const end = batch.columns[C.end] as Float64Array | undefined;
+    const cols = this.endpoints.columns;
+    for (let s = 0; s < SIDES.length; s++) {
+      const sc = SIDE_COLS[s]!;
+      const out = sc.out.map((i) => batch.strings(i));
+      const addrCol = batch.columns[sc.addr] as StringColumn | undefined;
+      const pktCol = batch.columns[sc.pkt] as StringColumn | undefined;
+      for (let r = 0; r < n; r++) {
+        const cloud = cloudCol?.[r] ?? null;
+        const addr = (cloud === 'aws' ? (pktCol?.[r] ?? null) : null) ?? addrCol?.[r] ?? null;
+        let id = NONE;
+        if (cloud !== null && addr !== null) {
+          const cands = this.candidates(this.flowScope(batch, r, cloud, accountCol?.[r] ?? null, sc));
+          id = this.lookup(cands, addr, start?.[r] ?? NaN, end?.[r] ?? NaN);
+          if (id === AMBIGUOUS) {
+            stats.ambiguous++;
+            id = NONE;
+          }
+        }
+        const gkePod = cloud === 'gcp' ? strAt(batch, sc.gkePod, r) : null;
+        if (id !== NONE) {
+          for (let f = 0; f < out.length; f++) out[f]![r] = cols[f]![id] ?? null;
+          if (gkePod !== null && (gkePod !== cols[POD]![id] || strAt(batch, sc.gkeNs, r) !== cols[NAMESPACE]![id])) stats.gkeDisagreements++;
+        } else if (cloud === 'gcp' && this.fromGke(batch, r, sc, out)) {
+          stats.gkeFallback++;
+        } else {
+          for (let f = 0; f < out.length; f++) out[f]![r] = null;
+          if (s === 0) stats.unattributedSrc++;
+          else stats.unattributedDst++;
+          continue;
+        }
+        if (s === 0) stats.attributedSrc++;
+        else stats.attributedDst++;
+      }
+    }
+    return stats;
+  }
+
+  private flowScope(batch: FlowBatch, r: number, cloud: string, account: string | null, sc: (typeof SIDE_COLS)[number]): FlowScope {
+    if (cloud === 'aws') return { cloud, account, network: strAt(batch, C.vpcId, r) };
+    if (cloud === 'gcp') return { cloud, account: strAt(batch, sc.gcpVpcProject, r) ?? account, network: strAt(batch, sc.gcpVpcName, r) };
+    const res = strAt(batch, C.resourceId, r);
+    return { cloud, account, network: res !== null && /\/virtualnetworks\//i.test(res) ? res : null };
+  }
+
+  /** GCP's own view of a GKE end, used only when the index has none. */
+  private fromGke(batch: FlowBatch, r: number, sc: (typeof SIDE_COLS)[number], out: StringColumn[]): boolean {
+    const pod = strAt(batch, sc.gkePod, r);
+    const svc = strAt(batch, sc.gkeSvc, r);
+    if (pod === null && svc === null) return false;
+    const type = strAt(batch, sc.gkeWlType, r);
+    const v: Record<(typeof ENDPOINT_FIELDS)[number], string | null> = {
+      kind: pod !== null ? 'pod' : 'service',
+      cluster: strAt(batch, sc.gkeCluster, r),
+      namespace: pod !== null ? strAt(batch, sc.gkeNs, r) : strAt(batch, sc.gkeSvcNs, r),
+      pod,
+      node: null,
+      workload: strAt(batch, sc.gkeWl, r),
+      workload_kind: type === null ? null : (GKE_KINDS[type] ?? type),
+      service: svc,
+      zone: null,
+      labels: null,
+    };
+    ENDPOINT_FIELDS.forEach((f, i) => (out[i]![r] = v[f]));
+    return true;
+  }
+}
+
+const AMBIGUOUS = -2;
+const POD = ENDPOINT_FIELDS.indexOf('pod');
+const NAMESPACE = ENDPOINT_FIELDS.indexOf('namespace');
+
+function strAt(batch: FlowBatch, col: number, r: number): string | null {
+  const c = batch.columns[col];
+  if (c === undefined || c instanceof Float64Array) return null;
+  return c[r] ?? null;
+}

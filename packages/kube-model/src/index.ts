@@ -1,0 +1,5 @@
+export * from './objects.js';
+export * from './envelope.js';
+export * from './placement.js';
+export * from './intervals.js';
+export * from './kubectl.js';

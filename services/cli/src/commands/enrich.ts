@@ -1,0 +1,141 @@
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { newStats, parseObject, ParseError, type ParseIssue, type ParseStats } from '@sightline/parsers';
+import { fromKubectlList } from '@sightline/kube-model';
+import { Attributor, enrichedJsonLine, newAttributionStats, scopeFromObjects, type ClusterScope } from '@sightline/attribution';
+import { LineWriter } from '../output.js';
+import { checkReadable, fileInput } from '../file-input.js';
+
+const USAGE =
+  'usage: sightline enrich --kube NAME=FILE [--kube NAME=FILE ...] [--scope NAME=ACCOUNT[/NETWORK]] [--labels KEY,KEY] [--stats] FLOWFILE...';
+
+/** Pod labels written to `*_k8s_labels` unless --labels says otherwise: the recommended app labels. */
+export const DEFAULT_LABELS = ['app', 'app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/component', 'app.kubernetes.io/version', 'app.kubernetes.io/part-of'];
+
+const NameValue = z
+  .string()
+  .regex(/^[^=]+=.+$/, 'expected NAME=VALUE')
+  .transform((s) => {
+    const i = s.indexOf('=');
+    return { name: s.slice(0, i), value: s.slice(i + 1) };
+  });
+
+const EnrichOptions = z.object({
+  kube: z.array(NameValue).min(1, 'at least one --kube NAME=FILE is required'),
+  scope: z.array(NameValue).default([]),
+  labels: z.string().optional(),
+  stats: z.boolean().default(false),
+  files: z.array(z.string()).min(1, 'at least one FLOWFILE is required'),
+});
+
+const MAX_ISSUES_PER_FILE = 100;
+
+/**
+ * `sightline enrich`: `sightline parse` plus the Kubernetes attribution of both ends, from
+ * kubectl dumps of each cluster (point-in-time: lease intervals come from pod start times,
+ * container finish times, phases and deletion timestamps). A cluster's scope is its cloud and,
+ * for GKE/AKS, the project/subscription of its nodes; `--scope NAME=ACCOUNT[/NETWORK]` declares
+ * it where the dump cannot tell (EKS: account and VPC id).
+ */
+export async function runEnrich(args: string[]): Promise<number> {
+  let opts: z.infer<typeof EnrichOptions>;
+  try {
+    const { values, positionals } = parseArgs({
+      args,
+      options: {
+        kube: { type: 'string', multiple: true },
+        scope: { type: 'string', multiple: true },
+        labels: { type: 'string' },
+        stats: { type: 'boolean' },
+      },
+      allowPositionals: true,
+      strict: true,
+    });
+    opts = EnrichOptions.parse({ kube: values.kube ?? [], scope: values.scope, labels: values.labels, stats: values.stats, files: positionals });
+  } catch (err) {
+    const msg = err instanceof z.ZodError ? err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') : (err as Error).message;
+    process.stderr.write(`sightline enrich: ${msg}\n${USAGE}\n`);
+    return 2;
+  }
+
+  const labelAllowList = opts.labels !== undefined ? opts.labels.split(',').map((s) => s.trim()).filter(Boolean) : DEFAULT_LABELS;
+  const attributor = new Attributor({ labelAllowList });
+  const declared = new Map(opts.scope.map((s) => [s.name, s.value]));
+  for (const name of declared.keys()) {
+    if (!opts.kube.some((k) => k.name === name)) {
+      process.stderr.write(`sightline enrich: --scope ${name}: no --kube ${name}=FILE\n`);
+      return 2;
+    }
+  }
+  for (const { name, value: file } of opts.kube) {
+    try {
+      const dump = fromKubectlList(JSON.parse(await fs.promises.readFile(file, 'utf8')) as unknown, { source: file, labelAllowList });
+      const found = scopeFromObjects(dump.objects);
+      if (!found) throw new Error('no node with an aws://, gce:// or azure:// providerID: cannot tell which cloud the cluster runs in');
+      const scope: ClusterScope = { ...found };
+      const d = declared.get(name);
+      if (d !== undefined) {
+        const [account, network] = d.split('/', 2);
+        if (account) scope.accounts = [account];
+        if (network) scope.networks = [network];
+      }
+      attributor.addCluster(name, scope).load(dump.objects);
+    } catch (err) {
+      const msg = err instanceof SyntaxError ? `not JSON: ${err.message}` : (err as Error).message;
+      process.stderr.write(`sightline enrich: --kube ${name}=${file}: ${msg.startsWith(file) ? msg.slice(file.length).replace(/^:\s*/, '') : msg}\n`);
+      return 2;
+    }
+  }
+
+  const out = new LineWriter(process.stdout);
+  const total = { files: 0, ...newStats() };
+  const attribution = newAttributionStats();
+  let failed = 0;
+  for (const file of opts.files) {
+    const why = await checkReadable(file);
+    if (why !== null) {
+      process.stderr.write(`sightline: ${file}: cannot read: ${why}\n`);
+      failed++;
+      continue;
+    }
+    const stats: ParseStats = newStats();
+    let reported = 0;
+    const onIssue = (issue: ParseIssue) => {
+      if (reported++ < MAX_ISSUES_PER_FILE) process.stderr.write(`sightline: ${describe(issue)}\n`);
+    };
+    try {
+      for await (const batch of parseObject(fileInput(file), { source: file, stats, onIssue })) {
+        attributor.attributeBatch(batch, attribution);
+        if (out.closed) continue;
+        for (let i = 0; i < batch.length; i++) {
+          const wait = out.line(enrichedJsonLine(batch, i));
+          if (wait) await wait;
+        }
+      }
+      total.files++;
+    } catch (err) {
+      failed++;
+      const msg = err instanceof ParseError ? err.message : `${file}: ${(err as Error).message}`;
+      process.stderr.write(`sightline: ${msg}\n`);
+    } finally {
+      if (reported > MAX_ISSUES_PER_FILE) process.stderr.write(`sightline: ${file}: ${reported - MAX_ISSUES_PER_FILE} more issues not shown\n`);
+      total.records += stats.records;
+      total.nodata += stats.nodata;
+      total.skipdata += stats.skipdata;
+      total.errors += stats.errors;
+      total.incomplete += stats.incomplete;
+    }
+  }
+  await out.flush();
+  if (opts.stats) {
+    process.stderr.write(JSON.stringify({ ...total, attributed_src: attribution.attributedSrc, attributed_dst: attribution.attributedDst }) + '\n');
+  }
+  return failed > 0 ? 1 : 0;
+}
+
+function describe(issue: ParseIssue): string {
+  const where = issue.line !== undefined ? `:${issue.line}` : issue.offset !== undefined ? ` (byte ${issue.offset})` : '';
+  const tag = issue.kind === 'incomplete' ? 'incomplete: ' : '';
+  return `${issue.source}${where}: ${tag}${issue.message}`;
+}
