@@ -1,1 +1,6 @@
-export * from "./types.js";
+export * from './types.js';
+export * from './errors.js';
+export * from './config.js';
+export * from './listing-window.js';
+export * from './sts.js';
+export * from './s3.js';

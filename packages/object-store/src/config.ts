@@ -1,0 +1,153 @@
+import { z } from 'zod';
+
+/**
+ * Source configuration of one tenant's cloud account, as embedded in the collector's config
+ * file. Secrets (keys, connection strings, SAS tokens, client secrets) are plain strings here
+ * because the collector resolves them from its secret store before validation; they are never
+ * echoed back: validation messages name the field's path, never its value.
+ */
+
+const tenant = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, - and _, at most 63');
+/** S3/GCS prefixes end with `/` or are empty, never start with one */
+const prefix = z.string().regex(/^(?:[^/].*\/)?$/, 'empty, or a path that does not start with / and ends with /');
+const lookbackHours = z.number().int().min(1).max(24 * 14);
+const skewSeconds = z.number().int().min(0).max(86_400);
+const secret = z.string().min(1);
+
+export const AwsStaticKeysSchema = z.object({
+  accessKeyId: z.string().min(1),
+  secretAccessKey: secret,
+  sessionToken: secret.optional(),
+});
+
+export const AwsSourceSchema = z
+  .object({
+    cloud: z.literal('aws'),
+    tenant,
+    accountId: z.string().regex(/^\d{12}$/, '12 digits'),
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1'),
+    bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name'),
+    /** the flow log's own prefix, before `AWSLogs/` */
+    prefix: prefix.default(''),
+    /** `plain` = AWSLogs/{account}/vpcflowlogs/{region}/YYYY/MM/DD/, `hive` = Hive-compatible partitions */
+    layout: z.enum(['plain', 'hive']).default('plain'),
+    /** the tenant's role, assumed with its external id; absent only in development */
+    roleArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'an IAM role ARN').optional(),
+    externalId: z.string().regex(/^[\w+=,.@:/-]{2,1224}$/, '2 to 1224 characters of [\\w+=,.@:/-]').optional(),
+    sessionDurationSeconds: z.number().int().min(900).max(43_200).default(3600),
+    /**
+     * development only: keys used as they are (no role), or as the identity that assumes the
+     * role; in production the collector's own identity comes from the SDK's default chain
+     */
+    staticCredentials: AwsStaticKeysSchema.optional(),
+    /** SQS queue receiving the bucket's ObjectCreated notifications */
+    sqsQueueUrl: z.url().optional(),
+    /** emulator endpoint (moto); path-style addressing is used with it */
+    endpoint: z.url().optional(),
+    lookbackHours: lookbackHours.default(6),
+    skewSeconds: skewSeconds.default(900),
+  })
+  .superRefine((c, ctx) => {
+    if (c.roleArn !== undefined && c.externalId === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['externalId'], message: 'required with roleArn: the role is assumed with the tenant\'s external id' });
+    }
+    if (c.roleArn === undefined && c.staticCredentials === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['roleArn'], message: 'give roleArn and externalId (or staticCredentials in development)' });
+    }
+  });
+export type AwsSourceConfig = z.infer<typeof AwsSourceSchema>;
+
+export const GcpCredentialsSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('service-account-key'),
+    /** the key file's JSON text (from the secret store) */
+    keyJson: secret,
+  }),
+  z.object({
+    /** the collector's own identity (ADC) impersonates the tenant's service account */
+    type: z.literal('impersonation'),
+    targetServiceAccount: z.email(),
+    delegates: z.array(z.email()).default([]),
+    lifetimeSeconds: z.number().int().min(300).max(43_200).default(3600),
+  }),
+  z.object({
+    /** fake-gcs-server: a custom apiEndpoint makes the client skip Google auth */
+    type: z.literal('emulator'),
+  }),
+]);
+
+export const GcpSourceSchema = z
+  .object({
+    cloud: z.literal('gcp'),
+    tenant,
+    projectId: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'a GCP project id'),
+    bucket: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/, 'a GCS bucket name'),
+    /** the sink's log directory: `LOG_ID/` with the `%2F` of logName as a real `/` */
+    prefix: prefix.default('compute.googleapis.com/vpc_flows/'),
+    credentials: GcpCredentialsSchema,
+    apiEndpoint: z.url().optional(),
+    /** GCP exports can be hours late: late shards land in yesterday's folder */
+    lookbackHours: lookbackHours.default(30),
+    skewSeconds: skewSeconds.default(600),
+  })
+  .superRefine((c, ctx) => {
+    if (c.credentials.type === 'emulator' && c.apiEndpoint === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['apiEndpoint'], message: 'required with credentials.type "emulator"' });
+    }
+  });
+export type GcpSourceConfig = z.infer<typeof GcpSourceSchema>;
+
+export const AzureCredentialsSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('connection-string'), connectionString: secret }),
+  /** a container- or account-level SAS token (with or without the leading `?`) */
+  z.object({ type: z.literal('sas'), sasToken: secret }),
+  z.object({
+    type: z.literal('service-principal'),
+    tenantId: z.uuid(),
+    clientId: z.uuid(),
+    clientSecret: secret,
+  }),
+]);
+
+export const AzureSourceSchema = z.object({
+  cloud: z.literal('azure'),
+  tenant,
+  subscriptionId: z.uuid(),
+  storageAccount: z.string().regex(/^[a-z0-9]{3,24}$/, '3 to 24 lower-case letters and digits'),
+  containers: z
+    .object({
+      nsg: z.string().min(3).max(63).nullable().default('insights-logs-networksecuritygroupflowevent'),
+      vnet: z.string().min(3).max(63).nullable().default('insights-logs-flowlogflowevent'),
+    })
+    .default({ nsg: 'insights-logs-networksecuritygroupflowevent', vnet: 'insights-logs-flowlogflowevent' }),
+  credentials: AzureCredentialsSchema,
+  /** blob endpoint override (Azurite: http://127.0.0.1:10000/devstoreaccount1) */
+  endpoint: z.url().optional(),
+  /** PT1H.json blobs of the last hours are re-checked for new blocks */
+  lookbackHours: lookbackHours.default(3),
+});
+export type AzureSourceConfig = z.infer<typeof AzureSourceSchema>;
+
+export const SourceConfigSchema = z.discriminatedUnion('cloud', [AwsSourceSchema, GcpSourceSchema, AzureSourceSchema]);
+export type SourceConfig = z.infer<typeof SourceConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly where: string, readonly issues: string[]) {
+    super(`${where}: invalid source config: ${issues.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Path of a zod issue as `a.b[0].c`. */
+const pathOf = (base: string, path: readonly PropertyKey[]) =>
+  path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : `${acc}${acc === '' ? '' : '.'}${String(p)}`), base);
+
+/**
+ * Validates one source; `where` is its place in the collector's config (e.g. `sources[3]`).
+ * Messages name the path (`sources[3].credentials.tenantId: Invalid UUID`) and never the value.
+ */
+export function parseSourceConfig(value: unknown, where = 'source'): SourceConfig {
+  const r = SourceConfigSchema.safeParse(value, { reportInput: false });
+  if (r.success) return r.data;
+  throw new ConfigError(where, r.error.issues.map((i) => `${pathOf(where, i.path)}: ${i.message}`));
+}
