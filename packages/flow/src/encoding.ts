@@ -1,5 +1,5 @@
 import { endianness } from 'node:os';
-import { crc32, deflateRawSync, inflateRawSync, constants as zc } from 'node:zlib';
+import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { compressSync as lz4Compress, uncompressSync as lz4Uncompress } from 'lz4-napi';
 import { BatchMetaSchema, type BatchMeta } from './batch-meta.js';
 import { FlowBatch, type Column, type StringColumn } from './batch.js';
@@ -31,14 +31,15 @@ const COL_BY_NAME: ReadonlyMap<string, number> = new Map(FIELD_LIST.map((s, i) =
  *
  * Body, after decompression:
  *
- *   u32 rows, u16 column count, then per column: u8 name length, name (ASCII), u8 encoding, data;
- *   then u8 extra-present and, if 1, the extra maps.
+ *   u32 rows, the string table, u16 column count, then per column: u8 name length, name (ASCII),
+ *   u8 encoding, data; then u8 extra-present and, if 1, the extra maps.
  *
  * Columns are named rather than numbered so a message stays readable by a build whose field
  * table has moved fields around. Numbers are stored as narrow unsigned offsets from a base when
  * every value is an integer (ports, protocol, counters, whole-ms times), which makes the body
  * several times smaller before compression and cheaper to decompress after. Strings are
- * dictionary-encoded per column: flow logs repeat accounts, interfaces, subnets and pod names.
+ * dictionary-encoded against one table per batch: flow logs repeat accounts, interfaces, subnets
+ * and pod names, and the same address fills several columns.
  */
 
 export const MAGIC = 0x42464c53; // "SLFB" read as u32 LE
@@ -52,11 +53,11 @@ export enum Codec {
 
 export interface EncodeOptions {
   codec?: Codec;
-  /** deflate level when codec is Deflate */
+  /** deflate level when codec is Deflate; default 1 (level 6 saves 5% more bytes for twice the encode time) */
   level?: number;
 }
 
-/** The codec new messages use; see bench/README.md. */
+/** The codec new messages use: fastest to decode of those measured, see bench/README.md. */
 export const DEFAULT_CODEC: Codec = Codec.Lz4;
 
 /** Upper bounds that keep a corrupt length field from turning into a huge allocation. */
@@ -141,8 +142,10 @@ class Writer {
 const enum NumEnc {
   AllNull = 0,
   F64 = 1,
-  /** f64 base, u8 width (0 = every row equals base, 1, 2 or 4), then width-byte offsets; all-ones offset = null */
+  /** f64 base, u8 width (0 = every row equals base, 1, 2, 4 or 6), then width-byte offsets; all-ones offset = null */
   Offset = 2,
+  /** as Offset, in whole microseconds: value = (base + offset) / 1000 */
+  Micros = 3,
 }
 
 const enum StrEnc {
@@ -153,11 +156,14 @@ const enum StrEnc {
 
 const isNegZero = (v: number): boolean => v === 0 && 1 / v < 0;
 
+const MAX_OFFSET_6 = 2 ** 48 - 1;
+const NULL_OFFSET = [0, 0xff, 0xffff, 0, 0xffffffff, 0, MAX_OFFSET_6] as const;
+
 function writeNumbers(w: Writer, col: Float64Array, n: number): void {
   let min = Infinity;
   let max = -Infinity;
   let nulls = 0;
-  let integral = true;
+  let scale = 1;
   for (let i = 0; i < n; i++) {
     const v = col[i]!;
     if (v !== v) {
@@ -165,80 +171,90 @@ function writeNumbers(w: Writer, col: Float64Array, n: number): void {
       continue;
     }
     if (!Number.isSafeInteger(v) || isNegZero(v)) {
-      integral = false;
+      scale = 0;
       break;
     }
     if (v < min) min = v;
     if (v > max) max = v;
   }
-  if (integral && nulls === n) {
+  if (nulls === n) {
     w.u8(NumEnc.AllNull);
     return;
   }
+  if (scale === 0) {
+    // GCP times carry microseconds: held as whole microseconds when that gives back the exact double
+    scale = 1000;
+    min = Infinity;
+    max = -Infinity;
+    for (let i = 0; i < n; i++) {
+      const v = col[i]!;
+      if (v !== v) continue;
+      const us = Math.round(v * 1000);
+      if (!Number.isSafeInteger(us) || us / 1000 !== v || isNegZero(v)) {
+        scale = 0;
+        break;
+      }
+      if (us < min) min = us;
+      if (us > max) max = us;
+    }
+  }
   const range = max - min;
-  if (!integral || range > 0xfffffffe) {
+  if (scale === 0 || range >= MAX_OFFSET_6) {
     w.u8(NumEnc.F64);
     w.ensure(n * 8);
     w.buf.set(new Uint8Array(col.buffer, col.byteOffset, n * 8), w.pos);
     w.pos += n * 8;
     return;
   }
-  w.u8(NumEnc.Offset);
+  w.u8(scale === 1 ? NumEnc.Offset : NumEnc.Micros);
   w.f64(min);
   if (nulls === 0 && range === 0) {
     w.u8(0);
     return;
   }
-  const width = range < 0xff ? 1 : range < 0xffff ? 2 : 4;
+  const width = range < 0xff ? 1 : range < 0xffff ? 2 : range < 0xffffffff ? 4 : 6;
+  const nul = NULL_OFFSET[width];
   w.u8(width);
   w.ensure(n * width);
   const b = w.buf;
   let p = w.pos;
-  if (width === 1) {
-    for (let i = 0; i < n; i++) {
-      const v = col[i]!;
-      b[p++] = v !== v ? 0xff : v - min;
-    }
-  } else if (width === 2) {
-    for (let i = 0; i < n; i++, p += 2) {
-      const v = col[i]!;
-      const o = v !== v ? 0xffff : v - min;
+  for (let i = 0; i < n; i++) {
+    const v = col[i]!;
+    const o = v !== v ? nul : (scale === 1 ? v : Math.round(v * 1000)) - min;
+    if (width === 1) b[p] = o;
+    else if (width === 2) {
       b[p] = o & 0xff;
       b[p + 1] = o >>> 8;
-    }
-  } else {
-    for (let i = 0; i < n; i++, p += 4) {
-      const v = col[i]!;
-      b.writeUInt32LE(v !== v ? 0xffffffff : v - min, p);
-    }
+    } else if (width === 4) b.writeUInt32LE(o, p);
+    else b.writeUIntLE(o, p, 6);
+    p += width;
   }
   w.pos = p;
 }
 
 /** Dictionary of distinct strings in first-seen order: u32 count, u32 blob bytes, u8 ascii, varint byte lengths, blob. */
 function writeDict(w: Writer, dict: string[]): void {
-  let total = 0;
-  let ascii = 1;
-  const lens = new Array<number>(dict.length);
-  for (let i = 0; i < dict.length; i++) {
-    const s = dict[i]!;
-    const len = Buffer.byteLength(s, 'utf8');
-    if (len !== s.length) ascii = 0;
-    lens[i] = len;
-    total += len;
-  }
+  // one write of the joined strings: a Buffer.write per entry costs more than the entry
+  const blob = dict.join('');
+  const total = Buffer.byteLength(blob, 'utf8');
+  const ascii = total === blob.length ? 1 : 0;
   w.u32(dict.length);
   w.u32(total);
   w.u8(ascii);
   w.ensure(dict.length * 5 + total);
-  for (let i = 0; i < dict.length; i++) w.varint(lens[i]!);
-  for (let i = 0; i < dict.length; i++) {
-    const s = dict[i]!;
-    w.pos += w.buf.write(s, w.pos, ascii ? 'latin1' : 'utf8');
-  }
+  if (ascii) for (let i = 0; i < dict.length; i++) w.varint(dict[i]!.length);
+  else for (let i = 0; i < dict.length; i++) w.varint(Buffer.byteLength(dict[i]!, 'utf8'));
+  w.pos += w.buf.write(blob, w.pos, ascii ? 'latin1' : 'utf8');
 }
 
-function writeStrings(w: Writer, col: StringColumn, n: number, name: string): void {
+/** A string column after its first pass: 1-based ids into its own distinct values, 0 = null. */
+interface LocalDict {
+  ids: Uint32Array;
+  dict: string[];
+  nulls: number;
+}
+
+function localDict(col: StringColumn, n: number, name: string): LocalDict {
   const ids = new Uint32Array(n);
   const map = new Map<string, number>();
   const dict: string[] = [];
@@ -267,71 +283,83 @@ function writeStrings(w: Writer, col: StringColumn, n: number, name: string): vo
     prev = v;
     prevId = id;
   }
-  if (nulls === n) {
+  return { ids, dict, nulls };
+}
+
+/**
+ * The batch-wide string table. One table rather than one per column because the same values
+ * fill several columns (an address is in src_addr, srcaddr and pkt_srcaddr; a pod name in
+ * GCP's src and dest columns): each distinct string is stored and decoded once.
+ */
+class StringTable {
+  readonly strings: string[] = [];
+  private readonly map = new Map<string, number>();
+  /** 1-based id of s */
+  id(s: string): number {
+    let k = this.map.get(s);
+    if (k === undefined) {
+      this.strings.push(s);
+      k = this.strings.length;
+      this.map.set(s, k);
+    }
+    return k;
+  }
+}
+
+function writeStrings(w: Writer, d: LocalDict, remap: Uint32Array, n: number): void {
+  if (d.nulls === n) {
     w.u8(StrEnc.AllNull);
     return;
   }
   w.u8(StrEnc.Dict);
-  writeDict(w, dict);
-  if (nulls === 0 && dict.length === 1) {
+  if (d.nulls === 0 && d.dict.length === 1) {
     w.u8(0);
+    w.u32(remap[1]!);
     return;
   }
-  const width = dict.length < 0xff ? 1 : dict.length < 0xffff ? 2 : 4;
+  let max = 0;
+  for (let k = 1; k < remap.length; k++) if (remap[k]! > max) max = remap[k]!;
+  const width = max <= 0xff ? 1 : max <= 0xffff ? 2 : 4;
   w.u8(width);
   w.ensure(n * width);
   const b = w.buf;
+  const ids = d.ids;
   let p = w.pos;
-  if (width === 1) for (let i = 0; i < n; i++) b[p++] = ids[i]!;
+  if (width === 1) for (let i = 0; i < n; i++) b[p++] = remap[ids[i]!]!;
   else if (width === 2) {
     for (let i = 0; i < n; i++, p += 2) {
-      const id = ids[i]!;
+      const id = remap[ids[i]!]!;
       b[p] = id & 0xff;
       b[p + 1] = id >>> 8;
     }
   } else {
-    w.buf.set(new Uint8Array(ids.buffer, 0, n * 4), p);
-    p += n * 4;
+    for (let i = 0; i < n; i++, p += 4) b.writeUInt32LE(remap[ids[i]!]!, p);
   }
   w.pos = p;
 }
 
-function writeExtra(w: Writer, extra: readonly (Record<string, string> | null)[] | undefined, n: number): void {
+/** Extra maps as varints: per row 0 for none or pair count + 1, then (key, value) string-table ids. */
+function extraIds(extra: readonly (Record<string, string> | null)[] | undefined, n: number, table: StringTable): number[] | null {
+  if (extra === undefined) return null;
   let any = false;
-  if (extra !== undefined) for (let i = 0; i < n && !any; i++) any = extra[i] != null;
-  if (!any || extra === undefined) {
-    w.u8(0);
-    return;
-  }
-  w.u8(1);
-  const map = new Map<string, number>();
-  const dict: string[] = [];
-  const id = (s: string): number => {
-    let k = map.get(s);
-    if (k === undefined) {
-      k = dict.length;
-      dict.push(s);
-      map.set(s, k);
-    }
-    return k;
-  };
-  const rows: number[] = [];
+  for (let i = 0; i < n && !any; i++) any = extra[i] != null;
+  if (!any) return null;
+  const out: number[] = [];
   for (let i = 0; i < n; i++) {
     const e = extra[i];
     if (e == null) {
-      rows.push(0);
+      out.push(0);
       continue;
     }
     const keys = Object.keys(e);
-    rows.push(keys.length + 1);
+    out.push(keys.length + 1);
     for (const k of keys) {
       const v = e[k];
       if (typeof v !== 'string') throw new Error(`cannot encode row ${i} extra "${k}": expected a string, got ${typeof v}`);
-      rows.push(id(k), id(v));
+      out.push(table.id(k), table.id(v));
     }
   }
-  writeDict(w, dict);
-  for (const r of rows) w.varint(r);
+  return out;
 }
 
 function compress(raw: Buffer, codec: Codec, level: number): Buffer {
@@ -355,27 +383,45 @@ export function encodeBatch(meta: BatchMeta, batch: FlowBatch, opts: EncodeOptio
   const codec = opts.codec ?? DEFAULT_CODEC;
   const n = batch.length;
 
-  const w = new Writer(n * 64 + 1024);
-  w.u32(n);
   const present: number[] = [];
   for (let i = 0; i < batch.columns.length; i++) if (batch.columns[i] !== undefined) present.push(i);
-  w.u16(present.length);
+
+  // string columns first, so the table can be written ahead of the columns that refer to it;
+  // low-cardinality columns take the first ids and so keep one-byte indices
+  const locals = new Map<number, LocalDict>();
   for (const i of present) {
     const spec = FIELD_LIST[i]!;
     const col = batch.columns[i] as Column;
+    if ((spec.kind === 'string') === col instanceof Float64Array) throw new Error(`cannot encode ${spec.name}: the column has the wrong kind for a ${spec.kind} field`);
+    if (spec.kind === 'string') locals.set(i, localDict(col as StringColumn, n, spec.name));
+  }
+  const table = new StringTable();
+  const remaps = new Map<number, Uint32Array>();
+  for (const [i, d] of [...locals].sort((x, y) => x[1].dict.length - y[1].dict.length)) {
+    const remap = new Uint32Array(d.dict.length + 1);
+    for (let k = 0; k < d.dict.length; k++) remap[k + 1] = table.id(d.dict[k]!);
+    remaps.set(i, remap);
+  }
+  const extra = extraIds(batch.extra, n, table);
+
+  const w = new Writer(n * 64 + 1024);
+  w.u32(n);
+  writeDict(w, table.strings);
+  w.u16(present.length);
+  for (const i of present) {
+    const spec = FIELD_LIST[i]!;
     w.u8(spec.name.length);
     w.ascii(spec.name);
-    if (spec.kind === 'string') {
-      if (col instanceof Float64Array) throw new Error(`cannot encode ${spec.name}: a string field holds a number column`);
-      writeStrings(w, col, n, spec.name);
-    } else {
-      if (!(col instanceof Float64Array)) throw new Error(`cannot encode ${spec.name}: a ${spec.kind} field holds a string column`);
-      writeNumbers(w, col, n);
-    }
+    if (spec.kind === 'string') writeStrings(w, locals.get(i)!, remaps.get(i)!, n);
+    else writeNumbers(w, batch.columns[i] as Float64Array, n);
   }
-  writeExtra(w, batch.extra, n);
+  if (extra === null) w.u8(0);
+  else {
+    w.u8(1);
+    for (const v of extra) w.varint(v);
+  }
   const raw = w.result();
-  const body = compress(raw, codec, opts.level ?? zc.Z_DEFAULT_COMPRESSION);
+  const body = compress(raw, codec, opts.level ?? 1);
 
   const header = Buffer.from(JSON.stringify(m), 'utf8');
   if (header.length > MAX_HEADER_BYTES) throw new Error(`batch ${m.id}: header is ${header.length} bytes, more than ${MAX_HEADER_BYTES}`);
@@ -543,21 +589,22 @@ function readDict(r: Reader, what: string): string[] {
   return dict;
 }
 
-function readStrings(r: Reader, n: number, name: string): StringColumn {
+function readStrings(r: Reader, n: number, name: string, table: readonly string[]): StringColumn {
   const out = new Array<string | null>(Math.max(n, 1));
   const enc = r.u8(`${name} encoding`);
   if (enc === StrEnc.AllNull) return out.fill(null);
   if (enc !== StrEnc.Dict) r.fail(`${name}: unknown string encoding ${enc}`, r.pos - 1);
-  const dict = readDict(r, name);
+  const size = table.length;
   const width = r.u8(`${name} index width`);
   if (width === 0) {
-    if (dict.length !== 1) r.fail(`${name}: constant column needs exactly one dictionary entry, has ${dict.length}`);
-    return out.fill(dict[0]!);
+    const at = r.pos;
+    const id = r.u32(`${name} constant`);
+    if (id === 0 || id > size) r.fail(`${name}: constant refers to string ${id} of ${size}`, at);
+    return out.fill(n === 0 ? null : table[id - 1]!);
   }
   if (width !== 1 && width !== 2 && width !== 4) r.fail(`${name}: invalid index width ${width}`, r.pos - 1);
   r.need(n * width, `${name} indices`);
   const b = r.b;
-  const size = dict.length;
   let p = r.pos;
   let bad = -1;
   let badId = 0;
@@ -565,14 +612,14 @@ function readStrings(r: Reader, n: number, name: string): StringColumn {
     const id = width === 1 ? b[p]! : width === 2 ? b[p]! | (b[p + 1]! << 8) : b.readUInt32LE(p);
     p += width;
     if (id === 0) out[i] = null;
-    else if (id <= size) out[i] = dict[id - 1]!;
+    else if (id <= size) out[i] = table[id - 1]!;
     else {
       bad = i;
       badId = id;
       break;
     }
   }
-  if (bad >= 0) r.fail(`${name}: row ${bad} refers to dictionary entry ${badId} of ${size}`, r.pos + bad * width);
+  if (bad >= 0) r.fail(`${name}: row ${bad} refers to string ${badId} of ${size}`, r.pos + bad * width);
   if (n === 0) out[0] = null;
   r.pos = p;
   return out;
@@ -589,29 +636,35 @@ function readNumbers(r: Reader, n: number, name: string): Float64Array {
     if (n === 0) out[0] = NaN;
     return out;
   }
-  if (enc !== NumEnc.Offset) r.fail(`${name}: unknown number encoding ${enc}`, r.pos - 1);
+  if (enc !== NumEnc.Offset && enc !== NumEnc.Micros) r.fail(`${name}: unknown number encoding ${enc}`, r.pos - 1);
   const base = r.f64(`${name} base`);
   if (!Number.isSafeInteger(base)) r.fail(`${name}: base ${base} is not an integer`, r.pos - 8);
   const width = r.u8(`${name} width`);
-  if (width === 0) return out.fill(n === 0 ? NaN : base);
-  if (width !== 1 && width !== 2 && width !== 4) r.fail(`${name}: invalid width ${width}`, r.pos - 1);
+  const div = enc === NumEnc.Micros ? 1000 : 1;
+  if (width === 0) return out.fill(n === 0 ? NaN : base / div);
+  if (width !== 1 && width !== 2 && width !== 4 && width !== 6) r.fail(`${name}: invalid width ${width}`, r.pos - 1);
   r.need(n * width, name);
   const b = r.b;
   let p = r.pos;
   if (width === 1) {
     for (let i = 0; i < n; i++, p++) {
       const o = b[p]!;
-      out[i] = o === 0xff ? NaN : base + o;
+      out[i] = o === 0xff ? NaN : (base + o) / div;
     }
   } else if (width === 2) {
     for (let i = 0; i < n; i++, p += 2) {
       const o = b[p]! | (b[p + 1]! << 8);
-      out[i] = o === 0xffff ? NaN : base + o;
+      out[i] = o === 0xffff ? NaN : (base + o) / div;
     }
-  } else {
+  } else if (width === 4) {
     for (let i = 0; i < n; i++, p += 4) {
       const o = b.readUInt32LE(p);
-      out[i] = o === 0xffffffff ? NaN : base + o;
+      out[i] = o === 0xffffffff ? NaN : (base + o) / div;
+    }
+  } else {
+    for (let i = 0; i < n; i++, p += 6) {
+      const o = b.readUIntLE(p, 6);
+      out[i] = o === MAX_OFFSET_6 ? NaN : (base + o) / div;
     }
   }
   if (n === 0) out[0] = NaN;
@@ -619,11 +672,10 @@ function readNumbers(r: Reader, n: number, name: string): Float64Array {
   return out;
 }
 
-function readExtra(r: Reader, n: number): (Record<string, string> | null)[] | undefined {
+function readExtra(r: Reader, n: number, table: readonly string[]): (Record<string, string> | null)[] | undefined {
   const has = r.u8('extra flag');
   if (has === 0) return undefined;
   if (has !== 1) r.fail(`invalid extra flag ${has}`, r.pos - 1);
-  const dict = readDict(r, 'extra');
   const out = new Array<Record<string, string> | null>(Math.max(n, 1)).fill(null);
   for (let i = 0; i < n; i++) {
     const count = r.varint('extra');
@@ -631,9 +683,9 @@ function readExtra(r: Reader, n: number): (Record<string, string> | null)[] | un
     const e: Record<string, string> = {};
     for (let k = 1; k < count; k++) {
       const at = r.pos;
-      const key = dict[r.varint('extra key')];
-      const value = dict[r.varint('extra value')];
-      if (key === undefined || value === undefined) r.fail(`extra of row ${i} refers past the dictionary (${dict.length} entries)`, at);
+      const key = table[r.varint('extra key') - 1];
+      const value = table[r.varint('extra value') - 1];
+      if (key === undefined || value === undefined) r.fail(`extra of row ${i} refers past the string table (${table.length} entries)`, at);
       e[key] = value;
     }
     out[i] = e;
@@ -644,6 +696,10 @@ function readExtra(r: Reader, n: number): (Record<string, string> | null)[] | un
 function decompress(buf: Buffer, f: Framed, source: string | undefined): Buffer {
   const body = buf.subarray(f.bodyStart, f.bodyStart + f.bodyLength);
   if (crc32(body) !== buf.readUInt32LE(f.bodyStart - 4)) throw new BatchDecodeError('body checksum mismatch (corrupt message)', { offset: f.bodyStart, source });
+  // lz4 blocks start with their decompressed size: check it before the decompressor allocates it
+  if (f.codec === Codec.Lz4 && (body.length < 4 || body.readUInt32LE(0) !== f.rawLength)) {
+    throw new BatchDecodeError(`lz4 block size does not match the body length ${f.rawLength}`, { offset: f.bodyStart, source });
+  }
   let raw: Buffer;
   try {
     raw =
@@ -666,6 +722,7 @@ export function decodeBatch(buf: Uint8Array, source?: string): { meta: BatchMeta
   const r: Reader = new Reader(decompress(b, f, source), source);
   const n = r.u32('row count');
   if (n !== f.meta.records) r.fail(`body holds ${n} rows, header says ${f.meta.records}`, 0);
+  const table = readDict(r, 'string table');
   const ncols = r.u16('column count');
   const columns = new Array<Column | undefined>(FIELD_LIST.length).fill(undefined);
   for (let c = 0; c < ncols; c++) {
@@ -678,9 +735,9 @@ export function decodeBatch(buf: Uint8Array, source?: string): { meta: BatchMeta
     if (index === undefined) r.fail(`unknown column "${name}" (flow schema ${f.meta.schema})`, at);
     const spec = FIELD_LIST[index]!;
     if (columns[index] !== undefined) r.fail(`column "${name}" appears twice`, at);
-    columns[index] = spec.kind === 'string' ? readStrings(r, n, name) : readNumbers(r, n, name);
+    columns[index] = spec.kind === 'string' ? readStrings(r, n, name, table) : readNumbers(r, n, name);
   }
-  const extra = readExtra(r, n);
+  const extra = readExtra(r, n, table);
   if (r.pos !== r.b.length) r.fail(`${r.b.length - r.pos} unread bytes after the last column`);
   return { meta: f.meta, batch: FlowBatch.fromColumns(n, columns, extra) };
 }
