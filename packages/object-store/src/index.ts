@@ -4,3 +4,4 @@ export * from './config.js';
 export * from './listing-window.js';
 export * from './sts.js';
 export * from './s3.js';
+export * from './sqs.js';
