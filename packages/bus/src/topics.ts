@@ -111,3 +111,53 @@ export function topicSpecs(input: z.input<typeof BusTopicsConfig> = {}): Record<
   }
   return specs;
 }
+
+/** Knobs of the collector's own topics (see collectorTopicSpecs). */
+export const CollectorTopicsConfig = z.object({
+  prefix: z.string().regex(/^[a-zA-Z0-9._-]*$/).default('sightline.'),
+  replicationFactor: z.number().int().min(1).max(16).default(1),
+  minInsyncReplicas: z.number().int().min(1).max(16).default(1),
+  /**
+   * Partitions of the work topic bound how many collector processes share the sources: each
+   * source is owned by the process its partition is assigned to in the consumer group.
+   */
+  workPartitions: z.number().int().min(1).max(1000).default(12),
+}).refine((c) => c.minInsyncReplicas <= c.replicationFactor, {
+  message: 'minInsyncReplicas cannot exceed replicationFactor (every acks=all write would fail)',
+  path: ['minInsyncReplicas'],
+});
+
+export const CollectorTopicKey = z.enum(['checkpoints', 'work']);
+export type CollectorTopicKey = z.infer<typeof CollectorTopicKey>;
+
+/**
+ * The collector's topics, kept apart from topicSpecs() so the data-path topics stay as they are:
+ *   checkpoints: compacted, one record per source (its discovery cursor), written only after the
+ *     flows it covers were acknowledged; the latest value per key is all a restarted collector needs.
+ *   work: compacted, one record per source; its partitions are what the collectors' consumer group
+ *     hands out, so ownership of sources moves with a rebalance when a process dies.
+ */
+export function collectorTopicSpecs(input: z.input<typeof CollectorTopicsConfig> = {}): Record<CollectorTopicKey, TopicSpec> {
+  const c = CollectorTopicsConfig.parse(input);
+  const common = { 'min.insync.replicas': String(c.minInsyncReplicas), 'cleanup.policy': 'compact' };
+  const specs: Record<CollectorTopicKey, TopicSpec> = {
+    checkpoints: {
+      name: `${c.prefix}collector-checkpoints`,
+      partitions: 1,
+      replicationFactor: c.replicationFactor,
+      // Small segments so compaction keeps the topic (and a restart's read of it) short.
+      configs: { ...common, 'segment.ms': String(HOUR_MS) },
+    },
+    work: {
+      name: `${c.prefix}collector-work`,
+      partitions: c.workPartitions,
+      replicationFactor: c.replicationFactor,
+      configs: { ...common },
+    },
+  };
+  for (const [key, spec] of Object.entries(specs)) {
+    const r = TopicSpec.safeParse(spec);
+    if (!r.success) throw new Error(`bus: collector topic ${key} (${spec.name}) is invalid: ${z.prettifyError(r.error)}`);
+  }
+  return specs;
+}

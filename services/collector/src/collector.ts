@@ -1,0 +1,217 @@
+import { randomUUID } from 'node:crypto';
+import { unwatchFile, watchFile } from 'node:fs';
+import { hostname } from 'node:os';
+import type { Admin, Producer } from 'kafkajs';
+import { collectorTopicSpecs, ensureTopics, topicSpecs } from '@sightline/bus';
+import type { ObjectRef } from '@sightline/object-store';
+import { CheckpointStore } from './checkpoints.js';
+import { loadConfig, sourceId, type CollectorConfig, type SourceConfig } from './config.js';
+import { startHttp } from './http.js';
+import { createKafka, createProducer } from './kafka.js';
+import { createLogger, errField, type Logger } from './log.js';
+import { CollectorMetrics } from './metrics.js';
+import { Semaphore } from './ordered-commit.js';
+import { Ownership } from './ownership.js';
+import { SourceRunner } from './source-runner.js';
+import { defaultSourceFactory, type SourceFactory } from './sources.js';
+import type { UnitResult } from './unit.js';
+
+/**
+ * The collector process: configuration (reloaded when the file changes), Kafka producer and topics,
+ * durable checkpoints, ownership of sources through the collectors' consumer group, one runner per
+ * owned source sharing a bounded worker pool, and the HTTP endpoints.
+ *
+ * Memory bound per process: workers × (one object's stream buffers + one parsed batch of batchRows
+ * rows + inflightBatches encoded batches waiting for Kafka); see README.md for the measured figure.
+ */
+
+export interface CollectorOptions {
+  configFile: string;
+  /** process what is there now and stop (backfill); no consumer group: this process takes every source */
+  once?: boolean;
+  log?: Logger;
+  sourceFactory?: SourceFactory;
+  /** watch the configuration file and apply changes (default: on unless once) */
+  watchConfig?: boolean;
+  onUnit?: (ref: ObjectRef, r: UnitResult) => void;
+  onListed?: (ref: ObjectRef) => void;
+}
+
+export class Collector {
+  readonly metrics = new CollectorMetrics();
+  private readonly runners = new Map<string, { runner: SourceRunner; config: string }>();
+  private ownership: Ownership | undefined;
+  private http: Awaited<ReturnType<typeof startHttp>> | undefined;
+  private reconciling: Promise<void> = Promise.resolve();
+  private stopping = false;
+  private onceDone: Promise<void> | undefined;
+
+  private constructor(
+    readonly instanceId: string,
+    private config: CollectorConfig,
+    private readonly opts: CollectorOptions,
+    readonly log: Logger,
+    readonly producer: Producer,
+    readonly checkpoints: CheckpointStore,
+    private readonly pool: Semaphore,
+    readonly topics: { flows: string; deadLetter: string; checkpoints: string; work: string },
+  ) {}
+
+  static async start(opts: CollectorOptions): Promise<Collector> {
+    const log = opts.log ?? createLogger();
+    const config = await loadConfig(opts.configFile);
+    const kafka = createKafka(config.kafka.brokers, config.kafka.clientId, log);
+    const data = topicSpecs({ prefix: config.kafka.topicPrefix, flows: { partitions: config.kafka.flowsPartitions } });
+    const own = collectorTopicSpecs({ prefix: config.kafka.topicPrefix, workPartitions: config.kafka.workPartitions });
+    const admin: Admin = kafka.admin();
+    await admin.connect();
+    try {
+      const report = await ensureTopics(admin, [data.flows, data.deadLetter, own.checkpoints, own.work], { onMismatch: 'report' });
+      if (report.created.length > 0) log.info({ topics: report.created }, 'created topics');
+      for (const m of report.mismatches) log.warn(m, `topic ${m.topic} differs from its spec (${m.what}): left as it is`);
+    } finally {
+      await admin.disconnect();
+    }
+    const producer = createProducer(kafka);
+    await producer.connect();
+    const topics = { flows: data.flows.name, deadLetter: data.deadLetter.name, checkpoints: own.checkpoints.name, work: own.work.name };
+    const instanceId = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+    const checkpoints = new CheckpointStore(kafka, producer, topics.checkpoints, instanceId);
+    const c = new Collector(instanceId, config, opts, log, producer, checkpoints, new Semaphore(config.collector.workers), topics);
+    await c.checkpoints.load();
+    c.http = await startHttp(config.http.host, config.http.port, c.metrics, () => c.health());
+    log.info({ instance: c.instanceId, port: c.http.port, sources: config.sources.length, once: opts.once === true, topics }, 'collector started');
+    if (opts.once) {
+      c.onceDone = c.reconcile().then(() => Promise.all([...c.runners.values()].map((r) => r.runner.start()))).then(() => undefined);
+    } else {
+      c.ownership = new Ownership(kafka, topics.work, config.kafka.workPartitions, config.kafka.group, config.kafka.sessionTimeoutMs, log, () => { void c.reconcile(); });
+      await c.ownership.announce(producer, c.describeSources());
+      await c.ownership.start();
+      if (opts.watchConfig !== false) c.watch();
+    }
+    return c;
+  }
+
+  get port(): number {
+    return this.http?.port ?? 0;
+  }
+
+  /** --once: resolves when every source was processed to its end. */
+  get done(): Promise<void> {
+    return this.onceDone ?? Promise.resolve();
+  }
+
+  /** Units that could not be processed (a --once run then exits non-zero). */
+  get failures(): number {
+    let n = 0;
+    for (const r of this.runners.values()) n += r.runner.failures;
+    return n;
+  }
+
+  ownedSources(): string[] {
+    return [...this.runners.keys()];
+  }
+
+  private describeSources() {
+    return this.config.sources.map((s) => ({ id: sourceId(s), tenant: s.tenant, cloud: s.cloud, account: s.cloud === 'aws' ? s.accountId : s.cloud === 'gcp' ? s.projectId : s.subscriptionId }));
+  }
+
+  private health() {
+    return { ok: !this.stopping, detail: { instance: this.instanceId, sources: this.ownedSources(), once: this.opts.once === true } };
+  }
+
+  /** Starts and stops runners so they match the configuration and the current ownership; serialized. */
+  reconcile(): Promise<void> {
+    this.reconciling = this.reconciling.then(() => this.reconcileNow()).catch((err: unknown) => {
+      this.log.error({ err: errField(err) }, 'applying ownership or configuration failed');
+    });
+    return this.reconciling;
+  }
+
+  private async reconcileNow(): Promise<void> {
+    if (this.stopping) return;
+    const wanted = new Map<string, SourceConfig>();
+    for (const s of this.config.sources) {
+      const id = sourceId(s);
+      if (this.opts.once || this.ownership?.owns(id)) wanted.set(id, s);
+    }
+    const stops: Promise<void>[] = [];
+    for (const [id, r] of this.runners) {
+      const w = wanted.get(id);
+      if (w === undefined || JSON.stringify(w) !== r.config) {
+        this.log.info({ source: id }, w === undefined ? 'source released' : 'source configuration changed: restarting it');
+        this.runners.delete(id);
+        stops.push(r.runner.stop());
+      }
+    }
+    await Promise.all(stops);
+    const fresh = [...wanted].filter(([id]) => !this.runners.has(id));
+    // A source taken over from another process resumes from the cursor that process committed last.
+    if (fresh.length > 0 && !this.opts.once) await this.checkpoints.load();
+    for (const [id, s] of fresh) {
+      let runner: SourceRunner;
+      try {
+        runner = new SourceRunner((this.opts.sourceFactory ?? defaultSourceFactory)(s), {
+          log: this.log, metrics: this.metrics, checkpoints: this.checkpoints, pool: this.pool,
+          unit: {
+            producer: this.producer, flowsTopic: this.topics.flows, deadLetterTopic: this.topics.deadLetter,
+            batchRows: this.config.collector.batchRows, inflightBatches: this.config.collector.inflightBatches, keyGroups: this.config.collector.keyGroups,
+          },
+          once: this.opts.once === true,
+          pollIntervalMs: this.config.collector.pollIntervalMs,
+          visibilitySeconds: this.config.collector.visibilitySeconds,
+          queueDepth: this.config.collector.queueDepth,
+          ...(this.opts.onUnit ? { onUnit: this.opts.onUnit } : {}),
+          ...(this.opts.onListed ? { onListed: this.opts.onListed } : {}),
+        });
+      } catch (err) {
+        this.metrics.errors.inc({ tenant: s.tenant, cloud: s.cloud, account: 'config', kind: 'source' });
+        this.log.error({ source: id, err: errField(err) }, `cannot start source ${id}`);
+        continue;
+      }
+      this.runners.set(id, { runner, config: JSON.stringify(s) });
+      this.log.info({ source: id }, 'source owned');
+      if (!this.opts.once) {
+        runner.start().catch((err: unknown) => this.log.error({ source: id, err: errField(err) }, `source ${id} stopped on an error`));
+      }
+    }
+    this.metrics.ownedSources.set(this.runners.size);
+  }
+
+  private watch(): void {
+    // watchFile (stat polling) rather than fs.watch: editors replace the file, which fs.watch loses.
+    watchFile(this.opts.configFile, { interval: 1000 }, (cur, prev) => {
+      if (cur.mtimeMs === prev.mtimeMs && cur.size === prev.size) return;
+      loadConfig(this.opts.configFile).then(
+        async (next) => {
+          const old = this.config;
+          this.config = next;
+          if (JSON.stringify(next.kafka) !== JSON.stringify(old.kafka) || JSON.stringify(next.http) !== JSON.stringify(old.http)) {
+            this.log.warn('kafka and http settings take effect at the next restart; sources and collector settings apply now');
+          }
+          this.metrics.configReloads.inc({ result: 'ok' });
+          this.log.info({ sources: next.sources.length }, 'configuration reloaded');
+          await this.ownership?.announce(this.producer, this.describeSources());
+          await this.reconcile();
+        },
+        (err: unknown) => {
+          this.metrics.configReloads.inc({ result: 'invalid' });
+          this.log.error({ err: errField(err) }, 'configuration change rejected; keeping the previous one');
+        },
+      );
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    unwatchFile(this.opts.configFile);
+    await this.ownership?.stop().catch(() => undefined);
+    await this.reconciling;
+    await Promise.all([...this.runners.values()].map((r) => r.runner.stop()));
+    this.runners.clear();
+    await this.producer.disconnect().catch(() => undefined);
+    await this.http?.close();
+    this.log.info('collector stopped');
+  }
+}

@@ -1,0 +1,105 @@
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { SourceConfigSchema } from '@sightline/object-store';
+
+/**
+ * The collector's configuration file (JSON): which tenants and cloud accounts to collect from,
+ * where Kafka is, and the knobs that bound memory and concurrency. Validated at load and at every
+ * reload; an invalid file is reported with the path of each bad field and what was expected.
+ */
+
+/**
+ * Each source (one tenant's cloud account and prefix) is validated by the object-store package's
+ * schema, which owns the clouds' details (credentials, layouts, look-back windows).
+ */
+export type SourceConfig = z.infer<typeof SourceConfigSchema>;
+
+export const CollectorConfig = z.object({
+  kafka: z.object({
+    brokers: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'host:port')).min(1),
+    clientId: z.string().min(1).default('sightline-collector'),
+    /** prefix of every topic name (tests use a unique one) */
+    topicPrefix: z.string().regex(/^[a-zA-Z0-9._-]*$/).default('sightline.'),
+    flowsPartitions: z.number().int().min(1).default(6),
+    workPartitions: z.number().int().min(1).default(12),
+    /** consumer group of the collectors sharing the sources */
+    group: z.string().min(1).default('sightline-collector'),
+    /** a member silent this long is declared dead and its sources move to the others */
+    sessionTimeoutMs: z.number().int().min(6000).max(300_000).default(30_000),
+  }).strict(),
+  collector: z.object({
+    /** units of work (objects or byte ranges) read at the same time, per process */
+    workers: z.number().int().min(1).max(64).default(2),
+    /** rows per parsed batch */
+    batchRows: z.number().int().min(64).max(65_536).default(8192),
+    /** encoded batches sent but not yet acknowledged, per worker: the producer side of the memory bound */
+    inflightBatches: z.number().int().min(1).max(256).default(8),
+    /** interface groups per account: messages are keyed tenant/account/group, so an interface's flows keep their order */
+    keyGroups: z.number().int().min(1).max(1024).default(6),
+    pollIntervalMs: z.number().int().min(100).default(30_000),
+    /** SQS visibility timeout while an object is processed; extended at a third of it */
+    visibilitySeconds: z.number().int().min(10).max(43_200).default(60),
+    /** units discovered but not started, per source (back-pressure on listing) */
+    queueDepth: z.number().int().min(1).max(10_000).default(64),
+  }).strict().prefault({}),
+  http: z.object({
+    host: z.string().default('127.0.0.1'),
+    /** 0 picks a free port (tests) */
+    port: z.number().int().min(0).max(65_535).default(9464),
+  }).strict().prefault({}),
+  sources: z.array(SourceConfigSchema).min(1),
+}).strict().superRefine((c, ctx) => {
+  const seen = new Map<string, number>();
+  c.sources.forEach((s, i) => {
+    const k = sourceId(s);
+    const prev = seen.get(k);
+    if (prev !== undefined) ctx.addIssue({ code: 'custom', path: ['sources', i], message: `same source as sources[${prev}] (${k})` });
+    else seen.set(k, i);
+  });
+});
+export type CollectorConfig = z.infer<typeof CollectorConfig>;
+
+/** The stable name of a source: its checkpoint key, its work-topic key, its metrics label. */
+export function sourceId(s: SourceConfig): string {
+  switch (s.cloud) {
+    case 'aws': return `${s.tenant}/aws/${s.accountId}/${s.region}/${s.bucket}/${s.prefix}`;
+    case 'gcp': return `${s.tenant}/gcp/${s.projectId}/${s.bucket}/${s.prefix}`;
+    case 'azure': return `${s.tenant}/azure/${s.subscriptionId}/${s.storageAccount}/${s.containers.nsg ?? ''}+${s.containers.vnet ?? ''}`;
+  }
+}
+
+export function sourceAccount(s: SourceConfig): string {
+  return s.cloud === 'aws' ? s.accountId : s.cloud === 'gcp' ? s.projectId : s.subscriptionId;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly file: string, readonly problems: string[]) {
+    super(`${file}: invalid collector configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** `sources[1].region` from a zod path. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : `${out ? '.' : ''}${String(p)}`;
+  return out || '(root)';
+}
+
+/** Parses and validates a configuration text; throws ConfigError naming every bad field. */
+export function parseConfig(text: string, file: string): CollectorConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(file, [`not valid JSON: ${err instanceof Error ? err.message : String(err)}`]);
+  }
+  const r = CollectorConfig.safeParse(raw, { reportInput: false });
+  // Messages only: zod's default messages can quote the received value, which may be a secret.
+  if (!r.success) throw new ConfigError(file, r.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`));
+  return r.data;
+}
+
+export async function loadConfig(file: string): Promise<CollectorConfig> {
+  return parseConfig(await readFile(file, 'utf8'), file);
+}

@@ -1,0 +1,150 @@
+import type { Producer, Message } from 'kafkajs';
+import { COL, encodeBatch, makeBatchMeta, type SourceRef } from '@sightline/flow';
+import { newStats, parseObject, ParseError, type ByteSource, type ParseIssue, type ParseStats } from '@sightline/parsers';
+import { CloudError, type ObjectReader, type ObjectRef } from '@sightline/object-store';
+import { splitByInterface } from './interface-groups.js';
+import { deadLetterMessage } from './dead-letter.js';
+
+/**
+ * One unit of work (an object, or the new byte range of a growing Azure blob) read, parsed,
+ * encoded and published. Memory stays bounded whatever the object size: the object is streamed
+ * through the parser, one parsed batch (batchRows rows) is split and encoded at a time, and at most
+ * `inflightBatches` encoded batches wait for Kafka's acknowledgement before reading pauses.
+ *
+ * Resolves only when every message of the unit (flows and dead letters) was acknowledged by Kafka:
+ * the caller may then advance the checkpoint past the unit.
+ */
+
+export interface UnitOptions {
+  producer: Producer;
+  flowsTopic: string;
+  deadLetterTopic: string;
+  batchRows: number;
+  inflightBatches: number;
+  keyGroups: number;
+  signal?: AbortSignal;
+  /** ParseIssues sent to the dead-letter topic per unit; the rest are only counted */
+  maxIssueLetters?: number;
+}
+
+export interface UnitResult {
+  records: number;
+  batches: number;
+  bytes: number;
+  stats: ParseStats;
+  /** newest flow end (ms) published, NaN when none */
+  newestEnd: number;
+  /** the unit was not a readable flow log: its reason went to the dead-letter topic */
+  badObject?: string;
+  issues: number;
+}
+
+const END = COL['end']!;
+
+/** `cloud://bucket/key` plus the version and range: how every message names a unit. */
+export function unitName(ref: ObjectRef): string {
+  const range = ref.range ? ` bytes ${ref.range.start}-${ref.range.end}` : '';
+  return `${ref.cloud}://${ref.bucket}/${ref.key}${ref.version ? ` (version ${ref.version})` : ''}${range}`;
+}
+
+function sourceRef(ref: ObjectRef): SourceRef {
+  const range = ref.blocks
+    ? { unit: 'blocks' as const, start: ref.blocks.first, end: ref.blocks.last }
+    : ref.range ? { unit: 'bytes' as const, start: ref.range.start, end: ref.range.end } : null;
+  return { container: ref.bucket, key: ref.key, version: ref.version === '' ? null : ref.version, range };
+}
+
+// Azure ranges after the first continue a `{"records":[` array opened in an earlier unit; the
+// parsers accept a leading comma after the opening, so the opening is put back in front.
+const RECORDS_OPENING = Buffer.from('{"records":[');
+
+export async function processUnit(ref: ObjectRef, reader: ObjectReader, o: UnitOptions): Promise<UnitResult> {
+  const name = unitName(ref);
+  const stats = newStats();
+  const result: UnitResult = { records: 0, batches: 0, bytes: 0, stats, newestEnd: Number.NaN, issues: 0 };
+  const inflight: Promise<unknown>[] = [];
+  let failed: unknown;
+  const track = (p: Promise<unknown>) => {
+    const t = p.catch((err: unknown) => { failed ??= err; });
+    inflight.push(t);
+  };
+  const drainTo = async (n: number) => {
+    while (inflight.length > n) await inflight.shift();
+    if (failed !== undefined) throw failed;
+  };
+  const maxLetters = o.maxIssueLetters ?? 1000;
+  const letterKey = `${ref.tenant}/${ref.account}`;
+
+  const onIssue = (issue: ParseIssue) => {
+    result.issues++;
+    if (result.issues > maxLetters) return;
+    track(o.producer.send({
+      topic: o.deadLetterTopic, acks: -1,
+      messages: [{ key: letterKey, value: deadLetterMessage(ref, issue.kind === 'incomplete' ? 'incomplete-record' : 'bad-record', issue.message, { line: issue.line, offset: issue.offset, raw: issue.raw }) }],
+    }));
+  };
+
+  const open = (): ByteSource => (async function* () {
+    const stream = await reader.open(ref, o.signal);
+    try {
+      if (ref.fragment) yield RECORDS_OPENING;
+      for await (const chunk of stream as AsyncIterable<Uint8Array>) {
+        result.bytes += chunk.length;
+        yield chunk;
+      }
+    } finally {
+      stream.destroy();
+    }
+  })();
+
+  let seq = 0;
+  const src = sourceRef(ref);
+  try {
+    const batches = parseObject(
+      { name: ref.key, open, randomAccess: () => reader.randomAccess(ref) },
+      { source: name, stats, onIssue, batchCapacity: o.batchRows },
+    );
+    for await (const batch of batches) {
+      if (o.signal?.aborted) throw o.signal.reason ?? new Error('aborted');
+      const ends = batch.columns[END];
+      if (ends instanceof Float64Array) {
+        for (let i = 0; i < batch.length; i++) {
+          const e = ends[i]!;
+          if (!(e <= result.newestEnd)) result.newestEnd = Number.isNaN(result.newestEnd) ? e : Math.max(result.newestEnd, e);
+        }
+      }
+      const messages: Message[] = [];
+      for (const { group, batch: part } of splitByInterface(batch, o.keyGroups)) {
+        const meta = makeBatchMeta({ tenant: ref.tenant, cloud: ref.cloud, account: ref.account, source: src, seq: seq++, records: part.length });
+        messages.push({
+          key: `${ref.tenant}/${ref.account}/${group}`,
+          value: encodeBatch(meta, part),
+          headers: { 'sightline-batch-id': meta.id, 'sightline-source': `${ref.cloud}://${ref.bucket}/${ref.key}` },
+        });
+        result.records += part.length;
+        result.batches++;
+      }
+      if (messages.length > 0) track(o.producer.send({ topic: o.flowsTopic, acks: -1, messages }));
+      await drainTo(o.inflightBatches - 1);
+    }
+  } catch (err) {
+    // Whatever was sent before the failure is still waited for, so a retry's duplicates are all acknowledged ones.
+    await drainTo(0).catch(() => undefined);
+    if (err instanceof ParseError) {
+      result.badObject = err.message;
+      track(o.producer.send({ topic: o.deadLetterTopic, acks: -1, messages: [{ key: letterKey, value: deadLetterMessage(ref, 'bad-object', err.message, { offset: err.offset, line: err.line }) }] }));
+      await drainTo(0);
+      return result;
+    }
+    if (err instanceof CloudError && err.kind === 'not-found') {
+      // Gone between listing and reading (lifecycle rule, manual delete): nothing to read, kept for the record.
+      result.badObject = err.message;
+      track(o.producer.send({ topic: o.deadLetterTopic, acks: -1, messages: [{ key: letterKey, value: deadLetterMessage(ref, 'unreadable-object', err.message, {}) }] }));
+      await drainTo(0);
+      return result;
+    }
+    throw err;
+  }
+  await drainTo(0);
+  return result;
+}
