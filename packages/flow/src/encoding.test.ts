@@ -205,6 +205,23 @@ describe('encodeBatch / decodeBatch round trip', () => {
     for (let r = 0; r < 3; r++) assert.deepEqual(out.row(r), b.row(r + 2));
   });
 
+  it('reads a plain Uint8Array view into a larger buffer as well as a Buffer', () => {
+    const msg = smallMessage(Codec.Lz4);
+    const big = new Uint8Array(msg.length + 10);
+    big.set(msg, 5);
+    const { batch } = decodeBatch(big.subarray(5, 5 + msg.length));
+    assert.equal(batchDiff(batch, batchOf(SAMPLE_ROWS.slice(0, 3))), null);
+  });
+
+  it('refuses a column of the wrong kind and a non-string in a string column, naming them', () => {
+    const b = batchOf(SAMPLE_ROWS.slice(0, 2));
+    (b.columns as unknown[])[colIndex('bytes')] = ['1', '2'];
+    assert.throws(() => encodeBatch(metaFor(b), b), /cannot encode bytes: the column has the wrong kind for a number field/);
+    const c = batchOf(SAMPLE_ROWS.slice(0, 2));
+    (c.strings(colIndex('rule')) as unknown[])[1] = 42;
+    assert.throws(() => encodeBatch(metaFor(c), c), /cannot encode row 1 of rule: expected a string, got number/);
+  });
+
   it('refuses a header that does not match the batch', () => {
     const b = batchOf(SAMPLE_ROWS);
     assert.throws(() => encodeBatch({ ...metaFor(b), records: b.length + 1 }, b), /meta.records is 10 but the batch holds 9 rows/);
@@ -260,6 +277,13 @@ describe('bad input', () => {
     assert.throws(() => decodeBatchMeta(bad), /invalid header: cloud/);
     const count = withHeader(msg, (h) => (h.records = 4));
     assert.throws(() => decodeBatch(count), /body holds 3 rows, header says 4/);
+  });
+
+  it('rejects a null value (Kafka tombstone) and other non-bytes', () => {
+    for (const v of [null, undefined, 'SLFB', 42]) {
+      assert.throws(() => decodeBatch(v as unknown as Uint8Array), /flow batch message: expected bytes/);
+      assert.throws(() => decodeBatchMeta(v as unknown as Uint8Array), /flow batch message: expected bytes/);
+    }
   });
 
   it('names the source in the message when given one', () => {

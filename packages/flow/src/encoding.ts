@@ -454,7 +454,7 @@ interface Framed {
 function frame(buf: Uint8Array, source: string | undefined): Framed {
   const err = (msg: string, offset?: number): BatchDecodeError =>
     new BatchDecodeError(msg, offset === undefined ? { source } : { offset, source });
-  if (!(buf instanceof Uint8Array)) throw err('expected bytes');
+  if (!(buf instanceof Uint8Array)) throw err(`expected bytes, got ${buf === null ? 'null' : typeof buf}`);
   if (buf.length < PREFIX) throw err(`truncated: ${buf.length} bytes, the fixed prefix alone is ${PREFIX}`);
   const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   if (b.readUInt32LE(0) !== MAGIC) throw err(`not a flow batch: magic is 0x${b.subarray(0, 4).toString('hex')}, expected "SLFB"`, 0);
@@ -717,6 +717,8 @@ function decompress(buf: Buffer, f: Framed, source: string | undefined): Buffer 
 
 /** Header and batch. Throws BatchDecodeError on anything malformed; never returns a partial batch. */
 export function decodeBatch(buf: Uint8Array, source?: string): { meta: BatchMeta; batch: FlowBatch } {
+  // a Kafka tombstone has a null value: a clear error, not a TypeError
+  if (!(buf instanceof Uint8Array)) throw new BatchDecodeError(`expected bytes, got ${buf === null ? 'null' : typeof buf}`, { source });
   const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   const f = frame(b, source);
   const r: Reader = new Reader(decompress(b, f, source), source);
