@@ -5,3 +5,4 @@ export * from './listing-window.js';
 export * from './sts.js';
 export * from './s3.js';
 export * from './sqs.js';
+export * from './gcs.js';

@@ -1,0 +1,168 @@
+import { PassThrough, type Readable } from 'node:stream';
+import { Storage, type Bucket } from '@google-cloud/storage';
+import { GoogleAuth, Impersonated } from 'google-auth-library';
+import { z } from 'zod';
+import type { RandomAccessSource } from '@sightline/parsers';
+import type { GcpSourceConfig } from './config.js';
+import { cloudCall, toCloudError } from './errors.js';
+import { pollWindow, type ListedObject, type WindowCursor } from './listing-window.js';
+import type { Discovery, ObjectReader, ObjectRef } from './types.js';
+
+/**
+ * GCS list polling and reading for one tenant's VPC flow-log sink.
+ * Objects are `LOG_ID/YYYY/MM/DD/HH:00:00_HH:59:59_S<n>.json` plus late addendum shards
+ * `…_A<n>:<unixtime>.json`, which sort before the S shards already seen: listing-window.ts
+ * keeps a cursor that finds them. Reads are pinned to the discovered generation.
+ */
+
+const READ_ONLY_SCOPE = 'https://www.googleapis.com/auth/devstorage.read_only';
+
+/** The fields of a service-account key file the client needs; the rest is ignored. */
+const ServiceAccountKeySchema = z.object({
+  type: z.literal('service_account'),
+  client_email: z.email(),
+  private_key: z.string().min(1),
+  project_id: z.string().optional(),
+});
+
+/**
+ * A Storage client for the source's credentials:
+ * - `service-account-key`: the key JSON, validated without echoing it;
+ * - `impersonation`: the collector's own identity (Application Default Credentials) mints
+ *   short-lived tokens for the tenant's service account through google-auth-library's
+ *   `Impersonated` client (IAM Credentials generateAccessToken; the collector's identity needs
+ *   roles/iam.serviceAccountTokenCreator on it), read-only scope;
+ * - `emulator`: a custom apiEndpoint, which makes the client skip Google auth (fake-gcs-server).
+ */
+export async function createStorage(c: GcpSourceConfig): Promise<Storage> {
+  const endpoint = c.apiEndpoint !== undefined ? { apiEndpoint: c.apiEndpoint } : {};
+  switch (c.credentials.type) {
+    case 'emulator':
+      return new Storage({ projectId: c.projectId, ...endpoint });
+    case 'service-account-key': {
+      let json: unknown;
+      try {
+        json = JSON.parse(c.credentials.keyJson);
+      } catch {
+        throw new Error(`gcp ${c.projectId}: credentials.keyJson is not JSON`);
+      }
+      const key = ServiceAccountKeySchema.safeParse(json);
+      if (!key.success) throw new Error(`gcp ${c.projectId}: credentials.keyJson is not a service-account key: ${key.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      return new Storage({ projectId: c.projectId, credentials: { client_email: key.data.client_email, private_key: key.data.private_key }, ...endpoint });
+    }
+    case 'impersonation': {
+      const cred = c.credentials;
+      const sourceClient = await new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] }).getClient();
+      const authClient = new Impersonated({
+        sourceClient,
+        targetPrincipal: cred.targetServiceAccount,
+        delegates: cred.delegates,
+        lifetime: cred.lifetimeSeconds,
+        targetScopes: [READ_ONLY_SCOPE],
+      });
+      return new Storage({ projectId: c.projectId, authClient, ...endpoint });
+    }
+  }
+}
+
+export const isGcsFlowLogName = (key: string): boolean => /\.json(?:\.gz)?$/.test(key);
+
+export interface GcsDiscoveryOptions {
+  now?: () => number;
+}
+
+export class GcsDiscovery implements Discovery<WindowCursor> {
+  private readonly bucket: Bucket;
+  constructor(storage: Storage, private readonly c: GcpSourceConfig, private readonly opts: GcsDiscoveryOptions = {}) {
+    this.bucket = storage.bucket(c.bucket);
+  }
+
+  async *poll(cursor: WindowCursor | undefined, signal?: AbortSignal): AsyncIterable<{ ref: ObjectRef; cursor: WindowCursor }> {
+    const found = pollWindow(cursor, {
+      base: this.c.prefix,
+      layout: 'plain',
+      lookbackHours: this.c.lookbackHours,
+      skewSeconds: this.c.skewSeconds,
+      accept: isGcsFlowLogName,
+      list: (prefix) => this.list(prefix, signal),
+      ...(this.opts.now !== undefined ? { now: this.opts.now } : {}),
+    }, signal);
+    for await (const { obj, cursor: next } of found) {
+      yield {
+        ref: {
+          cloud: 'gcp', tenant: this.c.tenant, account: this.c.projectId, bucket: this.c.bucket, key: obj.key,
+          version: obj.version, size: obj.size, formatHint: 'gcp-vpc-json', lastModified: new Date(obj.lastModified).toISOString(),
+        },
+        cursor: next,
+      };
+    }
+  }
+
+  private async *list(prefix: string, signal?: AbortSignal): AsyncIterable<ListedObject> {
+    let pageToken: string | undefined;
+    do {
+      signal?.throwIfAborted();
+      const [files, next] = await cloudCall('gcp', `list gs://${this.c.bucket}/${prefix}`, () =>
+        this.bucket.getFiles({ prefix, autoPaginate: false, maxResults: 1000, ...(pageToken !== undefined ? { pageToken } : {}) }),
+      );
+      for (const f of files) {
+        const m = f.metadata;
+        const created = Date.parse(String(m.timeCreated ?? m.updated ?? ''));
+        if (!Number.isFinite(created)) continue;
+        yield { key: f.name, size: Number(m.size ?? 0), version: String(m.generation ?? ''), lastModified: created };
+      }
+      const token = (next as { pageToken?: unknown } | null | undefined)?.pageToken;
+      pageToken = typeof token === 'string' && token.length > 0 ? token : undefined;
+    } while (pageToken !== undefined);
+  }
+}
+
+export class GcsReader implements ObjectReader {
+  /** bytes received from GCS, for metrics */
+  bytesFetched = 0;
+  constructor(private readonly storage: Storage) {}
+
+  private file(ref: ObjectRef) {
+    const generation = /^\d+$/.test(ref.version) ? Number(ref.version) : undefined;
+    return this.storage.bucket(ref.bucket).file(ref.key, generation !== undefined ? { generation } : {});
+  }
+
+  /** Raw bytes (decompress: false): a gzip-encoded object stays gzip, as the parsers expect, and ranges mean stored bytes. */
+  open(ref: ObjectRef, signal?: AbortSignal): Promise<Readable> {
+    const where = `read gs://${ref.bucket}/${ref.key}#${ref.version}`;
+    const src = this.file(ref).createReadStream({
+      decompress: false,
+      validation: false,
+      ...(ref.range !== undefined ? { start: ref.range.start, end: ref.range.end - 1 } : {}),
+    });
+    const out = new PassThrough();
+    src.on('data', (chunk: Buffer) => {
+      this.bytesFetched += chunk.length;
+    });
+    src.on('error', (err) => out.destroy(toCloudError('gcp', where, err)));
+    out.on('close', () => src.destroy());
+    signal?.addEventListener('abort', () => out.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted')), { once: true });
+    src.pipe(out);
+    return Promise.resolve(out);
+  }
+
+  async randomAccess(ref: ObjectRef): Promise<RandomAccessSource> {
+    const file = this.file(ref);
+    return {
+      size: ref.size,
+      read: async (offset: number, length: number) => {
+        if (length <= 0) return new Uint8Array(0);
+        const [buf] = await cloudCall('gcp', `read gs://${ref.bucket}/${ref.key} bytes ${offset}+${length}`, () =>
+          file.download({ start: offset, end: offset + length - 1, decompress: false, validation: false }),
+        );
+        this.bytesFetched += buf.length;
+        return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+      },
+    };
+  }
+}
+
+export async function gcsSource(c: GcpSourceConfig, opts: GcsDiscoveryOptions = {}): Promise<{ storage: Storage; discovery: GcsDiscovery; reader: GcsReader }> {
+  const storage = await createStorage(c);
+  return { storage, discovery: new GcsDiscovery(storage, c, opts), reader: new GcsReader(storage) };
+}
