@@ -6,4 +6,5 @@ export TURBO_TELEMETRY_DISABLED=1
 pnpm -s build
 pnpm -C packages/parsers -s bench:aws
 pnpm -C packages/parsers -s bench:json
+pnpm -C packages/parsers -s bench:memory
 pnpm -C packages/flow -s bench
