@@ -127,12 +127,36 @@ export class AzureWriter {
     return row;
   }
 
+  /** The record-level cells of rows [from, to), as begin() writes them one row at a time. */
+  fill(r: AzureRecordInfo, rule: string | null, mac: string | null, aclId: string | null, from: number, to: number): void {
+    if (to <= from) return;
+    const c = this.cols;
+    c.cloud.fill('azure', from, to);
+    c.format.fill(r.format, from, to);
+    c.account.fill(r.account, from, to);
+    c.subscriptionId.fill(r.subscriptionId, from, to);
+    c.resourceGroup.fill(r.resourceGroup, from, to);
+    c.resourceId.fill(r.resourceId, from, to);
+    c.flowLogResourceId.fill(r.flowLogResourceId, from, to);
+    c.flowLogGuid.fill(r.flowLogGuid, from, to);
+    c.systemId.fill(r.systemId, from, to);
+    c.category.fill(r.category, from, to);
+    c.flowLogVersion.fill(r.version, from, to);
+    c.recordTime.fill(r.recordTime, from, to);
+    c.rule.fill(rule, from, to);
+    c.mac.fill(mac, from, to);
+    c.aclId.fill(aclId, from, to);
+  }
+
   commit(): void {
     this.ctx.stats.records++;
-    if (++this.cols.batch.length === this.capacity) {
-      this.ready.push(this.cols.batch);
-      this.cols = new AzureCols(new FlowBatch(this.capacity));
-    }
+    if (++this.cols.batch.length === this.capacity) this.rotate();
+  }
+
+  /** Hands the full batch over and starts the next one. */
+  rotate(): void {
+    this.ready.push(this.cols.batch);
+    this.cols = new AzureCols(new FlowBatch(this.capacity));
   }
 
   rollback(row: number): void {

@@ -335,6 +335,8 @@ export async function* scanRecords<T>(
   handle: (record: unknown, offset: number, raw: Uint8Array) => void,
   drain: () => T[],
   opts: RecordsScannerOptions = {},
+  /** reads a record straight from its (valid UTF-8) bytes; false hands it to JSON.parse and `handle` */
+  fast?: (bytes: Uint8Array, offset: number) => boolean,
 ): AsyncGenerator<T, void, undefined> {
   const issue: ScanIssueHandler = (kind, offset, message, raw) => {
     if (kind === 'error') ctx.stats.errors++;
@@ -348,6 +350,7 @@ export async function* scanRecords<T>(
         issue('error', offset, 'record is not valid UTF-8: skipped', bytes);
         return;
       }
+      if (fast !== undefined && fast(bytes, offset)) return;
       let value: unknown;
       try {
         value = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
