@@ -4,9 +4,9 @@
  * Hot path layout (a lookup allocates nothing and touches two cache lines in the usual case):
  * - IPv4 addresses are uint32 keys in an open-addressing table of (key, head) int32 pairs,
  *   interleaved so the probe that finds the key also finds the list head;
- * - leases are records of four uint32s (start s, end s, endpoint id, next) in one typed array:
- *   16 bytes per lease, no object per lease. Kubernetes times have second precision, so
- *   seconds lose nothing and uint32 seconds last until 2106;
+ * - leases are records of four int32s (start, end, endpoint id, next) in one typed array:
+ *   16 bytes per lease, no object per lease. Times are seconds since 2000-01-01 (Kubernetes
+ *   times have second precision, so nothing is lost; int32 lasts until 2068);
  * - the leases of one address form a list sorted by start, newest first, because flows are
  *   looked up at recent times far more often than at old ones. `compact` rebuilds the lists
  *   contiguously, dropping leases that ended before the retention cutoff.
@@ -17,8 +17,10 @@
 export const NONE = -1;
 
 /** Lease end of a lease still held. */
-const OPEN = 0xffffffff;
-const NIL = 0xffffffff;
+const OPEN = 0x7fffffff;
+const NIL = -1;
+/** 2000-01-01T00:00:00Z in seconds: the zero of lease times */
+const EPOCH_S = 946684800;
 const STRIDE = 4;
 const EMPTY_KEY_HEAD = -1;
 
@@ -54,9 +56,9 @@ export function uintToIpv4(u: number): string {
 }
 
 /** Lease start in seconds: floor, so a lease starting mid-second covers the whole second. */
-const toStartSec = (ms: number): number => Math.max(0, Math.floor(ms / 1000));
+const toStartSec = (ms: number): number => Math.min(OPEN - 1, Math.max(0, Math.floor(ms / 1000) - EPOCH_S));
 /** Lease end in seconds: ceil; Infinity (still held) becomes OPEN. */
-const toEndSec = (ms: number): number => (ms === Infinity ? OPEN : Math.min(OPEN - 1, Math.max(0, Math.ceil(ms / 1000))));
+const toEndSec = (ms: number): number => (ms === Infinity ? OPEN : Math.min(OPEN - 1, Math.max(0, Math.ceil(ms / 1000) - EPOCH_S)));
 
 export class LeaseIndex {
   /** (key, head) pairs; head -1 marks an empty slot */
@@ -64,7 +66,7 @@ export class LeaseIndex {
   private shift: number;
   private mask: number;
   private v4Count = 0;
-  private leases: Uint32Array;
+  private leases: Int32Array;
   private leaseCount = 0;
   private readonly v6 = new Map<string, number>();
 
@@ -73,7 +75,7 @@ export class LeaseIndex {
     this.table = new Int32Array(cap * 2).fill(EMPTY_KEY_HEAD);
     this.shift = 32 - Math.log2(cap);
     this.mask = cap - 1;
-    this.leases = new Uint32Array(Math.max(16, expectedLeases) * STRIDE);
+    this.leases = new Int32Array(Math.max(16, expectedLeases) * STRIDE);
   }
 
   /** Leases held (open or closed, not yet compacted away). */
@@ -152,13 +154,39 @@ export class LeaseIndex {
   }
 
   /**
+   * Many IPv4 lookups at once (the columnar path): the hash probes of all queries run first,
+   * then the lease scans. With a million leases both are cache misses; separating the phases
+   * lets the CPU overlap the misses of independent queries instead of waiting for each in turn.
+   * `heads` is scratch space of at least n entries.
+   */
+  lookupManyV4(ips: Int32Array, startMs: Float64Array, endMs: Float64Array, n: number, out: Int32Array, heads: Int32Array): void {
+    const t = this.table;
+    const mask = this.mask;
+    const shift = this.shift;
+    for (let i = 0; i < n; i++) {
+      const k = ips[i]!;
+      let slot = Math.imul(k, 0x9e3779b1) >>> shift;
+      let head = t[slot * 2 + 1]!;
+      while (head !== EMPTY_KEY_HEAD && t[slot * 2] !== k) {
+        slot = (slot + 1) & mask;
+        head = t[slot * 2 + 1]!;
+      }
+      heads[i] = head;
+    }
+    for (let i = 0; i < n; i++) {
+      const h = heads[i]!;
+      out[i] = h === EMPTY_KEY_HEAD ? NONE : this.pick(h, startMs[i]!, endMs[i]!);
+    }
+  }
+
+  /**
    * The rule: the lease that covers the midpoint of [start, end]; else the newest lease that
    * overlaps [start, end] at all (a flow of a pod that started or stopped within the interval);
    * else NONE. A missing start or end falls back to the other one.
    */
   private pick(head: number, startMs: number, endMs: number): number {
-    let t0 = startMs / 1000;
-    let t1 = endMs / 1000;
+    let t0 = startMs / 1000 - EPOCH_S;
+    let t1 = endMs / 1000 - EPOCH_S;
     if (t0 !== t0) t0 = t1;
     if (t1 !== t1) t1 = t0;
     if (t0 !== t0) return NONE;
@@ -187,7 +215,7 @@ export class LeaseIndex {
     const remap = new Int32Array(this.leaseCount).fill(NONE);
     let kept = 0;
     for (let i = 0; i < this.leaseCount; i++) if (old[i * STRIDE + 1]! >= cut) kept++;
-    const fresh = new Uint32Array(Math.max(16, kept + (kept >> 2)) * STRIDE);
+    const fresh = new Int32Array(Math.max(16, kept + (kept >> 2)) * STRIDE);
     let n = 0;
     const copyList = (head: number): number => {
       let first = NIL;
@@ -241,7 +269,7 @@ export class LeaseIndex {
     const walk = function* (ip: string, head: number) {
       for (let i = head; i !== NIL; i = l[i * STRIDE + 3]!) {
         const o = i * STRIDE;
-        yield { ip, start: l[o]! * 1000, end: l[o + 1] === OPEN ? Infinity : l[o + 1]! * 1000, endpoint: l[o + 2]! };
+        yield { ip, start: (l[o]! + EPOCH_S) * 1000, end: l[o + 1] === OPEN ? Infinity : (l[o + 1]! + EPOCH_S) * 1000, endpoint: l[o + 2]! };
       }
     };
     for (let s = 0; s < this.table.length; s += 2) {
@@ -254,7 +282,7 @@ export class LeaseIndex {
     if (!(endpoint >= 0)) throw new RangeError(`endpoint id must be >= 0, got ${endpoint}`);
     if (Number.isNaN(startMs)) throw new RangeError('lease start is not a time');
     if ((this.leaseCount + 1) * STRIDE > this.leases.length) {
-      const grown = new Uint32Array(this.leases.length * 2);
+      const grown = new Int32Array(this.leases.length * 2);
       grown.set(this.leases);
       this.leases = grown;
     }
