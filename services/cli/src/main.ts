@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { runParse } from './commands/parse.js';
 import { runStart } from './commands/start.js';
+import { runCollect } from './commands/collect.js';
 import { runEnrich } from './commands/enrich.js';
 
 const USAGE = `usage: sightline <command> [options]
@@ -9,6 +10,7 @@ commands:
   parse [--stats] [--output ndjson|none] FILE...   parse flow-log files (AWS text/gzip/Parquet, GCP, Azure) to NDJSON
   enrich --kube NAME=FILE [--kube NAME=FILE ...] [--stats] FILE...   parse and attribute both ends to Kubernetes objects (kubectl -o json dumps)
   start                                            run the embedded default on the bundled samples and print a summary
+  collect --config FILE [--once]                   collect flow logs from S3/GCS/Azure into Kafka (--once: backfill and exit)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -20,6 +22,8 @@ async function main(argv: string[]): Promise<number> {
       return runEnrich(rest);
     case 'start':
       return runStart(rest);
+    case 'collect':
+      return runCollect(rest);
     case undefined:
     case '-h':
     case '--help':

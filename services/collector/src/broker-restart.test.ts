@@ -23,10 +23,10 @@ test('Kafka broker restarted during a run: the collector retries and finishes', 
   const prefix = `${uniqueName('t')}.`;
   await createBucket(s3, bucket);
   const expected = new Map<string, number>();
-  for (let i = 0; i < 6; i++) {
+  for (let i = 0; i < 8; i++) {
     const k = awsKey(`obj${i}`);
-    await putObject(s3, bucket, k, awsFlowLog(60_000, 100 + i));
-    expected.set(k, 60_000);
+    await putObject(s3, bucket, k, awsFlowLog(80_000, 100 + i));
+    expected.set(k, 80_000);
   }
   const config = await writeConfig({ prefix, sources: [awsSource(bucket)], collector: { workers: 1, inflightBatches: 2, batchRows: 2048 } });
 

@@ -101,5 +101,11 @@ export function parseConfig(text: string, file: string): CollectorConfig {
 }
 
 export async function loadConfig(file: string): Promise<CollectorConfig> {
-  return parseConfig(await readFile(file, 'utf8'), file);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, [`cannot read the file: ${(err as { code?: string }).code ?? (err instanceof Error ? err.message : String(err))}`]);
+  }
+  return parseConfig(text, file);
 }

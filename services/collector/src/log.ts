@@ -34,7 +34,8 @@ export function errField(err: unknown): { type: string; message: string; kind?: 
     const kind = (err as { kind?: unknown }).kind;
     return { type: err.name, message: scrub(err.message), ...(typeof kind === 'string' ? { kind } : {}) };
   }
-  return { type: typeof err, message: scrub(String(err)) };
+  const m = (err as { message?: unknown } | null)?.message;
+  return { type: typeof err, message: scrub(typeof m === 'string' ? m : String(err)) };
 }
 
 /** Strips what looks like a credential out of a message (query-string signatures, key=value secrets). */
