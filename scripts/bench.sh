@@ -8,3 +8,4 @@ pnpm -C packages/parsers -s bench:aws
 pnpm -C packages/parsers -s bench:json
 pnpm -C packages/parsers -s bench:memory
 pnpm -C packages/flow -s bench
+pnpm -C packages/attribution -s bench
