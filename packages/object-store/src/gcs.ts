@@ -1,4 +1,4 @@
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { Storage, type Bucket } from '@google-cloud/storage';
 import { GoogleAuth, Impersonated } from 'google-auth-library';
 import { z } from 'zod';
@@ -6,6 +6,7 @@ import type { RandomAccessSource } from '@sightline/parsers';
 import type { GcpSourceConfig } from './config.js';
 import { cloudCall, toCloudError } from './errors.js';
 import { pollWindow, type ListedObject, type WindowCursor } from './listing-window.js';
+import { countedStream } from './streams.js';
 import type { Discovery, ObjectReader, ObjectRef } from './types.js';
 
 /**
@@ -135,14 +136,8 @@ export class GcsReader implements ObjectReader {
       validation: false,
       ...(ref.range !== undefined ? { start: ref.range.start, end: ref.range.end - 1 } : {}),
     });
-    const out = new PassThrough();
-    src.on('data', (chunk: Buffer) => {
-      this.bytesFetched += chunk.length;
-    });
-    src.on('error', (err) => out.destroy(toCloudError('gcp', where, err)));
-    out.on('close', () => src.destroy());
+    const out = countedStream(src, (n) => (this.bytesFetched += n), (err) => toCloudError('gcp', where, err));
     signal?.addEventListener('abort', () => out.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted')), { once: true });
-    src.pipe(out);
     return Promise.resolve(out);
   }
 

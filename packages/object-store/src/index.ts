@@ -6,3 +6,4 @@ export * from './sts.js';
 export * from './s3.js';
 export * from './sqs.js';
 export * from './gcs.js';
+export * from './azure-blob.js';

@@ -2,7 +2,8 @@ import type { Readable } from 'node:stream';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import type { RandomAccessSource } from '@sightline/parsers';
 import type { AwsSourceConfig } from './config.js';
-import { cloudCall } from './errors.js';
+import { cloudCall, toCloudError } from './errors.js';
+import { countedStream } from './streams.js';
 import { pollWindow, type ListedObject, type WindowCursor } from './listing-window.js';
 import { awsCredentialsFor, type AwsCredentialProvider } from './sts.js';
 import type { Discovery, ObjectReader, ObjectRef } from './types.js';
@@ -106,11 +107,9 @@ export class S3Reader implements ObjectReader {
       this.s3.send(new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key, Range: range, ...(ref.version ? { IfMatch: `"${ref.version}"` } : {}) }), { abortSignal: signal }),
     );
     const body = out.Body as Readable | undefined;
-    if (body === undefined) throw new Error(`aws GetObject s3://${ref.bucket}/${ref.key}: response has no body`);
-    body.on('data', (chunk: Buffer) => {
-      this.bytesFetched += chunk.length;
-    });
-    return body;
+    const where = `GetObject s3://${ref.bucket}/${ref.key}`;
+    if (body === undefined) throw new Error(`aws ${where}: response has no body`);
+    return countedStream(body, (n) => (this.bytesFetched += n), (err) => toCloudError('aws', where, err));
   }
 
   async randomAccess(ref: ObjectRef): Promise<RandomAccessSource> {
