@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
+import { AccountSASPermissions, StorageSharedKeyCredential, generateAccountSASQueryParameters } from '@azure/storage-blob';
 import { endpoints } from '@sightline/testkit';
 import { RecordsScanner } from '@sightline/parsers';
 import { AzureSourceSchema, type AzureSourceConfig } from './config.js';
@@ -133,6 +134,39 @@ test('Azure errors: a wrong account key is a 403 without the key, a missing blob
   const missing = await reader.open({ cloud: 'azure', tenant: 'acme', account: 'x', bucket: 'nope-container', key: 'a/PT1H.json', version: '', size: 10, range: { start: 0, end: 5 } }).then(() => undefined, (e: unknown) => e);
   assert.ok(missing instanceof CloudError, String(missing));
   assert.deepEqual([missing.kind, missing.retryable], ['not-found', false]);
+});
+
+test('Azure SAS credentials: a read/list SAS reads the blob, an expired one is a 403 that does not carry the signature', { skip }, async () => {
+  const sub = randomUUID();
+  const container = `vnet-sas-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+  const admin = azureBlobSource(config(container, sub));
+  const ct = admin.service.getContainerClient(container);
+  await ct.create();
+  try {
+    const blob = ct.getBlockBlobClient(blobName(sub, Date.now()));
+    const parts = ['{"records":[', '{"time":"2026-04-16T10:00:00Z"}', ']}'].map((p) => Buffer.from(p));
+    for (let i = 0; i < parts.length; i++) await blob.stageBlock(id('s', i), parts[i]!, parts[i]!.length);
+    await blob.commitBlockList(parts.map((_, i) => id('s', i)));
+    // The SDK knows Azurite's public development key; it signs the SAS and is never printed.
+    const key = admin.service.credential;
+    assert.ok(key instanceof StorageSharedKeyCredential);
+    const sas = (expiresOn: Date) => generateAccountSASQueryParameters({ permissions: AccountSASPermissions.parse('rl'), services: 'b', resourceTypes: 'sco', expiresOn, startsOn: new Date(Date.now() - 3_600_000) }, key).toString();
+
+    const ok = azureBlobSource(config(container, sub, { type: 'sas', sasToken: `?${sas(new Date(Date.now() + 3_600_000))}` }));
+    const { refs } = await pollAll(ok.discovery, undefined);
+    assert.equal(refs.length, 1);
+    assert.equal((await bytesOf(await ok.reader.open(refs[0]!))).toString(), '{"records":[{"time":"2026-04-16T10:00:00Z"}');
+
+    const expired = sas(new Date(Date.now() - 60_000));
+    const old = azureBlobSource(config(container, sub, { type: 'sas', sasToken: expired }));
+    const err = await pollAll(old.discovery, undefined).then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof CloudError, String(err));
+    assert.deepEqual([err.kind, err.retryable], ['forbidden', false]);
+    const sig = new URLSearchParams(expired).get('sig')!;
+    assert.ok(!`${err.message}${err.stack}`.includes(sig) && !`${err.message}`.includes(encodeURIComponent(sig)));
+  } finally {
+    await ct.delete().catch(() => undefined);
+  }
 });
 
 test('block plan: tail never read, too-short lists wait, changed ids or sizes mean replaced', () => {

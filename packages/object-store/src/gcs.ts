@@ -35,35 +35,42 @@ const ServiceAccountKeySchema = z.object({
  *   roles/iam.serviceAccountTokenCreator on it), read-only scope;
  * - `emulator`: a custom apiEndpoint, which makes the client skip Google auth (fake-gcs-server).
  */
-export async function createStorage(c: GcpSourceConfig): Promise<Storage> {
+export function createStorage(c: GcpSourceConfig): Promise<Storage> {
   const endpoint = c.apiEndpoint !== undefined ? { apiEndpoint: c.apiEndpoint } : {};
   switch (c.credentials.type) {
     case 'emulator':
-      return new Storage({ projectId: c.projectId, ...endpoint });
+      return Promise.resolve(new Storage({ projectId: c.projectId, ...endpoint }));
     case 'service-account-key': {
-      let json: unknown;
-      try {
-        json = JSON.parse(c.credentials.keyJson);
-      } catch {
-        throw new Error(`gcp ${c.projectId}: credentials.keyJson is not JSON`);
-      }
-      const key = ServiceAccountKeySchema.safeParse(json);
-      if (!key.success) throw new Error(`gcp ${c.projectId}: credentials.keyJson is not a service-account key: ${key.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-      return new Storage({ projectId: c.projectId, credentials: { client_email: key.data.client_email, private_key: key.data.private_key }, ...endpoint });
+      const key = serviceAccountKey(c.projectId, c.credentials.keyJson);
+      return Promise.resolve(new Storage({ projectId: c.projectId, credentials: { client_email: key.client_email, private_key: key.private_key }, ...endpoint }));
     }
     case 'impersonation': {
       const cred = c.credentials;
-      const sourceClient = await new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] }).getClient();
-      const authClient = new Impersonated({
-        sourceClient,
-        targetPrincipal: cred.targetServiceAccount,
-        delegates: cred.delegates,
-        lifetime: cred.lifetimeSeconds,
-        targetScopes: [READ_ONLY_SCOPE],
+      return new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] }).getClient().then((sourceClient) => {
+        const authClient = new Impersonated({
+          sourceClient,
+          targetPrincipal: cred.targetServiceAccount,
+          delegates: cred.delegates,
+          lifetime: cred.lifetimeSeconds,
+          targetScopes: [READ_ONLY_SCOPE],
+        });
+        return new Storage({ projectId: c.projectId, authClient, ...endpoint });
       });
-      return new Storage({ projectId: c.projectId, authClient, ...endpoint });
     }
   }
+}
+
+/** Validates the key JSON; throws (synchronously, naming the field, never the value) when it is not a service-account key. */
+function serviceAccountKey(projectId: string, keyJson: string): z.infer<typeof ServiceAccountKeySchema> {
+  let json: unknown;
+  try {
+    json = JSON.parse(keyJson);
+  } catch {
+    throw new Error(`gcp ${projectId}: credentials.keyJson is not JSON`);
+  }
+  const key = ServiceAccountKeySchema.safeParse(json);
+  if (!key.success) throw new Error(`gcp ${projectId}: credentials.keyJson is not a service-account key: ${key.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return key.data;
 }
 
 export const isGcsFlowLogName = (key: string): boolean => /\.json(?:\.gz)?$/.test(key);
@@ -73,9 +80,11 @@ export interface GcsDiscoveryOptions {
 }
 
 export class GcsDiscovery implements Discovery<WindowCursor> {
-  private readonly bucket: Bucket;
-  constructor(storage: Storage, private readonly c: GcpSourceConfig, private readonly opts: GcsDiscoveryOptions = {}) {
-    this.bucket = storage.bucket(c.bucket);
+  private readonly bucket: Promise<Bucket>;
+  /** `storage` may still be resolving (impersonation fetches the source identity first) */
+  constructor(storage: Storage | Promise<Storage>, private readonly c: GcpSourceConfig, private readonly opts: GcsDiscoveryOptions = {}) {
+    this.bucket = Promise.resolve(storage).then((s) => s.bucket(c.bucket));
+    this.bucket.catch(() => undefined); // surfaced by the first poll, not as an unhandled rejection
   }
 
   async *poll(cursor: WindowCursor | undefined, signal?: AbortSignal): AsyncIterable<{ ref: ObjectRef; cursor: WindowCursor }> {
@@ -100,11 +109,12 @@ export class GcsDiscovery implements Discovery<WindowCursor> {
   }
 
   private async *list(prefix: string, signal?: AbortSignal): AsyncIterable<ListedObject> {
+    const bucket = await this.bucket;
     let pageToken: string | undefined;
     do {
       signal?.throwIfAborted();
       const [files, next] = await cloudCall('gcp', `list gs://${this.c.bucket}/${prefix}`, () =>
-        this.bucket.getFiles({ prefix, autoPaginate: false, maxResults: 1000, ...(pageToken !== undefined ? { pageToken } : {}) }),
+        bucket.getFiles({ prefix, autoPaginate: false, maxResults: 1000, ...(pageToken !== undefined ? { pageToken } : {}) }),
       );
       for (const f of files) {
         const m = f.metadata;
@@ -121,28 +131,32 @@ export class GcsDiscovery implements Discovery<WindowCursor> {
 export class GcsReader implements ObjectReader {
   /** bytes received from GCS, for metrics */
   bytesFetched = 0;
-  constructor(private readonly storage: Storage) {}
+  private readonly storage: Promise<Storage>;
+  constructor(storage: Storage | Promise<Storage>) {
+    this.storage = Promise.resolve(storage);
+    this.storage.catch(() => undefined);
+  }
 
-  private file(ref: ObjectRef) {
+  private async file(ref: ObjectRef) {
     const generation = /^\d+$/.test(ref.version) ? Number(ref.version) : undefined;
-    return this.storage.bucket(ref.bucket).file(ref.key, generation !== undefined ? { generation } : {});
+    return (await this.storage).bucket(ref.bucket).file(ref.key, generation !== undefined ? { generation } : {});
   }
 
   /** Raw bytes (decompress: false): a gzip-encoded object stays gzip, as the parsers expect, and ranges mean stored bytes. */
-  open(ref: ObjectRef, signal?: AbortSignal): Promise<Readable> {
+  async open(ref: ObjectRef, signal?: AbortSignal): Promise<Readable> {
     const where = `read gs://${ref.bucket}/${ref.key}#${ref.version}`;
-    const src = this.file(ref).createReadStream({
+    const src = (await this.file(ref)).createReadStream({
       decompress: false,
       validation: false,
       ...(ref.range !== undefined ? { start: ref.range.start, end: ref.range.end - 1 } : {}),
     });
     const out = countedStream(src, (n) => (this.bytesFetched += n), (err) => toCloudError('gcp', where, err));
     signal?.addEventListener('abort', () => out.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted')), { once: true });
-    return Promise.resolve(out);
+    return out;
   }
 
   async randomAccess(ref: ObjectRef): Promise<RandomAccessSource> {
-    const file = this.file(ref);
+    const file = await this.file(ref);
     return {
       size: ref.size,
       read: async (offset: number, length: number) => {
@@ -157,7 +171,13 @@ export class GcsReader implements ObjectReader {
   }
 }
 
-export async function gcsSource(c: GcpSourceConfig, opts: GcsDiscoveryOptions = {}): Promise<{ storage: Storage; discovery: GcsDiscovery; reader: GcsReader }> {
-  const storage = await createStorage(c);
+/**
+ * Everything the collector needs for one GCP project's sink. Synchronous so a source can be built
+ * with the others; a bad key is refused here, while impersonation resolves its source identity in
+ * the background and reports a failure at the first poll or read.
+ */
+export function gcsSource(c: GcpSourceConfig, opts: GcsDiscoveryOptions = {}): { storage: Promise<Storage>; discovery: GcsDiscovery; reader: GcsReader } {
+  const storage = createStorage(c);
+  storage.catch(() => undefined);
   return { storage, discovery: new GcsDiscovery(storage, c, opts), reader: new GcsReader(storage) };
 }

@@ -5,7 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { PutBucketNotificationConfigurationCommand } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { s3FlowLogBase } from './s3.js';
-import { SqsNotification, sqsSource, createSqsClient, type SqsIssue } from './sqs.js';
+import { SqsNotification, sqsNotifications, sqsSource, createSqsClient, type SqsIssue } from './sqs.js';
+import { s3Source } from './s3.js';
 import { staticCredentials } from './sts.js';
 import type { Notification } from './types.js';
 import { ACCOUNT, REGION, awsConfig, dummyKeys, put, skipInfra as skip, uniqueName, withBucket } from './testing/moto.js';
@@ -39,8 +40,7 @@ test('SQS: S3 notifications become refs; extend keeps a message away, an un-acke
       }));
       const issues: SqsIssue[] = [];
       const c = awsConfig(bucket, { sqsQueueUrl: QueueUrl });
-      const src = sqsSource(c, { onIssue: (i) => issues.push(i) });
-      assert.ok(src);
+      const src = sqsNotifications(c, s3Source(c), { onIssue: (i) => issues.push(i) });
 
       const base = `${s3FlowLogBase(c)}2026/04/16/`;
       const keyA = `${base}${ACCOUNT}_vpcflowlogs_${REGION}_fl-0aaa_20260416T1000Z_aaaa0001.log.gz`;

@@ -156,3 +156,13 @@ export function sqsSource(c: AwsSourceConfig, opts: SqsSourceOptions = {}, crede
   if (c.sqsQueueUrl === undefined) return undefined;
   return new SqsNotificationSource(createSqsClient(c, credentials), { ...c, sqsQueueUrl: c.sqsQueueUrl }, opts);
 }
+
+/**
+ * The notification source of an AWS source config that names a queue, reusing the S3 source's
+ * credentials (`s3Source(c)` result) so both share one assumed-role session.
+ */
+export function sqsNotifications(c: AwsSourceConfig, shared?: { credentials?: AwsCredentialProvider | undefined }, opts: SqsSourceOptions = {}): SqsNotificationSource {
+  if (c.sqsQueueUrl === undefined) throw new Error(`aws ${c.accountId} s3://${c.bucket}: no sqsQueueUrl configured`);
+  const credentials = shared !== undefined ? shared.credentials : awsCredentialsFor(c);
+  return new SqsNotificationSource(createSqsClient(c, credentials), { ...c, sqsQueueUrl: c.sqsQueueUrl }, opts);
+}
