@@ -30,8 +30,27 @@ export const EnvelopeSchema = z
     full: z.boolean(),
     upserts: z.array(UpsertSchema).default([]),
     deletes: z.array(DeleteSchema).default([]),
+    /**
+     * The snapshot this envelope belongs to (full) or follows (delta). Increases with every
+     * snapshot of an agent; a consumer ends every object whose latest record has an older epoch
+     * once the snapshot is complete. Absent from hand-made envelopes (CLI, tests).
+     */
+    epoch: z.number().int().nonnegative().optional(),
+    /**
+     * A large snapshot goes as several envelopes (one request each, bounded size); only the last
+     * one completes it. Absent: the snapshot is this one envelope.
+     */
+    part: z
+      .object({
+        index: z.number().int().nonnegative(),
+        last: z.boolean(),
+        /** on the last part: the objects of all parts together */
+        total: z.number().int().nonnegative().optional(),
+      })
+      .optional(),
   })
-  .refine((e) => !(e.full && e.deletes.length > 0), { message: 'a full snapshot carries no deletes', path: ['deletes'] });
+  .refine((e) => !(e.full && e.deletes.length > 0), { message: 'a full snapshot carries no deletes', path: ['deletes'] })
+  .refine((e) => e.full || e.part === undefined, { message: 'only a full snapshot comes in parts', path: ['part'] });
 
 export type Envelope = z.infer<typeof EnvelopeSchema>;
 export type Upsert = z.infer<typeof UpsertSchema>;

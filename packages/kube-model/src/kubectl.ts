@@ -105,6 +105,29 @@ function describe(err: z.ZodError): string {
 
 type ItemT = z.infer<typeof Item>;
 
+/** Why one API object could not be reduced: what was wrong, by field path. */
+export class ReduceError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReduceError';
+  }
+}
+
+/**
+ * Reduces one API object (JSON as the API server sends it, `kind` set) to the model; null for
+ * kinds attribution does not use. Throws ReduceError naming the object and the bad fields.
+ */
+export function reduceItem(raw: unknown, labelAllowList: ReadonlySet<string>): KubeObject | null {
+  const item = Item.safeParse(raw);
+  if (!item.success) throw new ReduceError(describe(item.error));
+  const it = item.data;
+  const draft = convert(it, labelAllowList);
+  if (draft === null) return null;
+  const obj = KubeObjectSchema.safeParse(draft);
+  if (!obj.success) throw new ReduceError(`${it.kind} ${it.metadata.namespace ? it.metadata.namespace + '/' : ''}${it.metadata.name}: ${describe(obj.error)}`);
+  return obj.data;
+}
+
 function base(it: ItemT) {
   return {
     uid: it.metadata.uid,
