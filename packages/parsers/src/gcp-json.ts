@@ -153,7 +153,23 @@ export function parseRfc3339Ms(s: string): number {
     if (oh < 0 || oh > 23 || om < 0 || om > 59) return NaN;
     off = (oh * 60 + om) * 60000 * (z0 === 43 ? 1 : -1);
   } else return NaN;
-  return Date.UTC(y, mo - 1, d, h, mi, se) + frac - off;
+  // Date.UTC reads years 0-99 as 1900-1999; keep that for them, integer arithmetic otherwise
+  const day = y < 100 ? Math.floor(Date.UTC(y, mo - 1, d) / 86_400_000) : daysFromCivil(y, mo, d);
+  return day * 86_400_000 + ((h * 60 + mi) * 60 + se) * 1000 + frac - off;
+}
+
+/**
+ * Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil): a few
+ * integer operations where Date.UTC is a runtime call, and linear in `d`, so day 31 of a
+ * short month rolls over exactly as Date.UTC does.
+ */
+function daysFromCivil(y: number, m: number, d: number): number {
+  const yy = m <= 2 ? y - 1 : y;
+  const era = Math.floor(yy / 400);
+  const yoe = yy - era * 400;
+  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
 }
 
 // --- columns ----------------------------------------------------------------------------
@@ -334,76 +350,136 @@ function addr(v: unknown, path: string): string {
   return a;
 }
 
-/** Field paths for error messages, built once per side rather than on every line. */
-const PATHS = { src: new Map<string, string>(), dest: new Map<string, string>() };
-function K(pre: 'src' | 'dest', rest: string): string {
-  let v = PATHS[pre].get(rest);
-  if (v === undefined) PATHS[pre].set(rest, (v = `jsonPayload.${pre}_${rest}`));
-  return v;
+/** Keys and error paths of one side, built once: a path string is never made on the hot path. */
+class SideKeys {
+  readonly instance: string;
+  readonly vpc: string;
+  readonly location: string;
+  readonly gke: string;
+  readonly path: (rest: string) => string;
+  constructor(readonly pre: 'src' | 'dest') {
+    this.instance = `${pre}_instance`;
+    this.vpc = `${pre}_vpc`;
+    this.location = `${pre}_location`;
+    this.gke = `${pre}_gke_details`;
+    this.path = (rest) => `jsonPayload.${pre}_${rest}`;
+  }
+}
+const SRC = new SideKeys('src');
+const DEST = new SideKeys('dest');
+
+/**
+ * Interns strings that repeat from line to line (project, zone, VM, pod names): the row then
+ * keeps one shared string instead of a fresh copy from JSON.parse, so the copies die young and
+ * a batch of rows holds little for the garbage collector to move. Bounded: cleared when full.
+ */
+export class Interner {
+  private map = new Map<string, string>();
+  constructor(private readonly max = 65536) {}
+  get(s: string): string {
+    const v = this.map.get(s);
+    if (v !== undefined) return v;
+    if (this.map.size >= this.max) this.map.clear();
+    this.map.set(s, s);
+    return s;
+  }
 }
 
-function side(p: Obj, c: SideCols, row: number, pre: 'src' | 'dest'): string | null {
+/** Writes a string cell (interned; the previous row's string when equal, which skips the hash) and returns it. */
+function cell(col: StringColumn, row: number, v: unknown, ks: SideKeys | null, rest: string, i: Interner): string | null {
+  let s: string | null;
+  if (typeof v === 'string') {
+    const prev = row > 0 ? col[row - 1] : null;
+    s = prev === v ? prev : i.get(v);
+  } else if (v === undefined || v === null) s = null;
+  else throw new Bad(`${ks === null ? rest : ks.path(rest)}: expected string`);
+  col[row] = s;
+  return s;
+}
+
+/** string or null, interned; throws Bad naming `path` when the value has another type. */
+function istr(v: unknown, ks: SideKeys | null, rest: string, i: Interner): string | null {
+  if (typeof v === 'string') return i.get(v);
+  if (v === undefined || v === null) return null;
+  throw new Bad(`${ks === null ? rest : ks.path(rest)}: expected string`);
+}
+
+function sobj(v: unknown, ks: SideKeys, rest: string): Obj | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'object' || Array.isArray(v)) throw new Bad(`${ks.path(rest)}: expected object`);
+  return v as Obj;
+}
+
+/** a service entry's name or namespace, '' when absent (the path is built only for the error) */
+function svcStr(v: unknown, ks: SideKeys, k: number, key: string): string {
+  if (typeof v === 'string') return v;
+  if (v === undefined || v === null) return '';
+  throw new Bad(`${ks.path(`gke_details.service.${k}.${key}`)}: expected string`);
+}
+
+function side(p: Obj, c: SideCols, row: number, ks: SideKeys, it: Interner): string | null {
   let project: string | null = null;
-  const inst = obj(p[`${pre}_instance`], K(pre, 'instance'));
+  const inst = sobj(p[ks.instance], ks, 'instance');
   if (inst) {
-    project = c.instProject[row] = str(inst.project_id, K(pre, 'instance.project_id'));
-    c.instRegion[row] = str(inst.region, K(pre, 'instance.region'));
-    c.instVm[row] = str(inst.vm_name, K(pre, 'instance.vm_name'));
-    c.instZone[row] = str(inst.zone, K(pre, 'instance.zone'));
-    const mig = obj(inst.managed_instance_group, K(pre, 'instance.managed_instance_group'));
+    project = cell(c.instProject, row, inst.project_id, ks, 'instance.project_id', it);
+    cell(c.instRegion, row, inst.region, ks, 'instance.region', it);
+    cell(c.instVm, row, inst.vm_name, ks, 'instance.vm_name', it);
+    cell(c.instZone, row, inst.zone, ks, 'instance.zone', it);
+    const mig = sobj(inst.managed_instance_group, ks, 'instance.managed_instance_group');
     if (mig) {
-      c.migName[row] = str(mig.name, K(pre, 'instance.managed_instance_group.name'));
-      c.migRegion[row] = str(mig.region, K(pre, 'instance.managed_instance_group.region'));
-      c.migZone[row] = str(mig.zone, K(pre, 'instance.managed_instance_group.zone'));
+      cell(c.migName, row, mig.name, ks, 'instance.managed_instance_group.name', it);
+      cell(c.migRegion, row, mig.region, ks, 'instance.managed_instance_group.region', it);
+      cell(c.migZone, row, mig.zone, ks, 'instance.managed_instance_group.zone', it);
     }
   }
-  const vpc = obj(p[`${pre}_vpc`], K(pre, 'vpc'));
+  const vpc = sobj(p[ks.vpc], ks, 'vpc');
   if (vpc) {
-    const vp = (c.vpcProject[row] = str(vpc.project_id, K(pre, 'vpc.project_id')));
+    const vp = cell(c.vpcProject, row, vpc.project_id, ks, 'vpc.project_id', it);
     if (project === null) project = vp;
-    c.vpcName[row] = str(vpc.vpc_name, K(pre, 'vpc.vpc_name'));
-    c.vpcSubnet[row] = str(vpc.subnetwork_name, K(pre, 'vpc.subnetwork_name'));
+    cell(c.vpcName, row, vpc.vpc_name, ks, 'vpc.vpc_name', it);
+    cell(c.vpcSubnet, row, vpc.subnetwork_name, ks, 'vpc.subnetwork_name', it);
   }
-  const loc = obj(p[`${pre}_location`], K(pre, 'location'));
+  const loc = sobj(p[ks.location], ks, 'location');
   if (loc) {
-    c.locContinent[row] = str(loc.continent, K(pre, 'location.continent'));
-    c.locCountry[row] = str(loc.country, K(pre, 'location.country'));
-    c.locRegion[row] = str(loc.region, K(pre, 'location.region'));
-    c.locCity[row] = str(loc.city, K(pre, 'location.city'));
-    c.locAsn[row] = int(loc.asn, K(pre, 'location.asn'));
+    cell(c.locContinent, row, loc.continent, ks, 'location.continent', it);
+    cell(c.locCountry, row, loc.country, ks, 'location.country', it);
+    cell(c.locRegion, row, loc.region, ks, 'location.region', it);
+    cell(c.locCity, row, loc.city, ks, 'location.city', it);
+    c.locAsn[row] = int(loc.asn, ks.path('location.asn'));
   }
-  const gke = obj(p[`${pre}_gke_details`], K(pre, 'gke_details'));
+  const gke = sobj(p[ks.gke], ks, 'gke_details');
   if (gke) {
-    const cl = obj(gke.cluster, K(pre, 'gke_details.cluster'));
+    const cl = sobj(gke.cluster, ks, 'gke_details.cluster');
     if (cl) {
-      c.gkeCluster[row] = str(cl.cluster_name, K(pre, 'gke_details.cluster.cluster_name'));
-      c.gkeClusterLoc[row] = str(cl.cluster_location, K(pre, 'gke_details.cluster.cluster_location'));
+      cell(c.gkeCluster, row, cl.cluster_name, ks, 'gke_details.cluster.cluster_name', it);
+      cell(c.gkeClusterLoc, row, cl.cluster_location, ks, 'gke_details.cluster.cluster_location', it);
     }
-    const pod = obj(gke.pod, K(pre, 'gke_details.pod'));
+    const pod = sobj(gke.pod, ks, 'gke_details.pod');
     if (pod) {
-      c.gkePod[row] = str(pod.pod_name, K(pre, 'gke_details.pod.pod_name'));
-      c.gkeNs[row] = str(pod.pod_namespace, K(pre, 'gke_details.pod.pod_namespace'));
-      const wl = obj(pod.pod_workload, K(pre, 'gke_details.pod.pod_workload'));
+      cell(c.gkePod, row, pod.pod_name, ks, 'gke_details.pod.pod_name', it);
+      cell(c.gkeNs, row, pod.pod_namespace, ks, 'gke_details.pod.pod_namespace', it);
+      const wl = sobj(pod.pod_workload, ks, 'gke_details.pod.pod_workload');
       if (wl) {
-        c.gkeWl[row] = str(wl.workload_name, K(pre, 'gke_details.pod.pod_workload.workload_name'));
-        c.gkeWlType[row] = str(wl.workload_type, K(pre, 'gke_details.pod.pod_workload.workload_type'));
+        cell(c.gkeWl, row, wl.workload_name, ks, 'gke_details.pod.pod_workload.workload_name', it);
+        cell(c.gkeWlType, row, wl.workload_type, ks, 'gke_details.pod.pod_workload.workload_type', it);
       }
     }
     const svc = gke.service;
     if (svc !== undefined && svc !== null) {
-      if (!Array.isArray(svc)) throw new Bad(`${K(pre, 'gke_details.service')}: expected array`);
+      if (!Array.isArray(svc)) throw new Bad(`${ks.path('gke_details.service')}: expected array`);
       let names: string | null = null;
       let nss: string | null = null;
       for (let k = 0; k < svc.length; k++) {
-        const e = obj(svc[k], `${K(pre, 'gke_details.service')}.${k}`);
-        if (!e) continue;
-        const sn = str(e.service_name, `${K(pre, 'gke_details.service')}.${k}.service_name`) ?? '';
-        const sns = str(e.service_namespace, `${K(pre, 'gke_details.service')}.${k}.service_namespace`) ?? '';
+        const e = svc[k];
+        if (e === undefined || e === null) continue;
+        if (typeof e !== 'object' || Array.isArray(e)) throw new Bad(`${ks.path(`gke_details.service.${k}`)}: expected object`);
+        const sn = svcStr((e as Obj).service_name, ks, k, 'service_name');
+        const sns = svcStr((e as Obj).service_namespace, ks, k, 'service_namespace');
         names = names === null ? sn : `${names},${sn}`;
         nss = nss === null ? sns : `${nss},${sns}`;
       }
-      c.gkeSvc[row] = names;
-      c.gkeSvcNs[row] = nss;
+      c.gkeSvc[row] = names === null ? null : it.get(names);
+      c.gkeSvcNs[row] = nss === null ? null : it.get(nss);
     }
   }
   return project;
@@ -413,7 +489,7 @@ const CLOUD = 'gcp';
 const FORMAT = 'gcp-vpc-json';
 
 /** Writes one parsed LogEntry into `row`; throws Bad with a field path when a field has the wrong type or value. */
-function writeEntry(e: unknown, c: GcpCols, row: number): void {
+function writeEntry(e: unknown, c: GcpCols, row: number, it: Interner): void {
   if (typeof e !== 'object' || e === null || Array.isArray(e)) throw new Bad('line is not a JSON object');
   const entry = e as Obj;
   const p = obj(entry.jsonPayload, 'jsonPayload');
@@ -421,15 +497,15 @@ function writeEntry(e: unknown, c: GcpCols, row: number): void {
   const conn = obj(p.connection, 'jsonPayload.connection');
   if (!conn) throw new Bad('jsonPayload.connection: missing');
 
-  c.srcAddr[row] = addr(conn.src_ip, 'jsonPayload.connection.src_ip');
-  c.dstAddr[row] = addr(conn.dest_ip, 'jsonPayload.connection.dest_ip');
+  c.srcAddr[row] = it.get(addr(conn.src_ip, 'jsonPayload.connection.src_ip'));
+  c.dstAddr[row] = it.get(addr(conn.dest_ip, 'jsonPayload.connection.dest_ip'));
   c.srcPort[row] = port(conn.src_port, 'jsonPayload.connection.src_port');
   c.dstPort[row] = port(conn.dest_port, 'jsonPayload.connection.dest_port');
   const proto = int(conn.protocol, 'jsonPayload.connection.protocol');
   if (!(proto >= 0 && proto <= 255)) throw new Bad(`jsonPayload.connection.protocol: ${Number.isNaN(proto) ? 'missing' : `${proto} out of range`}`);
   c.protocol[row] = proto;
 
-  const reporter = str(p.reporter, 'jsonPayload.reporter');
+  const reporter = istr(p.reporter, null, 'jsonPayload.reporter', it);
   c.reporter[row] = reporter;
   c.direction[row] = reporter === 'SRC' ? 'egress' : reporter === 'DEST' ? 'ingress' : null;
   c.rtt[row] = int(p.rtt_msec, 'jsonPayload.rtt_msec');
@@ -438,21 +514,21 @@ function writeEntry(e: unknown, c: GcpCols, row: number): void {
   c.start[row] = time(p.start_time, 'jsonPayload.start_time');
   c.end[row] = time(p.end_time, 'jsonPayload.end_time');
 
-  const srcProject = side(p, c.src, row, 'src');
-  const destProject = side(p, c.dest, row, 'dest');
+  const srcProject = side(p, c.src, row, SRC, it);
+  const destProject = side(p, c.dest, row, DEST, it);
 
   const res = obj(entry.resource, 'resource');
   const labels = res ? obj(res.labels, 'resource.labels') : undefined;
   let project: string | null = null;
   if (labels) {
-    project = c.projectId[row] = str(labels.project_id, 'resource.labels.project_id');
-    c.location[row] = str(labels.location, 'resource.labels.location');
-    c.subnetId[row] = str(labels.subnetwork_id, 'resource.labels.subnetwork_id');
-    c.subnetName[row] = str(labels.subnetwork_name, 'resource.labels.subnetwork_name');
+    project = cell(c.projectId, row, labels.project_id, null, 'resource.labels.project_id', it);
+    cell(c.location, row, labels.location, null, 'resource.labels.location', it);
+    cell(c.subnetId, row, labels.subnetwork_id, null, 'resource.labels.subnetwork_id', it);
+    cell(c.subnetName, row, labels.subnetwork_name, null, 'resource.labels.subnetwork_name', it);
   }
   if (project === null) project = reporter === 'DEST' || reporter === 'DEST_GATEWAY' ? destProject : srcProject;
   c.account[row] = project;
-  c.logName[row] = str(entry.logName, 'logName');
+  cell(c.logName, row, entry.logName, null, 'logName', it);
   c.insertId[row] = str(entry.insertId, 'insertId');
   c.timestamp[row] = time(entry.timestamp, 'timestamp');
   c.cloud[row] = CLOUD;
@@ -491,6 +567,7 @@ export function createGcpJsonParser(opts: GcpJsonOptions = {}): StreamParser {
     const sniff = opts.sniffLines ?? SNIFF_LINES;
     const ready: FlowBatch[] = [];
     let cols = new GcpCols(new FlowBatch(capacity));
+    const interner = new Interner();
     let good = 0;
     let bad = 0;
     let firstBad = '';
@@ -529,7 +606,7 @@ export function createGcpJsonParser(opts: GcpJsonOptions = {}): StreamParser {
       }
       const row = cols.batch.length;
       try {
-        writeEntry(parsed, cols, row);
+        writeEntry(parsed, cols, row, interner);
       } catch (err) {
         if (!(err instanceof Bad)) throw err;
         clearRow(cols.batch, row);
