@@ -9,7 +9,7 @@ import { RecordsScanner } from '@sightline/parsers';
 import { AzureSourceSchema, type AzureSourceConfig } from './config.js';
 import { asRecordsDocument, azureBlobSource, parseAzureCursor, planBlob, type AzureCursor, type AzureNotice } from './azure-blob.js';
 import { CloudError, type ObjectRef } from './types.js';
-import { skipInfra as skip } from './testing/moto.js';
+import { skipInfra as skip } from './testing/infra.js';
 
 const sample = new URL('./testdata/azure-vnet.json', import.meta.url);
 

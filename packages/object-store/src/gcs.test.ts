@@ -6,7 +6,7 @@ import { GcpSourceSchema, type GcpSourceConfig } from './config.js';
 import { gcsSource } from './gcs.js';
 import { dayPrefixes, parseWindowCursor, type WindowCursor } from './listing-window.js';
 import { CloudError, type ObjectRef } from './types.js';
-import { skipInfra as skip, uniqueName } from './testing/moto.js';
+import { skipInfra as skip, uniqueName } from './testing/infra.js';
 
 const sample = new URL('./testdata/vpc_flows.ndjson', import.meta.url);
 

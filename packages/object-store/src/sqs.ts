@@ -153,8 +153,7 @@ export class SqsNotificationSource implements NotificationSource {
 
 /** The SQS source of an AWS source config that names a queue, sharing the account's credentials. */
 export function sqsSource(c: AwsSourceConfig, opts: SqsSourceOptions = {}, credentials: AwsCredentialProvider | undefined = awsCredentialsFor(c)): SqsNotificationSource | undefined {
-  if (c.sqsQueueUrl === undefined) return undefined;
-  return new SqsNotificationSource(createSqsClient(c, credentials), { ...c, sqsQueueUrl: c.sqsQueueUrl }, opts);
+  return c.sqsQueueUrl === undefined ? undefined : sqsNotifications(c, { credentials }, opts);
 }
 
 /**

@@ -1,21 +1,20 @@
-import { randomBytes } from 'node:crypto';
 import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { endpoints } from '@sightline/testkit';
 import { AwsSourceSchema, type AwsSourceConfig } from '../config.js';
 import { createS3Client } from '../s3.js';
 import { staticCredentials } from '../sts.js';
+import { uniqueName } from './infra.js';
+
+export { skipInfra, uniqueName } from './infra.js';
 
 /**
  * Test helpers for moto (started by `pnpm infra:up moto`). The keys are dummies moto accepts;
  * the secret is distinctive so tests can assert it never shows up in an error.
  */
-export const skipInfra = process.env.SIGHTLINE_SKIP_INFRA === '1' ? 'SIGHTLINE_SKIP_INFRA=1' : false;
 export const DUMMY_SECRET = 'dummy-secret-never-print-7f3a';
 export const dummyKeys = { accessKeyId: 'test', secretAccessKey: DUMMY_SECRET };
 export const ACCOUNT = '123456789012';
 export const REGION = 'us-east-1';
-
-export const uniqueName = (what: string) => `sl-${what}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 
 export function awsConfig(bucket: string, extra: Partial<Record<string, unknown>> = {}): AwsSourceConfig {
   return AwsSourceSchema.parse({
