@@ -1,0 +1,27 @@
+import { loadConfig } from './config.js';
+import { createLogger } from './log.js';
+import { startApi } from './service.js';
+
+/** `node dist/main.js --config api.json`: runs until SIGTERM/SIGINT, then drains. */
+async function main(): Promise<void> {
+  const i = process.argv.indexOf('--config');
+  const file = i === -1 ? process.env.SIGHTLINE_API_CONFIG : process.argv[i + 1];
+  if (!file) throw new Error('usage: sightline-api --config FILE (or SIGHTLINE_API_CONFIG)');
+  const config = loadConfig(file);
+  const log = createLogger({ level: config.logLevel });
+  const api = await startApi(config, { log });
+  let stopping = false;
+  const stop = (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal: sig }, 'api: stopping');
+    api.stop().then(() => process.exit(0), (err: unknown) => { log.error({ err: String(err) }, 'api: stop failed'); process.exit(1); });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`sightline-api: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,16 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Ingest metrics, by tenant and cluster where the request got that far (authenticated). */
+export class ApiMetrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({ name: 'sightline_api_ingest_requests_total', help: 'kubetags ingest requests by HTTP status', labelNames: ['status'], registers: [this.registry] });
+  readonly objects = new Counter({ name: 'sightline_api_ingest_objects_total', help: 'objects accepted (upserts and deletes) by kind of envelope', labelNames: ['tenant', 'cluster', 'envelope'], registers: [this.registry] });
+  readonly records = new Counter({ name: 'sightline_api_kube_meta_records_total', help: 'records written to the kube-meta topic and acknowledged', labelNames: ['tenant', 'cluster'], registers: [this.registry] });
+  readonly snapshots = new Counter({ name: 'sightline_api_snapshots_total', help: 'complete snapshots (marker written)', labelNames: ['tenant', 'cluster'], registers: [this.registry] });
+  readonly rejected = new Counter({ name: 'sightline_api_ingest_rejected_total', help: 'rejected requests by reason', labelNames: ['reason'], registers: [this.registry] });
+  readonly seconds = new Histogram({ name: 'sightline_api_ingest_seconds', help: 'ingest request time, Kafka acknowledgement included', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry] });
+
+  constructor(defaults = true) {
+    if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'sightline_api_' });
+  }
+}

@@ -1,0 +1,32 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { bearer, hashToken, TokenIndex, TokenFileSchema } from './tokens.js';
+
+test('a token maps to its tenant and cluster by hash; others map to nothing', () => {
+  const idx = new TokenIndex(TokenFileSchema.parse({ clusters: [{ tokenSha256: hashToken('a'.repeat(32)), tenant: 'acme', cluster: 'prod' }] }));
+  assert.deepEqual(idx.lookup('a'.repeat(32)), { tenant: 'acme', cluster: 'prod' });
+  assert.equal(idx.lookup('b'.repeat(32)), null);
+});
+
+test('the token file: hashes only, names checked, one token per cluster; errors name the file, never a hash', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tokens-'));
+  const h = hashToken('x'.repeat(40));
+  const file = path.join(dir, 'tokens.json');
+  writeFileSync(file, JSON.stringify({ clusters: [{ tokenSha256: h, tenant: 'acme', cluster: 'prod' }, { tokenSha256: h, tenant: 'acme', cluster: 'dev' }] }));
+  assert.throws(() => TokenIndex.fromFile(file), (e: unknown) => e instanceof Error && e.message.includes(file) && e.message.includes('clusters.1.tokenSha256') && !e.message.includes(h));
+  writeFileSync(file, JSON.stringify({ clusters: [{ tokenSha256: 'x'.repeat(40), tenant: 'acme', cluster: 'prod' }] }));
+  assert.throws(() => TokenIndex.fromFile(file), /sha256 of the token/);
+  writeFileSync(file, JSON.stringify({ clusters: [{ tokenSha256: h, tenant: 'Acme/x', cluster: 'prod' }] }));
+  assert.throws(() => TokenIndex.fromFile(file), /clusters\.0\.tenant/);
+});
+
+test('bearer: only a well-formed Authorization header yields a token', () => {
+  assert.equal(bearer(`Bearer ${'t'.repeat(20)}`), 't'.repeat(20));
+  assert.equal(bearer(`bearer   ${'t'.repeat(20)}`), 't'.repeat(20));
+  assert.equal(bearer(undefined), null);
+  assert.equal(bearer(`Basic ${'t'.repeat(20)}`), null);
+  assert.equal(bearer('Bearer short'), null);
+});
