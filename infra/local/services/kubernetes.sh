@@ -7,8 +7,9 @@ KUBE_BUILD_DIR="$REPO_ROOT/infra/local/kubernetes/build"
 KUBE_VERSION="$(sed -n 's#^require k8s.io/kubernetes \(v[0-9.]*\)$#\1#p' "$KUBE_BUILD_DIR/go.mod")"
 KUBE_BIN="$CACHE_DIR/kubernetes/$KUBE_VERSION/kube-apiserver"
 KUBE_DATA="$DATA_DIR/kubernetes"
-KUBE_PORT=6443
-ETCD_PORT=2379
+KUBE_PORT="${SIGHTLINE_KUBE_PORT:-6443}"
+ETCD_PORT="${SIGHTLINE_ETCD_PORT:-2379}"
+ETCD_PEER_PORT=$((ETCD_PORT + 1)) ETCD_METRICS_PORT=$((ETCD_PORT + 2))
 # Inside docker compose the checks run from another container (see docker-compose.yml kube-ready).
 KUBE_HOST="${KUBE_HOST:-127.0.0.1}"
 
@@ -28,13 +29,20 @@ kube_api() {
   curl "${args[@]}" "https://$KUBE_HOST:$KUBE_PORT$2"
 }
 
+# Serializes concurrent `up`s of one service (two test runs starting at once would otherwise both
+# build and both start it, and the loser's pidfile would hide the winner from `down`).
+svc_locked() {
+  local name="$1"; shift
+  mkdir -p "$DATA_DIR/.locks"
+  # `9>&-`: bash keeps the lock on a close-on-exec copy, so the service started inside (which
+  # outlives this call) does not inherit the descriptor and hold the lock forever.
+  ( flock 9; "$@" 9>&- ) 9>"$DATA_DIR/.locks/$name.lock"
+}
+
 kube_install_etcd() {
   command -v etcd >/dev/null && return 0
   log "kubernetes: installing etcd (Debian package etcd-server)"
-  local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends etcd-server >&2 \
-    || { $sudo apt-get update -qq >&2 && $sudo env DEBIAN_FRONTEND=noninteractive \
-           apt-get install -y -qq --no-install-recommends etcd-server >&2; }
+  need_apt etcd-server
 }
 
 kube_build_apiserver() {
@@ -111,10 +119,10 @@ kube_start_etcd() {
   start_bg kubernetes-etcd "$KUBE_DATA/etcd.log" etcd --name sightline \
     --data-dir "$KUBE_DATA/etcd" \
     --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
-    --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
-    --initial-cluster sightline=http://127.0.0.1:2380 \
+    --listen-peer-urls http://127.0.0.1:$ETCD_PEER_PORT --initial-advertise-peer-urls http://127.0.0.1:$ETCD_PEER_PORT \
+    --initial-cluster sightline=http://127.0.0.1:$ETCD_PEER_PORT \
     --auto-compaction-mode periodic --auto-compaction-retention 1h --quota-backend-bytes 2147483648 \
-    --listen-metrics-urls http://127.0.0.1:2381 --logger zap --log-level warn \
+    --listen-metrics-urls http://127.0.0.1:$ETCD_METRICS_PORT --logger zap --log-level warn \
     --experimental-watch-progress-notify-interval 500ms
   wait_for "etcd (http://127.0.0.1:$ETCD_PORT)" 30 etcd_answers \
     || { tail -n 20 "$KUBE_DATA/etcd.log" >&2; return 1; }
@@ -150,7 +158,8 @@ kube_default_serviceaccount() {
   case "$code" in 201|409) return 0 ;; *) log "kubernetes: creating ServiceAccount default/default returned HTTP $code"; return 1 ;; esac
 }
 
-kubernetes_up() {
+kubernetes_up() { svc_locked kubernetes kubernetes_up_locked; }
+kubernetes_up_locked() {
   if kube_answers; then log "kubernetes: already up"; return 0; fi
   kube_install_etcd || return 1
   kube_build_apiserver || return 1
