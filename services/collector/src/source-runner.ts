@@ -212,12 +212,13 @@ export class SourceRunner {
   /** Processes a notification's objects, keeping the message invisible meanwhile; deletes it only when all are in Kafka. */
   private async handleNotification(n: Notification): Promise<void> {
     const every = Math.max(1000, (this.d.visibilitySeconds * 1000) / 3);
-    const timer = setInterval(() => {
-      n.extend(this.d.visibilitySeconds).catch((err: unknown) => {
-        this.countError(err, 'notifications');
-        this.log.warn({ err: errField(err) }, 'extending a notification\'s visibility failed; another collector may process its objects too (duplicates, not loss)');
-      });
-    }, every);
+    const keep = () => n.extend(this.d.visibilitySeconds).catch((err: unknown) => {
+      this.countError(err, 'notifications');
+      this.log.warn({ err: errField(err) }, 'extending a notification\'s visibility failed; another collector may process its objects too (duplicates, not loss)');
+    });
+    // The queue's own visibility timeout may be shorter than the first tick: extend at once.
+    await keep();
+    const timer = setInterval(() => { void keep(); }, every);
     try {
       for (const ref of n.refs) {
         this.d.metrics.objectsListed.inc(this.labels);
