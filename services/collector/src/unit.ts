@@ -55,8 +55,11 @@ function sourceRef(ref: ObjectRef): SourceRef {
 }
 
 // Azure ranges after the first continue a `{"records":[` array opened in an earlier unit; the
-// parsers accept a leading comma after the opening, so the opening is put back in front.
+// parsers accept a leading comma after the opening, so the opening is put back in front. No block
+// unit holds the blob's `]}` tail (it stays last while the blob grows), so it is put back behind:
+// without it the parser reports every unit as an unfinished document.
 const RECORDS_OPENING = Buffer.from('{"records":[');
+const RECORDS_CLOSING = Buffer.from(']}');
 
 export async function processUnit(ref: ObjectRef, reader: ObjectReader, o: UnitOptions): Promise<UnitResult> {
   const name = unitName(ref);
@@ -92,6 +95,7 @@ export async function processUnit(ref: ObjectRef, reader: ObjectReader, o: UnitO
         result.bytes += chunk.length;
         yield chunk;
       }
+      if (ref.blocks !== undefined) yield RECORDS_CLOSING;
     } finally {
       stream.destroy();
     }
