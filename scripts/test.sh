@@ -10,6 +10,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export TURBO_TELEMETRY_DISABLED=1
 pnpm -s build || exit 1
 if [ "${SIGHTLINE_SKIP_INFRA:-0}" != "1" ]; then bash infra/local/infra.sh up || exit 1; fi
+bash infra/local/test-tools.sh || exit 1
 
 mapfile -t all < <(find packages services infra -name '*.test.ts' -not -path '*/node_modules/*' -not -path '*/dist/*' | sort)
 if [ "$#" -gt 0 ]; then mapfile -t all < <(printf '%s\n' "${all[@]}" | grep -E "$1"); fi

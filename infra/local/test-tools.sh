@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Tools the test suite itself needs besides the services: a Compose implementation for
+# `compose config` (smoke/compose.test.ts). Docker's compose plugin when present, else Debian's
+# docker-compose 1.29, installed here so a fresh machine needs nothing by hand.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
+if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null 2>&1; then
+  need_apt docker-compose
+fi
