@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { FlowBatch } from '@sightline/flow';
-import { GcpFastReader } from './gcp-json-fast.js';
-import { createGcpJsonParser, GcpCols } from './gcp-json.js';
+import { GcpFastReader, rfc3339Bytes } from './gcp-json-fast.js';
+import { createGcpJsonParser, GcpCols, parseRfc3339Ms } from './gcp-json.js';
 import { newStats, type ParseContext, type ParseIssue, type StreamParser } from './types.js';
 
 const dir = new URL('./testdata/gcp/', import.meta.url);
@@ -79,4 +79,27 @@ test('edge lines: usual shapes are read, anything unusual or wrong is left to JS
   ];
   assert.equal(got.length, expected.length);
   assert.deepEqual(got, expected);
+});
+
+test('times read from bytes equal parseRfc3339Ms, or defer to it (NaN)', () => {
+  const p2 = (x: number) => String(x).padStart(2, '0');
+  let rnd = 12345;
+  const next = (n: number) => {
+    rnd = (Math.imul(rnd, 1103515245) + 12345) >>> 0;
+    return rnd % n;
+  };
+  const samples = ['2019-06-14T03:45:37.301953198Z', '2024-02-31T23:59:60Z', '2024-03-05T10:14:02+01:30', '2024-03-05t10:14:02z', '2024-03-05 10:14:02Z', '0099-01-01T00:00:00Z', '2024-03-05T10:14:02.Z', '2024-03-05T10:14:02', '2024-13-05T10:14:02Z', '20x4-03-05T10:14:02Z'];
+  for (let i = 0; i < 20000; i++) {
+    const frac = next(3) === 0 ? '' : `.${String(next(1e9)).slice(0, 1 + next(9))}`;
+    samples.push(`${String(next(10000)).padStart(4, '0')}-${p2(next(14))}-${p2(next(33))}T${p2(next(25))}:${p2(next(61))}:${p2(next(62))}${frac}Z`);
+  }
+  let fromBytes = 0;
+  for (const s of samples) {
+    const b = Buffer.from(`"${s}"`);
+    const t = rfc3339Bytes(b, 1, b.length - 1);
+    if (Number.isNaN(t)) continue;
+    fromBytes++;
+    assert.equal(t, parseRfc3339Ms(s), s);
+  }
+  assert.ok(fromBytes > 5000, `only ${fromBytes} read from bytes`);
 });

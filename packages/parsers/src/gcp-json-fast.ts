@@ -1,5 +1,5 @@
 import { normalizeIp } from '@sightline/flow';
-import { parseRfc3339Ms, type GcpCols, type SideCols } from './gcp-json.js';
+import { daysFromCivil, parseRfc3339Ms, type GcpCols, type SideCols } from './gcp-json.js';
 
 /**
  * Fast path for one GCP LogEntry line: walks the line's bytes and writes the row directly,
@@ -593,7 +593,9 @@ export class GcpFastReader {
     while (i < this.n && b[i]! >= 32 && b[i] !== 34 && b[i] !== 92 && b[i]! < 128) i++;
     if (i >= this.n || b[i] !== 34) return false;
     this.p = i + 1;
-    const t = parseRfc3339Ms(b.toString('latin1', s, i));
+    let t = rfc3339Bytes(b, s, i);
+    // anything but the usual UTC form is left to the reference parser
+    if (Number.isNaN(t)) t = parseRfc3339Ms(b.toString('latin1', s, i));
     if (Number.isNaN(t)) return false;
     col[row] = t;
     return true;
@@ -713,6 +715,46 @@ export class GcpFastReader {
     this.p = i;
     return true;
   }
+}
+
+const d2 = (b: Uint8Array, i: number): number => {
+  const x = b[i]! - 48;
+  const y = b[i + 1]! - 48;
+  return x >= 0 && x <= 9 && y >= 0 && y <= 9 ? x * 10 + y : -100_000;
+};
+
+/**
+ * `YYYY-MM-DDTHH:MM:SS[.fraction]Z` straight from the bytes, as parseRfc3339Ms reads it (which
+ * the tests check); NaN for any other form (offsets, lower-case t/z, space, years before 100),
+ * which the caller then hands to parseRfc3339Ms itself.
+ */
+export function rfc3339Bytes(b: Uint8Array, s: number, e: number): number {
+  if (e - s < 20) return NaN;
+  const y = d2(b, s) * 100 + d2(b, s + 2);
+  const mo = d2(b, s + 5);
+  const d = d2(b, s + 8);
+  const h = d2(b, s + 11);
+  const mi = d2(b, s + 14);
+  const se = d2(b, s + 17);
+  if (b[s + 4] !== 45 || b[s + 7] !== 45 || b[s + 10] !== 84 || b[s + 13] !== 58 || b[s + 16] !== 58) return NaN;
+  if (y < 100 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 60) return NaN;
+  let i = s + 19;
+  let frac = 0;
+  if (b[i] === 46) {
+    i++;
+    let scale = 100;
+    const from = i;
+    while (i < e) {
+      const c = b[i]! - 48;
+      if (c < 0 || c > 9) break;
+      frac += c * scale;
+      scale /= 10;
+      i++;
+    }
+    if (i === from) return NaN;
+  }
+  if (b[i] !== 90 || i + 1 !== e) return NaN;
+  return daysFromCivil(y, mo, d) * 86_400_000 + ((h * 60 + mi) * 60 + se) * 1000 + frac;
 }
 
 const TRUE = enc('true');

@@ -164,7 +164,7 @@ export function parseRfc3339Ms(s: string): number {
  * integer operations where Date.UTC is a runtime call, and linear in `d`, so day 31 of a
  * short month rolls over exactly as Date.UTC does.
  */
-function daysFromCivil(y: number, m: number, d: number): number {
+export function daysFromCivil(y: number, m: number, d: number): number {
   const yy = m <= 2 ? y - 1 : y;
   const era = Math.floor(yy / 400);
   const yoe = yy - era * 400;
