@@ -164,13 +164,13 @@ export class ClusterState {
     }
     if (prev && !prev.gone && sameSet(prev.ips, ips)) {
       this.endpoints.update(prev.endpoint, endpoint);
-      if (interval.end !== Infinity) for (const l of prev.leases) if (this.index.isOpen(l)) this.index.setEnd(l, interval.end);
+      if (interval.end !== Infinity) this.endLeases(prev, interval.end);
       return;
     }
     let start = interval.start;
     if (prev && !prev.gone) {
       // the IP changed: the old lease ends and the new one starts at the event time
-      for (const l of prev.leases) if (this.index.isOpen(l)) this.index.setEnd(l, atMs);
+      this.endLeases(prev, atMs);
       start = Math.max(start, atMs);
     }
     const id = prev ? prev.endpoint : this.endpoints.add(endpoint);
@@ -189,8 +189,15 @@ export class ClusterState {
   private endHeld(uid: string, atMs: number): void {
     const h = this.held.get(uid);
     if (!h) return;
-    for (const l of h.leases) if (this.index.isOpen(l)) this.index.setEnd(l, atMs);
+    this.endLeases(h, atMs);
     h.gone = true;
+  }
+
+  /** Ends the leases of `h` still open at `atMs`. */
+  private endLeases(h: Held, atMs: number): void {
+    h.leases.forEach((l, i) => {
+      if (this.index.isOpen(l)) this.index.setEnd(h.ips[i]!, l, atMs);
+    });
   }
 
   private describePod(p: Pod): Endpoint {
