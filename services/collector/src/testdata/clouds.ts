@@ -178,8 +178,11 @@ export class Pt1hWriter {
     return Buffer.from(`${this.gen}-${String(n).padStart(6, '0')}`).toString('base64');
   }
 
-  /** Appends records (each its own block) and commits; returns the bytes of the new blocks. */
-  async append(records: string[]): Promise<number> {
+  /**
+   * Appends records and commits; returns the bytes of the new blocks. Each record is its own block
+   * unless `perBlock` groups them (the platform writes one block per minute, with that minute's records).
+   */
+  async append(records: string[], perBlock = 1): Promise<number> {
     let added = 0;
     if (this.ids.length === 0) {
       await this.blob.stageBlock(this.id(0), AZURE_HEAD, AZURE_HEAD.length);
@@ -187,12 +190,13 @@ export class Pt1hWriter {
       this.ids.push(this.id(0));
       added += AZURE_HEAD.length;
     }
-    for (const r of records) {
-      const body = Buffer.from(this.records.length === 0 ? r : `,${r}`);
+    for (let i = 0; i < records.length; i += perBlock) {
+      const group = records.slice(i, i + perBlock);
+      const body = Buffer.from(`${this.records.length === 0 ? '' : ','}${group.join(',')}`);
       const id = this.id(this.ids.length);
       await this.blob.stageBlock(id, body, body.length);
       this.ids.push(id);
-      this.records.push(r);
+      this.records.push(...group);
       added += body.length;
     }
     await this.blob.commitBlockList([...this.ids, this.id(999_999)]);
