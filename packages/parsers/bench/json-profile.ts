@@ -40,12 +40,16 @@ function baselineLines(buf: Buffer): number {
 const input = which === 'gcp' ? { buf: gcpInput(Number(process.env.LINES ?? 20_000)), records: [] } : vnetInput(Number(process.env.LINES ?? 200_000));
 const parser = which === 'gcp' ? parseGcpJson : mode === 'general' ? createAzureVnetParser({ fastPath: false }) : parseAzureVnet;
 const times: number[] = [];
+const cpus: number[] = [];
 let rows = 0;
 for (let r = 0; r < RUNS; r++) {
+  const c0 = process.cpuUsage();
   const t = performance.now();
   if (mode === 'baseline') rows = which === 'gcp' ? baselineLines(input.buf) : input.records.reduce((n, [a, b]) => (JSON.parse(input.buf.toString('utf8', a, b)), n + 1), 0);
   else rows = await once(parser, input.buf);
   times.push(performance.now() - t);
+  const c = process.cpuUsage(c0);
+  cpus.push((c.user + c.system) / 1000);
 }
-times.sort((a, b) => a - b);
-console.log(`${which} ${mode}: ${rows} rows, median ${times[times.length >> 1]!.toFixed(1)} ms over ${RUNS} runs`);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+console.log(`${which} ${mode}: ${rows} rows, median ${median(times).toFixed(1)} ms wall, ${median(cpus).toFixed(1)} ms cpu over ${RUNS} runs`);

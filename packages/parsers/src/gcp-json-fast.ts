@@ -22,6 +22,12 @@ const enc = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 interface Keys {
   bytes: Uint8Array[];
   hashes: Int32Array;
+  /**
+   * The key that followed each key last time (slot 0: the first key), learned as lines are
+   * read: writers keep one key order, so the next key is nearly always the predicted one and
+   * is checked in a single pass over its bytes.
+   */
+  after: Int32Array;
 }
 const keyHash = (b: Uint8Array): number => {
   let h = 0;
@@ -30,7 +36,7 @@ const keyHash = (b: Uint8Array): number => {
 };
 const keys = (...ks: string[]): Keys => {
   const bytes = ks.map(enc);
-  return { bytes, hashes: Int32Array.from(bytes, keyHash) };
+  return { bytes, hashes: Int32Array.from(bytes, keyHash), after: new Int32Array(bytes.length + 1).fill(bytes.length > 0 ? 0 : -1) };
 };
 const NO_KEYS = keys();
 
@@ -92,6 +98,8 @@ export class GcpFastReader {
   private iv = NaN;
   private readonly strings = new BytesInterner();
   private readonly addrs = new Map<string, string | null>();
+  /** index of the key nextKey matched last (-1 after an unknown key); nested objects overwrite it, see nextKey */
+  private lastKey = -1;
 
   /** Reads bytes [start, end) of `buf` into `row`; false when the general code must (the row may be half written). */
   read(buf: Buffer, start: number, end: number, c: GcpCols, row: number): boolean {
@@ -507,6 +515,7 @@ export class GcpFastReader {
     const b = this.b;
     if (!this.ws()) return FAIL;
     let ch = b[this.p];
+    const prev = first ? 0 : this.lastKey + 1;
     if (first) {
       if (ch === 125) {
         this.p++;
@@ -520,10 +529,26 @@ export class GcpFastReader {
     }
     if (ch !== 34) return FAIL;
     const s = this.p + 1;
+    const n = this.n;
+    const guess = prev < ks.after.length ? ks.after[prev]! : -1;
+    if (guess >= 0) {
+      const key = ks.bytes[guess]!;
+      const len = key.length;
+      let j = 0;
+      while (j < len && key[j] === b[s + j]) j++;
+      if (j === len && s + len < n && b[s + len] === 34) {
+        this.p = s + len + 1;
+        if (!this.ws() || b[this.p] !== 58) return FAIL;
+        this.p++;
+        if (!this.ws()) return FAIL;
+        this.lastKey = guess;
+        return guess;
+      }
+    }
     let i = s;
     let h = 0;
     for (;;) {
-      if (i >= this.n) return FAIL;
+      if (i >= n) return FAIL;
       const c = b[i]!;
       if (c === 34) break;
       if (c < 32 || c === 92) return FAIL;
@@ -542,8 +567,14 @@ export class GcpFastReader {
       if (key.length !== len) continue;
       let j = 0;
       while (j < len && key[j] === b[s + j]) j++;
-      if (j === len) return k;
+      if (j === len) {
+        if (prev < ks.after.length) ks.after[prev] = k;
+        this.lastKey = k;
+        return k;
+      }
     }
+    // an unknown key: the next known one is predicted from the start again
+    this.lastKey = -1;
     return UNKNOWN;
   }
 
