@@ -81,3 +81,26 @@ test('tuples outside the fast grammar are staged for the general code; fast ones
   assert.deepEqual([o.pSD[0], o.bSD[0], o.pDS[0], o.bDS[0]], [120, 48213, 118, 391044]);
   assert.ok([o.pSD[1], o.bSD[1], o.pDS[1], o.bDS[1]].every(Number.isNaN));
 });
+
+test('mutated records (seeded byte flips, cuts and insertions): the fast path still matches the general path', async () => {
+  const recs = records(file('vnet.json')).concat(records(file('vnet-edge.json')).slice(0, 2));
+  const alphabet = Buffer.from('{}[]":,\\ \t0123456789-.eEnulltruefalseIOBCEDXN\u00e9\x01');
+  let rnd = 7;
+  const next = (n: number) => {
+    rnd = (Math.imul(rnd, 1103515245) + 12345) >>> 0;
+    return (rnd >>> 8) % n;
+  };
+  const out: Buffer[] = [Buffer.from(recs[0]!)];
+  for (let i = 0; i < 600; i++) {
+    const b = Buffer.from(recs[next(recs.length)]!);
+    const at = next(b.length);
+    const op = next(3);
+    const c = alphabet.subarray(next(alphabet.length)).subarray(0, 1);
+    out.push(op === 0 ? Buffer.concat([b.subarray(0, at), c, b.subarray(at + 1)]) : op === 1 ? Buffer.concat([b.subarray(0, at), b.subarray(at + 1 + next(8))]) : Buffer.concat([b.subarray(0, at), c, b.subarray(at)]));
+  }
+  const buf = Buffer.concat([Buffer.from('{"records":['), ...out.flatMap((b, i) => (i === 0 ? [b] : [Buffer.from(','), b])), Buffer.from(']}')]);
+  const fast = await observe(fastParser, buf, 65536, 64);
+  const general = await observe(generalParser, buf, 65536, 64);
+  assert.ok(fast.rows.length > 300 && fast.issues.length > 50, `${fast.rows.length} rows, ${fast.issues.length} issues`);
+  assert.deepEqual(fast, general);
+});

@@ -101,10 +101,10 @@ const K_TUPLES = bytesOf('flowTuples');
 
 /** IPv4 strings by 32-bit value: a direct-mapped cache, replaced on collision. */
 class V4Cache {
-  private readonly keys = new Float64Array(4096).fill(-1);
-  private readonly vals: string[] = new Array<string>(4096).fill('');
+  private readonly keys = new Float64Array(16384).fill(-1);
+  private readonly vals: string[] = new Array<string>(16384).fill('');
   get(v: number): string {
-    const slot = Math.imul(v, 0x9e3779b1) >>> 20;
+    const slot = Math.imul(v, 0x9e3779b1) >>> 18;
     if (this.keys[slot] === v) return this.vals[slot]!;
     // canonical because the reader rejects leading zeros
     const s = `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;

@@ -103,3 +103,27 @@ test('times read from bytes equal parseRfc3339Ms, or defer to it (NaN)', () => {
   }
   assert.ok(fromBytes > 5000, `only ${fromBytes} read from bytes`);
 });
+
+test('mutated lines (seeded byte flips, cuts and insertions): the fast path still matches the general path', async () => {
+  const good = lines(file('vpc_flows.ndjson')).concat(lines(file('edge.ndjson')).slice(0, 6));
+  const alphabet = Buffer.from('{}[]":,\\ \t0123456789-.eEnulltruefalseSRCDEST\u00e9\x01\x7f');
+  let rnd = 99;
+  const next = (n: number) => {
+    rnd = (Math.imul(rnd, 1103515245) + 12345) >>> 0;
+    return (rnd >>> 8) % n;
+  };
+  const out: Buffer[] = [];
+  for (let i = 0; i < 1500; i++) {
+    const b = Buffer.from(good[next(good.length)]!);
+    const at = next(b.length);
+    const op = next(3);
+    const c = alphabet.subarray(next(alphabet.length)).subarray(0, 1);
+    out.push(op === 0 ? Buffer.concat([b.subarray(0, at), c, b.subarray(at + 1)]) : op === 1 ? Buffer.concat([b.subarray(0, at), b.subarray(at + 1 + next(8))]) : Buffer.concat([b.subarray(0, at), c, b.subarray(at)]));
+  }
+  // a good line first, so the input is not rejected as a whole
+  const buf = Buffer.concat([Buffer.from(good[0]! + '\n'), ...out.flatMap((b) => [b, Buffer.from('\n')])]);
+  const fast = await observe(fastParser, buf, 65536, 64);
+  const general = await observe(generalParser, buf, 65536, 64);
+  assert.ok(fast.rows.length > 100 && fast.issues.length > 100, `${fast.rows.length} rows, ${fast.issues.length} issues`);
+  assert.deepEqual(fast, general);
+});
