@@ -1,0 +1,310 @@
+import { DuckDBConnection, DuckDBDataChunk, DuckDBInstance, type DuckDBAppender, type DuckDBValue } from '@duckdb/node-api';
+import { FIELD_LIST, FlowBatch, type BatchMeta } from '@sightline/flow';
+import { z } from 'zod';
+import { duckdbMigrations, STAGING_DDL } from './duckdb-schema.js';
+import { DEFAULT_RETENTION_DAYS, ROLLUP_DIMS, ROLLUPS, rollupTable, STORED_FIELDS, TIME_SOURCES, type RollupSpec } from './schema.js';
+import {
+  checkBatch,
+  checkTenant,
+  chooseRollup,
+  parseQuery,
+  TimeSeriesQuerySchema,
+  TopNQuerySchema,
+  type Filter,
+  type FlowStore,
+  type TimeSeriesQuery,
+  type TimeSeriesResult,
+  type TopNQuery,
+  type TopNResult,
+} from './store.js';
+
+export const DuckDBStoreConfigSchema = z.object({
+  /** database file; `:memory:` for a throw-away store */
+  path: z.string().min(1),
+  /** days kept per table */
+  retentionDays: z
+    .object({ flows: z.number().positive(), '1m': z.number().positive(), '5m': z.number().positive(), '1h': z.number().positive() })
+    .default(DEFAULT_RETENTION_DAYS),
+});
+export type DuckDBStoreConfig = z.input<typeof DuckDBStoreConfigSchema>;
+
+const q = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+
+/** DuckDB vectors hold 2048 rows; appending a full chunk at a time is the appender's fast path. */
+const CHUNK_ROWS = 2048;
+
+/**
+ * The embedded store. One connection per store, and writes on it run one at a time (a DuckDB
+ * connection holds one transaction). Several stores may share a database file in one process
+ * (`DuckDBInstance.fromCache`): the ledger's primary key then settles which writer of a batch wins.
+ */
+export class DuckDBStore implements FlowStore {
+  readonly engine = 'duckdb' as const;
+  private queue: Promise<unknown> = Promise.resolve();
+  private staging: DuckDBAppender | undefined;
+
+  private constructor(
+    private readonly conn: DuckDBConnection,
+    private readonly cfg: z.output<typeof DuckDBStoreConfigSchema>,
+  ) {}
+
+  static async open(config: DuckDBStoreConfig): Promise<DuckDBStore> {
+    const cfg = DuckDBStoreConfigSchema.parse(config);
+    const instance = await DuckDBInstance.fromCache(cfg.path);
+    const conn = await instance.connect();
+    for (const sql of STAGING_DDL) await conn.run(sql);
+    return new DuckDBStore(conn, cfg);
+  }
+
+  /** Serializes work on the connection; a failed job does not poison the ones after it. */
+  private run<T>(job: () => Promise<T>): Promise<T> {
+    const p = this.queue.then(job, job);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  migrate(): Promise<number[]> {
+    return this.run(async () => {
+      await this.conn.run('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)');
+      const done = new Set(
+        (await this.conn.runAndReadAll('SELECT version FROM schema_migrations')).getColumnsJS()[0]?.map((v) => Number(v)) ?? [],
+      );
+      const applied: number[] = [];
+      for (const m of duckdbMigrations()) {
+        if (done.has(m.version)) continue;
+        await this.conn.run('BEGIN TRANSACTION');
+        try {
+          for (const sql of m.statements) await this.conn.run(sql);
+          // ON CONFLICT: another store on the same file may have applied it meanwhile; its DDL is idempotent too.
+          await this.conn.run('INSERT INTO schema_migrations VALUES ($1, $2, now()) ON CONFLICT DO NOTHING', [m.version, m.name]);
+          await this.conn.run('COMMIT');
+        } catch (e) {
+          await this.conn.run('ROLLBACK').catch(() => undefined);
+          throw new Error(`duckdb migration ${m.version} (${m.name}) failed: ${(e as Error).message}`, { cause: e });
+        }
+        applied.push(m.version);
+      }
+      return applied;
+    });
+  }
+
+  async writeBatch(meta: BatchMeta, batch: FlowBatch): Promise<{ written: boolean }> {
+    const m = checkBatch(meta, batch);
+    return this.run(async () => {
+      // Cheap early exit for a redelivered batch, before appending anything.
+      if (await this.ledgerHas(m.id)) return { written: false };
+      await this.stage(m, batch);
+      await this.conn.run('BEGIN TRANSACTION');
+      try {
+        const claimed = await this.conn.runAndReadAll(
+          'INSERT INTO batches SELECT $1, $2, $3, now(), min(ts), max(ts) FROM staged ON CONFLICT DO NOTHING RETURNING batch_id',
+          [m.id, m.tenant, batch.length],
+        );
+        if (claimed.currentRowCount === 0) {
+          await this.conn.run('ROLLBACK');
+          return { written: false };
+        }
+        await this.conn.run(
+          `INSERT INTO flows SELECT $1, $2, row_no, ts, ${STORED_FIELDS.map((f) => q(f.spec.name)).join(', ')}, extra FROM staged ORDER BY ts`,
+          [m.tenant, m.id],
+        );
+        for (const r of ROLLUPS) await this.conn.run(rollupInsertSql(r), [m.tenant]);
+        await this.conn.run('COMMIT');
+        return { written: true };
+      } catch (e) {
+        await this.conn.run('ROLLBACK').catch(() => undefined);
+        // Another store on the same file committed this batch first: DuckDB reports the
+        // primary-key conflict at insert or commit time. The ledger tells which it was.
+        if (await this.ledgerHas(m.id)) return { written: false };
+        throw new Error(`duckdb writeBatch ${m.id} (tenant ${m.tenant}, ${batch.length} rows): ${(e as Error).message}`, { cause: e });
+      }
+    });
+  }
+
+  private async ledgerHas(id: string): Promise<boolean> {
+    const r = await this.conn.runAndReadAll('SELECT 1 FROM batches WHERE batch_id = $1', [id]);
+    return r.currentRowCount > 0;
+  }
+
+  /** Fills the connection's temp staging table from the batch's columns, one 2048-row chunk at a time. */
+  private async stage(m: BatchMeta, batch: FlowBatch): Promise<void> {
+    await this.conn.run('DELETE FROM temp.staging');
+    if (this.staging === undefined) this.staging = await this.conn.createAppender('staging', 'main', 'temp');
+    const app = this.staging;
+    const types = Array.from({ length: app.columnCount }, (_, i) => app.columnType(i));
+    const fallbackTs = Date.parse(m.createdAt);
+    const n = batch.length;
+    for (let start = 0; start < n; start += CHUNK_ROWS) {
+      const rows = Math.min(CHUNK_ROWS, n - start);
+      const chunk = DuckDBDataChunk.create(types, rows);
+      // staging columns: row_no, ts_ms, fields..., extra
+      const rowNo = chunk.getColumnVector(0);
+      const ts = chunk.getColumnVector(1);
+      for (let i = 0; i < rows; i++) {
+        const r = start + i;
+        rowNo.setItem(i, r);
+        ts.setItem(i, rowTime(batch, r, fallbackTs));
+      }
+      rowNo.flush();
+      ts.flush();
+      for (let k = 0; k < STORED_FIELDS.length; k++) {
+        const v = chunk.getColumnVector(k + 2);
+        const c = batch.columns[STORED_FIELDS[k]!.col];
+        if (c === undefined) for (let i = 0; i < rows; i++) v.setItem(i, null);
+        else if (c instanceof Float64Array)
+          for (let i = 0; i < rows; i++) {
+            const x = c[start + i]!;
+            v.setItem(i, Number.isNaN(x) ? null : x);
+          }
+        else for (let i = 0; i < rows; i++) v.setItem(i, (c[start + i] ?? null) as DuckDBValue);
+        v.flush();
+      }
+      const ex = chunk.getColumnVector(STORED_FIELDS.length + 2);
+      for (let i = 0; i < rows; i++) {
+        const x = batch.extra?.[start + i];
+        ex.setItem(i, x ? JSON.stringify(x) : null);
+      }
+      ex.flush();
+      app.appendDataChunk(chunk);
+    }
+    app.flushSync();
+  }
+
+  async readBatch(tenant: string, batchId: string): Promise<FlowBatch> {
+    const t = checkTenant(tenant);
+    return this.run(async () => {
+      const cols = STORED_FIELDS.map((f) =>
+        f.spec.kind === 'time' ? `epoch_us(${q(f.spec.name)})::DOUBLE / 1000` : f.spec.kind === 'number' ? `${q(f.spec.name)}::DOUBLE` : q(f.spec.name),
+      );
+      const r = await this.conn.runAndReadAll(
+        `SELECT ${cols.join(', ')}, extra FROM flows WHERE tenant = $1 AND batch_id = $2 ORDER BY row_no`,
+        [t, batchId],
+      );
+      return batchFromColumns(r.currentRowCount, r.getColumnsJS() as unknown[][]);
+    });
+  }
+
+  async timeSeries(tenant: string, query: TimeSeriesQuery): Promise<TimeSeriesResult> {
+    const t = checkTenant(tenant);
+    const qy = parseQuery(TimeSeriesQuerySchema, query, 'timeSeries');
+    const rollup = chooseRollup(qy.filters.map((f) => f.field), qy.from, qy.to, qy.stepSeconds, qy.use);
+    const { table, time, measure } = source(rollup, qy.metric);
+    const params: DuckDBValue[] = [t, qy.from * 1000, qy.to * 1000];
+    const where = whereSql(time, qy.filters, params);
+    const sql = `SELECT epoch_ms(time_bucket(to_microseconds(${qy.stepSeconds * 1_000_000}::BIGINT), ${time}))::DOUBLE AS t, ${measure}::DOUBLE AS v
+      FROM ${table} WHERE ${where} GROUP BY 1 ORDER BY 1`;
+    return this.run(async () => {
+      const rows = (await this.conn.runAndReadAll(sql, params)).getRowsJS();
+      return { source: rollup?.name ?? 'raw', points: rows.map((r) => ({ t: Number(r[0]), value: Number(r[1] ?? 0) })) };
+    });
+  }
+
+  async topN(tenant: string, query: TopNQuery): Promise<TopNResult> {
+    const t = checkTenant(tenant);
+    const qy = parseQuery(TopNQuerySchema, query, 'topN');
+    const rollup = chooseRollup([...qy.dimensions, ...qy.filters.map((f) => f.field)], qy.from, qy.to, undefined, qy.use);
+    const { table, time, measure } = source(rollup, qy.metric);
+    const params: DuckDBValue[] = [t, qy.from * 1000, qy.to * 1000];
+    const where = whereSql(time, qy.filters, params);
+    const dims = qy.dimensions.map(q).join(', ');
+    const sql = `SELECT ${dims}, ${measure}::DOUBLE AS v FROM ${table} WHERE ${where}
+      GROUP BY ${dims} ORDER BY v DESC, ${qy.dimensions.map((d) => `${q(d)} NULLS LAST`).join(', ')} LIMIT ${qy.n}`;
+    return this.run(async () => {
+      const rows = (await this.conn.runAndReadAll(sql, params)).getRowsJS();
+      const d = qy.dimensions.length;
+      return {
+        source: rollup?.name ?? 'raw',
+        rows: rows.map((r) => ({ key: r.slice(0, d).map((x) => (x === null || typeof x === 'string' ? x : Number(x))), value: Number(r[d] ?? 0) })),
+      };
+    });
+  }
+
+  applyRetention(now: Date = new Date()): Promise<void> {
+    return this.run(async () => {
+      const cut = (days: number): DuckDBValue[] => [BigInt(Math.round((now.getTime() - days * 86_400_000) * 1000))];
+      const ret = this.cfg.retentionDays;
+      await this.conn.run('DELETE FROM flows WHERE ts < make_timestamp($1::BIGINT)', cut(ret.flows));
+      // The ledger must outlive the rows: a batch redelivered after its rows expired would come back otherwise.
+      await this.conn.run('DELETE FROM batches WHERE max_ts < make_timestamp($1::BIGINT)', cut(Math.max(ret.flows, ret['1h'])));
+      for (const r of ROLLUPS) await this.conn.run(`DELETE FROM ${rollupTable(r)} WHERE bucket < make_timestamp($1::BIGINT)`, cut(ret[r.name]));
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.run(async () => {
+      this.staging?.closeSync();
+      this.staging = undefined;
+      this.conn.closeSync();
+    });
+  }
+
+  /** For tests and the benchmark: the raw connection, serialized with the store's own work. */
+  withConnection<T>(job: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+    return this.run(() => job(this.conn));
+  }
+}
+
+function rowTime(batch: FlowBatch, r: number, fallback: number): number {
+  for (const c of TIME_SOURCES) {
+    const col = batch.columns[c];
+    if (col instanceof Float64Array) {
+      const v = col[r]!;
+      if (!Number.isNaN(v)) return v;
+    }
+  }
+  return fallback;
+}
+
+function rollupInsertSql(r: RollupSpec): string {
+  const dims = ROLLUP_DIMS_SQL;
+  return `INSERT INTO ${rollupTable(r)} SELECT $1, time_bucket(INTERVAL '${r.seconds} seconds', ts) AS bucket, ${dims},
+    count(*), sum(packets), sum(bytes) FROM staged GROUP BY bucket, ${dims}`;
+}
+
+const ROLLUP_DIMS_SQL = ROLLUP_DIMS.map(q).join(', ');
+
+function source(rollup: RollupSpec | null, metric: 'flows' | 'packets' | 'bytes'): { table: string; time: string; measure: string } {
+  if (rollup === null) return { table: 'flows', time: 'ts', measure: metric === 'flows' ? 'count(*)' : `coalesce(sum(${metric}), 0)` };
+  return { table: rollupTable(rollup), time: 'bucket', measure: `coalesce(sum(${metric}), 0)` };
+}
+
+/** Tenant first, always; values travel as parameters, never inside the SQL text. */
+function whereSql(time: string, filters: readonly Filter[], params: DuckDBValue[]): string {
+  const parts = [`tenant = $1`, `${time} >= make_timestamp($2::BIGINT)`, `${time} < make_timestamp($3::BIGINT)`];
+  for (const f of filters) {
+    const alts: string[] = [];
+    const vals = f.values.filter((v) => v !== null);
+    if (vals.length > 0) {
+      const ph = vals.map((v) => {
+        params.push(v);
+        return `$${params.length}`;
+      });
+      alts.push(`${q(f.field)} IN (${ph.join(', ')})`);
+    }
+    if (vals.length < f.values.length) alts.push(`${q(f.field)} IS NULL`);
+    parts.push(`(${alts.join(' OR ')})`);
+  }
+  return parts.join(' AND ');
+}
+
+/** Result columns (fields in FIELD_LIST order, then extra) back into a batch; every column allocated. */
+export function batchFromColumns(n: number, cols: readonly unknown[][]): FlowBatch {
+  const b = new FlowBatch(Math.max(n, 1));
+  for (let k = 0; k < FIELD_LIST.length; k++) {
+    const src = cols[k] ?? [];
+    if (FIELD_LIST[k]!.kind === 'string') {
+      const dst = b.strings(k);
+      for (let i = 0; i < n; i++) dst[i] = (src[i] ?? null) as string | null;
+    } else {
+      const dst = b.numbers(k);
+      for (let i = 0; i < n; i++) dst[i] = src[i] === null || src[i] === undefined ? NaN : Number(src[i]);
+    }
+  }
+  const ex = cols[FIELD_LIST.length] ?? [];
+  if (ex.some((x) => x !== null && x !== undefined)) {
+    const dst = b.extras();
+    for (let i = 0; i < n; i++) dst[i] = typeof ex[i] === 'string' ? (JSON.parse(ex[i] as string) as Record<string, string>) : null;
+  }
+  b.length = n;
+  return b;
+}

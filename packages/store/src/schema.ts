@@ -1,0 +1,105 @@
+import { colIndex, FIELD_LIST, type FieldSpec } from '@sightline/flow';
+
+/**
+ * The stored shape of an enriched flow, derived from the flow field table so a field added
+ * there becomes a column here (through a new migration) without a second list to keep in step.
+ * Both engines share these names; each engine maps the kinds to its own types.
+ */
+
+/**
+ * Number fields that are integers by definition. Stored as 64-bit integers (compact, exact);
+ * every other number field (rtt) stays a double so a fractional value is never truncated.
+ */
+export const INTEGER_FIELDS: ReadonlySet<string> = new Set([
+  'src_port',
+  'dst_port',
+  'protocol',
+  'packets',
+  'bytes',
+  'packets_src_to_dst',
+  'bytes_src_to_dst',
+  'packets_dst_to_src',
+  'bytes_dst_to_src',
+  'version',
+  'tcp_flags',
+  'traffic_path',
+  'src_location_asn',
+  'dest_location_asn',
+  'flow_log_version',
+]);
+
+/**
+ * String fields with few distinct values per tenant: dictionary-encoded where the engine can
+ * (ClickHouse LowCardinality; DuckDB picks dictionary compression by itself).
+ */
+export const LOW_CARDINALITY_FIELDS: ReadonlySet<string> = new Set(
+  FIELD_LIST.filter(
+    (s) =>
+      s.kind === 'string' &&
+      !/(_addr|addr|_pod|_id|_arn|labels|insert_id|mac)$/.test(s.name) &&
+      !['src_k8s_pod', 'dst_k8s_pod', 'flow_log_guid'].includes(s.name),
+  ).map((s) => s.name),
+);
+
+export interface StoredField {
+  readonly spec: FieldSpec;
+  /** index in FlowBatch.columns */
+  readonly col: number;
+  readonly integer: boolean;
+  readonly lowCardinality: boolean;
+}
+
+export const STORED_FIELDS: readonly StoredField[] = FIELD_LIST.map((spec) => ({
+  spec,
+  col: colIndex(spec.name),
+  integer: spec.kind === 'number' && INTEGER_FIELDS.has(spec.name),
+  lowCardinality: LOW_CARDINALITY_FIELDS.has(spec.name),
+}));
+
+/**
+ * The row's time for partitioning, ordering, rollup buckets and retention: the first of these
+ * the record has. Every source fills `start`; the others cover records that lack it.
+ */
+export const TIME_SOURCES: readonly number[] = ['start', 'end', 'timestamp', 'record_time'].map(colIndex);
+
+/** Kubernetes dimensions the rollups are keyed by, for each end (pods and nodes stay in the raw table). */
+export const K8S_ROLLUP_DIMS = ['cluster', 'namespace', 'workload_kind', 'workload'] as const;
+
+/**
+ * Rollup key columns. Only the destination port: the source side of most flows is an ephemeral
+ * port, and keying by it would make the rollup about as large as the raw table.
+ */
+export const ROLLUP_DIMS: readonly string[] = [
+  ...K8S_ROLLUP_DIMS.map((d) => `src_k8s_${d}`),
+  ...K8S_ROLLUP_DIMS.map((d) => `dst_k8s_${d}`),
+  'dst_port',
+  'protocol',
+  'action',
+  'direction',
+];
+
+export const METRICS = ['flows', 'packets', 'bytes'] as const;
+export type Metric = (typeof METRICS)[number];
+
+export interface RollupSpec {
+  /** table name suffix and API name */
+  readonly name: '1m' | '5m' | '1h';
+  readonly seconds: number;
+}
+
+/** Finest first. */
+export const ROLLUPS: readonly RollupSpec[] = [
+  { name: '1m', seconds: 60 },
+  { name: '5m', seconds: 300 },
+  { name: '1h', seconds: 3600 },
+];
+
+export const rollupTable = (r: RollupSpec): string => `flows_${r.name}`;
+
+/** Days each table keeps by default; rollups outlive the raw rows they summarize. */
+export const DEFAULT_RETENTION_DAYS: Readonly<Record<'flows' | '1m' | '5m' | '1h', number>> = {
+  flows: 30,
+  '1m': 14,
+  '5m': 90,
+  '1h': 400,
+};

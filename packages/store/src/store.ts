@@ -1,0 +1,137 @@
+import { z } from 'zod';
+import { BatchMetaSchema, FIELD_BY_NAME, FLOW_SCHEMA_VERSION, type BatchMeta, type FlowBatch } from '@sightline/flow';
+import { METRICS, ROLLUP_DIMS, ROLLUPS, type Metric, type RollupSpec } from './schema.js';
+
+/**
+ * One interface over the two engines (DuckDB embedded, ClickHouse distributed). The tenant is
+ * a parameter of every read, checked here and placed in the WHERE clause by the engine's SQL
+ * builder, so no caller can forget it.
+ */
+export interface FlowStore {
+  readonly engine: 'duckdb' | 'clickhouse';
+  /** Applies pending migrations; running it again is a no-op. Returns the versions applied now. */
+  migrate(): Promise<number[]>;
+  /** Writes a batch unless a batch with the same id was written before (`written: false` then). */
+  writeBatch(meta: BatchMeta, batch: FlowBatch): Promise<{ written: boolean }>;
+  /** The rows of one batch of this tenant, in their original order (tests, replay, consistency checks). */
+  readBatch(tenant: string, batchId: string): Promise<FlowBatch>;
+  timeSeries(tenant: string, q: TimeSeriesQuery): Promise<TimeSeriesResult>;
+  topN(tenant: string, q: TopNQuery): Promise<TopNResult>;
+  /** Drops what is older than each table's retention, relative to `now`. */
+  applyRetention(now?: Date): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const TenantSchema = z
+  .string({ error: 'tenant is required' })
+  .min(1, 'tenant is required')
+  .max(128, 'tenant longer than 128 characters');
+
+export function checkTenant(tenant: unknown): string {
+  const r = TenantSchema.safeParse(tenant);
+  if (!r.success) throw new Error(`store query: ${r.error.issues[0]?.message ?? 'invalid tenant'}`);
+  return r.data;
+}
+
+const knownField = z.string().refine((f) => FIELD_BY_NAME.has(f), { error: (i) => `unknown flow field ${JSON.stringify(i.input)}` });
+/** Whole seconds: ClickHouse 18.16 stores the row time as DateTime (seconds), so finer bounds would differ by engine. */
+const epochSecondsMs = z.number().int().refine((v) => v % 1000 === 0, 'time bounds are epoch milliseconds on a whole second');
+
+export const FilterSchema = z.object({
+  field: knownField,
+  /** the row matches when the field equals one of these; null matches an absent value */
+  values: z.array(z.union([z.string(), z.number(), z.null()])).min(1),
+});
+export type Filter = z.infer<typeof FilterSchema>;
+
+const RangeShape = {
+  /** inclusive, epoch ms */
+  from: epochSecondsMs,
+  /** exclusive, epoch ms */
+  to: epochSecondsMs,
+  metric: z.enum(METRICS).default('bytes'),
+  filters: z.array(FilterSchema).default([]),
+  /** `auto` picks the coarsest table that answers exactly; naming one forces it (consistency checks) */
+  use: z.enum(['auto', 'raw', '1m', '5m', '1h']).default('auto'),
+};
+
+export const TimeSeriesQuerySchema = z
+  .object({ ...RangeShape, stepSeconds: z.number().int().min(1) })
+  .refine((q) => q.to > q.from, 'time range is empty (to must be after from)');
+export type TimeSeriesQuery = z.input<typeof TimeSeriesQuerySchema>;
+
+export const TopNQuerySchema = z
+  .object({ ...RangeShape, dimensions: z.array(knownField).min(1).max(8), n: z.number().int().min(1).max(10_000).default(10) })
+  .refine((q) => q.to > q.from, 'time range is empty (to must be after from)');
+export type TopNQuery = z.input<typeof TopNQuerySchema>;
+
+export interface TimeSeriesResult {
+  /** the table that answered: a rollup name or `raw` */
+  source: RollupSpec['name'] | 'raw';
+  /** bucket start (epoch ms) and metric; buckets with no flows are left out */
+  points: { t: number; value: number }[];
+}
+
+export interface TopNResult {
+  source: RollupSpec['name'] | 'raw';
+  rows: { key: (string | number | null)[]; value: number }[];
+}
+
+export function parseQuery<S extends z.ZodType>(schema: S, q: unknown, what: string): z.output<S> {
+  const r = schema.safeParse(q);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new Error(`store ${what}: ${i ? `${i.path.join('.') || 'query'}: ${i.message}` : 'invalid query'}`);
+  }
+  return r.data;
+}
+
+/**
+ * The coarsest rollup that answers exactly: every field used is a rollup key, the range starts
+ * and ends on its buckets, and the step (time series) is a whole number of its buckets.
+ * Coarsest means fewest rows read.
+ */
+export function chooseRollup(
+  fields: readonly string[],
+  from: number,
+  to: number,
+  stepSeconds?: number,
+  use: 'auto' | 'raw' | RollupSpec['name'] = 'auto',
+): RollupSpec | null {
+  if (use === 'raw') return null;
+  const ok = fields.every((f) => ROLLUP_DIMS.includes(f));
+  for (let i = ROLLUPS.length - 1; i >= 0; i--) {
+    const r = ROLLUPS[i]!;
+    if (use !== 'auto' && r.name !== use) continue;
+    const ms = r.seconds * 1000;
+    const fits = ok && from % ms === 0 && to % ms === 0 && (stepSeconds === undefined || stepSeconds % r.seconds === 0);
+    if (use !== 'auto') {
+      if (!fits) throw new Error(`store query: rollup ${r.name} cannot answer this query exactly (fields, range or step not on its keys and buckets)`);
+      return r;
+    }
+    if (fits) return r;
+  }
+  return null;
+}
+
+/** Validates a batch and its header before any engine work; errors say which batch and what to do. */
+export function checkBatch(meta: unknown, batch: FlowBatch): BatchMeta {
+  const r = BatchMetaSchema.safeParse(meta);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    const where = i && i.path.length > 0 ? i.path.join('.') : 'header';
+    throw new Error(`store writeBatch: invalid batch header (${where}: ${i?.message ?? 'invalid'})`);
+  }
+  const m = r.data;
+  if (m.schema > FLOW_SCHEMA_VERSION) {
+    throw new Error(
+      `store writeBatch: batch ${m.id} has flow schema ${m.schema}, newer than this store's ${FLOW_SCHEMA_VERSION}; upgrade the store before consuming it`,
+    );
+  }
+  if (m.records !== batch.length) {
+    throw new Error(`store writeBatch: batch ${m.id} header says ${m.records} records but the body has ${batch.length}`);
+  }
+  return m;
+}
+
+export type { Metric };
