@@ -149,15 +149,27 @@ export class LeaseIndex {
     const id = this.newLease(startMs, endMs, endpoint);
     const t = this.table;
     const p = this.findEntry(ip);
+    const r = this.rec;
+    const o = id * RS;
     if (t[p + RUN_LEN] === EMPTY) {
       t[p + KEY] = ip | 0;
       t[p + RUN_OFF] = 0;
       t[p + RUN_LEN] = 0;
       t[p + TAIL_HEAD] = NIL;
+      t[p + N_START] = r[o]!;
+      t[p + N_END] = r[o + 1]!;
+      t[p + N_EP] = r[o + 2]!;
+      t[p + OTHERS_END] = -1;
       this.v4Count++;
-    }
+    } else if (r[o]! >= t[p + N_START]!) {
+      // the new lease comes first (added last, it goes before one with the same start)
+      t[p + OTHERS_END] = Math.max(t[p + OTHERS_END]!, t[p + N_END]!);
+      t[p + N_START] = r[o]!;
+      t[p + N_END] = r[o + 1]!;
+      t[p + N_EP] = r[o + 2]!;
+    } else t[p + OTHERS_END] = Math.max(t[p + OTHERS_END]!, r[o + 1]!);
+    // the tail is not empty any more: the disjoint mark, if any, goes
     t[p + TAIL_HEAD] = this.linkTail(Math.max(NIL, t[p + TAIL_HEAD]!), id);
-    this.refresh(p);
     if (this.v4Count * 2 > t.length / ES) this.rehash((t.length / ES) * 2);
     return id;
   }
