@@ -191,7 +191,7 @@ export class DuckDBStore implements FlowStore {
     const { table, time, measure } = source(rollup, qy.metric);
     const params: DuckDBValue[] = [t, qy.from * 1000, qy.to * 1000];
     const where = whereSql(time, qy.filters, params);
-    const sql = `SELECT epoch_ms(time_bucket(to_microseconds(${qy.stepSeconds * 1_000_000}::BIGINT), ${time}))::DOUBLE AS t, ${measure}::DOUBLE AS v
+    const sql = `SELECT epoch_ms(time_bucket(to_microseconds(${qy.stepSeconds * 1_000_000}::BIGINT), ${time}, TIMESTAMP '1970-01-01'))::DOUBLE AS t, ${measure}::DOUBLE AS v
       FROM ${table} WHERE ${where} GROUP BY 1 ORDER BY 1`;
     return this.run(async () => {
       const rows = (await this.conn.runAndReadAll(sql, params)).getRowsJS();

@@ -1,0 +1,133 @@
+import { quoteIdent } from './clickhouse-sql.js';
+import { DEFAULT_RETENTION_DAYS, ROLLUP_DIMS, ROLLUPS, rollupTable, STORED_FIELDS, type StoredField } from './schema.js';
+
+/**
+ * ClickHouse DDL, chosen by the server's version so the same migrations are right on the
+ * Debian 18.16 test server and on a current ClickHouse. The README's table lists what each gets.
+ */
+export interface ClickHouseFeatures {
+  readonly version: string;
+  /** LowCardinality(String): 18.16 only behind allow_experimental_low_cardinality_type (19.x+ by default) */
+  readonly lowCardinality: boolean;
+  /** DateTime64 (20.1+): sub-second times as a time type; else Int64 microseconds */
+  readonly dateTime64: boolean;
+  /** column and table TTL (19.6+) */
+  readonly ttl: boolean;
+  /** CODEC(...) (19.11+ usable; 20.x+ here) */
+  readonly codecs: boolean;
+  /** data-skipping indexes without the experimental flag (20.1+) */
+  readonly skipIndexes: boolean;
+  /** insert_deduplication_token with non_replicated_deduplication_window on a plain MergeTree (22.2+) */
+  readonly dedupToken: boolean;
+}
+
+export function parseVersion(v: string): [number, number] {
+  const m = /^(\d+)\.(\d+)/.exec(v.trim());
+  if (!m) throw new Error(`cannot read ClickHouse version from ${JSON.stringify(v)}`);
+  return [Number(m[1]), Number(m[2])];
+}
+
+export function featuresFor(version: string, lowCardinalityEnabled: boolean): ClickHouseFeatures {
+  const [maj, min] = parseVersion(version);
+  const atLeast = (a: number, b: number): boolean => maj > a || (maj === a && min >= b);
+  return {
+    version,
+    lowCardinality: atLeast(19, 0) || (atLeast(18, 12) && lowCardinalityEnabled),
+    dateTime64: atLeast(20, 1),
+    ttl: atLeast(19, 6),
+    codecs: atLeast(20, 1),
+    skipIndexes: atLeast(20, 1),
+    dedupToken: atLeast(22, 2),
+  };
+}
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly statements: readonly string[];
+}
+
+function columnType(f: StoredField, ft: ClickHouseFeatures): string {
+  const s = f.spec;
+  if (s.kind === 'time') return ft.dateTime64 ? "Nullable(DateTime64(6, 'UTC'))" : 'Nullable(Int64)';
+  if (s.kind === 'number') return f.integer ? 'Nullable(Int64)' : 'Nullable(Float64)';
+  return f.lowCardinality && ft.lowCardinality ? 'LowCardinality(Nullable(String))' : 'Nullable(String)';
+}
+
+/**
+ * Rollup key columns are named `k_<field>`: the view computes them from the field of the same
+ * name, and on 18.16 an alias equal to a column name is a cyclic alias (a subquery in the view
+ * does not work there either).
+ */
+export const rollupKey = (field: string): string => quoteIdent(`k_${field}`);
+
+/** Rollup keys cannot be Nullable on 18.16 (sorting key): absent is '' for names and -1 for numbers. */
+export const ROLLUP_NUMERIC: ReadonlySet<string> = new Set(['dst_port', 'protocol']);
+
+export function clickhouseMigrations(db: string, ft: ClickHouseFeatures, retentionDays = DEFAULT_RETENTION_DAYS): Migration[] {
+  const d = quoteIdent(db);
+  const id = (n: string): string => `${d}.${quoteIdent(n)}`;
+  const lc = (t: string): string => (ft.lowCardinality ? `LowCardinality(${t})` : t);
+  const ttl = (col: string, days: number): string => (ft.ttl ? `TTL ${col} + INTERVAL ${Math.ceil(days)} DAY` : '');
+  const dedupWindow = ft.dedupToken ? 'SETTINGS non_replicated_deduplication_window = 10000' : '';
+  const tsCodec = ft.codecs ? ' CODEC(DoubleDelta, ZSTD(1))' : '';
+  return [
+    {
+      version: 1,
+      name: 'flows and batch ledger',
+      statements: [
+        // ReplacingMergeTree keyed down to (batch_id, row_no): two racing writers of one batch leave
+        // duplicates that merges (and FINAL) collapse, so the raw table is exact whatever happens.
+        `CREATE TABLE IF NOT EXISTS ${id('flows')} (
+          tenant ${lc('String')},
+          batch_id String,
+          row_no UInt32,
+          ts DateTime('UTC')${tsCodec},
+          ${STORED_FIELDS.map((f) => `${quoteIdent(f.spec.name)} ${columnType(f, ft)}`).join(',\n          ')},
+          extra Nullable(String)${ft.skipIndexes ? ',\n          INDEX batch_idx batch_id TYPE bloom_filter GRANULARITY 4' : ''}
+        ) ENGINE = ReplacingMergeTree
+        PARTITION BY toYYYYMMDD(ts)
+        ORDER BY (tenant, toStartOfHour(ts), ifNull(dst_k8s_namespace, ''), ifNull(dst_k8s_workload, ''), ts, batch_id, row_no)
+        ${ttl('ts', retentionDays.flows)}
+        ${dedupWindow}`,
+        `CREATE TABLE IF NOT EXISTS ${id('batches')} (
+          batch_id String,
+          tenant String,
+          records UInt32,
+          written_at DateTime('UTC'),
+          min_ts DateTime('UTC'),
+          max_ts DateTime('UTC')
+        ) ENGINE = ReplacingMergeTree
+        PARTITION BY toYYYYMM(max_ts)
+        ORDER BY batch_id`,
+      ],
+    },
+    {
+      version: 2,
+      name: 'rollups 1m 5m 1h',
+      statements: ROLLUPS.flatMap((r) => {
+        const dimCols = ROLLUP_DIMS.map((x) => `${rollupKey(x)} ${ROLLUP_NUMERIC.has(x) ? 'Int32' : lc('String')}`);
+        const dimExpr = ROLLUP_DIMS.map((x) => `${ROLLUP_NUMERIC.has(x) ? `toInt32(ifNull(${quoteIdent(x)}, -1))` : `ifNull(${quoteIdent(x)}, '')`} AS ${quoteIdent(`k_${x}`)}`);
+        const keys = ROLLUP_DIMS.map(rollupKey).join(', ');
+        return [
+          `CREATE TABLE IF NOT EXISTS ${id(rollupTable(r))} (
+            tenant ${lc('String')},
+            bucket DateTime('UTC'),
+            ${dimCols.join(',\n            ')},
+            flows UInt64,
+            packets Int64,
+            bytes Int64
+          ) ENGINE = SummingMergeTree((flows, packets, bytes))
+          PARTITION BY toYYYYMM(bucket)
+          ORDER BY (tenant, bucket, ${keys})
+          ${ttl('bucket', retentionDays[r.name])}`,
+          `CREATE MATERIALIZED VIEW IF NOT EXISTS ${id(`${rollupTable(r)}_mv`)} TO ${id(rollupTable(r))} AS
+          SELECT tenant, toDateTime(intDiv(toUInt32(ts), ${r.seconds}) * ${r.seconds}, 'UTC') AS bucket, ${dimExpr.join(', ')},
+            count() AS flows, sum(ifNull(packets, 0)) AS packets, sum(ifNull(bytes, 0)) AS bytes
+          FROM ${id('flows')}
+          GROUP BY tenant, bucket, ${keys}`,
+        ];
+      }),
+    },
+  ];
+}

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, test } from 'node:test';
+import { createClient } from '@clickhouse/client';
+import { endpoints } from '@sightline/testkit';
+import { ClickHouseStore } from './clickhouse-store.js';
+import { storeContract } from './testdata/contract.js';
+import { metaFor } from './testdata/sample.js';
+import { enrichedBatch } from './testdata/synthetic.js';
+
+// Against the real local ClickHouse (`pnpm infra:up`); one database per store, all dropped at the end.
+const url = endpoints().clickhouseUrl;
+const run = `sightline_test_${randomBytes(4).toString('hex')}`;
+const databases: string[] = [];
+let n = 0;
+
+after(async () => {
+  const c = createClient({ url });
+  for (const db of databases) await c.command({ query: `DROP DATABASE IF EXISTS ${db}` });
+  await c.close();
+});
+
+async function openMigrated(database = `${run}_${n++}`): Promise<ClickHouseStore> {
+  databases.push(database);
+  const s = ClickHouseStore.open({ url, database });
+  await s.migrate();
+  return s;
+}
+
+test('clickhouse: first migrate applies every version; the DDL follows the server version', async () => {
+  const database = `${run}_${n++}`;
+  databases.push(database);
+  const s = ClickHouseStore.open({ url, database });
+  try {
+    assert.deepEqual(await s.migrate(), [1, 2]);
+    assert.deepEqual(await s.migrate(), []);
+    const ft = await s.features();
+    const rs = await s.client.query({
+      query: `SELECT name, type FROM system.columns WHERE database = '${database}' AND table = 'flows' AND name IN ('start', 'src_k8s_namespace')`,
+      format: 'JSONEachRow',
+    });
+    const types = Object.fromEntries((await rs.json<{ name: string; type: string }>()).map((r) => [r.name, r.type]));
+    assert.equal(types.start, ft.dateTime64 ? "Nullable(DateTime64(6, 'UTC'))" : 'Nullable(Int64)');
+    assert.equal(types.src_k8s_namespace, ft.lowCardinality ? 'LowCardinality(Nullable(String))' : 'Nullable(String)');
+  } finally {
+    await s.close();
+  }
+});
+
+storeContract('clickhouse', () => openMigrated());
+
+test('clickhouse: rows that landed without their ledger entry (crash in between) are not written again', async () => {
+  const s = await openMigrated();
+  try {
+    const ft = await s.features();
+    const T0 = Date.UTC(2024, 10, 26, 8);
+    const b = enrichedBatch(1500, 400, T0, 3_600_000);
+    const meta = metaFor('acme', 'crash/1', b.length);
+    assert.deepEqual(await s.writeBatch(meta, b), { written: true });
+    // simulate the crash: the ledger entry is gone, the rows are there
+    const db = databases.at(-1)!;
+    await s.client.command({ query: `ALTER TABLE ${db}.batches DELETE WHERE batch_id = '${meta.id}'` });
+    for (let i = 0; i < 100; i++) {
+      const rs = await s.client.query({ query: `SELECT count() AS n FROM ${db}.batches`, format: 'JSONEachRow' });
+      if (Number((await rs.json<{ n: string }>())[0]?.n) === 0) break;
+      await new Promise((ok) => setTimeout(ok, 100));
+    }
+    assert.deepEqual(await s.writeBatch(meta, b), { written: false }, `server ${ft.version}`);
+    const q = { from: T0, to: T0 + 3_600_000, stepSeconds: 3600, metric: 'flows' as const };
+    for (const use of ['raw', '1m', '1h'] as const) assert.deepEqual((await s.timeSeries('acme', { ...q, use })).points, [{ t: T0, value: 1500 }], use);
+  } finally {
+    await s.close();
+  }
+});
