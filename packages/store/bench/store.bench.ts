@@ -1,0 +1,206 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createClient } from '@clickhouse/client';
+import { endpoints } from '@sightline/testkit';
+import { ClickHouseStore } from '../src/clickhouse-store.js';
+import { DuckDBStore } from '../src/duckdb-store.js';
+import { ROLLUP_DIMS, ROLLUPS, rollupTable } from '../src/schema.js';
+import { metaFor } from '../src/testdata/sample.js';
+import { enrichedBatch, WORKLOADS } from '../src/testdata/synthetic.js';
+
+/**
+ * Store benchmark. Every figure is printed with a baseline measured in the same run:
+ * - insert rate through writeBatch vs. the engine's own bulk load of the same rows
+ *   (DuckDB: INSERT from a Parquet file; ClickHouse: INSERT ... SELECT server-side copy);
+ * - bytes per flow on disk vs. the same rows as a zstd Parquet file;
+ * - top-10 workloads over 24 h of BENCH_FLOWS (default 10M) flows: auto (rollup) vs. raw table.
+ * Env: BENCH_BATCHES (default 40 batches of 8192), BENCH_FLOWS, BENCH_CH=0 to skip ClickHouse,
+ * BENCH_CH_TOPN=0 to skip the ClickHouse 10M query.
+ */
+const BATCH = 8192;
+const BATCHES = Number(process.env.BENCH_BATCHES ?? 40);
+const FLOWS = Number(process.env.BENCH_FLOWS ?? 10_000_000);
+const RUNS = 5;
+const T0 = Date.UTC(2024, 10, 26);
+const DAY = 86_400_000;
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const fmt = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+const now = (): number => performance.now();
+
+const dir = mkdtempSync(path.join(tmpdir(), 'sightline-store-bench-'));
+const batches = Array.from({ length: BATCHES }, (_, k) => enrichedBatch(BATCH, 1000 + k, T0 + k * 60_000, 3_600_000));
+const rows = BATCH * BATCHES;
+
+async function duckdbInsert(): Promise<void> {
+  const file = path.join(dir, 'insert.duckdb');
+  const s = await DuckDBStore.open({ path: file });
+  await s.migrate();
+  const t = now();
+  for (let k = 0; k < BATCHES; k++) await s.writeBatch(metaFor('acme', `bench/${k}`, BATCH), batches[k]!);
+  const api = (now() - t) / 1000;
+  const pq = path.join(dir, 'flows.parquet');
+  const baseline = await s.withConnection(async (c) => {
+    await c.run('CHECKPOINT');
+    await c.run(`COPY (SELECT * FROM flows) TO '${pq}' (FORMAT parquet, COMPRESSION zstd)`);
+    await c.run('CREATE TABLE flows_copy AS SELECT * FROM flows LIMIT 0');
+    const t1 = now();
+    await c.run(`INSERT INTO flows_copy SELECT * FROM read_parquet('${pq}')`);
+    const secs = (now() - t1) / 1000;
+    await c.run('DROP TABLE flows_copy');
+    await c.run('CHECKPOINT');
+    return secs;
+  });
+  await s.close();
+  // the file also holds rollups and ledger: bytes per flow is what the whole store costs
+  const fileBytes = statSync(file).size;
+  const pqBytes = statSync(pq).size;
+  console.log(`duckdb insert: ${fmt(rows / api)} flows/s through writeBatch (${BATCHES} x ${BATCH}, ledger + 3 rollups in the transaction)`);
+  console.log(`  baseline INSERT from Parquet (raw table only): ${fmt(rows / baseline)} flows/s; ratio api/baseline ${fmt(baseline / api, 3)}`);
+  console.log(`duckdb bytes/flow: ${fmt(fileBytes / rows, 1)} (whole file); zstd Parquet of the raw rows ${fmt(pqBytes / rows, 1)}; ratio ${fmt(fileBytes / pqBytes, 2)}`);
+}
+
+async function clickhouseInsert(): Promise<void> {
+  const url = endpoints().clickhouseUrl;
+  const database = `sightline_bench_${randomBytes(4).toString('hex')}`;
+  const s = ClickHouseStore.open({ url, database });
+  try {
+    await s.migrate();
+    const ft = await s.features();
+    const t = now();
+    for (let k = 0; k < BATCHES; k++) await s.writeBatch(metaFor('acme', `bench/${k}`, BATCH), batches[k]!);
+    const api = (now() - t) / 1000;
+    const c = s.client;
+    await c.command({ query: `CREATE TABLE ${database}.flows_copy AS ${database}.flows` });
+    const t1 = now();
+    await c.command({ query: `INSERT INTO ${database}.flows_copy SELECT * FROM ${database}.flows` });
+    const copy = (now() - t1) / 1000;
+    await c.command({ query: `OPTIMIZE TABLE ${database}.flows FINAL` });
+    const rs = await c.query({
+      query: `SELECT table, sum(bytes_on_disk) AS b FROM system.parts WHERE database = '${database}' AND active GROUP BY table`,
+      format: 'JSONEachRow',
+    });
+    const sizes = Object.fromEntries((await rs.json<{ table: string; b: string }>()).map((r) => [r.table, Number(r.b)]));
+    const raw = sizes.flows ?? 0;
+    const all = Object.entries(sizes).filter(([t]) => t !== 'flows_copy').reduce((a, [, b]) => a + b, 0);
+    const pqBytes = statSync(path.join(dir, 'flows.parquet')).size;
+    console.log(`clickhouse ${ft.version} insert: ${fmt(rows / api)} flows/s through writeBatch (TabSeparated, ledger round trips, 3 rollup views)`);
+    console.log(`  baseline server-side INSERT SELECT (also feeds no views): ${fmt(rows / copy)} flows/s; ratio api/baseline ${fmt(copy / api, 3)}`);
+    console.log(`clickhouse bytes/flow: raw table ${fmt(raw / rows, 1)}, with rollups and ledger ${fmt(all / rows, 1)}; ratio raw/zstd Parquet ${fmt(raw / pqBytes, 2)}`);
+  } finally {
+    await s.client.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+    await s.close();
+  }
+}
+
+/** Distinct enough to look like a day of traffic: skewed workloads, ports, directions; raw rows only in SQL. */
+function genSelect(n: number, tenantExpr: string, tsExpr: string): string {
+  const wl = (side: string, r: string) => `'svc-' || lpad(CAST(CAST(floor(${r} * ${WORKLOADS.length}) AS INTEGER) AS VARCHAR), 2, '0') AS ${side}_wl`;
+  return `SELECT ${tenantExpr} AS tenant, ${tsExpr} AS ts, ${wl('src', 'random() * random()')}, ${wl('dst', 'random() * random()')},
+    (ARRAY[443, 443, 443, 80, 53, 8080, 5432, 6379, 9092, 3306])[1 + CAST(floor(random() * 10) AS INTEGER)] AS dst_port,
+    CAST(floor(exp(random() * random() * 12)) AS BIGINT) AS packets
+    FROM range(${n})`;
+}
+
+async function duckdbTopN(): Promise<void> {
+  const file = path.join(dir, 'topn.duckdb');
+  const s = await DuckDBStore.open({ path: file });
+  await s.migrate();
+  const nsOf = (w: string): string => `(ARRAY[${['shop', 'payments', 'search', 'kube-system', 'monitoring', 'ingress'].map((x) => `'${x}'`).join(', ')}])[1 + CAST(substr(${w}, 5) AS INTEGER) % 6]`;
+  const t = now();
+  await s.withConnection(async (c) => {
+    await c.run('SELECT setseed(0.42)');
+    // Generated in SQL: 10M rows through writeBatch would take minutes and measure the insert again.
+    await c.run(`CREATE TEMP TABLE gen AS ${genSelect(FLOWS, "'acme'", `make_timestamp(${T0 * 1000}::BIGINT + CAST(floor(random() * ${DAY * 1000}) AS BIGINT))`)} ORDER BY ts`);
+    await c.run(`INSERT INTO flows (tenant, batch_id, row_no, ts, cloud, format, account, src_port, dst_port, protocol, packets, bytes, start, "end", action, direction,
+        src_k8s_kind, src_k8s_cluster, src_k8s_namespace, src_k8s_workload_kind, src_k8s_workload, dst_k8s_kind, dst_k8s_cluster, dst_k8s_namespace, dst_k8s_workload_kind, dst_k8s_workload)
+      SELECT tenant, 'gen-' || (row_number() OVER () // 8192), (row_number() OVER ()) % 8192, ts, 'aws', 'aws-vpc-text', '123456789012', 40000, dst_port, 6, packets, packets * 800, ts, ts + INTERVAL 60 SECOND,
+        'accept', 'ingress', 'pod', 'eks-prod', ${nsOf('src_wl')}, 'Deployment', src_wl, 'pod', 'eks-prod', ${nsOf('dst_wl')}, 'Deployment', dst_wl FROM gen`);
+    for (const r of ROLLUPS) {
+      const dims = ROLLUP_DIMS.map((d) => `"${d}"`).join(', ');
+      await c.run(`INSERT INTO ${rollupTable(r)} SELECT tenant, time_bucket(INTERVAL '${r.seconds} seconds', ts) AS bucket, ${dims}, count(*), sum(packets), sum(bytes)
+        FROM flows GROUP BY tenant, bucket, ${dims}`);
+    }
+    await c.run('DROP TABLE gen');
+    await c.run('CHECKPOINT');
+  });
+  console.log(`duckdb top-10: generated ${fmt(FLOWS)} flows over 24 h with rollups in SQL in ${fmt((now() - t) / 1000, 1)} s`);
+  const q = { from: T0, to: T0 + DAY, metric: 'bytes' as const, dimensions: ['dst_k8s_namespace', 'dst_k8s_workload'], n: 10 };
+  const time = async (use: 'auto' | 'raw' | '1m'): Promise<{ ms: number; source: string; top: string }> => {
+    const xs: number[] = [];
+    let last = { source: '', top: '' };
+    for (let i = 0; i < RUNS; i++) {
+      const t1 = now();
+      const r = await s.topN('acme', { ...q, use });
+      xs.push(now() - t1);
+      last = { source: r.source, top: JSON.stringify(r.rows[0]?.key) };
+    }
+    return { ms: median(xs), ...last };
+  };
+  await s.topN('acme', { ...q, use: 'raw' }); // warm the buffer pool
+  const raw = await time('raw');
+  const m1 = await time('1m');
+  const auto = await time('auto');
+  if (raw.top !== auto.top || raw.top !== m1.top) throw new Error(`top-10 differs between tables: raw ${raw.top}, 1m ${m1.top}, auto ${auto.top}`);
+  console.log(`  raw table: median ${fmt(raw.ms, 1)} ms; 1m rollup: ${fmt(m1.ms, 1)} ms; auto (${auto.source}): ${fmt(auto.ms, 1)} ms`);
+  console.log(`  ratio raw/auto ${fmt(raw.ms / auto.ms, 1)}x; ratio raw/1m ${fmt(raw.ms / m1.ms, 1)}x (median of ${RUNS})`);
+  await s.close();
+}
+
+async function clickhouseTopN(): Promise<void> {
+  const url = endpoints().clickhouseUrl;
+  const database = `sightline_bench_${randomBytes(4).toString('hex')}`;
+  const s = ClickHouseStore.open({ url, database });
+  const c = createClient({ url, request_timeout: 600_000 });
+  try {
+    await s.migrate();
+    const t = now();
+    const sec0 = T0 / 1000;
+    // Server-side generation through the real insert path (the rollup views fire), in blocks of 1M.
+    for (let off = 0; off < FLOWS; off += 1_000_000) {
+      const n = Math.min(1_000_000, FLOWS - off);
+      await c.command({
+        query: `INSERT INTO ${database}.flows (tenant, batch_id, row_no, ts, cloud, format, account, src_port, dst_port, protocol, packets, bytes, start, action, direction,
+            src_k8s_kind, src_k8s_cluster, src_k8s_namespace, src_k8s_workload_kind, src_k8s_workload, dst_k8s_kind, dst_k8s_cluster, dst_k8s_namespace, dst_k8s_workload_kind, dst_k8s_workload)
+          SELECT 'acme', concat('gen-', toString(intDiv(number, 8192))), number % 8192, toDateTime(${sec0} + intHash32(number) % 86400, 'UTC') AS t,
+            'aws', 'aws-vpc-text', '123456789012', 40000, [443, 443, 443, 80, 53, 8080, 5432, 6379, 9092, 3306][1 + intHash32(number + 1) % 10], 6,
+            toInt64(exp((intHash32(number + 2) % 1000) / 1000 * (intHash32(number + 3) % 1000) / 1000 * 12)) AS p, p * 800, toInt64(t) * 1000000,
+            'accept', 'ingress', 'pod', 'eks-prod', 'shop', 'Deployment', concat('svc-', toString(intDiv((intHash32(number + 4) % 48) * (intHash32(number + 5) % 48), 48))),
+            'pod', 'eks-prod', 'shop', 'Deployment', concat('svc-', toString(intDiv((intHash32(number + 6) % 48) * (intHash32(number + 7) % 48), 48)))
+          FROM system.numbers LIMIT ${off}, ${n}`,
+      });
+    }
+    console.log(`clickhouse top-10: generated ${fmt(FLOWS)} flows over 24 h server-side (rollup views fed) in ${fmt((now() - t) / 1000, 1)} s`);
+    const q = { from: T0, to: T0 + DAY, metric: 'bytes' as const, dimensions: ['dst_k8s_namespace', 'dst_k8s_workload'], n: 10 };
+    const time = async (use: 'auto' | 'raw'): Promise<{ ms: number; source: string; top: string }> => {
+      const xs: number[] = [];
+      let last = { source: '', top: '' };
+      for (let i = 0; i < RUNS; i++) {
+        const t1 = now();
+        const r = await s.topN('acme', { ...q, use });
+        xs.push(now() - t1);
+        last = { source: r.source, top: JSON.stringify(r.rows[0]?.key) };
+      }
+      return { ms: median(xs), ...last };
+    };
+    const raw = await time('raw');
+    const auto = await time('auto');
+    if (raw.top !== auto.top) throw new Error(`top-10 differs: raw ${raw.top}, auto ${auto.top}`);
+    console.log(`  raw table (FINAL): median ${fmt(raw.ms, 1)} ms; auto (${auto.source}): ${fmt(auto.ms, 1)} ms; ratio raw/auto ${fmt(raw.ms / auto.ms, 1)}x (median of ${RUNS})`);
+  } finally {
+    await c.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+    await c.close();
+    await s.close();
+  }
+}
+
+try {
+  await duckdbInsert();
+  if (process.env.BENCH_CH !== '0') await clickhouseInsert();
+  await duckdbTopN();
+  if (process.env.BENCH_CH !== '0' && process.env.BENCH_CH_TOPN !== '0') await clickhouseTopN();
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
