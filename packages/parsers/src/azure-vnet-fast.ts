@@ -1,3 +1,4 @@
+import { BytesInterner } from './gcp-json-fast.js';
 import { parseRfc3339Ms } from './gcp-json.js';
 
 /**
@@ -124,6 +125,11 @@ export class VnetFastReader {
   private s0 = 0;
   private s1 = 0;
   private readonly v4 = new V4Cache();
+  /** record-level strings (resource ids, GUID, rule...) repeat from record to record */
+  private readonly strings = new BytesInterner();
+  /** FNV-1a hash and ASCII-ness of the last string read */
+  private sh = 0;
+  private sascii = true;
   readonly out = new VnetStaged();
 
   /** Reads a whole record into `out`; false (and nothing to write) when the general code must handle it. */
@@ -311,43 +317,56 @@ export class VnetFastReader {
   /**
    * `ts,src,dst,sport,dport,proto,I|O,B|C|E|D,X|NX,p1,b1,p2,b2` with IPv4 addresses, short
    * numbers and empty-or-decimal counters: what nearly every tuple is. Anything else: false.
+   * b[e] is the closing quote, so digit loops stop there without a bounds test of their own.
    */
   private fastTuple(s: number, e: number, t: number): boolean {
     const b = this.b;
     const o = this.out;
     let i = s;
-    let c = 0;
+    let d = 0;
     // timestamp: 1..15 digits
     let x = 0;
-    for (c = b[i]!; c >= 48 && c <= 57 && i < e; c = b[++i]!) x = x * 10 + (c - 48);
-    if (c !== 44 || i === s || i - s > 15) return false;
+    while ((d = b[i]! - 48) >= 0 && d <= 9) {
+      x = x * 10 + d;
+      i++;
+    }
+    if (b[i] !== 44 || i === s || i - s > 15) return false;
     o.ts[t] = x < 1e11 ? x * 1000 : x;
     // addresses
-    i = this.ipv4(i + 1, e);
+    i = this.ipv4(i + 1);
     if (i < 0) return false;
     o.src[t] = this.v4.get(this.addr);
-    i = this.ipv4(i, e);
+    i = this.ipv4(i);
     if (i < 0) return false;
     o.dst[t] = this.v4.get(this.addr);
     // ports and protocol: 1..5 and 1..3 digits
     let f = i;
     x = 0;
-    for (c = b[i]!; c >= 48 && c <= 57 && i < e; c = b[++i]!) x = x * 10 + (c - 48);
-    if (c !== 44 || i === f || i - f > 5 || x > 65535) return false;
+    while ((d = b[i]! - 48) >= 0 && d <= 9) {
+      x = x * 10 + d;
+      i++;
+    }
+    if (b[i] !== 44 || i === f || i - f > 5 || x > 65535) return false;
     o.sport[t] = x;
     f = ++i;
     x = 0;
-    for (c = b[i]!; c >= 48 && c <= 57 && i < e; c = b[++i]!) x = x * 10 + (c - 48);
-    if (c !== 44 || i === f || i - f > 5 || x > 65535) return false;
+    while ((d = b[i]! - 48) >= 0 && d <= 9) {
+      x = x * 10 + d;
+      i++;
+    }
+    if (b[i] !== 44 || i === f || i - f > 5 || x > 65535) return false;
     o.dport[t] = x;
     f = ++i;
     x = 0;
-    for (c = b[i]!; c >= 48 && c <= 57 && i < e; c = b[++i]!) x = x * 10 + (c - 48);
-    if (c !== 44 || i === f || i - f > 3 || x > 255) return false;
+    while ((d = b[i]! - 48) >= 0 && d <= 9) {
+      x = x * 10 + d;
+      i++;
+    }
+    if (b[i] !== 44 || i === f || i - f > 3 || x > 255) return false;
     o.proto[t] = x;
     // direction, state, encryption
     if (i + 6 > e) return false;
-    c = b[i + 1]!;
+    let c = b[i + 1]!;
     if ((c !== 73 && c !== 79) || b[i + 2] !== 44) return false;
     o.dir[t] = c;
     c = b[i + 3]!;
@@ -361,44 +380,61 @@ export class VnetFastReader {
       o.enc[t] = 2;
       i += 3;
     } else return false;
-    // four counters, each empty or 1..15 digits, the last one ending the tuple
-    for (let k = 0; k < 4; k++) {
-      f = i;
-      x = 0;
-      for (c = i < e ? b[i]! : 0; c >= 48 && c <= 57 && i < e; c = ++i < e ? b[i]! : 0) x = x * 10 + (c - 48);
-      if (i - f > 15) return false;
-      const v = i === f ? NaN : x;
-      if (k === 0) o.pSD[t] = v;
-      else if (k === 1) o.bSD[t] = v;
-      else if (k === 2) o.pDS[t] = v;
-      else o.bDS[t] = v;
-      if (k < 3) {
-        if (c !== 44 || i >= e) return false;
-        i++;
-      } else if (i !== e) return false;
+    // four counters, each empty or 1..15 digits, separated by commas, the last one ending the tuple
+    f = i;
+    x = 0;
+    while ((d = b[i]! - 48) >= 0 && d <= 9) {
+      x = x * 10 + d;
+      i++;
     }
+    if (b[i] !== 44 || i - f > 15) return false;
+    o.pSD[t] = i === f ? NaN : x;
+    f = ++i;
+    x = 0;
+    while ((d = b[i]! - 48) >= 0 && d <= 9) {
+      x = x * 10 + d;
+      i++;
+    }
+    if (b[i] !== 44 || i - f > 15) return false;
+    o.bSD[t] = i === f ? NaN : x;
+    f = ++i;
+    x = 0;
+    while ((d = b[i]! - 48) >= 0 && d <= 9) {
+      x = x * 10 + d;
+      i++;
+    }
+    if (b[i] !== 44 || i - f > 15) return false;
+    o.pDS[t] = i === f ? NaN : x;
+    f = ++i;
+    x = 0;
+    while ((d = b[i]! - 48) >= 0 && d <= 9) {
+      x = x * 10 + d;
+      i++;
+    }
+    if (i !== e || i - f > 15) return false;
+    o.bDS[t] = i === f ? NaN : x;
     return true;
   }
 
   /** value of the last IPv4 address read */
   private addr = 0;
 
-  /** Strict dotted quad (no leading zeros) ending in a comma at or before e; the index after the comma, or -1. */
-  private ipv4(i: number, e: number): number {
+  /** Strict dotted quad (no leading zeros) ending in a comma; the index after the comma, or -1. */
+  private ipv4(i: number): number {
     const b = this.b;
     let v = 0;
     for (let k = 0; k < 4; k++) {
       const f = i;
       let x = 0;
-      let c = b[i]!;
-      while (c >= 48 && c <= 57 && i < e) {
-        x = x * 10 + (c - 48);
-        c = b[++i]!;
+      let d = 0;
+      while ((d = b[i]! - 48) >= 0 && d <= 9) {
+        x = x * 10 + d;
+        i++;
       }
       const len = i - f;
       if (len === 0 || len > 3 || x > 255 || (len > 1 && b[f] === 48)) return -1;
       v = v * 256 + x;
-      if (i >= e || c !== (k < 3 ? 46 : 44)) return -1;
+      if (b[i] !== (k < 3 ? 46 : 44)) return -1;
       i++;
     }
     this.addr = v;
@@ -421,14 +457,23 @@ export class VnetFastReader {
     return true;
   }
 
-  /** A string without escapes or control characters; bounds in s0/s1. */
+  /** A string without escapes or control characters; bounds in s0/s1, hash in sh. */
   private str(): boolean {
     const b = this.b;
     if (b[this.p] !== 34) return false;
     const s = this.p + 1;
     const e = b.indexOf(34, s);
     if (e === -1) return false;
-    for (let i = s; i < e; i++) if (b[i]! < 32) return false;
+    let h = 0x811c9dc5 | 0;
+    let hi = 0;
+    for (let i = s; i < e; i++) {
+      const c = b[i]!;
+      if (c < 32) return false;
+      hi |= c;
+      h = Math.imul(h ^ c, 16777619);
+    }
+    this.sh = h;
+    this.sascii = hi < 128;
     this.s0 = s;
     this.s1 = e;
     this.p = e + 1;
@@ -447,7 +492,7 @@ export class VnetFastReader {
       return undefined;
     }
     if (!this.str()) return undefined;
-    return Buffer.from(b.buffer, b.byteOffset + this.s0, this.s1 - this.s0).toString('utf8');
+    return this.strings.get(b, this.s0, this.s1, this.sh, this.sascii);
   }
 
   /** A JSON number, NaN when the text is not one. */

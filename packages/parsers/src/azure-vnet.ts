@@ -176,12 +176,25 @@ function handleRecord(rec: unknown, offset: number, raw: Uint8Array, w: AzureWri
   }
 }
 
+/** The ids of the last record: the fast reader interns its strings, so a repeat is one comparison. */
+interface IdsMemo {
+  target: string | null | undefined;
+  flowLogId: string | null | undefined;
+  ids: { subscriptionId: string | null; resourceGroup: string | null };
+}
+
 /** Writes a record the fast reader staged: the same rows, in the same order, as handleRecord. */
-function writeStaged(o: VnetStaged, bytes: Uint8Array, offset: number, w: AzureWriter, addrs: AddrCache): void {
+function writeStaged(o: VnetStaged, bytes: Uint8Array, offset: number, w: AzureWriter, addrs: AddrCache, memo: IdsMemo): void {
   const target = o.target;
   const flowLogId = o.flowLogId;
-  let ids = parseResourceId(target);
-  if (ids.subscriptionId === null) ids = { subscriptionId: parseResourceId(flowLogId).subscriptionId, resourceGroup: ids.resourceGroup };
+  if (target !== memo.target || flowLogId !== memo.flowLogId) {
+    let ids = parseResourceId(target);
+    if (ids.subscriptionId === null) ids = { subscriptionId: parseResourceId(flowLogId).subscriptionId, resourceGroup: ids.resourceGroup };
+    memo.target = target;
+    memo.flowLogId = flowLogId;
+    memo.ids = ids;
+  }
+  const ids = memo.ids;
   const info: AzureRecordInfo = {
     format: 'azure-vnet',
     account: ids.subscriptionId,
@@ -263,6 +276,7 @@ export function createAzureVnetParser(opts: AzureVnetOptions = {}): StreamParser
     const w = new AzureWriter(ctx, ctx.batchCapacity ?? DEFAULT_BATCH_CAPACITY);
     const addrs = new AddrCache();
     const fast = opts.fastPath === false ? null : new VnetFastReader();
+    const memo: IdsMemo = { target: undefined, flowLogId: undefined, ids: { subscriptionId: null, resourceGroup: null } };
     yield* scanRecords(
       input,
       ctx,
@@ -271,7 +285,7 @@ export function createAzureVnetParser(opts: AzureVnetOptions = {}): StreamParser
       opts,
       (bytes, offset) => {
         if (fast === null || !fast.read(bytes)) return false;
-        writeStaged(fast.out, bytes, offset, w, addrs);
+        writeStaged(fast.out, bytes, offset, w, addrs, memo);
         return true;
       },
     );

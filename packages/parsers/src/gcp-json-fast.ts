@@ -66,12 +66,12 @@ const FAIL = -3;
 const SLOTS = 1 << 14;
 const MAX_DEPTH = 32;
 
-/** Strings by their bytes: direct-mapped, a collision replaces the slot. */
-class BytesInterner {
+/** Strings by their bytes (FNV-1a hash from the caller's scan): direct-mapped, a collision replaces the slot. */
+export class BytesInterner {
   private readonly hashes = new Int32Array(SLOTS);
   private readonly bytes: (Uint8Array | null)[] = new Array<Uint8Array | null>(SLOTS).fill(null);
   private readonly strs: string[] = new Array<string>(SLOTS).fill('');
-  get(buf: Buffer, s: number, e: number, h: number, ascii: boolean): string {
+  get(buf: Uint8Array, s: number, e: number, h: number, ascii: boolean): string {
     const slot = h & (SLOTS - 1);
     const k = this.bytes[slot];
     const n = e - s;
@@ -80,7 +80,7 @@ class BytesInterner {
       while (i < n && k[i] === buf[s + i]) i++;
       if (i === n) return this.strs[slot]!;
     }
-    const str = buf.toString(ascii ? 'latin1' : 'utf8', s, e);
+    const str = Buffer.from(buf.buffer, buf.byteOffset + s, n).toString(ascii ? 'latin1' : 'utf8');
     this.hashes[slot] = h;
     this.bytes[slot] = new Uint8Array(buf.subarray(s, e));
     this.strs[slot] = str;
