@@ -1,7 +1,8 @@
 /**
  * The time-indexed IP index of one cluster: which endpoint held an address at a given time.
  *
- * Hot path layout (a lookup of a flow minutes to hours old touches one cache line):
+ * Hot path layout (a lookup at a time inside the address's newest lease reads one cache line
+ * of the table and nothing else; flows are looked up minutes to hours after the fact):
  * - IPv4 addresses are uint32 keys in an open-addressing table (linear probing, power-of-two
  *   size, multiplicative hash) of 32-byte entries, two per cache line. An entry holds the key,
  *   a copy of the address's newest lease (start, end, endpoint), the latest end among its other
@@ -42,7 +43,7 @@ const RUN_LEN = 6;
 /** first lease of the tail list; NIL when none, DISJOINT_RUN when none and the leases of the run do not overlap */
 const TAIL_HEAD = 7;
 const EMPTY = -1;
-/** the run is all the address has and each lease ends before the next one starts: a count of starts finds the answer */
+/** the run is all the address has and each lease ends by the time the next one starts: the scan stops at the first lease started by the flow time */
 const DISJOINT_RUN = -2;
 /** queries per phase of a batch lookup */
 const BLOCK = 256;
