@@ -140,7 +140,7 @@ test('SQS notifications: objects put -> messages -> flows in Kafka; a slow objec
   }
 });
 
-test('SQS: a collector killed before the ack leaves the message to come back; the re-run publishes the object again under the same batch ids', { skip: skipInfra, timeout: 240_000 }, async () => {
+test('SQS: a collector killed before the ack leaves the message to come back; the re-run publishes the object again under the same batch ids', { skip: skipInfra, timeout: 300_000 }, async () => {
   const s3 = adminS3();
   const sqs = adminSqs();
   const bucket = uniqueName('sqskill');
@@ -149,11 +149,13 @@ test('SQS: a collector killed before the ack leaves the message to come back; th
   const queueUrl = await notifyingQueue(sqs, s3, bucket, 5);
   try {
     const big = awsKey('big');
-    const lines = 300_000;
+    // As large as the SIGKILL test's: publishing it takes well over the time a reader needs to see its first batch.
+    const lines = 400_000;
     await putObject(s3, bucket, big, awsFlowLog(lines, 41));
     const config = await writeConfig({ prefix, sources: [awsSource(bucket, { sqsQueueUrl: queueUrl })], collector: { workers: 1, inflightBatches: 2, batchRows: 2048, visibilitySeconds: 10 } });
 
-    const first = spawnCollector(['--config', config, '--once']);
+    // A daemon, as in production: it joins the collectors' group before it owns the source.
+    const first = spawnCollector(['--config', config]);
     try {
       await first.started;
       const seen = await readTopic(`${prefix}flows`, decodeFlow, (all) => all.some((m) => m.meta.source.key === big), 60_000);
