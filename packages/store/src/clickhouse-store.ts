@@ -15,6 +15,7 @@ import {
   TopNQuerySchema,
   type Filter,
   type FlowStore,
+  type QueryOptions,
   type TimeSeriesQuery,
   type TimeSeriesResult,
   type TopNQuery,
@@ -61,8 +62,14 @@ export class ClickHouseStore implements FlowStore {
     return `${quoteIdent(this.cfg.database)}.${quoteIdent(name)}`;
   }
 
-  private async rows<T extends Record<string, unknown>>(sql: string): Promise<T[]> {
-    const rs = await this.ch.query({ query: sql, format: 'JSONEachRow' });
+  private async rows<T extends Record<string, unknown>>(sql: string, opts: QueryOptions = {}): Promise<T[]> {
+    const rs = await this.ch.query({
+      query: sql,
+      format: 'JSONEachRow',
+      ...(opts.signal ? { abort_signal: opts.signal } : {}),
+      // whole seconds on every server version; the aborted request covers finer deadlines
+      ...(opts.timeoutMs !== undefined ? { clickhouse_settings: { max_execution_time: Math.max(1, Math.ceil(opts.timeoutMs / 1000)) } } : {}),
+    });
     return rs.json<T>();
   }
 
@@ -185,7 +192,7 @@ export class ClickHouseStore implements FlowStore {
     return batchFromColumns(rows.length, columns);
   }
 
-  async timeSeries(tenant: string, query: TimeSeriesQuery): Promise<TimeSeriesResult> {
+  async timeSeries(tenant: string, query: TimeSeriesQuery, opts: QueryOptions = {}): Promise<TimeSeriesResult> {
     const t = checkTenant(tenant);
     const qy = parseQuery(TimeSeriesQuerySchema, query, 'timeSeries');
     const rollup = chooseRollup(qy.filters.map((f) => f.field), qy.from, qy.to, qy.stepSeconds, qy.use);
@@ -195,11 +202,12 @@ export class ClickHouseStore implements FlowStore {
       `SELECT intDiv(toUInt32(${src.time}), ${step}) * ${step} AS t, ${src.measure} AS v
         FROM ${src.table} WHERE ${whereSql(t, src.time, qy.from, qy.to, qy.filters, rollup !== null)}
         GROUP BY t ORDER BY t`,
+      opts,
     );
     return { source: rollup?.name ?? 'raw', points: rows.map((r) => ({ t: Number(r.t) * 1000, value: Number(r.v) })) };
   }
 
-  async topN(tenant: string, query: TopNQuery): Promise<TopNResult> {
+  async topN(tenant: string, query: TopNQuery, opts: QueryOptions = {}): Promise<TopNResult> {
     const t = checkTenant(tenant);
     const qy = parseQuery(TopNQuerySchema, query, 'topN');
     const rollup = chooseRollup([...qy.dimensions, ...qy.filters.map((f) => f.field)], qy.from, qy.to, undefined, qy.use);
@@ -210,6 +218,7 @@ export class ClickHouseStore implements FlowStore {
       `SELECT ${dims.join(', ')}, ${src.measure} AS v FROM ${src.table}
         WHERE ${whereSql(t, src.time, qy.from, qy.to, qy.filters, rollup !== null)}
         GROUP BY ${qy.dimensions.map((_, i) => `d${i}`).join(', ')} ORDER BY v DESC, ${order.join(', ')} LIMIT ${quoteNumber(qy.n)}`,
+      opts,
     );
     return {
       source: rollup?.name ?? 'raw',

@@ -21,6 +21,12 @@ import {
 export const DuckDBStoreConfigSchema = z.object({
   /** database file; `:memory:` for a throw-away store */
   path: z.string().min(1),
+  /**
+   * WAL size that triggers a checkpoint. DuckDB's 16 MB default checkpoints every few batches, and
+   * each checkpoint recompresses the partly filled row group of 160 columns: measured 4.7x slower
+   * writes than with 1 GB on the benchmark's 8192-row batches.
+   */
+  checkpointThreshold: z.string().regex(/^\d+(\.\d+)?\s*[KMGT]i?B$/i, 'a size such as 1GB').default('1GB'),
   /** days kept per table */
   retentionDays: z
     .object({ flows: z.number().positive(), '1m': z.number().positive(), '5m': z.number().positive(), '1h': z.number().positive() })
@@ -50,7 +56,7 @@ export class DuckDBStore implements FlowStore {
 
   static async open(config: DuckDBStoreConfig): Promise<DuckDBStore> {
     const cfg = DuckDBStoreConfigSchema.parse(config);
-    const instance = await DuckDBInstance.fromCache(cfg.path);
+    const instance = await DuckDBInstance.fromCache(cfg.path, { checkpoint_threshold: cfg.checkpointThreshold });
     const conn = await instance.connect();
     for (const sql of STAGING_DDL) await conn.run(sql);
     return new DuckDBStore(conn, cfg);

@@ -15,11 +15,23 @@ export interface FlowStore {
   writeBatch(meta: BatchMeta, batch: FlowBatch): Promise<{ written: boolean }>;
   /** The rows of one batch of this tenant, in their original order (tests, replay, consistency checks). */
   readBatch(tenant: string, batchId: string): Promise<FlowBatch>;
-  timeSeries(tenant: string, q: TimeSeriesQuery): Promise<TimeSeriesResult>;
-  topN(tenant: string, q: TopNQuery): Promise<TopNResult>;
+  timeSeries(tenant: string, q: TimeSeriesQuery, opts?: QueryOptions): Promise<TimeSeriesResult>;
+  topN(tenant: string, q: TopNQuery, opts?: QueryOptions): Promise<TopNResult>;
   /** Drops what is older than each table's retention, relative to `now`. */
   applyRetention(now?: Date): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * Limits of one read. Engines that can stop a running query honour them (ClickHouse: the
+ * `max_execution_time` setting and an aborted request); the caller still owns the deadline
+ * (the query API also interrupts a DuckDB connection, see services/api).
+ */
+export interface QueryOptions {
+  /** aborts the request; the promise rejects with the signal's reason */
+  signal?: AbortSignal | undefined;
+  /** server-side limit; ClickHouse counts whole seconds, so it is rounded up */
+  timeoutMs?: number | undefined;
 }
 
 export const TenantSchema = z
