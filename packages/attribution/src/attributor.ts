@@ -116,6 +116,24 @@ export class Attributor {
     return state;
   }
 
+  /**
+   * Registers a cluster state built elsewhere (on `this.endpoints`): a consumer of kube-meta records
+   * starts applying a cluster's objects before it knows its cloud, and registers it once it does.
+   */
+  registerCluster(state: ClusterState, scope: ClusterScope): void {
+    if (this.clusters.some((c) => c.state.name === state.name)) throw new Error(`cluster "${state.name}" is already registered`);
+    this.clusters.push({ state, scope });
+    this.candidatesCache.clear();
+  }
+
+  /** Replaces the scope of a registered cluster (its nodes revealed another account). */
+  setClusterScope(name: string, scope: ClusterScope): void {
+    const c = this.clusters.find((x) => x.state.name === name);
+    if (!c) throw new Error(`cluster "${name}" is not registered`);
+    c.scope = scope;
+    this.candidatesCache.clear();
+  }
+
   cluster(name: string): ClusterState | undefined {
     return this.clusters.find((c) => c.state.name === name)?.state;
   }

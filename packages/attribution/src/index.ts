@@ -6,3 +6,4 @@ export * from './cluster-state.js';
 export * from './attributor.js';
 export * from './k8s-json.js';
 export * from './kubectl-cluster.js';
+export * from './kube-meta-state.js';
