@@ -63,6 +63,8 @@ export class ClickHouseStore implements FlowStore {
   }
 
   private async rows<T extends Record<string, unknown>>(sql: string, opts: QueryOptions = {}): Promise<T[]> {
+    // the client only listens for a later abort; one that already happened would be ignored
+    opts.signal?.throwIfAborted();
     const rs = await this.ch.query({
       query: sql,
       format: 'JSONEachRow',
