@@ -45,8 +45,6 @@ const TAIL_HEAD = 7;
 const EMPTY = -1;
 /** the run is all the address has and each lease ends by the time the next one starts: the scan stops at the first lease started by the flow time */
 const DISJOINT_RUN = -2;
-/** queries per phase of a batch lookup */
-const BLOCK = 256;
 const HASH_MUL = 0x9e3779b1;
 
 /** Parses a dotted quad into its uint32 value, or -1 when `s` is not strictly one. */
@@ -101,8 +99,6 @@ export class LeaseIndex {
   private tailNext: Int32Array;
   /** IPv6: lease ids, newest first */
   private readonly v6 = new Map<string, number[]>();
-  /** keeps the prefetching loads of the batch path observable */
-  private touched = 0;
 
   constructor(expectedAddresses = 1024, expectedLeases = 4096) {
     this.table = newTable(tableCapacity(expectedAddresses));
@@ -269,69 +265,14 @@ export class LeaseIndex {
   }
 
   /**
-   * Many IPv4 lookups at once (the columnar path), in phases: the hash probes of all queries,
-   * then the answers the table entries give alone, then a load of the first lease of each query
-   * left, then the lease scans. Each phase is a loop of independent loads, so the CPU overlaps
-   * the cache misses of many queries instead of waiting for each in turn.
-   * `scratch` is scratch space of at least n entries.
+   * Many IPv4 lookups at once (the columnar path). A plain loop over `lookupV4`: phased variants
+   * (all probes first, then the lease scans; queries sorted by hash bucket) measured no faster
+   * here, the loop already overlaps the misses of consecutive queries as long as its branches
+   * are predictable, which the table entry's copy of the newest lease makes them.
+   * `scratch` is unused; kept so callers that size one stay valid.
    */
-  lookupManyV4(ips: Int32Array, startMs: Float64Array, endMs: Float64Array, n: number, out: Int32Array, scratch: Int32Array): void {
-    // blocks small enough that what one phase loads is still in L2 for the next
-    for (let b = 0; b < n; b += BLOCK) this.lookupBlockV4(ips, startMs, endMs, b, Math.min(n, b + BLOCK), out, scratch);
-  }
-
-  private lookupBlockV4(ips: Int32Array, startMs: Float64Array, endMs: Float64Array, from: number, to: number, out: Int32Array, scratch: Int32Array): void {
-    const t = this.table;
-    const pmask = this.pmask;
-    const shift = this.shift;
-    for (let i = from; i < to; i++) {
-      const k = ips[i]!;
-      let p = (Math.imul(k, HASH_MUL) >>> shift) * ES;
-      while (t[p + RUN_LEN] !== EMPTY && t[p] !== k) p = (p + ES) & pmask;
-      scratch[i] = t[p + RUN_LEN] === EMPTY ? -1 : p;
-    }
-    let pending = from;
-    for (let i = from; i < to; i++) {
-      const p = scratch[i]!;
-      if (p < 0) {
-        out[i] = NONE;
-        continue;
-      }
-      let t0 = startMs[i]! / 1000 - EPOCH_S;
-      let t1 = endMs[i]! / 1000 - EPOCH_S;
-      if (t0 !== t0) t0 = t1;
-      if (t1 !== t1) t1 = t0;
-      const mid = (t0 + t1) * 0.5;
-      const ns = t[p + N_START]!;
-      const ne = t[p + N_END]!;
-      if (t0 !== t0) out[i] = NONE;
-      else if (ns <= mid && mid < ne) out[i] = t[p + N_EP]!;
-      else if (t[p + OTHERS_END]! <= t0) out[i] = ns <= t1 && ne > t0 ? t[p + N_EP]! : NONE;
-      else {
-        // pending <= i: this only overwrites entries already read
-        out[i] = p;
-        scratch[pending++] = i;
-      }
-    }
-    if (pending === from) return;
-    const r = this.rec;
-    let touched = 0;
-    for (let j = from; j < pending; j++) {
-      const p = out[scratch[j]!]!;
-      // the newest leases of the run: where the scan of a recent flow stops
-      const o = t[p + RUN_OFF]! * RS;
-      touched ^= r[o]!;
-    }
-    this.touched ^= touched;
-    for (let j = from; j < pending; j++) {
-      const i = scratch[j]!;
-      let t0 = startMs[i]! / 1000 - EPOCH_S;
-      let t1 = endMs[i]! / 1000 - EPOCH_S;
-      if (t0 !== t0) t0 = t1;
-      if (t1 !== t1) t1 = t0;
-      const p = out[i]!;
-      out[i] = t[p + TAIL_HEAD] === DISJOINT_RUN ? this.pickDisjoint(p, t0, t1, (t0 + t1) * 0.5) : this.pickSlow(p, t0, t1, (t0 + t1) * 0.5);
-    }
+  lookupManyV4(ips: Int32Array, startMs: Float64Array, endMs: Float64Array, n: number, out: Int32Array, _scratch?: Int32Array): void {
+    for (let i = 0; i < n; i++) out[i] = this.lookupV4(ips[i]!, startMs[i]!, endMs[i]!);
   }
 
   /**
