@@ -1,0 +1,98 @@
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+
+/**
+ * The enricher's configuration file (JSON), validated at load; an invalid file is reported with
+ * the path of every bad field. The ClickHouse password is never logged nor put in an error.
+ */
+
+const Name = z.string().regex(/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/, 'lower-case letters, digits, "-" and "."');
+
+export const StoreConfig = z.discriminatedUnion('engine', [
+  z.object({ engine: z.literal('duckdb'), path: z.string().min(1) }).strict(),
+  z.object({
+    engine: z.literal('clickhouse'),
+    url: z.string().url(),
+    database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and underscore'),
+    username: z.string().default('default'),
+    password: z.string().default(''),
+  }).strict(),
+]);
+export type StoreConfig = z.infer<typeof StoreConfig>;
+
+export const EnricherConfig = z.object({
+  kafka: z.object({
+    brokers: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'host:port')).min(1),
+    clientId: z.string().min(1).default('sightline-enricher'),
+    /** prefix of every topic name (tests use a unique one) */
+    topicPrefix: z.string().regex(/^[a-zA-Z0-9._-]*$/).default('sightline.'),
+    flowsPartitions: z.number().int().min(1).default(6),
+    kubeMetaPartitions: z.number().int().min(1).default(3),
+    /** consumer group of the enrichers sharing the flows partitions */
+    group: z.string().min(1).default('sightline-enricher'),
+    /** a member silent this long is declared dead and its partitions move to the others */
+    sessionTimeoutMs: z.number().int().min(6000).max(300_000).default(30_000),
+  }).strict(),
+  store: StoreConfig,
+  enricher: z.object({
+    /** hours of lease history kept in memory; flows older than this (relative to now) find no metadata */
+    historyHours: z.number().positive().max(24 * 30).default(24),
+    /**
+     * Bounded wait for metadata: a flow batch newer than its tenant's metadata watermark waits at
+     * most this long for the kube-meta consumer to catch up with the topic's end, then is
+     * attributed with what is known (and counted in meta_wait_timeouts).
+     */
+    metaWaitMs: z.number().int().min(0).max(600_000).default(10_000),
+    /** how long start-up may take to read the kube-meta topic to its end before flows are consumed */
+    metaStartupTimeoutMs: z.number().int().min(1000).default(300_000),
+    /** pod labels kept in `*_k8s_labels`; null keeps what the metadata carries (already allow-listed by kubetags) */
+    labelAllowList: z.array(z.string().min(1)).nullable().default(null),
+    /** scopes the nodes cannot tell (AWS account and VPC, networks): per tenant and cluster */
+    clusters: z.array(z.object({
+      tenant: Name,
+      cluster: Name,
+      cloud: z.enum(['aws', 'gcp', 'azure']).optional(),
+      accounts: z.array(z.string().min(1)).default([]),
+      networks: z.array(z.string().min(1)).default([]),
+    }).strict()).default([]),
+  }).strict().prefault({}),
+  http: z.object({
+    host: z.string().default('127.0.0.1'),
+    /** 0 picks a free port (tests) */
+    port: z.number().int().min(0).max(65_535).default(9465),
+  }).strict().prefault({}),
+}).strict();
+export type EnricherConfig = z.infer<typeof EnricherConfig>;
+export type EnricherConfigInput = z.input<typeof EnricherConfig>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export function parseConfig(input: unknown, where: string): EnricherConfig {
+  const r = EnricherConfig.safeParse(input);
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`${where}: invalid enricher configuration:\n${lines.join('\n')}`);
+  }
+  return r.data;
+}
+
+export async function loadConfig(file: string): Promise<EnricherConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${file}: not JSON: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return parseConfig(json, file);
+}

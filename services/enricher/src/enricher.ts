@@ -1,0 +1,253 @@
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import { KubeMetaState, newAttributionStats, type AttributionStats } from '@sightline/attribution';
+import { ensureTopics, topicSpecs } from '@sightline/bus';
+import { colIndex, decodeBatch, decodeBatchMeta, type BatchMeta, type FlowBatch } from '@sightline/flow';
+import { ClickHouseStore, DuckDBStore, type FlowStore } from '@sightline/store';
+import type { EnricherConfig, StoreConfig } from './config.js';
+import { startHttp } from './http.js';
+import { createKafka } from './kafka.js';
+import { errField, type Logger } from './log.js';
+import { MetaConsumer } from './meta-consumer.js';
+import { EnricherMetrics } from './metrics.js';
+
+const END = colIndex('end');
+const START = colIndex('start');
+/** batch ids confirmed written by this process, to drop a redelivered batch before decoding its body */
+const RECENT_IDS = 20_000;
+const COMPACT_EVERY_MS = 5 * 60_000;
+
+export async function openStore(cfg: StoreConfig): Promise<FlowStore> {
+  const store = cfg.engine === 'duckdb'
+    ? await DuckDBStore.open({ path: cfg.path })
+    : ClickHouseStore.open({ url: cfg.url, database: cfg.database, username: cfg.username, password: cfg.password });
+  await store.migrate();
+  return store;
+}
+
+/**
+ * flows topic + kube-meta topic → attribution → store. Flow batches are consumed in a consumer
+ * group shared by every enricher process; for each message, in partition order: decode, attribute
+ * both ends at the flows' own time, write to the store (which drops a batch id it already has),
+ * and only then commit the offset after the message. A process killed anywhere in between leaves
+ * the offset before the message, the next owner of the partition writes it again, and the store
+ * drops the repeat: nothing lost, nothing doubled.
+ */
+export class Enricher {
+  readonly state: KubeMetaState;
+  private readonly recent = new Set<string>();
+  private flows: Consumer | undefined;
+  private meta: MetaConsumer | undefined;
+  private http: Awaited<ReturnType<typeof startHttp>> | undefined;
+  private compactTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
+  private ready = false;
+  private assigned: number[] = [];
+  port = 0;
+
+  private constructor(
+    readonly cfg: EnricherConfig,
+    private readonly log: Logger,
+    readonly metrics: EnricherMetrics,
+    private readonly kafka: Kafka,
+    private readonly admin: Admin,
+    readonly store: FlowStore,
+  ) {
+    this.state = new KubeMetaState({
+      retentionMs: cfg.enricher.historyHours * 3_600_000,
+      labelAllowList: cfg.enricher.labelAllowList,
+      scopes: cfg.enricher.clusters,
+    });
+  }
+
+  static async start(cfg: EnricherConfig, log: Logger, metrics = new EnricherMetrics()): Promise<Enricher> {
+    const kafka = createKafka(cfg.kafka.brokers, cfg.kafka.clientId, log);
+    const admin = kafka.admin();
+    await admin.connect();
+    let store: FlowStore | undefined;
+    try {
+      const specs = topicSpecs({ prefix: cfg.kafka.topicPrefix, flows: { partitions: cfg.kafka.flowsPartitions }, kubeMeta: { partitions: cfg.kafka.kubeMetaPartitions } });
+      const report = await retrying(() => ensureTopics(admin, [specs.flows, specs.kubeMeta], { onMismatch: 'report' }), log, 'ensureTopics');
+      for (const m of report.mismatches) log.warn(m, 'kafka topic differs from its spec (left as it is)');
+      store = await openStore(cfg.store);
+      const e = new Enricher(cfg, log, metrics, kafka, admin, store);
+      await e.run(specs.flows.name, specs.kubeMeta.name);
+      return e;
+    } catch (err) {
+      await store?.close().catch(() => undefined);
+      await admin.disconnect().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async run(flowsTopic: string, metaTopic: string): Promise<void> {
+    this.http = await startHttp(this.cfg.http.host, this.cfg.http.port, this.metrics, () => ({
+      ok: this.ready && !this.stopping,
+      detail: { ready: this.ready, stopping: this.stopping, partitions: this.assigned, store: this.cfg.store.engine },
+    }));
+    this.port = this.http.port;
+
+    this.meta = new MetaConsumer(this.kafka, this.admin, metaTopic, this.state, this.log, this.metrics);
+    await this.meta.start();
+    const t0 = Date.now();
+    const caughtUp = await this.meta.waitCaughtUp(this.cfg.enricher.metaStartupTimeoutMs);
+    this.log.info({ topic: metaTopic, caughtUp, ms: Date.now() - t0, records: this.state.stats }, caughtUp ? 'kube-meta read to its end' : 'kube-meta not read to its end in time: flows start with partial metadata');
+
+    const flows = this.kafka.consumer({
+      groupId: this.cfg.kafka.group,
+      sessionTimeout: this.cfg.kafka.sessionTimeoutMs,
+      allowAutoTopicCreation: false,
+      // a flow batch message may be up to the topic's max.message.bytes (8 MiB)
+      maxBytesPerPartition: 16 * 1_048_576,
+    });
+    this.flows = flows;
+    flows.on(flows.events.GROUP_JOIN, (e) => {
+      this.assigned = (e.payload.memberAssignment[flowsTopic] ?? []).slice().sort((a, b) => a - b);
+      this.log.info({ partitions: this.assigned }, 'flows partitions assigned');
+    });
+    await flows.connect();
+    // a new group starts at the beginning: flows published before the first enricher are not skipped
+    await flows.subscribe({ topic: flowsTopic, fromBeginning: true });
+    await flows.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: (p) => this.onBatch(p),
+    });
+    this.compactTimer = setInterval(() => this.state.compact(Date.now()), COMPACT_EVERY_MS);
+    this.compactTimer.unref();
+    this.ready = true;
+    this.log.info({ port: this.port, group: this.cfg.kafka.group, topic: flowsTopic, store: this.cfg.store.engine }, 'enricher started');
+  }
+
+  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const high = BigInt(batch.highWatermark);
+    for (const m of batch.messages) {
+      if (!isRunning() || isStale() || this.stopping) return;
+      await this.handle(batch.topic, batch.partition, m);
+      // the store has the batch (or had it): only now may the group move past it
+      await this.flows!.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(m.offset) + 1n).toString() }]);
+      resolveOffset(m.offset);
+      this.metrics.flowsLag.set({ partition: String(batch.partition) }, Number(high - BigInt(m.offset) - 1n));
+      await heartbeat();
+    }
+  }
+
+  private async handle(topic: string, partition: number, m: KafkaMessage): Promise<void> {
+    const where = `${topic}[${partition}]@${m.offset}`;
+    if (m.value === null || m.value.length === 0) {
+      this.metrics.badMessages.inc();
+      this.log.warn({ topic, partition, offset: m.offset }, 'flows message without a value skipped');
+      return;
+    }
+    let meta: BatchMeta;
+    let batch: FlowBatch;
+    try {
+      meta = decodeBatchMeta(m.value, where);
+      this.metrics.consumedBatches.inc({ tenant: meta.tenant });
+      this.metrics.consumedFlows.inc({ tenant: meta.tenant }, meta.records);
+      if (this.recent.has(meta.id)) {
+        this.metrics.duplicates.inc({ tenant: meta.tenant, where: 'header' });
+        return;
+      }
+      batch = decodeBatch(m.value, where).batch;
+    } catch (err) {
+      // Decoding is pure (no I/O), so any error here is the message's own. A message no reader can decode would block its partition forever: it is logged (where and
+      // why) and passed; the collector's dead-letter topic keeps the source lines it came from.
+      this.metrics.badMessages.inc();
+      this.log.error({ topic, partition, offset: m.offset, err: errField(err) }, 'flows message skipped: cannot decode');
+      return;
+    }
+
+    await this.waitForMetadata(meta.tenant, batch);
+    const stats = this.attribute(meta.tenant, batch);
+    const t = { tenant: meta.tenant };
+    this.metrics.attributed.inc({ ...t, side: 'src' }, stats.attributedSrc);
+    this.metrics.attributed.inc({ ...t, side: 'dst' }, stats.attributedDst);
+    this.metrics.unattributed.inc({ ...t, side: 'src' }, stats.unattributedSrc);
+    this.metrics.unattributed.inc({ ...t, side: 'dst' }, stats.unattributedDst);
+    this.metrics.ambiguous.inc(t, stats.ambiguous);
+
+    const { written } = await this.store.writeBatch(meta, batch);
+    if (written) {
+      this.metrics.writtenBatches.inc(t);
+      this.metrics.writtenFlows.inc(t, batch.length);
+    } else {
+      this.metrics.duplicates.inc({ ...t, where: 'store' });
+    }
+    this.remember(meta.id);
+    this.log.debug({ topic, partition, offset: m.offset, batch: meta.id, tenant: meta.tenant, records: batch.length, written }, 'batch stored');
+  }
+
+  /**
+   * Flows newer than the tenant's metadata may be ahead of a delta still in the kube-meta topic:
+   * wait (bounded by metaWaitMs) until the kube-meta consumer has applied what the topic holds.
+   * Once it has, waiting longer cannot help (the agent has not sent more), so the batch goes on.
+   */
+  private async waitForMetadata(tenant: string, batch: FlowBatch): Promise<void> {
+    const newest = newestTime(batch);
+    if (!(newest > this.state.watermarkMs(tenant))) return;
+    const ok = await this.meta!.waitCaughtUp(this.cfg.enricher.metaWaitMs);
+    this.metrics.metaWaits.inc({ outcome: ok ? 'caught-up' : 'timeout' });
+    if (!ok) this.log.warn({ tenant, waitedMs: this.cfg.enricher.metaWaitMs }, 'kube-meta consumer behind: batch attributed with the metadata known now');
+  }
+
+  private attribute(tenant: string, batch: FlowBatch): AttributionStats {
+    const stats = newAttributionStats();
+    const a = this.state.attributor(tenant);
+    if (a) a.attributeBatch(batch, stats);
+    else {
+      // no metadata for this tenant: every end stays null, and is counted as such
+      stats.unattributedSrc = batch.length;
+      stats.unattributedDst = batch.length;
+    }
+    return stats;
+  }
+
+  private remember(id: string): void {
+    this.recent.add(id);
+    if (this.recent.size > RECENT_IDS) {
+      const oldest = this.recent.values().next().value;
+      if (oldest !== undefined) this.recent.delete(oldest);
+    }
+  }
+
+  /** Graceful drain: the message in hand is stored and committed, the rest stays for the next owner. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.compactTimer) clearInterval(this.compactTimer);
+    try {
+      await this.flows?.disconnect();
+    } catch (err) {
+      this.log.warn({ err: errField(err) }, 'flows consumer disconnect failed');
+    }
+    await this.meta?.stop().catch((err: unknown) => this.log.warn({ err: errField(err) }, 'kube-meta consumer disconnect failed'));
+    await this.admin.disconnect().catch(() => undefined);
+    await this.store.close();
+    await this.http?.close();
+    this.log.info('enricher stopped');
+  }
+}
+
+function newestTime(batch: FlowBatch): number {
+  const col = (batch.columns[END] ?? batch.columns[START]) as Float64Array | undefined;
+  if (!col) return -Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < batch.length; i++) if (col[i]! > max) max = col[i]!;
+  return max;
+}
+
+/**
+ * Retries a start-up admin call on kafkajs's retriable errors: a topic created a moment ago (by
+ * this or another process) can be missing from a broker's metadata for a short while.
+ */
+export async function retrying<T>(fn: () => Promise<T>, log: Logger, what: string, attempts = 6): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (i >= attempts || (err as { retriable?: unknown }).retriable !== true) throw err;
+      log.warn({ err: errField(err), attempt: i }, `${what} failed, retrying`);
+      await new Promise((r) => setTimeout(r, 250 * 2 ** i));
+    }
+  }
+}
