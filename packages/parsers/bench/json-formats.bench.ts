@@ -4,7 +4,7 @@
  * (target <= 1.3), by wall time and by process CPU time (user + system, all threads, so the
  * garbage collector's helpers count): on a shared machine the CPU figure is the steadier one.
  *
- *   pnpm -C packages/parsers bench:json     # GCP_LINES=100000 VNET_TUPLES=200000 RUNS=5 ONLY=gcp|vnet
+ *   pnpm -C packages/parsers bench:json      (compiled JS, as the CLI runs; GCP_LINES, VNET_TUPLES, RUNS)
  *
  * Baselines: GCP = per line, find the newline, decode UTF-8, JSON.parse. Azure = per record:
  * decode and JSON.parse each record's bytes (the least a streaming reader must do; the record
