@@ -1,0 +1,39 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigError, loadConfig, parseConfig } from './config.js';
+
+const SECRET = 'enricher-dummy-password-never-print-7f3a';
+
+test('a valid file gets its defaults', () => {
+  const c = parseConfig({ kafka: { brokers: ['127.0.0.1:9092'] }, store: { engine: 'duckdb', path: '/tmp/x.duckdb' } }, 'x.json');
+  assert.equal(c.kafka.group, 'sightline-enricher');
+  assert.equal(c.enricher.historyHours, 24);
+  assert.equal(c.enricher.metaWaitMs, 10_000);
+  assert.deepEqual(c.http, { host: '127.0.0.1', port: 9465 });
+});
+
+test('invalid fields are reported with their paths and the file, never with the password', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'sl-enricher-cfg-'));
+  const file = path.join(dir, 'bad.json');
+  await writeFile(file, JSON.stringify({
+    kafka: { brokers: ['no-port'], group: '' },
+    store: { engine: 'clickhouse', url: 'not a url', database: 'bad-name', password: SECRET },
+    enricher: { metaWaitMs: -1, clusters: [{ tenant: 'Acme', cluster: 'eks' }] },
+    extra: true,
+  }));
+  await assert.rejects(loadConfig(file), (err: unknown) => {
+    assert.ok(err instanceof ConfigError);
+    for (const where of ['kafka.brokers.0', 'kafka.group', 'store.url', 'store.database', 'enricher.metaWaitMs', 'enricher.clusters.0.tenant']) {
+      assert.ok(err.message.includes(`${where}:`), `${where} reported in:\n${err.message}`);
+    }
+    assert.ok(err.message.startsWith(file), 'names the file');
+    assert.ok(!err.message.includes(SECRET), 'no password in the error');
+    return true;
+  });
+  await writeFile(file, '{ not json');
+  await assert.rejects(loadConfig(file), /bad\.json: not JSON/);
+  await assert.rejects(loadConfig(path.join(dir, 'missing.json')), /missing\.json: cannot read: ENOENT/);
+});
