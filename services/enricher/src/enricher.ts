@@ -41,6 +41,8 @@ export class Enricher {
   private compactTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   private ready = false;
+  /** the flows consumer stopped for good (non-retriable failure): unhealthy until restarted */
+  private failed = false;
   private assigned: number[] = [];
   port = 0;
 
@@ -81,8 +83,8 @@ export class Enricher {
 
   private async run(flowsTopic: string, metaTopic: string): Promise<void> {
     this.http = await startHttp(this.cfg.http.host, this.cfg.http.port, this.metrics, () => ({
-      ok: this.ready && !this.stopping,
-      detail: { ready: this.ready, stopping: this.stopping, partitions: this.assigned, store: this.cfg.store.engine },
+      ok: this.ready && !this.stopping && !this.failed,
+      detail: { ready: this.ready, stopping: this.stopping, failed: this.failed, partitions: this.assigned, store: this.cfg.store.engine },
     }));
     this.port = this.http.port;
 
@@ -103,6 +105,12 @@ export class Enricher {
     flows.on(flows.events.GROUP_JOIN, (e) => {
       this.assigned = (e.payload.memberAssignment[flowsTopic] ?? []).slice().sort((a, b) => a - b);
       this.log.info({ partitions: this.assigned }, 'flows partitions assigned');
+    });
+    flows.on(flows.events.CRASH, (e) => {
+      // kafkajs restarts the consumer after a retriable failure (store or broker down for a while):
+      // the uncommitted messages are consumed again and the store drops what it already has
+      this.log.error({ err: errField(e.payload.error), restart: e.payload.restart }, 'flows consumer crashed');
+      if (!e.payload.restart) this.failed = true;
     });
     await flows.connect();
     // a new group starts at the beginning: flows published before the first enricher are not skipped

@@ -4,7 +4,7 @@ import type { Admin, Consumer, Kafka } from 'kafkajs';
 import { z } from 'zod';
 import type { KubeMetaState } from '@sightline/attribution';
 import { KubeMetaRecordSchema, type KubeMetaRecord } from '@sightline/kube-model';
-import type { Logger } from './log.js';
+import { errField, type Logger } from './log.js';
 import type { EnricherMetrics } from './metrics.js';
 
 /** How long a fetched end of the topic is reused: waits for metadata check against it at most this often. */
@@ -63,8 +63,19 @@ export class MetaConsumer {
 
   /** Resolves true once every record written to the topic before the call (give or take ENDS_TTL_MS) is applied, false after `timeoutMs`. */
   async waitCaughtUp(timeoutMs: number): Promise<boolean> {
-    const target = await this.endOffsets();
     const deadline = Date.now() + timeoutMs;
+    let target: Map<number, bigint>;
+    for (;;) {
+      try {
+        target = await this.endOffsets();
+        break;
+      } catch (err) {
+        // the broker's metadata can miss a topic for a moment (just created, leader moving): retry within the bound
+        if (Date.now() + 250 > deadline) return false;
+        this.log.warn({ topic: this.topic, err: errField(err) }, 'kube-meta end offsets unavailable, retrying');
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
     for (;;) {
       if (this.reached(target)) return true;
       const left = deadline - Date.now();

@@ -15,7 +15,10 @@ test('two enricher processes share the partitions: both work, the sum is exact',
   const ch = tempClickHouse();
   try {
     await publishKubeMeta(topics.kubeMeta, kubeMeta());
-    const config = await writeConfig(enricherConfig(prefix, group, ch.cfg));
+    const cfg = enricherConfig(prefix, group, ch.cfg);
+    // no member leaves in this test: a long session keeps a slow write under CI load from causing a rebalance
+    cfg.kafka.sessionTimeoutMs = 30_000;
+    const config = await writeConfig(cfg);
     const procs = [spawnEnricher(['--config', config]), spawnEnricher(['--config', config])];
     try {
       const ports = await Promise.all(procs.map((p) => p.started));

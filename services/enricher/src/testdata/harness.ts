@@ -67,12 +67,15 @@ export async function createTopics(prefix: string): Promise<{ flows: string; kub
   return { flows: specs.flows.name, kubeMeta: specs.kubeMeta.name };
 }
 
+/** Clean-up after a test: a failure here is reported on stderr, never in place of the test's own result. */
 export async function deleteTopics(prefix: string): Promise<void> {
   const admin = kafka().admin();
-  await admin.connect();
   try {
+    await admin.connect();
     const mine = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
     if (mine.length > 0) await admin.deleteTopics({ topics: mine });
+  } catch (err) {
+    process.stderr.write(`enricher test clean-up: deleting topics ${prefix}*: ${String(err)}\n`);
   } finally {
     await admin.disconnect();
   }
@@ -159,8 +162,9 @@ export function tempClickHouse(): { cfg: StoreConfig; drop(): Promise<void> } {
   return {
     cfg: { engine: 'clickhouse', url, database, username: 'default', password: '' },
     drop: async () => {
-      const r = await fetch(url, { method: 'POST', body: `DROP DATABASE IF EXISTS ${database}` });
-      if (!r.ok) throw new Error(`clickhouse: DROP DATABASE ${database}: HTTP ${r.status}: ${await r.text()}`);
+      // clean-up: reported, never in place of the test's own result
+      const r = await fetch(url, { method: 'POST', body: `DROP DATABASE IF EXISTS ${database}` }).catch((err: unknown) => err);
+      if (!(r instanceof Response) || !r.ok) process.stderr.write(`enricher test clean-up: DROP DATABASE ${database}: ${r instanceof Response ? `HTTP ${r.status}` : String(r)}\n`);
     },
   };
 }
@@ -199,10 +203,19 @@ export async function progress(group: string, topic: string): Promise<{ committe
 export async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000, everyMs = 200): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;
+  let lastErr: unknown;
   for (;;) {
-    last = await probe();
-    if (ok(last)) return last;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last seen: ${JSON.stringify(last)}`);
+    try {
+      last = await probe();
+      lastErr = undefined;
+      if (ok(last)) return last;
+    } catch (err) {
+      // a probe of the broker can fail for a moment (metadata of busy brokers): the deadline bounds it
+      lastErr = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last seen: ${lastErr ? `error ${String(lastErr)}` : JSON.stringify(last)}`);
+    }
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
