@@ -7,9 +7,6 @@ import { KubeMetaRecordSchema, type KubeMetaRecord } from '@sightline/kube-model
 import { errField, type Logger } from './log.js';
 import type { EnricherMetrics } from './metrics.js';
 
-/** How long a fetched end of the topic is reused: waits for metadata check against it at most this often. */
-const ENDS_TTL_MS = 500;
-
 /**
  * Reads the whole kube-meta topic, from the beginning, into the attribution state, and keeps
  * tailing it. Every enricher needs all of it (flows of any cluster may land on any partition of
@@ -19,7 +16,6 @@ const ENDS_TTL_MS = 500;
 export class MetaConsumer {
   /** next offset to apply, per partition */
   private readonly positions = new Map<number, bigint>();
-  private ends: { at: number; offsets: Map<number, bigint> } | null = null;
   private waiters: (() => void)[] = [];
   private consumer: Consumer | undefined;
 
@@ -61,7 +57,7 @@ export class MetaConsumer {
     });
   }
 
-  /** Resolves true once every record written to the topic before the call (give or take ENDS_TTL_MS) is applied, false after `timeoutMs`. */
+  /** Resolves true once every record written to the topic before the call is applied, false after `timeoutMs`. */
   async waitCaughtUp(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     let target: Map<number, bigint>;
@@ -103,14 +99,14 @@ export class MetaConsumer {
     return !behind;
   }
 
+  /**
+   * End offsets fetched now, not cached nor shared: a wait must cover every record written before
+   * it began. A fetch is one loopback round trip against a store write of hundreds of ms per batch.
+   */
   private async endOffsets(): Promise<Map<number, bigint>> {
-    const now = Date.now();
-    if (this.ends && now - this.ends.at < ENDS_TTL_MS) return this.ends.offsets;
     const offs = await this.admin.fetchTopicOffsets(this.topic);
     // A compacted partition whose log starts past 0 still ends at `high`; an empty one has high == low.
-    const offsets = new Map(offs.map((o) => [o.partition, BigInt(o.high) > BigInt(o.low) ? BigInt(o.high) : 0n]));
-    this.ends = { at: now, offsets };
-    return offsets;
+    return new Map(offs.map((o) => [o.partition, BigInt(o.high) > BigInt(o.low) ? BigInt(o.high) : 0n]));
   }
 
   private notify(): void {
