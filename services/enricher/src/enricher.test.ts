@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
+import { KubeMetaRecordSchema } from '@sightline/kube-model';
 import type { StoreConfig } from './config.js';
 import { parseConfig } from './config.js';
 import { Enricher, openStore } from './enricher.js';
@@ -60,10 +61,28 @@ test('end to end: kube-meta and flows of two tenants in, attributed flows in the
       const e = await Enricher.start(parseConfig(enricherConfig(prefix, group, storeCfg), 'test'), quiet, metrics);
       try {
         await drained(group, topics.flows);
+
+        // A pod started after the metadata watermark, its record published just before the flows that
+        // use it: the batch is ahead of the watermark, so it waits until the kube-meta consumer has
+        // applied what the topic held, and finds the pod.
+        const iso = (ms: number) => new Date(ms).toISOString();
+        const late = KubeMetaRecordSchema.parse({
+          type: 'upsert', tenant: 'acme', cluster: 'eks-prod', epoch: 2, at: iso(at('2026-11-26T10:50:00Z')),
+          object: {
+            kind: 'Pod', uid: 'e2f9a7c5-6b1d-4e3f-9a2b-0c7d6e5f9a15', name: 'web-7d4b9-pqrst', namespace: 'shop', createdAt: iso(at('2026-11-26T10:50:00Z')),
+            startTime: iso(at('2026-11-26T10:50:00Z')), node: 'ip-10-0-1-10.ec2.internal', podIPs: ['10.0.1.40'], phase: 'Running',
+            ownerReferences: [{ kind: 'ReplicaSet', name: 'web-7d4b9', uid: '0f3a9d61-2c7b-4e55-a1c8-6b4d2e9f7a03', controller: true }],
+          },
+        });
+        await publishKubeMeta(topics.kubeMeta, [{ key: `acme/eks-prod/Pod/${late.type === 'upsert' ? late.object.uid : ''}`, value: late }]);
+        await publish(topics.flows, [flowMessage({ tenant: 'acme', object: 'a/2.log.gz', seq: 0, rows: 40, startMs: at('2026-11-26T10:55:00Z'), src: '10.0.1.40', dst: '172.20.0.10' })]);
+        await drained(group, topics.flows);
+        assert.ok(await metric(metrics, 'sightline_enricher_meta_waits_total', { outcome: 'caught-up' }) >= 1, `${engine}: the batch ahead of the watermark waited`);
+
         const h = await fetch(`http://127.0.0.1:${e.port}/healthz`);
         assert.equal(h.status, 200, `${engine}: healthy while running`);
         const text = await (await fetch(`http://127.0.0.1:${e.port}/metrics`)).text();
-        assert.match(text, /sightline_enricher_written_flows_total\{tenant="acme"\} 500/);
+        assert.match(text, /sightline_enricher_written_flows_total\{tenant="acme"\} 540$/m);
         assert.equal(await metric(metrics, 'sightline_enricher_unattributed_total', { tenant: 'initech' }), 100);
       } finally {
         await e.stop();
@@ -81,6 +100,8 @@ test('end to end: kube-meta and flows of two tenants in, attributed flows in the
         ], `${engine}: acme's flows attributed with acme's metadata at the flows' own time`);
         assert.deepEqual(await top('globex'), [['api-7d4b9-fghij', 'web', 'service', 'web', null, 100]], `${engine}: globex's flows with globex's pods`);
         assert.deepEqual(await top('initech'), [[null, null, null, null, null, 50]], `${engine}: no metadata, no guess`);
+        const lateTop = await store.topN('acme', { from: Math.floor(at('2026-11-26T10:50:00Z') / 1000) * 1000, to: Math.ceil(at('2026-11-26T11:00:00Z') / 1000) * 1000, metric: 'flows', use: 'raw', dimensions: ['src_k8s_pod'] });
+        assert.deepEqual(lateTop.rows.map((r) => [r.key[0], r.value]), [['web-7d4b9-pqrst', 40]], `${engine}: the late pod's flows attributed after the wait`);
       } finally {
         await store.close();
       }
