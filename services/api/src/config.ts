@@ -31,6 +31,34 @@ export const ApiConfigSchema = z.object({
       maxInflatedBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
     })
     .prefault({}),
+  /**
+   * The query API. Absent: the routes answer 503 (an ingest-only deployment). The store is the
+   * one the flow writer fills: a DuckDB file (one-process mode) or a ClickHouse database.
+   */
+  query: z
+    .object({
+      store: z.discriminatedUnion('engine', [
+        z.object({
+          engine: z.literal('duckdb'),
+          path: z.string().min(1),
+          /** connections on the file; each runs one query at a time */
+          connections: z.number().int().min(1).max(16).default(2),
+        }),
+        z.object({
+          engine: z.literal('clickhouse'),
+          url: z.string().url(),
+          database: z.string().min(1),
+          username: z.string().default('default'),
+          /** file holding the password, so the config itself carries no secret */
+          passwordFile: z.string().min(1).optional(),
+        }),
+      ]),
+      /** every query stops after this long (504) */
+      timeoutMs: z.number().int().min(1).max(600_000).default(15_000),
+      /** request body limit of a POST query */
+      maxBodyBytes: z.number().int().min(1024).default(64 * 1024),
+    })
+    .optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type ApiConfig = z.infer<typeof ApiConfigSchema>;

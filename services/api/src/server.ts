@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createGunzip } from 'node:zlib';
 import { handleIngest, type IngestDeps } from './ingest.js';
+import { openApiDocument } from './openapi.js';
+import { handleQuery, type QueryDeps } from './query.js';
 
 export interface ServerOptions {
   host: string;
@@ -13,6 +15,8 @@ export interface ServerOptions {
   maxInflatedBytes: number;
   /** readiness: false while Kafka is not connected or the process is draining */
   ready: () => boolean;
+  /** the query API; absent: its routes answer 503 */
+  query?: (QueryDeps & { maxBodyBytes: number }) | undefined;
 }
 
 export interface RunningServer {
@@ -24,6 +28,7 @@ export interface RunningServer {
 
 // /v1/tenants/<tenant>/kube-meta: the tenant in the path lets a misdirected agent be told 403 apart from 401.
 const INGEST = /^\/v1\/tenants\/([a-z0-9][a-z0-9.-]{0,252})\/kube-meta$/;
+const QUERY = /^\/v1\/query\/(timeseries|topn)$/;
 
 class BodyError extends Error {
   constructor(readonly status: number, message: string) {
@@ -63,6 +68,28 @@ function send(res: ServerResponse, status: number, body: unknown, type = 'applic
   res.end(text);
 }
 
+function serveQuery(req: IncomingMessage, res: ServerResponse, kind: 'timeseries' | 'topn', deps: ServerOptions['query']): void {
+  const arrived = Date.now();
+  if (req.method !== 'GET' && req.method !== 'POST') return send(res, 405, { error: 'method', message: 'GET or POST' });
+  if (!deps) {
+    req.resume();
+    return send(res, 503, { error: 'no-store', message: 'the query API is not configured on this server' });
+  }
+  const input =
+    req.method === 'GET'
+      ? Promise.resolve({ search: new URL(req.url ?? '/', 'http://x').searchParams })
+      : readBody(req, deps.maxBodyBytes, deps.maxBodyBytes).then((body) => ({ body }));
+  input
+    .then((i) => handleQuery(deps, { kind, authorization: req.headers.authorization, input: i, arrived }))
+    .then(
+      (r) => send(res, r.status, r.body),
+      (err: unknown) => {
+        const status = err instanceof BodyError ? err.status : 500;
+        send(res, status, { error: status === 500 ? 'internal' : 'body', message: err instanceof Error ? err.message : String(err) });
+      },
+    );
+}
+
 /** The api's HTTP(S) server: kubetags ingest, /healthz (alive), /readyz (Kafka connected), /metrics. */
 export async function startServer(deps: IngestDeps, opts: ServerOptions): Promise<RunningServer> {
   const handler = (req: IncomingMessage, res: ServerResponse) => {
@@ -79,8 +106,18 @@ export async function startServer(deps: IngestDeps, opts: ServerOptions): Promis
       );
       return;
     }
+    if (path === '/v1/openapi.json') {
+      if (req.method !== 'GET') return send(res, 405, { error: 'method', message: 'GET only' });
+      return send(res, 200, openApiDocument());
+    }
+    const qm = QUERY.exec(path);
+    if (qm) return serveQuery(req, res, qm[1] as 'timeseries' | 'topn', opts.query);
     const m = INGEST.exec(path);
-    if (!m) return send(res, 404, { error: 'not-found', message: 'POST /v1/tenants/<tenant>/kube-meta, GET /healthz, /readyz, /metrics' });
+    if (!m)
+      return send(res, 404, {
+        error: 'not-found',
+        message: 'POST /v1/tenants/<tenant>/kube-meta, GET|POST /v1/query/{timeseries,topn}, GET /v1/openapi.json, /healthz, /readyz, /metrics',
+      });
     if (req.method !== 'POST') return send(res, 405, { error: 'method', message: 'POST only' });
     const end = deps.metrics.seconds.startTimer();
     readBody(req, opts.maxBodyBytes, opts.maxInflatedBytes)

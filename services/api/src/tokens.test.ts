@@ -30,3 +30,27 @@ test('bearer: only a well-formed Authorization header yields a token', () => {
   assert.equal(bearer(`Basic ${'t'.repeat(20)}`), null);
   assert.equal(bearer('Bearer short'), null);
 });
+
+test('read tokens: a reader token reads its tenant; a cluster token is told apart from an unknown one; none is both', () => {
+  const ingest = 'i'.repeat(32);
+  const read = 'r'.repeat(32);
+  const idx = new TokenIndex(
+    TokenFileSchema.parse({
+      clusters: [{ tokenSha256: hashToken(ingest), tenant: 'acme', cluster: 'prod' }],
+      readers: [{ tokenSha256: hashToken(read), tenant: 'acme', name: 'grafana' }],
+    }),
+  );
+  assert.deepEqual(idx.lookupReader(read), { tenant: 'acme', name: 'grafana' });
+  assert.equal(idx.lookupReader(ingest), 'ingest-token');
+  assert.equal(idx.lookupReader('u'.repeat(32)), null);
+  // the ingest lookup knows nothing of read tokens
+  assert.equal(idx.lookup(read), null);
+  const both = TokenFileSchema.safeParse({
+    clusters: [{ tokenSha256: hashToken(ingest), tenant: 'acme', cluster: 'prod' }],
+    readers: [{ tokenSha256: hashToken(ingest), tenant: 'acme' }],
+  });
+  assert.equal(both.success, false);
+  assert.deepEqual(both.error?.issues[0]?.path, ['readers', 0, 'tokenSha256']);
+  // a file without readers (the ingest-only format) still loads
+  assert.equal(new TokenIndex(TokenFileSchema.parse({ clusters: [] })).readerCount, 0);
+});

@@ -16,14 +16,28 @@ export const TokenFileSchema = z
         cluster: ClusterName,
       }),
     ),
+    /** tenant read tokens (query API): read every cluster of one tenant, never ingest */
+    readers: z
+      .array(
+        z.object({
+          tokenSha256: z.string().regex(/^[0-9a-f]{64}$/, 'sha256 of the token, 64 lower-case hex digits'),
+          tenant: TenantName,
+          /** who holds it (a dashboard, a team), for the logs */
+          name: z.string().min(1).max(128).optional(),
+        }),
+      )
+      .default([]),
   })
   .superRefine((f, ctx) => {
-    const seen = new Map<string, number>();
-    f.clusters.forEach((c, i) => {
-      const prev = seen.get(c.tokenSha256);
-      if (prev !== undefined) ctx.addIssue({ code: 'custom', path: ['clusters', i, 'tokenSha256'], message: `same token hash as clusters[${prev}]: one token per cluster` });
-      seen.set(c.tokenSha256, i);
-    });
+    // One hash, one kind: a token that could both ingest and read would turn an agent's leaked token into a data leak.
+    const seen = new Map<string, string>();
+    const check = (list: 'clusters' | 'readers', hash: string, i: number, what: string) => {
+      const prev = seen.get(hash);
+      if (prev !== undefined) ctx.addIssue({ code: 'custom', path: [list, i, 'tokenSha256'], message: `same token hash as ${prev}: ${what}` });
+      seen.set(hash, `${list}[${i}]`);
+    };
+    f.clusters.forEach((c, i) => check('clusters', c.tokenSha256, i, 'one token per cluster, and ingest and read tokens differ'));
+    f.readers.forEach((r, i) => check('readers', r.tokenSha256, i, 'one token per reader, and ingest and read tokens differ'));
   });
 export type TokenFile = z.infer<typeof TokenFileSchema>;
 
@@ -32,15 +46,22 @@ export interface ClusterIdentity {
   cluster: string;
 }
 
+export interface ReaderIdentity {
+  tenant: string;
+  name: string | undefined;
+}
+
 export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
 export class TokenIndex {
   private readonly byHash: Map<string, ClusterIdentity>;
+  private readonly readers: Map<string, ReaderIdentity>;
 
-  constructor(file: TokenFile) {
+  constructor(file: z.input<typeof TokenFileSchema>) {
     this.byHash = new Map(file.clusters.map((c) => [c.tokenSha256, { tenant: c.tenant, cluster: c.cluster }]));
+    this.readers = new Map((file.readers ?? []).map((r) => [r.tokenSha256, { tenant: r.tenant, name: r.name }]));
   }
 
   /** Reads and validates a token file; errors name the file and the bad entries, never a hash. */
@@ -66,6 +87,21 @@ export class TokenIndex {
    */
   lookup(token: string): ClusterIdentity | null {
     return this.byHash.get(hashToken(token)) ?? null;
+  }
+
+  get readerCount(): number {
+    return this.readers.size;
+  }
+
+  /**
+   * What a token may do on the query API: read one tenant, or nothing because it is a cluster
+   * (ingest) token, which gets 403 rather than 401 so the operator sees which token went where.
+   */
+  lookupReader(token: string): ReaderIdentity | 'ingest-token' | null {
+    const h = hashToken(token);
+    const r = this.readers.get(h);
+    if (r) return r;
+    return this.byHash.has(h) ? 'ingest-token' : null;
   }
 }
 

@@ -1,0 +1,45 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { DuckDBStore } from '@sightline/store';
+import { deadlineCheck, queryContract, seed, seedRows, T0, HOUR, toBatch, metaFor } from './query-contract.test.js';
+import { DuckDBRunner } from './query-runner.js';
+
+// The query API over a real DuckDB file, rows written through writeBatch; one file per test.
+const dir = mkdtempSync(path.join(tmpdir(), 'api-query-duckdb-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+
+async function fresh() {
+  const file = path.join(dir, `q${n++}.duckdb`);
+  // the runner first: it holds the database instance the writer then shares (see DuckDBRunner.open)
+  const runner = await DuckDBRunner.open(file, 2);
+  const writer = await DuckDBStore.open({ path: file });
+  await writer.migrate();
+  const seeded = await seed(writer, `duck${n}`);
+  return {
+    runner,
+    seeded,
+    writer,
+    close: async () => {
+      await runner.close();
+      await writer.close();
+    },
+  };
+}
+
+queryContract('duckdb', fresh);
+
+test('duckdb: an impossible deadline answers 504, interrupts the connection, and the pool keeps answering', async () => {
+  const { runner, writer, close } = await fresh();
+  try {
+    // more rows so the raw grouping is real work
+    const rows = seedRows(60_000, 9, T0, 2 * HOUR, ['shop']);
+    const batch = toBatch(rows, 'prod-a');
+    await writer.writeBatch(metaFor('acme', 'heavy/1', batch.length), batch);
+    await deadlineCheck(runner);
+  } finally {
+    await close();
+  }
+});

@@ -1,0 +1,109 @@
+import type { z } from 'zod';
+import type { Logger } from './log.js';
+import { QueryTimeout, type QueryRunner } from './query-runner.js';
+import {
+  describeIssue,
+  fromSearchParams,
+  QueryError,
+  TimeSeriesRequest,
+  toStoreTimeSeries,
+  toStoreTopN,
+  TopNRequest,
+} from './query-schema.js';
+import { bearer, type TokenIndex } from './tokens.js';
+
+export interface QueryDeps {
+  tokens: TokenIndex;
+  /** null: no store configured, the routes answer 503 */
+  runner: QueryRunner | null;
+  /** every query's time limit */
+  timeoutMs: number;
+  log: Logger;
+}
+
+export interface QueryRequest {
+  kind: 'timeseries' | 'topn';
+  authorization: string | undefined;
+  /** GET: the query string; POST: the JSON body (already read) */
+  input: { search: URLSearchParams } | { body: Buffer };
+  /** when the request arrived (epoch ms): the time limit runs from there */
+  arrived: number;
+}
+
+export interface QueryResponse {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+const fail = (status: number, error: string, message: string, path?: string): QueryResponse => ({
+  status,
+  body: path === undefined ? { error, message } : { error, message, path },
+});
+
+/**
+ * One dashboard query. The tenant comes from the read token and nowhere else, so no request
+ * can name another tenant; the store puts it first in the WHERE clause. Checks run token first
+ * (401 unknown, 403 an ingest token), then the query (400 with the path at fault), then the
+ * store under the time limit (504).
+ */
+export async function handleQuery(deps: QueryDeps, req: QueryRequest): Promise<QueryResponse> {
+  const token = bearer(req.authorization);
+  const who = token === null ? null : deps.tokens.lookupReader(token);
+  if (who === null) return fail(401, 'unauthenticated', token === null ? 'missing or malformed bearer token' : 'unknown token');
+  if (who === 'ingest-token') return fail(403, 'ingest-token', 'this is a cluster ingest token; queries need a tenant read token');
+  if (deps.runner === null) return fail(503, 'no-store', 'the query API has no store configured');
+
+  let raw: unknown;
+  if ('search' in req.input) raw = fromSearchParams(req.input.search);
+  else {
+    try {
+      raw = JSON.parse(req.input.body.toString('utf8'));
+    } catch (err) {
+      return fail(400, 'bad-json', `body is not JSON: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  const schema: z.ZodType = req.kind === 'timeseries' ? TimeSeriesRequest : TopNRequest;
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const d = describeIssue(parsed.error);
+    return fail(400, 'bad-query', d.message, d.path);
+  }
+  const deadline = req.arrived + deps.timeoutMs;
+  const started = Date.now();
+  try {
+    if (req.kind === 'timeseries') {
+      const r = parsed.data as TimeSeriesRequest;
+      const { query, step } = toStoreTimeSeries(r);
+      const res = await deps.runner.timeSeries(who.tenant, query, deadline, deps.timeoutMs);
+      log(deps, who.tenant, req.kind, res.source, started);
+      return { status: 200, body: { rollup: res.source, metric: r.metric, from: query.from, to: query.to, step, points: res.points } };
+    }
+    const r = parsed.data as TopNRequest;
+    const { query } = toStoreTopN(r);
+    const res = await deps.runner.topN(who.tenant, query, deadline, deps.timeoutMs);
+    log(deps, who.tenant, req.kind, res.source, started);
+    return {
+      status: 200,
+      body: {
+        rollup: res.source,
+        metric: r.metric,
+        from: query.from,
+        to: query.to,
+        dimensions: r.dimensions,
+        rows: res.rows.map((row) => ({ key: Object.fromEntries(r.dimensions.map((d, i) => [d, row.key[i] ?? null])), value: row.value })),
+      },
+    };
+  } catch (err) {
+    if (err instanceof QueryError) return fail(400, 'bad-query', `${err.path ?? '(request)'}: ${err.message}`, err.path);
+    if (err instanceof QueryTimeout) {
+      deps.log.warn({ tenant: who.tenant, kind: req.kind, limitMs: err.limitMs }, 'query: time limit reached');
+      return fail(504, 'timeout', err.message);
+    }
+    deps.log.error({ tenant: who.tenant, kind: req.kind, err: err instanceof Error ? err.message : String(err) }, 'query: store failed');
+    return fail(500, 'internal', 'the store could not answer this query');
+  }
+}
+
+function log(deps: QueryDeps, tenant: string, kind: string, rollup: string, started: number): void {
+  deps.log.debug({ tenant, kind, rollup, ms: Date.now() - started }, 'query: answered');
+}
