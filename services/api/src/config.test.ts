@@ -16,3 +16,16 @@ test('config: defaults filled around the tokens file; bad fields named with the 
   writeFileSync(file, '{');
   assert.throws(() => loadConfig(file), /config .*api\.json/);
 });
+
+test('config: the query section (store engine, time limit) is optional and checked', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'api-config-'));
+  const file = path.join(dir, 'api.json');
+  writeFileSync(file, JSON.stringify({ tokensFile: 't.json', query: { store: { engine: 'duckdb', path: '/var/lib/sightline/flows.duckdb' } } }));
+  const c = loadConfig(file);
+  assert.deepEqual([c.query?.timeoutMs, c.query?.store.engine === 'duckdb' && c.query.store.connections], [15_000, 2]);
+  assert.equal(loadConfig((writeFileSync(file, JSON.stringify({ tokensFile: 't.json' })), file)).query, undefined);
+  writeFileSync(file, JSON.stringify({ tokensFile: 't.json', query: { store: { engine: 'sqlite', path: 'x' }, timeoutMs: 0 } }));
+  assert.throws(() => loadConfig(file), /query\.store\.engine/);
+  writeFileSync(file, JSON.stringify({ tokensFile: 't.json', query: { store: { engine: 'clickhouse', url: 'http://127.0.0.1:8123', database: 'sightline' }, timeoutMs: 0 } }));
+  assert.throws(() => loadConfig(file), /query\.timeoutMs/);
+});

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { DuckDBInstance } from '@duckdb/node-api';
 import {
   ClickHouseStore,
@@ -10,6 +11,7 @@ import {
   type TopNQuery,
   type TopNResult,
 } from '@sightline/store';
+import type { ApiConfig } from './config.js';
 
 type DuckDBConnection = Parameters<Parameters<DuckDBStore['withConnection']>[0]>[0];
 
@@ -150,4 +152,11 @@ export class ClickHouseRunner implements QueryRunner {
   async close(): Promise<void> {
     await this.store.close();
   }
+}
+
+/** The runner a config's `query.store` names; a ClickHouse password is read from its file, never from the config. */
+export async function openQueryRunner(store: NonNullable<ApiConfig['query']>['store']): Promise<QueryRunner> {
+  if (store.engine === 'duckdb') return DuckDBRunner.open(store.path, store.connections);
+  const password = store.passwordFile === undefined ? '' : readFileSync(store.passwordFile, 'utf8').trim();
+  return ClickHouseRunner.open({ url: store.url, database: store.database, username: store.username, password });
 }

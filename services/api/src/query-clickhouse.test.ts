@@ -1,0 +1,51 @@
+import { randomBytes } from 'node:crypto';
+import { after, test } from 'node:test';
+import { endpoints } from '@sightline/testkit';
+import { ClickHouseStore } from '@sightline/store';
+import { deadlineCheck, HOUR, metaFor, queryContract, seed, seedRows, T0, toBatch } from './query-contract.test.js';
+import { ClickHouseRunner } from './query-runner.js';
+
+// The query API over the real local ClickHouse (`pnpm infra:up`): one database per test, all dropped at the end.
+const skip = process.env.SIGHTLINE_SKIP_INFRA === '1' ? 'SIGHTLINE_SKIP_INFRA=1' : false;
+const url = endpoints().clickhouseUrl;
+const run = `sightline_apiq_${randomBytes(4).toString('hex')}`;
+const databases: string[] = [];
+let n = 0;
+
+after(async () => {
+  if (databases.length === 0) return;
+  // the server's HTTP interface directly: the api does not depend on the ClickHouse client
+  for (const db of databases) await fetch(url, { method: 'POST', body: `DROP DATABASE IF EXISTS ${db}` });
+});
+
+async function fresh() {
+  const database = `${run}_${n++}`;
+  databases.push(database);
+  const writer = ClickHouseStore.open({ url, database });
+  await writer.migrate();
+  const seeded = await seed(writer, database);
+  const runner = ClickHouseRunner.open({ url, database });
+  return {
+    runner,
+    seeded,
+    writer,
+    close: async () => {
+      await runner.close();
+      await writer.close();
+    },
+  };
+}
+
+if (!skip) queryContract('clickhouse', fresh);
+
+test('clickhouse: an impossible deadline answers 504 (request aborted, max_execution_time set) and the next query answers', { skip }, async () => {
+  const { runner, writer, close } = await fresh();
+  try {
+    const rows = seedRows(60_000, 9, T0, 2 * HOUR, ['shop']);
+    const batch = toBatch(rows, 'prod-a');
+    await writer.writeBatch(metaFor('acme', 'heavy/1', batch.length), batch);
+    await deadlineCheck(runner);
+  } finally {
+    await close();
+  }
+});
