@@ -52,6 +52,12 @@ export class DuckDBStore implements FlowStore {
   private constructor(
     private readonly conn: DuckDBConnection,
     private readonly cfg: z.output<typeof DuckDBStoreConfigSchema>,
+    /**
+     * Held only to stay referenced: the connection does not keep the JS instance alive, and once
+     * it is collected the next `fromCache` of the same file spins forever, waiting for a database
+     * that this connection still holds open.
+     */
+    private readonly instance: DuckDBInstance,
   ) {}
 
   static async open(config: DuckDBStoreConfig): Promise<DuckDBStore> {
@@ -59,7 +65,7 @@ export class DuckDBStore implements FlowStore {
     const instance = await DuckDBInstance.fromCache(cfg.path, { checkpoint_threshold: cfg.checkpointThreshold });
     const conn = await instance.connect();
     for (const sql of STAGING_DDL) await conn.run(sql);
-    return new DuckDBStore(conn, cfg);
+    return new DuckDBStore(conn, cfg, instance);
   }
 
   /** Serializes work on the connection; a failed job does not poison the ones after it. */
