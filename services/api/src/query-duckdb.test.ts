@@ -13,11 +13,11 @@ let n = 0;
 
 async function fresh() {
   const file = path.join(dir, `q${n++}.duckdb`);
-  // the runner first: it holds the database instance the writer then shares (see DuckDBRunner.open)
-  const runner = await DuckDBRunner.open(file, 2);
   const writer = await DuckDBStore.open({ path: file });
   await writer.migrate();
   const seeded = await seed(writer, `duck${n}`);
+  // opened after the writes, as an api process would beside a running writer
+  const runner = await DuckDBRunner.open(file, 2);
   return {
     runner,
     seeded,

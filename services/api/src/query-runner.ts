@@ -1,9 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { DuckDBInstance } from '@duckdb/node-api';
 import {
   ClickHouseStore,
   DuckDBStore,
-  DuckDBStoreConfigSchema,
   type ClickHouseStoreConfig,
   type FlowStore,
   type TimeSeriesQuery,
@@ -13,6 +11,7 @@ import {
 } from '@sightline/store';
 import type { ApiConfig } from './config.js';
 
+/** The store's connection, typed through the store (the api does not depend on the driver). */
 type DuckDBConnection = Parameters<Parameters<DuckDBStore['withConnection']>[0]>[0];
 
 /** A query that did not answer by its deadline; the server answers 504. */
@@ -42,30 +41,18 @@ export class DuckDBRunner implements QueryRunner {
   private readonly free: { store: DuckDBStore; conn: DuckDBConnection }[];
   private readonly waiting: ((c: { store: DuckDBStore; conn: DuckDBConnection }) => void)[] = [];
 
-  private constructor(
-    private readonly all: { store: DuckDBStore; conn: DuckDBConnection }[],
-    /** see open() */
-    readonly instance: DuckDBInstance,
-  ) {
+  private constructor(private readonly all: { store: DuckDBStore; conn: DuckDBConnection }[]) {
     this.free = [...all];
   }
 
-  /**
-   * Holds the database instance for the runner's lifetime: the store keeps only its connection,
-   * and once every JS handle of an instance is collected, the next `fromCache` of that file spins
-   * (DuckDB waits for the old instance to close while connections still hold it). Open the
-   * runner before other stores on the file so that a handle is always held; the options mirror the
-   * store's, since the cache refuses a second configuration.
-   */
+  /** `connections` stores on the file; in one process they share the database instance with its writer. */
   static async open(path: string, connections: number): Promise<DuckDBRunner> {
-    const cfg = DuckDBStoreConfigSchema.parse({ path }) as { checkpointThreshold?: string };
-    const instance = await DuckDBInstance.fromCache(path, cfg.checkpointThreshold ? { checkpoint_threshold: cfg.checkpointThreshold } : undefined);
     const all: { store: DuckDBStore; conn: DuckDBConnection }[] = [];
     for (let i = 0; i < connections; i++) {
       const store = await DuckDBStore.open({ path });
       all.push({ store, conn: await store.withConnection(async (c) => c) });
     }
-    return new DuckDBRunner(all, instance);
+    return new DuckDBRunner(all);
   }
 
   private async run<T>(read: Read<T>, deadline: number, limitMs: number): Promise<T> {
