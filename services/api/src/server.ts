@@ -7,6 +7,13 @@ import { handleIngest, type IngestDeps } from './ingest.js';
 import { openApiDocument } from './openapi.js';
 import { handleQuery, type QueryDeps } from './query.js';
 
+// The query API's parts, for processes that wire their own runner (the embedded CLI): a runner
+// rejects with QueryTimeout at the deadline for the handler to answer 504.
+export { QueryTimeout, DuckDBRunner, ClickHouseRunner, openQueryRunner, type QueryRunner } from './query-runner.js';
+export { handleQuery, type QueryDeps, type QueryRequest, type QueryResponse } from './query.js';
+export { openApiDocument } from './openapi.js';
+export { DIMENSIONS, DIMENSION_FIELDS, TimeSeriesRequest, TopNRequest } from './query-schema.js';
+
 export interface ServerOptions {
   host: string;
   port: number;
