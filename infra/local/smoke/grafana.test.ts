@@ -1,0 +1,257 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { endpoints } from '@sightline/testkit';
+import { featuresFor } from '@sightline/store';
+// The DDL builder is not re-exported by the package index (only featuresFor is): read it from the module
+// itself so the tables and columns checked here are exactly the ones a current server gets.
+import { clickhouseMigrations } from '../../../packages/store/src/clickhouse-schema.js';
+
+/**
+ * The provisioned dashboards (infra/grafana) against the store's ClickHouse schema: every panel and
+ * variable query names only tables and columns that exist on the compose server (25.8), uses the
+ * provisioned data source, and filters each table it reads by the tenant variable.
+ */
+
+const repoRoot = endpoints().repoRoot;
+const grafanaDir = path.join(repoRoot, 'infra/grafana');
+const COMPOSE_CLICKHOUSE = '25.8';
+
+// ---- schema: table -> columns, parsed from the CREATE TABLE statements of the migrations
+
+function splitTopLevel(s: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let quoted = false;
+  let cur = '';
+  for (const ch of s) {
+    if (ch === "'") quoted = !quoted;
+    if (!quoted && ch === '(') depth++;
+    if (!quoted && ch === ')') depth--;
+    if (!quoted && depth === 0 && ch === ',') { out.push(cur); cur = ''; continue; }
+    cur += ch;
+  }
+  out.push(cur);
+  return out;
+}
+
+function schemaTables(): Map<string, Set<string>> {
+  const tables = new Map<string, Set<string>>();
+  for (const m of clickhouseMigrations('sightline', featuresFor(COMPOSE_CLICKHOUSE, true))) {
+    for (const stmt of m.statements) {
+      const head = /^\s*CREATE TABLE IF NOT EXISTS `\w+`\.`(\w+)` \(/.exec(stmt);
+      if (!head?.[1]) continue;
+      const body = stmt.slice(head[0].length, stmt.search(/\)\s*ENGINE\b/));
+      const cols = new Set<string>();
+      for (const part of splitTopLevel(body)) {
+        const name = /^\s*`?([A-Za-z_]\w*)`?\s/.exec(part)?.[1];
+        if (name && name !== 'INDEX') cols.add(name);
+      }
+      tables.set(head[1], cols);
+    }
+  }
+  return tables;
+}
+const TABLES = schemaTables();
+
+test('grafana: the schema reader finds the store tables (guards the checks below)', () => {
+  assert.deepEqual([...TABLES.keys()].sort(), ['batches', 'flows', 'flows_1h', 'flows_1m', 'flows_5m']);
+  for (const c of ['tenant', 'ts', 'bytes', 'packets', 'src_k8s_workload', 'action']) assert.ok(TABLES.get('flows')?.has(c), `flows.${c}`);
+  for (const c of ['tenant', 'bucket', 'k_src_k8s_workload', 'k_dst_port', 'k_action', 'flows', 'bytes']) assert.ok(TABLES.get('flows_5m')?.has(c), `flows_5m.${c}`);
+  assert.ok(!TABLES.get('flows_1m')?.has('src_port'), 'rollups have no source port');
+});
+
+// ---- SQL checks
+
+const KEYWORDS = new Set([
+  'SELECT', 'FROM', 'WHERE', 'AND', 'OR', 'NOT', 'IN', 'AS', 'GROUP', 'BY', 'ORDER', 'ASC', 'DESC', 'LIMIT',
+  'UNION', 'ALL', 'DISTINCT', 'INTERVAL', 'SECOND', 'MINUTE', 'HOUR', 'DAY', 'WEEK', 'HAVING', 'IS', 'NULL', 'WITH',
+]);
+
+/** The text Grafana and the plugin send, for one value of the rollup variable. */
+function expand(sql: string, rollup: string): string {
+  return sql
+    .replaceAll('${tenant:sqlstring}', "'acme'")
+    .replaceAll('${cluster:singlequote}', "'prod'")
+    .replaceAll('${rollup}', rollup)
+    .replace(/\$__timeFilter\(\s*(\w+)\s*\)/g, "($1 >= toDateTime(0) AND $1 <= now())")
+    .replace(/\$__timeInterval\(\s*(\w+)\s*\)/g, 'toStartOfInterval($1, INTERVAL 60 SECOND)')
+    .replaceAll('$__fromTime', 'toDateTime(0)')
+    .replaceAll('$__toTime', 'now()');
+}
+
+/** The text after `FROM table` up to the end of its SELECT: a closing parenthesis of the enclosing subquery, or GROUP BY, ORDER BY, LIMIT, UNION at the same depth. */
+function clauseAfter(rest: string): string {
+  let depth = 0;
+  for (let i = 0; i < rest.length; i++) {
+    const ch = rest[i];
+    if (ch === '(') depth++;
+    else if (ch === ')' && --depth < 0) return rest.slice(0, i);
+    else if (depth === 0 && /^\s(GROUP BY|ORDER BY|LIMIT|UNION)\b/i.test(rest.slice(i, i + 10))) return rest.slice(0, i);
+  }
+  return rest;
+}
+
+/** Parenthesized groups emptied, innermost first: what is left is the clause's top level. */
+function flatten(s: string): string {
+  let prev = '';
+  while (prev !== s) { prev = s; s = s.replace(/\([^()]*\)/g, ' _ '); }
+  return s;
+}
+
+/** Problems of one query: unknown variables, tables, columns; tables read without the tenant filter. */
+function checkSql(sql: string, where: string, opts: { tenantFilter: boolean }): string[] {
+  const problems: string[] = [];
+  for (const rollup of sql.includes('${rollup}') ? ['1m', '5m', '1h'] : ['']) {
+    const at = rollup ? `${where} (rollup ${rollup})` : where;
+    const text = expand(sql, rollup);
+    const left = /\$\{?[\w:]+\}?/.exec(text);
+    if (left) { problems.push(`${at}: unknown variable or macro ${left[0]}`); continue; }
+    const noStrings = text.replace(/'(?:[^'\\]|\\.)*'/g, "''");
+    const tables = [...noStrings.matchAll(/\bFROM\s+(\w+)/gi)].map((m) => ({ name: m[1] ?? '', end: (m.index ?? 0) + m[0].length }));
+    const columns = new Set<string>();
+    for (const t of tables) {
+      const cols = TABLES.get(t.name);
+      if (!cols) { problems.push(`${at}: table ${t.name} is not in the store schema`); continue; }
+      for (const c of cols) columns.add(c);
+      if (opts.tenantFilter) {
+        // The clause right after the table: it must start with the tenant predicate and never OR around it.
+        const clause = clauseAfter(noStrings.slice(t.end));
+        if (!/^\s*WHERE\s+tenant = ''(\s+AND\b|\s*$)/.test(clause)) problems.push(`${at}: ${t.name} is read without WHERE tenant = \${tenant:sqlstring} first`);
+        else if (/\bOR\b/i.test(flatten(clause))) problems.push(`${at}: ${t.name}: OR outside parentheses next to the tenant filter`);
+      }
+    }
+    if (tables.length === 0 && opts.tenantFilter) problems.push(`${at}: reads no table`);
+    const aliases = new Set([...noStrings.matchAll(/\bAS\s+(\w+)/gi)].map((m) => m[1] ?? ''));
+    for (const m of noStrings.matchAll(/\b([A-Za-z_]\w*)\b(\s*\()?/g)) {
+      const [, word, call] = m;
+      if (!word || call || KEYWORDS.has(word.toUpperCase()) || aliases.has(word) || columns.has(word)) continue;
+      if (tables.some((t) => t.name === word)) continue;
+      problems.push(`${at}: ${word} is neither a column of ${tables.map((t) => t.name).join(', ') || 'any table'} nor an alias`);
+    }
+  }
+  return problems;
+}
+
+test('grafana: the checker rejects what it must (unknown column, table, missing or OR-ed tenant filter)', () => {
+  const ok = "SELECT k_action AS a, sum(bytes) AS b FROM flows_${rollup} WHERE tenant = ${tenant:sqlstring} AND $__timeFilter(bucket) GROUP BY a";
+  assert.deepEqual(checkSql(ok, 'ok', { tenantFilter: true }), []);
+  assert.match(checkSql(ok.replace('k_action', 'src_port'), 'x', { tenantFilter: true }).join('\n'), /src_port is neither/);
+  assert.match(checkSql(ok.replace('flows_${rollup}', 'flows_10m'), 'x', { tenantFilter: true }).join('\n'), /flows_10m is not in the store schema/);
+  assert.match(checkSql(ok.replace('tenant = ${tenant:sqlstring} AND ', ''), 'x', { tenantFilter: true }).join('\n'), /without WHERE tenant/);
+  assert.match(checkSql(ok.replace(' GROUP BY', " OR k_action = 'reject' GROUP BY"), 'x', { tenantFilter: true }).join('\n'), /OR outside/);
+  assert.match(checkSql(ok.replace('tenant = ${tenant:sqlstring} AND ', "k_action = 'reject' AND tenant = ${tenant:sqlstring} AND "), 'x', { tenantFilter: true }).join('\n'), /without WHERE tenant/);
+  assert.match(checkSql(ok.replace('${rollup}', '${rolup}'), 'x', { tenantFilter: true }).join('\n'), /unknown variable/);
+});
+
+// ---- dashboards and provisioning
+
+const Target = z.object({
+  refId: z.string(),
+  datasource: z.object({ type: z.string(), uid: z.string() }),
+  rawSql: z.string().min(1),
+  editorType: z.literal('sql'),
+  format: z.number().int(),
+});
+const Panel = z.object({
+  id: z.number().int(),
+  type: z.string(),
+  title: z.string().min(1),
+  datasource: z.object({ type: z.string(), uid: z.string() }),
+  gridPos: z.object({ x: z.number(), y: z.number(), w: z.number(), h: z.number() }),
+  targets: z.array(Target).min(1),
+});
+const Variable = z.object({
+  name: z.string(),
+  type: z.string(),
+  query: z.string().optional(),
+  datasource: z.object({ type: z.string(), uid: z.string() }).optional(),
+});
+const Dashboard = z.object({
+  uid: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/),
+  title: z.string().min(1),
+  panels: z.array(Panel).min(1),
+  templating: z.object({ list: z.array(Variable) }),
+});
+
+const dashboardFiles = readdirSync(path.join(grafanaDir, 'dashboards')).filter((f) => f.endsWith('.json')).sort();
+const dashboards = dashboardFiles.map((f) => {
+  const file = path.join('infra/grafana/dashboards', f);
+  const r = Dashboard.safeParse(JSON.parse(readFileSync(path.join(repoRoot, file), 'utf8')));
+  if (!r.success) throw new Error(`${file}: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return { file, d: r.data };
+});
+
+const datasourceYaml = readFileSync(path.join(grafanaDir, 'provisioning/datasources/clickhouse.yaml'), 'utf8');
+const dsUid = /^\s+uid:\s*(\S+)\s*$/m.exec(datasourceYaml)?.[1];
+const dsType = /^\s+type:\s*(\S+)\s*$/m.exec(datasourceYaml)?.[1];
+
+test('grafana: the data source is the official ClickHouse plugin on the compose server', () => {
+  assert.equal(dsType, 'grafana-clickhouse-datasource');
+  assert.ok(dsUid);
+  assert.match(datasourceYaml, /^\s+host:\s*clickhouse\s*$/m);
+  assert.match(datasourceYaml, /^\s+port:\s*8123\s*$/m);
+  assert.match(datasourceYaml, /^\s+protocol:\s*http\s*$/m);
+  const provider = readFileSync(path.join(grafanaDir, 'provisioning/dashboards/sightline.yaml'), 'utf8');
+  assert.match(provider, /^\s+type:\s*file\s*$/m);
+  assert.match(provider, /^\s+path:\s*\/var\/lib\/grafana\/dashboards\/sightline\s*$/m, 'the path docker-compose.yml mounts infra/grafana/dashboards at');
+});
+
+test('grafana: both dashboards exist, with unique uids and titles', () => {
+  const titles = dashboards.map(({ d }) => d.title);
+  assert.ok(titles.some((t) => /Traffic by workload/.test(t)), `a Traffic by workload dashboard among ${titles.join(', ')}`);
+  assert.ok(titles.some((t) => /Pipeline health/.test(t)), `a Pipeline health dashboard among ${titles.join(', ')}`);
+  assert.equal(new Set(dashboards.map(({ d }) => d.uid)).size, dashboards.length);
+  assert.equal(new Set(titles).size, dashboards.length);
+  for (const { file, d } of dashboards) {
+    assert.equal(new Set(d.panels.map((p) => p.id)).size, d.panels.length, `${file}: panel ids are unique`);
+  }
+});
+
+test('grafana: every panel and variable queries the provisioned ClickHouse data source', () => {
+  for (const { file, d } of dashboards) {
+    for (const p of d.panels) {
+      assert.deepEqual(p.datasource, { type: dsType, uid: dsUid }, `${file}: panel "${p.title}"`);
+      for (const t of p.targets) assert.deepEqual(t.datasource, { type: dsType, uid: dsUid }, `${file}: panel "${p.title}" ${t.refId}`);
+    }
+    for (const v of d.templating.list.filter((x) => x.type === 'query')) {
+      assert.deepEqual(v.datasource, { type: dsType, uid: dsUid }, `${file}: variable ${v.name}`);
+    }
+  }
+});
+
+test('grafana: tenant is a variable of every dashboard; traffic has cluster too', () => {
+  for (const { file, d } of dashboards) {
+    const names = d.templating.list.map((v) => v.name);
+    assert.ok(names.includes('tenant'), `${file}: tenant variable`);
+    if (/Traffic/.test(d.title)) assert.ok(names.includes('cluster'), `${file}: cluster variable`);
+  }
+});
+
+test('grafana: every query names only store tables and columns, and filters each table by tenant', () => {
+  const problems: string[] = [];
+  for (const { file, d } of dashboards) {
+    for (const p of d.panels) {
+      for (const t of p.targets) problems.push(...checkSql(t.rawSql, `${file}: panel "${p.title}"`, { tenantFilter: true }));
+    }
+    for (const v of d.templating.list) {
+      if (v.type !== 'query' || !v.query) continue;
+      // The tenant list is the one query that cannot be scoped by tenant; the rollup chooser reads no table.
+      const tenantFilter = v.name !== 'tenant' && /\bFROM\b/i.test(v.query);
+      problems.push(...checkSql(v.query, `${file}: variable ${v.name}`, { tenantFilter }));
+    }
+  }
+  assert.deepEqual(problems, []);
+});
+
+test('grafana: rollup panels read the table the rollup variable picks, not a fixed one', () => {
+  for (const { file, d } of dashboards) {
+    const rollup = d.templating.list.find((v) => v.name === 'rollup');
+    if (!rollup?.query) continue;
+    for (const r of ['1m', '5m', '1h']) assert.ok(rollup.query.includes(`'${r}'`), `${file}: rollup variable can pick ${r}`);
+    const reading = d.panels.filter((p) => p.targets.some((t) => /\bflows_\$\{rollup\}/.test(t.rawSql)));
+    assert.ok(reading.length >= 2, `${file}: panels use flows_\${rollup}`);
+  }
+});
