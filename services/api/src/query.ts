@@ -1,4 +1,3 @@
-import type { z } from 'zod';
 import type { Logger } from './log.js';
 import { QueryTimeout, type QueryRunner } from './query-runner.js';
 import {
@@ -62,8 +61,7 @@ export async function handleQuery(deps: QueryDeps, req: QueryRequest): Promise<Q
       return fail(400, 'bad-json', `body is not JSON: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
-  const schema: z.ZodType = req.kind === 'timeseries' ? TimeSeriesRequest : TopNRequest;
-  const parsed = schema.safeParse(raw);
+  const parsed = req.kind === 'timeseries' ? ({ kind: 'timeseries', ...TimeSeriesRequest.safeParse(raw) } as const) : ({ kind: 'topn', ...TopNRequest.safeParse(raw) } as const);
   if (!parsed.success) {
     const d = describeIssue(parsed.error);
     return fail(400, 'bad-query', d.message, d.path);
@@ -71,14 +69,14 @@ export async function handleQuery(deps: QueryDeps, req: QueryRequest): Promise<Q
   const deadline = req.arrived + deps.timeoutMs;
   const started = Date.now();
   try {
-    if (req.kind === 'timeseries') {
-      const r = parsed.data as TimeSeriesRequest;
+    if (parsed.kind === 'timeseries') {
+      const r = parsed.data;
       const { query, step } = toStoreTimeSeries(r);
       const res = await deps.runner.timeSeries(who.tenant, query, deadline, deps.timeoutMs);
       log(deps, who.tenant, req.kind, res.source, started);
       return { status: 200, body: { rollup: res.source, metric: r.metric, from: query.from, to: query.to, step, points: res.points } };
     }
-    const r = parsed.data as TopNRequest;
+    const r = parsed.data;
     const { query } = toStoreTopN(r);
     const res = await deps.runner.topN(who.tenant, query, deadline, deps.timeoutMs);
     log(deps, who.tenant, req.kind, res.source, started);
