@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { runParse } from './commands/parse.js';
 import { runStart } from './commands/start.js';
+import { runDemo } from './commands/demo.js';
 import { runCollect } from './commands/collect.js';
 import { runEnrich } from './commands/enrich.js';
 
@@ -9,7 +10,8 @@ const USAGE = `usage: sightline <command> [options]
 commands:
   parse [--stats] [--output ndjson|none] FILE...   parse flow-log files (AWS text/gzip/Parquet, GCP, Azure) to NDJSON
   enrich --kube NAME=FILE [--kube NAME=FILE ...] [--stats] FILE...   parse and attribute both ends to Kubernetes objects (kubectl -o json dumps)
-  start                                            run the embedded default on the bundled samples and print a summary
+  start [--config FILE] [--data DIR] [--port N]   the embedded default: collect, enrich and store the samples in DuckDB, serve the query API on 127.0.0.1 until Ctrl-C
+  demo [--config FILE] [--data DIR] [--port N]    the same once, then exit; the last stdout line is {"flows","attributed","store","path"}
   collect --config FILE [--once]                   collect flow logs from S3/GCS/Azure into Kafka (--once: backfill and exit)
 `;
 
@@ -22,6 +24,8 @@ async function main(argv: string[]): Promise<number> {
       return runEnrich(rest);
     case 'start':
       return runStart(rest);
+    case 'demo':
+      return runDemo(rest);
     case 'collect':
       return runCollect(rest);
     case undefined:
