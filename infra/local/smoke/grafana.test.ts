@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
@@ -254,4 +255,102 @@ test('grafana: rollup panels read the table the rollup variable picks, not a fix
     const reading = d.panels.filter((p) => p.targets.some((t) => /\bflows_\$\{rollup\}/.test(t.rawSql)));
     assert.ok(reading.length >= 2, `${file}: panels use flows_\${rollup}`);
   }
+});
+
+// ---- the queries on a real, current ClickHouse engine: chDB (embedded ClickHouse, `pip install chdb`)
+
+const chdbPython = process.env.SIGHTLINE_CHDB_PYTHON ?? 'python3';
+const hasChdb = spawnSync(chdbPython, ['-c', 'import chdb'], { stdio: 'ignore' }).status === 0;
+
+// Reads {statements, queries} on stdin, runs them in one chDB session, prints [{rows} | {error}] per query.
+const CHDB_RUNNER = `
+import json, sys
+from chdb import session
+job = json.load(sys.stdin)
+s = session.Session()
+for st in job["statements"]:
+    s.query(st)
+out = []
+for q in job["queries"]:
+    try:
+        text = s.query(q, "JSONCompact").bytes().decode()
+        out.append({"rows": json.loads(text)["data"] if text.strip() else []})
+    except Exception as e:
+        out.append({"error": str(e)[:500]})
+json.dump(out, sys.stdout)
+`;
+
+/** The plugin's macro expansion for a 6-hour range ending at `to` (seconds), with 60 s intervals. */
+function pluginSql(sql: string, rollup: string, from: number, to: number): string {
+  return sql
+    .replaceAll('${tenant:sqlstring}', "'acme'")
+    .replaceAll('${cluster:singlequote}', "'__all'")
+    .replaceAll('${rollup}', rollup)
+    .replace(/\$__timeFilter\(\s*(\w+)\s*\)/g, `$1 >= toDateTime(${from}) AND $1 <= toDateTime(${to})`)
+    .replace(/\$__timeInterval\(\s*(\w+)\s*\)/g, 'toStartOfInterval(toDateTime($1), INTERVAL 60 second)')
+    .replaceAll('$__fromTime', `toDateTime(${from})`)
+    .replaceAll('$__toTime', `toDateTime(${to})`);
+}
+
+test('grafana: every query runs on an embedded current ClickHouse over the store DDL, with the expected answers', {
+  skip: hasChdb ? false : `needs chDB: pip install chdb (python from SIGHTLINE_CHDB_PYTHON, default python3)`,
+}, () => {
+  const to = Math.floor(Date.now() / 1000 / 3600) * 3600; // on the hour: every rollup covers the same flows
+  const from = to - 6 * 3600;
+  // 180 flows, one every 2 minutes inside the range: shop/web -> data/db (2/3) or an external address (1/3);
+  // every 7th rejected; tenant other gets the same flows ten times bigger and must never show.
+  const rows: string[] = [];
+  for (let i = 0; i < 180; i++) {
+    const t = from + 60 + i * 120;
+    const dst = i % 3 === 0 ? "'', '', ''" : "'prod', 'data', 'db'";
+    for (const [tenant, k] of [['acme', 1], ['other', 10]] as const) {
+      rows.push(`('${tenant}', 'b${tenant}${Math.floor(i / 60)}', ${i}, toDateTime(${t}), 'prod', 'shop', 'web', ${dst}, ${i % 2 ? 5432 : 443}, 6, '${i % 7 === 0 ? 'reject' : 'accept'}', 'ingress', ${k * 10}, ${k * 1000})`);
+    }
+  }
+  const statements = [
+    'CREATE DATABASE sightline',
+    ...clickhouseMigrations('sightline', featuresFor(COMPOSE_CLICKHOUSE, true)).flatMap((m) => m.statements),
+    'USE sightline',
+    `INSERT INTO flows (tenant, batch_id, row_no, ts, src_k8s_cluster, src_k8s_namespace, src_k8s_workload,
+      dst_k8s_cluster, dst_k8s_namespace, dst_k8s_workload, dst_port, protocol, action, direction, packets, bytes) VALUES ${rows.join(', ')}`,
+    `INSERT INTO batches VALUES ('bacme0', 'acme', 60, toDateTime(${to - 60}), toDateTime(${from}), toDateTime(${to - 120}))`,
+  ];
+  const queries: { where: string; title: string; rollup: string; sql: string }[] = [];
+  for (const { file, d } of dashboards) {
+    const all = [
+      ...d.templating.list.flatMap((v) => (v.type === 'query' && v.query ? [{ title: `variable ${v.name}`, sql: v.query }] : [])),
+      ...d.panels.flatMap((p) => p.targets.map((t) => ({ title: p.title, sql: t.rawSql }))),
+    ];
+    for (const q of all) {
+      for (const rollup of q.sql.includes('${rollup}') ? ['1m', '5m', '1h'] : ['']) {
+        queries.push({ where: `${file}: ${q.title}${rollup ? ` (rollup ${rollup})` : ''}`, title: q.title, rollup, sql: pluginSql(q.sql, rollup, from, to) });
+      }
+    }
+  }
+  const r = spawnSync(chdbPython, ['-c', CHDB_RUNNER], { input: JSON.stringify({ statements, queries: queries.map((q) => q.sql) }), encoding: 'utf8', maxBuffer: 64 << 20 });
+  assert.equal(r.status, 0, `chDB runner failed: ${r.stderr}`);
+  const results = z.array(z.union([z.object({ rows: z.array(z.array(z.unknown())) }), z.object({ error: z.string() })])).parse(JSON.parse(r.stdout));
+  const failures = results.flatMap((res, i) => ('error' in res ? [`${queries[i]?.where}: ${res.error}`] : []));
+  assert.deepEqual(failures, []);
+  const answer = (title: string, rollup = ''): unknown[][] => {
+    const i = queries.findIndex((q) => q.title === title && q.rollup === rollup);
+    assert.ok(i >= 0, `a query titled ${title}`);
+    const res = results[i];
+    assert.ok(res && 'rows' in res);
+    return res.rows;
+  };
+  const num = (v: unknown): number => Number(v);
+  assert.deepEqual(answer('variable tenant'), [['acme'], ['other']]);
+  assert.deepEqual(answer('variable rollup'), [['1m']], 'a 6-hour range ending now reads flows_1m');
+  for (const rollup of ['1m', '5m', '1h']) {
+    // acme only (other's bytes are 10x): 120 flows to data/db, 60 to external addresses
+    const top = answer('Top talkers (source → destination workload)', rollup).map((row) => [row[0], row[1], num(row[2]), num(row[4])]);
+    assert.deepEqual(top, [['shop/web', 'data/db', 120 * 1000, 120], ['shop/web', 'external', 60 * 1000, 60]], `top talkers on flows_${rollup}`);
+    const rejected = answer('Rejected flows', rollup).reduce((n, row) => n + num(row[2]), 0);
+    assert.equal(rejected, Math.ceil(180 / 7), `rejected flows on flows_${rollup}`);
+  }
+  const raw = answer('Raw rows vs 1m rollup').reduce<[number, number]>((acc, row) => [acc[0] + num(row[1]), acc[1] + num(row[2])], [0, 0]);
+  assert.deepEqual(raw, [180, 180], 'raw rows and the 1m rollup agree');
+  assert.deepEqual(answer('Records stored').map((row) => num(row[0])), [60]);
+  assert.deepEqual(answer('Freshness (newest flow stored)').length, 1);
 });
