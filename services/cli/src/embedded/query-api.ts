@@ -1,23 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { ApiMetrics, createLogger, hashToken, startServer, TokenIndex, type ServerOptions } from '@sightline/api';
+import { ApiMetrics, createLogger, hashToken, QueryTimeout, startServer, TokenIndex, type QueryRunner } from '@sightline/api';
 import type { FlowStore } from '@sightline/store';
 
-type QueryDeps = NonNullable<ServerOptions['query']>;
-type QueryRunner = NonNullable<QueryDeps['runner']>;
-
-/** Thrown at the deadline; the API answers 504 for it like for its own runner's. */
-class DeadlineExceeded extends Error {}
-
 /**
- * The query API's runner over the store the pipeline wrote: one process, one DuckDB connection,
- * whose store already runs one statement at a time. The deadline rejects the request; the
- * statement itself finishes on its own (the samples' queries take milliseconds).
+ * The query API's runner over the store the pipeline wrote (the api's DuckDBRunner opens a pool of
+ * its own on the file; one process needs only this one connection, whose store already runs one
+ * statement at a time). At the deadline the request gets its 504; the statement itself finishes on
+ * its own (the samples' queries take milliseconds).
  */
 function storeRunner(store: FlowStore): QueryRunner {
   const within = <T>(work: Promise<T>, deadline: number, limitMs: number): Promise<T> => {
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new DeadlineExceeded(`the query did not finish within its time limit of ${limitMs} ms`)), Math.max(0, deadline - Date.now()));
+      timer = setTimeout(() => reject(new QueryTimeout(limitMs)), Math.max(0, deadline - Date.now()));
     });
     return Promise.race([work, expired]).finally(() => clearTimeout(timer));
   };
