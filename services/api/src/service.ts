@@ -2,7 +2,7 @@ import type { ApiConfig } from './config.js';
 import { KafkaPublisher } from './ingest-kafka.js';
 import { createLogger, type Logger } from './log.js';
 import { ApiMetrics } from './metrics.js';
-import { startServer, type RunningServer } from './server.js';
+import { openQueryRunner, startServer, type QueryRunner, type RunningServer } from './server.js';
 import { TokenIndex } from './tokens.js';
 
 export interface ApiService {
@@ -22,12 +22,19 @@ export async function startApi(config: ApiConfig, opts: { log?: Logger; metrics?
   await publisher.start();
   let draining = false;
   let server: RunningServer;
+  // the query API is optional: an ingest-only deployment has no store and its query routes answer 503
+  let runner: QueryRunner | null = null;
   try {
+    runner = config.query ? await openQueryRunner(config.query.store) : null;
+    const query = config.query
+      ? { tokens, runner, timeoutMs: config.query.timeoutMs, maxBodyBytes: config.query.maxBodyBytes, log }
+      : undefined;
     server = await startServer(
       { tokens, publisher, metrics, log },
-      { ...config.listen, tls: config.tls, ...config.ingest, ready: () => publisher.ready && !draining },
+      { ...config.listen, tls: config.tls, ...config.ingest, ready: () => publisher.ready && !draining, query },
     );
   } catch (err) {
+    await runner?.close();
     await publisher.stop();
     throw err;
   }
@@ -40,6 +47,7 @@ export async function startApi(config: ApiConfig, opts: { log?: Logger; metrics?
     async stop() {
       draining = true;
       await server.close();
+      await runner?.close();
       await publisher.stop();
       log.info('api: stopped');
     },
