@@ -57,6 +57,18 @@ test('a cluster scoped to another account attributes nothing of those flows', as
   }
 });
 
+test('a store that cannot write stops the run with its error (a bad object would only be counted)', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sightline-pipeline-'));
+  // a real store without its schema: the first write fails in DuckDB
+  const store = await DuckDBStore.open({ path: path.join(dir, 'x.duckdb') });
+  try {
+    await assert.rejects(runPipeline(loadEmbeddedConfig(path.join(SAMPLES, 'sightline.json')), store), (e: Error) => !/^eks\/|^gke\/|^aks\//.test(e.message) && /batches|flows|Table/i.test(e.message));
+  } finally {
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('config errors name the file and the field', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sightline-config-'));
   try {

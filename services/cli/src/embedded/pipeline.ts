@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Attributor, newAttributionStats, type AttributionStats } from '@sightline/attribution';
-import { colIndex, makeBatchMeta, type FlowBatch, type StringColumn } from '@sightline/flow';
+import { colIndex, makeBatchMeta, type BatchMeta, type FlowBatch, type StringColumn } from '@sightline/flow';
 import { fromKubectlList } from '@sightline/kube-model';
 import { newStats, parseObject, type ParseIssue, type ParseStats } from '@sightline/parsers';
 import type { FlowStore } from '@sightline/store';
@@ -61,7 +61,8 @@ export function loadClusters(cfg: LoadedConfig): Attributor {
 }
 
 /**
- * collect (local objects) → parse → attribute → store, one object at a time. Batch ids come from
+ * collect (local objects) → parse → attribute → store, one object at a time, the store write of a
+ * batch overlapping the parsing of the next. Batch ids come from
  * the tenant, the object's key and a digest of its content, and the batch's position in it, so
  * running again over the same store writes nothing twice.
  */
@@ -81,6 +82,7 @@ export async function runPipeline(cfg: LoadedConfig, store: FlowStore, opts: Pip
     fromMs: Infinity,
     toMs: -Infinity,
   };
+  const writer = writeBehind(store, r);
   for (const file of files) {
     const key = path.relative(cfg.dir, file).split(path.sep).join('/');
     const version = createHash('sha256').update(await fs.promises.readFile(file)).digest('hex');
@@ -101,17 +103,52 @@ export async function runPipeline(cfg: LoadedConfig, store: FlowStore, opts: Pip
           seq: seq++,
           records: batch.length,
         });
-        const { written } = await store.writeBatch(meta, batch);
-        r.batches++;
-        if (!written) r.duplicates++;
+        await writer.enqueue(meta, batch);
       }
     } catch (err) {
+      if (err instanceof StoreFailure) throw err.cause;
       r.failed++;
       onIssue(`${key}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
+  await writer.drain();
   if (r.flows === 0) r.fromMs = r.toMs = NaN;
   return r;
+}
+
+/** A store write failed: the run stops (unlike a bad object, which is counted and skipped). */
+class StoreFailure extends Error {}
+
+/**
+ * The in-process queue between the parsing and the store, one batch deep: the next batch is
+ * parsed and attributed while DuckDB writes the previous one on its own threads, and memory holds
+ * at most two batches whatever the object sizes.
+ */
+function writeBehind(store: FlowStore, r: PipelineResult) {
+  let pending: Promise<void> = Promise.resolve();
+  let failure: unknown = null;
+  const check = () => {
+    if (failure !== null) throw new StoreFailure('store write failed', { cause: failure });
+  };
+  return {
+    async enqueue(meta: BatchMeta, batch: FlowBatch): Promise<void> {
+      await pending;
+      check();
+      pending = store.writeBatch(meta, batch).then(
+        ({ written }) => {
+          r.batches++;
+          if (!written) r.duplicates++;
+        },
+        (err: unknown) => {
+          failure = err;
+        },
+      );
+    },
+    async drain(): Promise<void> {
+      await pending;
+      if (failure !== null) throw failure;
+    },
+  };
 }
 
 function str(batch: FlowBatch, col: number): string | null {
