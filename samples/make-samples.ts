@@ -5,7 +5,8 @@
  * flow logs in its cloud's delivery format and object layout. Deterministic (seeded PRNG, fixed
  * times): running it again rewrites the same bytes, so the committed files can be checked against it.
  *
- * Run from the repository root: node --import tsx samples/make-samples.ts
+ * Run from the repository root: node --import tsx samples/make-samples.ts [OUTDIR]
+ * (OUTDIR defaults to samples/ itself; a test writes to a temporary one and compares.)
  *
  * Traffic in each cluster: internet -> frontend, frontend -> APIs, APIs -> databases and caches,
  * every app pod -> the cluster DNS, egress to the internet (a payment provider, a package mirror),
@@ -18,7 +19,7 @@ import { gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
-const DIR = path.dirname(fileURLToPath(import.meta.url));
+const DIR = process.argv[2] ? path.resolve(process.argv[2]) : path.dirname(fileURLToPath(import.meta.url));
 /** the hour of flow logs; pods started earlier, so every lease covers it */
 const HOUR_START = Date.parse('2026-03-10T12:00:00Z');
 const MINUTES = 60;
@@ -259,7 +260,7 @@ function generate(edges: Edge[]): Conn[] {
         out.push({
           src,
           dst,
-          sport: e.proto === 17 && e.port === 53 ? int(32768, 60999) : int(32768, 60999),
+          sport: int(32768, 60999),
           dport: e.port,
           proto: e.proto ?? 6,
           packets,
@@ -429,7 +430,7 @@ const GCP_REGION = 'europe-west1';
     { from: p('fluentbit-gke'), to: ext(['142.250.179.138']), port: 443, perMinute: 0.5, bytes: 40_000, reply: 0.05 },
     { from: ext(['10.132.0.50']), to: ext(['10.132.0.51']), port: 3306, perMinute: 0.5, bytes: 500, reply: 6 },
   ]);
-  writeGcp(conns, nodes, b);
+  writeGcp(conns, b);
 }
 
 /**
@@ -437,7 +438,7 @@ const GCP_REGION = 'europe-west1';
  * in the hour's `HH:00:00_HH:59:59_S0.json`. A connection between two VMs of the VPC is reported
  * by both (SRC and DEST); GKE pods carry `*_gke_details`, as with metadata annotations on.
  */
-function writeGcp(conns: Conn[], nodes: NodeSpec[], b: BuiltCluster): void {
+function writeGcp(conns: Conn[], b: BuiltCluster): void {
   const byIp = new Map<string, { pod: string; ns: string; wl: string; type: string }>();
   for (const o of b.objects) {
     if (o.kind !== 'Pod' || (o.spec as { hostNetwork?: boolean }).hostNetwork) continue;
@@ -459,7 +460,6 @@ function writeGcp(conns: Conn[], nodes: NodeSpec[], b: BuiltCluster): void {
       const self = reporter === 'SRC' ? c.src : c.dst;
       const selfVm = vmOf(self);
       if (!selfVm) continue;
-      const other = reporter === 'SRC' ? c.dst : c.src;
       const payload: Obj = {
         bytes_sent: String(c.bytes),
         connection: { dest_ip: c.dst.ip, dest_port: c.dport, protocol: c.proto, src_ip: c.src.ip, src_port: c.sport },
@@ -479,7 +479,6 @@ function writeGcp(conns: Conn[], nodes: NodeSpec[], b: BuiltCluster): void {
       const dg = gke(c.dst.ip);
       if (sg) payload.src_gke_details = sg;
       if (dg) payload.dest_gke_details = dg;
-      void other;
       const ts = new Date(Math.floor(c.endMs / 1000) * 1000 + int(5_000, 30_000)).toISOString().replace('Z', '') + '123456Z';
       lines.push(
         JSON.stringify({
@@ -493,7 +492,6 @@ function writeGcp(conns: Conn[], nodes: NodeSpec[], b: BuiltCluster): void {
       );
     }
   }
-  void nodes;
   write('gke/compute.googleapis.com/vpc_flows/2026/03/10/12:00:00_12:59:59_S0.json', lines.join('\n') + '\n');
 }
 
