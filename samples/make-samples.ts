@@ -277,6 +277,17 @@ function generate(edges: Edge[]): Conn[] {
   return out.sort((a, b) => a.startMs - b.startMs);
 }
 
+/** The reply direction of an accepted connection: flow logs record each direction on its own. */
+function withReplies(conns: Conn[]): Conn[] {
+  const out: Conn[] = [];
+  for (const c of conns) {
+    out.push(c);
+    if (c.reject || c.rbytes === 0) continue;
+    out.push({ ...c, src: c.dst, dst: c.src, sport: c.dport, dport: c.sport, packets: c.rpackets, bytes: c.rbytes, rpackets: c.packets, rbytes: c.bytes });
+  }
+  return out;
+}
+
 const write = (rel: string, body: string | Buffer) => {
   const file = path.join(DIR, rel);
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -350,8 +361,8 @@ const AWS_REGION = 'us-east-1';
 
 /**
  * AWS VPC flow logs, custom format v5, 1-minute aggregation, one gzip object per 5-minute delivery
- * window (records by end time). A connection inside the VPC is logged twice: egress on the source's
- * ENI and ingress on the destination's. Pods use secondary IPs, so `srcaddr`/`dstaddr` on a pod's ENI
+ * window (records by end time). Each direction of a connection is its own record, and inside the VPC
+ * it is logged twice: egress on the sender's ENI and ingress on the receiver's. Pods use secondary IPs, so `srcaddr`/`dstaddr` on a pod's ENI
  * show the node's primary IP and `pkt-srcaddr`/`pkt-dstaddr` the pod's.
  */
 function writeAws(conns: Conn[], nodes: NodeSpec[]): void {
@@ -374,7 +385,7 @@ function writeAws(conns: Conn[], nodes: NodeSpec[]): void {
     if (!l) windows.set(win, (l = []));
     l.push(text);
   };
-  for (const c of conns) {
+  for (const c of withReplies(conns)) {
     if (c.src.node) line(c, c.src.node, 'egress');
     if (c.dst.node) line(c, c.dst.node, 'ingress');
     // outside the cluster: the bastion's own ENI logs it
@@ -420,13 +431,13 @@ const GCP_REGION = 'europe-west1';
   const p = (w: string) => podEnd(b, w);
   const anyApp = () => pick([p('frontend'), p('search-api'), p('recommender')])();
   const conns = generate([
-    { from: ext(INTERNET_CLIENTS), to: p('frontend'), port: 8080, perMinute: 3, bytes: 2_000, reply: 20 },
-    { from: p('frontend'), to: p('search-api'), port: 8080, perMinute: 3, bytes: 700, reply: 15 },
-    { from: p('frontend'), to: p('recommender'), port: 8080, perMinute: 2, bytes: 600, reply: 6 },
-    { from: p('search-api'), to: p('elasticsearch'), port: 9200, perMinute: 3, bytes: 1_100, reply: 30 },
-    { from: p('recommender'), to: p('memcached'), port: 11211, perMinute: 2, bytes: 200, reply: 8 },
+    { from: ext(INTERNET_CLIENTS), to: p('frontend'), port: 8080, perMinute: 1.5, bytes: 2_000, reply: 20 },
+    { from: p('frontend'), to: p('search-api'), port: 8080, perMinute: 1.5, bytes: 700, reply: 15 },
+    { from: p('frontend'), to: p('recommender'), port: 8080, perMinute: 1, bytes: 600, reply: 6 },
+    { from: p('search-api'), to: p('elasticsearch'), port: 9200, perMinute: 1.5, bytes: 1_100, reply: 30 },
+    { from: p('recommender'), to: p('memcached'), port: 11211, perMinute: 1, bytes: 200, reply: 8 },
     { from: p('recommender'), to: ext(PACKAGE_MIRROR), port: 443, perMinute: 0.3, bytes: 900, reply: 200 },
-    { from: anyApp, to: p('kube-dns'), port: 53, proto: 17, perMinute: 3, bytes: 80, reply: 2 },
+    { from: anyApp, to: p('kube-dns'), port: 53, proto: 17, perMinute: 1.5, bytes: 80, reply: 2 },
     { from: p('fluentbit-gke'), to: ext(['142.250.179.138']), port: 443, perMinute: 0.5, bytes: 40_000, reply: 0.05 },
     { from: ext(['10.132.0.50']), to: ext(['10.132.0.51']), port: 3306, perMinute: 0.5, bytes: 500, reply: 6 },
   ]);
@@ -435,8 +446,8 @@ const GCP_REGION = 'europe-west1';
 
 /**
  * GCP VPC flow logs as a Cloud Logging sink writes them to Cloud Storage: one LogEntry per line
- * in the hour's `HH:00:00_HH:59:59_S0.json`. A connection between two VMs of the VPC is reported
- * by both (SRC and DEST); GKE pods carry `*_gke_details`, as with metadata annotations on.
+ * in the hour's `HH:00:00_HH:59:59_S0.json`. Each direction is its own entry, and between two VMs
+ * of the VPC it is reported by both (SRC and DEST); GKE pods carry `*_gke_details`, as with metadata annotations on.
  */
 function writeGcp(conns: Conn[], b: BuiltCluster): void {
   const byIp = new Map<string, { pod: string; ns: string; wl: string; type: string }>();
@@ -455,7 +466,7 @@ function writeGcp(conns: Conn[], b: BuiltCluster): void {
   const location = { continent: 'Europe', country: 'nld', region: 'North Holland', city: 'Amsterdam', asn: 1136 };
   const iso = (ms: number) => new Date(ms).toISOString().replace('Z', '') + `${int(100000, 999999)}Z`;
   const lines: string[] = [];
-  for (const c of conns) {
+  for (const c of withReplies(conns)) {
     for (const reporter of ['SRC', 'DEST'] as const) {
       const self = reporter === 'SRC' ? c.src : c.dst;
       const selfVm = vmOf(self);
