@@ -1,5 +1,5 @@
 import { runEmbedded } from '../embedded/embedded.js';
-import { parseEmbeddedArgs } from '../embedded/options.js';
+import { parseEmbeddedArgs, stdoutLines } from '../embedded/options.js';
 
 /**
  * `sightline demo`: the embedded default once. Collects, enriches and stores the samples, starts
@@ -14,9 +14,11 @@ export async function runDemo(args: string[]): Promise<number> {
     process.stderr.write(`${(err as Error).message}\n`);
     return 2;
   }
-  const run = await runEmbedded({ ...opts, out: (l) => process.stdout.write(l + '\n'), warn: (l) => process.stderr.write(`sightline demo: ${l}\n`) });
-  process.stdout.write(`\nquery API was served at ${run.api.url} (stopped: this was the one-shot demo; \`pnpm start\` keeps it running)\n`);
+  const out = stdoutLines();
+  const run = await runEmbedded({ ...opts, out, warn: (l) => process.stderr.write(`sightline demo: ${l}\n`) });
+  out('');
+  out(`query API was served at ${run.api.url} (stopped: this was the one-shot demo; \`pnpm start\` keeps it running)`);
   await run.close();
-  process.stdout.write(JSON.stringify({ flows: run.result.flows, attributed: run.result.attributed, store: 'duckdb', path: run.dbPath }) + '\n');
+  out(JSON.stringify({ flows: run.result.flows, attributed: run.result.attributed, store: 'duckdb', path: run.dbPath }));
   return run.result.failed > 0 ? 1 : 0;
 }

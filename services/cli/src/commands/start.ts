@@ -1,5 +1,5 @@
 import { curlExample, runEmbedded } from '../embedded/embedded.js';
-import { parseEmbeddedArgs } from '../embedded/options.js';
+import { parseEmbeddedArgs, stdoutLines } from '../embedded/options.js';
 
 /**
  * `sightline start`: the embedded default, kept running. Collects, enriches and stores the
@@ -15,7 +15,7 @@ export async function runStart(args: string[]): Promise<number> {
     process.stderr.write(`${(err as Error).message}\n`);
     return 2;
   }
-  const out = (l: string) => process.stdout.write(l + '\n');
+  const out = stdoutLines();
   const run = await runEmbedded({ ...opts, out, warn: (l) => process.stderr.write(`sightline start: ${l}\n`) });
   out('');
   out(`query API listening on ${run.api.url}  (OpenAPI: ${run.api.url}/v1/openapi.json)`);

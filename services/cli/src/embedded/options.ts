@@ -32,3 +32,18 @@ export function parseEmbeddedArgs(cmd: string, args: string[]): EmbeddedArgs {
   if (!r.success) throw new Error(`sightline ${cmd}: ${r.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; ')}\nusage: sightline ${cmd} ${EMBEDDED_USAGE}`);
   return { configFile: path.resolve(r.data.config), dbPath: path.resolve(r.data.data, 'sightline.duckdb'), port: r.data.port };
 }
+
+/**
+ * A line writer on stdout that survives a reader going away (`pnpm demo | head -1`): the pipeline
+ * and the API keep working and closing cleanly, only the output is dropped.
+ */
+export function stdoutLines(): (line: string) => void {
+  let closed = false;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') closed = true;
+    else throw err;
+  });
+  return (line) => {
+    if (!closed) process.stdout.write(line + '\n');
+  };
+}
