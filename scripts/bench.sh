@@ -9,3 +9,6 @@ pnpm -C packages/parsers -s bench:json
 pnpm -C packages/parsers -s bench:memory
 pnpm -C packages/flow -s bench
 pnpm -C packages/attribution -s bench
+# these need the local services (pnpm infra:up)
+pnpm -C packages/store -s bench
+pnpm -C services/collector -s bench
