@@ -1,9 +1,6 @@
 #!/usr/bin/env node
-import { runParse } from './commands/parse.js';
-import { runStart } from './commands/start.js';
-import { runDemo } from './commands/demo.js';
-import { runCollect } from './commands/collect.js';
-import { runEnrich } from './commands/enrich.js';
+// Commands are imported when run: `parse` must not pay for loading DuckDB, Kafka and the
+// cloud SDKs that the pipeline commands need (that was most of a second per invocation).
 
 const USAGE = `usage: sightline <command> [options]
 
@@ -19,15 +16,15 @@ async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case 'parse':
-      return runParse(rest);
+      return (await import('./commands/parse.js')).runParse(rest);
     case 'enrich':
-      return runEnrich(rest);
+      return (await import('./commands/enrich.js')).runEnrich(rest);
     case 'start':
-      return runStart(rest);
+      return (await import('./commands/start.js')).runStart(rest);
     case 'demo':
-      return runDemo(rest);
+      return (await import('./commands/demo.js')).runDemo(rest);
     case 'collect':
-      return runCollect(rest);
+      return (await import('./commands/collect.js')).runCollect(rest);
     case undefined:
     case '-h':
     case '--help':
