@@ -1,6 +1,7 @@
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { groupOf } from './interface-groups.js';
 import { errField, type Logger } from './log.js';
+import { workAssigners } from './work-assigner.js';
 
 /**
  * Which sources this process owns, decided by Kafka: every collector joins one consumer group on
@@ -48,6 +49,8 @@ export class Ownership {
       rebalanceTimeout: this.sessionTimeoutMs,
       heartbeatInterval: Math.max(500, Math.floor(this.sessionTimeoutMs / 10)),
       allowAutoTopicCreation: false,
+      // Partitions dealt in id order, not in the broker's metadata order (see work-assigner.ts).
+      partitionAssigners: workAssigners,
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5000 },
     });
     this.consumer = c;

@@ -18,8 +18,10 @@ const WORK_PARTITIONS = 6;
 test('two collectors share the sources, and one takes over when the other dies', { skip: skipInfra, timeout: 240_000 }, async () => {
   const s3 = adminS3();
   const prefix = `${uniqueName('t')}.`;
-  // Round-robin assignment gives one member the even partitions and the other the odd ones:
-  // pick two sources of each so the split is two and two.
+  // The collectors' assigner deals the work partitions in id order (work-assigner.ts; kafkajs's
+  // own one follows the broker's metadata order, which KRaft does not keep sorted), so of two
+  // members one owns the even partitions and the other the odd ones: pick two sources of each
+  // so the split is two and two.
   const buckets: string[] = [];
   const parity = [0, 0];
   while (buckets.length < 4) {
@@ -54,10 +56,15 @@ test('two collectors share the sources, and one takes over when the other dies',
   const procs: CollectorProcess[] = [spawnCollector(['--config', config]), spawnCollector(['--config', config])];
   try {
     const [pa, pb] = (await Promise.all(procs.map((p) => p.started))) as [number, number];
+    let seen = '';
     await until('the sources split two and two', async () => {
       const [a, b] = await Promise.all([health(pa), health(pb)]);
+      seen = JSON.stringify([a.sources, b.sources]);
       return a.sources.length === 2 && b.sources.length === 2 && new Set([...a.sources, ...b.sources]).size === 4;
-    }, 60_000, 250);
+    }, 60_000, 250).catch((err: unknown) => {
+      const assignments = procs.map((p) => p.lines.filter((l) => l.includes('"work assignment"')).slice(-3));
+      throw new Error(`${err instanceof Error ? err.message : String(err)}; last seen ${seen}; assignments ${JSON.stringify(assignments)}`);
+    });
 
     const round1 = await putRound('one');
     const per1 = await allIn(round1);
