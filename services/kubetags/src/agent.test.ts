@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import kafkajs from 'kafkajs';
 import {
-  AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy, RbacAuthorizationV1Api, loadAllYaml, setHeaderOptions,
-  type V1ClusterRole, type V1PolicyRule,
+  AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy, RbacAuthorizationV1Api, Watch, loadAllYaml, setHeaderOptions,
+  type V1ClusterRole, type V1PolicyRule, type V1Pod,
 } from '@kubernetes/client-node';
 import { endpoints } from '@sightline/testkit';
 import { KubeMetaRecordSchema, type KubeMetaRecord } from '@sightline/kube-model';
@@ -45,6 +45,54 @@ async function waitFor<T>(what: string, check: () => T | undefined | false | Pro
   }
 }
 
+/**
+ * Whether a cluster-wide pod watch from `rv` is refused as expired (410 Gone). A watch from an RV the
+ * watch cache still covers replays the events since, so it answers at once with an event of another type.
+ */
+async function watchExpired(kc: KubeConfig, rv: string): Promise<boolean> {
+  return new Promise<boolean>((resolve, reject) => {
+    let settled = false;
+    let ctl: AbortController | undefined;
+    const finish = (expired: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      ctl?.abort();
+      resolve(expired);
+    };
+    const timer = setTimeout(() => finish(false), 5_000);
+    new Watch(kc).watch('/api/v1/pods', { resourceVersion: rv },
+      (type: string, obj: unknown) => finish(type === 'ERROR' && (obj as { code?: unknown }).code === 410),
+      (err: unknown) => finish((err as { statusCode?: unknown } | null)?.statusCode === 410),
+    ).then((c) => { ctl = c; if (settled) c.abort(); }, (err: unknown) => { clearTimeout(timer); reject(err); });
+  });
+}
+
+/**
+ * Makes `rv` genuinely expired for pod watches. Watches with a resourceVersion are served by the API
+ * server's watch cache (etcd compaction does not matter to them), whose window starts at its initial
+ * list: on a young cluster it reaches back to revision 1, so even "1" is not too old and is replayed.
+ * The cache drops its oldest event only when it is full and that event is older than the events
+ * history window (75 s; the server refuses anything lower); a full cache whose oldest event is fresh
+ * doubles instead (up to 102400 events), and then every later run would need twice as many changes.
+ * So: wait until every pod change made since `rv` (`lastChangeAt`) is older than the window, then
+ * change a pod until a watch from `rv` gets 410 Gone, stopping at the first change that makes it so:
+ * the changes after that (this test's, its cleanups') then evict stale events, never double the cache.
+ * Returns how many changes it took.
+ */
+async function expirePodResourceVersion(kc: KubeConfig, rv: string, lastChangeAt: number, churn: (i: number) => Promise<V1Pod>): Promise<number> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const wait = lastChangeAt + 80_000 - Date.now();
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  for (let i = 0; i <= 110_000; i++) {
+    if (await watchExpired(kc, rv)) return i;
+    const changed = await churn(i);
+    // Served by the watch cache once it holds this change, so the next probe sees the cache after it.
+    await core.listPodForAllNamespaces({ resourceVersion: changed.metadata!.resourceVersion!, resourceVersionMatch: 'NotOlderThan', limit: 1 });
+  }
+  throw new Error(`resourceVersion ${rv} still within the pod watch cache after 110000 changes`);
+}
+
 async function freePort(): Promise<number> {
   const s = createServer();
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
@@ -58,7 +106,7 @@ async function metricValue(m: { get(): Promise<{ values: Array<{ value: number; 
   return v?.value ?? 0;
 }
 
-test('kubetags against the real API server: least-privilege RBAC, snapshot, deltas, watch cut and expired resourceVersion, through the ingest API to Kafka', { skip, timeout: 240_000 }, async (t) => {
+test('kubetags against the real API server: least-privilege RBAC, snapshot, deltas, watch cut and expired resourceVersion, through the ingest API to Kafka', { skip, timeout: 420_000 }, async (t) => {
   const run = randomBytes(4).toString('hex');
   const cluster = `kt-${run}`;
   const admin = new KubeConfig();
@@ -71,6 +119,8 @@ test('kubetags against the real API server: least-privilege RBAC, snapshot, delt
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
   });
 
+  // A resourceVersion from before everything this run does: it is made to expire later on.
+  const oldRv = (await core.listPodForAllNamespaces({ limit: 1 })).metadata!.resourceVersion!;
   await ignore409(core.createNamespace({ body: { metadata: { name: NS } } }));
   await ignore409(core.createNamespacedServiceAccount({ namespace: NS, body: { metadata: { name: 'default' } } }));
 
@@ -224,11 +274,16 @@ test('kubetags against the real API server: least-privilege RBAC, snapshot, delt
   const podC = `kt-${run}-c`;
   const uidC = await makePod(podC);
   await waitFor('a delta after the relist, under the new epoch', () => upsertOf(uidC, E2)[0], seen);
+  const lastPodChangeAt = Date.now();
 
   // --- expired resourceVersion: resuming from an old one gets 410 Gone, then relist and snapshot
-  agent.resumeWatchFrom('Pod', '1');
+  const churned = await expirePodResourceVersion(admin, oldRv, lastPodChangeAt, (i) => core.patchNamespacedPod({ name: podA, namespace: NS, body: { metadata: { annotations: { 'sightline.test/churn': String(i) } } } }, mergePatch));
+  t.diagnostic(`resourceVersion ${oldRv} expired from the pod watch cache after ${churned} changes`);
+  assert.ok(await watchExpired(admin, oldRv), 'the old resourceVersion is refused with 410 Gone');
+  const expiredBefore = await metricValue(metrics.gaps, { reason: 'expired' });
+  agent.resumeWatchFrom('Pod', oldRv);
   const m3 = await marker(E2);
-  assert.ok(await metricValue(metrics.gaps, { reason: 'expired' }) >= 1, 'the 410 was seen as an expired resourceVersion');
+  assert.ok(await metricValue(metrics.gaps, { reason: 'expired' }) > expiredBefore, 'the 410 was seen as an expired resourceVersion');
   assert.equal(upsertOf(uidC, m3.epoch).length, 1);
   const podD = `kt-${run}-d`;
   const uidD = await makePod(podD);
