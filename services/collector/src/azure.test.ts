@@ -5,7 +5,7 @@ import { newStats, parseObject } from '@sightline/parsers';
 import { endpoints } from '@sightline/testkit';
 import { Collector } from './collector.js';
 import { DeadLetter } from './dead-letter.js';
-import { createKafka, createProducer } from './kafka.js';
+import { createKafka, createProducer } from '@sightline/service-kit';
 import { createLogger } from './log.js';
 import { processUnit, type UnitResult } from './unit.js';
 import { decodeFlow, readTopic, skipInfra, uniqueName, writeConfig, type FlowMessage } from './testdata/harness.js';

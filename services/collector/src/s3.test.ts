@@ -8,7 +8,7 @@ import { Collector } from './collector.js';
 import { DeadLetter } from './dead-letter.js';
 import { createLogger } from './log.js';
 import { readToEnd } from './checkpoints.js';
-import { createKafka } from './kafka.js';
+import { createKafka } from '@sightline/service-kit';
 import {
   DUMMY_SECRET, adminS3, awsFlowLog, awsKey, awsSource, createBucket, decodeFlow, perObject, putObject, readTopic, skipInfra, uniqueName, writeConfig,
 } from './testdata/harness.js';

@@ -1,47 +1,9 @@
-import { pino, type Logger, type DestinationStream } from 'pino';
+import { createLogger as kitLogger, type Logger } from '@sightline/service-kit';
+import type { DestinationStream } from 'pino';
 
-export type { Logger };
+export { errField, scrub, REDACT_PATHS, type Logger } from '@sightline/service-kit';
 
-/**
- * Field names that may hold a credential, wherever they sit in a logged object. Config objects
- * and SDK errors are logged through these paths, so a key never reaches a log line even when a
- * caller logs a whole source configuration by mistake.
- */
-export const REDACT_PATHS = [
-  'secretAccessKey', 'sessionToken', 'accessKeyId', 'externalId', 'accountKey', 'sasToken', 'clientSecret', 'keyFile',
-  'credentials', 'password', 'authorization', 'Authorization',
-].flatMap((k) => [k, `*.${k}`, `*.*.${k}`, `*.*.*.${k}`]);
-
+/** The enricher's logger: pino named 'enricher', credential paths redacted (see @sightline/service-kit). */
 export function createLogger(opts: { level?: string; destination?: DestinationStream } = {}): Logger {
-  return pino(
-    {
-      name: 'enricher',
-      level: opts.level ?? process.env.SIGHTLINE_LOG_LEVEL ?? 'info',
-      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-      base: { pid: process.pid },
-      timestamp: pino.stdTimeFunctions.isoTime,
-    },
-    opts.destination ?? pino.destination(2),
-  );
-}
-
-/**
- * An error as a log field: name, message and the classification of a CloudError, never the SDK's
- * own error object (which can hold the request, its signed headers and credentials).
- */
-export function errField(err: unknown): { type: string; message: string; kind?: string } {
-  if (err instanceof Error) {
-    const kind = (err as { kind?: unknown }).kind;
-    return { type: err.name, message: scrub(err.message), ...(typeof kind === 'string' ? { kind } : {}) };
-  }
-  const m = (err as { message?: unknown } | null)?.message;
-  return { type: typeof err, message: scrub(typeof m === 'string' ? m : String(err)) };
-}
-
-/** Strips what looks like a credential out of a message (query-string signatures, key=value secrets). */
-export function scrub(message: string): string {
-  return message
-    .replace(/(X-Amz-(?:Signature|Credential|Security-Token)=)[^&\s"]+/gi, '$1[redacted]')
-    .replace(/((?:sig|sv|se|sp|AccountKey|SharedAccessSignature|secret[A-Za-z]*|token)=)[^&;\s"]+/gi, '$1[redacted]')
-    .replace(/\b(AKIA|ASIA)[A-Z0-9]{12,}\b/g, '[redacted-key-id]');
+  return kitLogger({ name: 'enricher', ...opts });
 }

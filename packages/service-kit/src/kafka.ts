@@ -30,7 +30,7 @@ export function createKafka(brokers: string[], clientId: string, log: Logger): K
  * Idempotent producer with acks=all (set per send): a retried send after a broker restart or a
  * lost response is written once per partition, and an acknowledgement means every in-sync replica
  * has it. Retries are unbounded (kafkajs default for idempotence) so a broker outage stalls the
- * enricher instead of failing a unit.
+ * service instead of failing its work.
  */
 export function createProducer(kafka: Kafka): Producer {
   return kafka.producer({

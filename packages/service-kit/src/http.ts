@@ -1,6 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { CollectorMetrics } from './metrics.js';
+
+/** What `/metrics` needs of a service's metrics: a prom-client registry. */
+export interface MetricsSource {
+  registry: { metrics(): Promise<string>; contentType: string };
+}
 
 export interface Health {
   /** false while the process cannot do its work (Kafka unreachable at start, stopping) */
@@ -9,7 +13,7 @@ export interface Health {
 }
 
 /** `/metrics` (Prometheus text) and `/healthz` (200 or 503 with a JSON detail), on loopback by default. */
-export async function startHttp(host: string, port: number, metrics: CollectorMetrics, health: () => Health): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+export async function startHttp(host: string, port: number, metrics: MetricsSource, health: () => Health): Promise<{ server: Server; port: number; close(): Promise<void> }> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/metrics') {

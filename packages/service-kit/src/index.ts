@@ -1,0 +1,3 @@
+export * from './http.js';
+export * from './log.js';
+export * from './kafka.js';
