@@ -15,7 +15,7 @@ const WORK_PARTITIONS = 6;
  * run twice, so new objects are published once); when one is killed, the other takes its sources
  * over from their checkpoints and publishes what arrives next.
  */
-test('two collectors share the sources, and one takes over when the other dies', { skip: skipInfra, timeout: 240_000 }, async () => {
+test('two collectors share the sources, and one takes over when the other dies', { skip: skipInfra, timeout: 240_000 }, async (t) => {
   const s3 = adminS3();
   const prefix = `${uniqueName('t')}.`;
   // The collectors' assigner deals the work partitions in id order (work-assigner.ts; kafkajs's
@@ -54,6 +54,11 @@ test('two collectors share the sources, and one takes over when the other dies',
   };
 
   const procs: CollectorProcess[] = [spawnCollector(['--config', config]), spawnCollector(['--config', config])];
+  // A test that times out never reaches its finally: without this hook the two children keep the
+  // test file alive and the whole suite waits for them.
+  t.after(() => {
+    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+  });
   try {
     const [pa, pb] = (await Promise.all(procs.map((p) => p.started))) as [number, number];
     let seen = '';
