@@ -1,0 +1,145 @@
+// Helpers shared by the tests that run the agent against the real API server, the ingest API and Kafka.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import kafkajs from 'kafkajs';
+import { PatchStrategy, Watch, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { endpoints } from '@sightline/testkit';
+import { KubeMetaRecordSchema, type KubeMetaRecord } from '@sightline/kube-model';
+import { ApiConfigSchema, ApiMetrics, createLogger as createApiLogger, hashToken, startApi, type ApiService } from '@sightline/api';
+import { makeTestTls } from '@sightline/api/testing';
+
+export const skip = process.env.SIGHTLINE_SKIP_INFRA === '1' ? 'SIGHTLINE_SKIP_INFRA=1' : false;
+// Without a controller-manager a deleted namespace never finishes terminating: one shared
+// namespace, objects named per run, each run deleting its own.
+export const NS = 'sightline-kubetags-test';
+
+export const isCode = (err: unknown, code: number) => typeof err === 'object' && err !== null && 'code' in err && (err as { code: unknown }).code === code;
+export async function ignore409(p: Promise<unknown>): Promise<void> {
+  try { await p; } catch (err) { if (!isCode(err, 409)) throw err; }
+}
+export const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+export type Cleanups = Array<() => Promise<unknown>>;
+
+/** Polls until `check` returns a value; fails with `what` and a hint of what was seen. */
+export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, seen: () => string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; seen: ${seen()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The first answer of a cluster-wide pod watch: an event (type, and for ERROR the Status), a failed request, or nothing within 5 s. */
+export interface WatchAnswer {
+  type: string;
+  code?: number;
+  message?: string;
+}
+
+/**
+ * Opens a cluster-wide pod watch from `rv` and reports its first answer. A watch from an RV the
+ * watch cache covers replays the events since (or waits quietly when there were none); one from an
+ * RV older than the cache is refused with 410 Gone "too old resource version".
+ */
+export async function firstWatchAnswer(kc: KubeConfig, rv: string): Promise<WatchAnswer> {
+  return new Promise<WatchAnswer>((resolve, reject) => {
+    let settled = false;
+    let ctl: AbortController | undefined;
+    const finish = (a: WatchAnswer) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      ctl?.abort();
+      resolve(a);
+    };
+    const timer = setTimeout(() => finish({ type: 'none' }), 5_000);
+    new Watch(kc).watch('/api/v1/pods', { resourceVersion: rv },
+      (type: string, obj: unknown) => {
+        const st = obj as { code?: unknown; message?: unknown } | null;
+        finish(type === 'ERROR'
+          ? { type, ...(typeof st?.code === 'number' ? { code: st.code } : {}), ...(typeof st?.message === 'string' ? { message: st.message } : {}) }
+          : { type });
+      },
+      (err: unknown) => {
+        const e = err as { statusCode?: unknown; message?: unknown } | null;
+        finish({ type: 'failed', ...(typeof e?.statusCode === 'number' ? { code: e.statusCode } : {}), message: typeof e?.message === 'string' ? e.message : String(err) });
+      },
+    ).then((c) => { ctl = c; if (settled) c.abort(); }, (err: unknown) => { clearTimeout(timer); reject(err); });
+  });
+}
+
+export const expired = (a: WatchAnswer) => a.code === 410;
+
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+export async function metricValue(m: { get(): Promise<{ values: Array<{ value: number; labels: Record<string, string | number> }> }> }, labels: Record<string, string>): Promise<number> {
+  const v = (await m.get()).values.find((x) => Object.entries(labels).every(([k, want]) => x.labels[k] === want));
+  return v?.value ?? 0;
+}
+
+export type Upsert = Extract<KubeMetaRecord, { type: 'upsert' }>;
+export type Snapshot = Extract<KubeMetaRecord, { type: 'snapshot' }>;
+
+/** The ingest API and a reader of the Kafka topic it publishes to. */
+export interface Backend {
+  api: ApiService;
+  records: Array<{ key: string; value: KubeMetaRecord | null }>;
+  seen: () => string;
+  marker: (epochAbove: number) => Promise<Snapshot>;
+  upsertOf: (uid: string, epoch: number) => Upsert[];
+}
+
+/**
+ * What the agent needs to reach the backend (port, token file, CA) before the backend runs, so a
+ * test can start the agent first; `start` then runs the API and reads its topic from the beginning.
+ */
+export function prepareBackend(run: string, cluster: string, cleanups: Cleanups, agentLogs: () => string) {
+  const tls = makeTestTls();
+  cleanups.push(async () => tls.remove());
+  const dir = mkdtempSync(path.join(tmpdir(), 'kubetags-'));
+  const token = randomBytes(24).toString('base64url');
+  writeFileSync(path.join(dir, 'token'), token + '\n');
+  writeFileSync(path.join(dir, 'tokens.json'), JSON.stringify({ clusters: [{ tokenSha256: hashToken(token), tenant: 'acme', cluster }] }));
+  const prefix = `test-kubetags-${run}.`;
+  return {
+    token,
+    tokenFile: path.join(dir, 'token'),
+    caFile: tls.caFile,
+    async start(port: number): Promise<Backend> {
+      const api: ApiService = await startApi(
+        ApiConfigSchema.parse({ listen: { port }, tls: { certFile: tls.certFile, keyFile: tls.keyFile }, tokensFile: path.join(dir, 'tokens.json'), kafka: { brokers: endpoints().kafkaBrokers, topicPrefix: prefix } }),
+        { log: createApiLogger({ level: 'silent' }), metrics: new ApiMetrics(false) },
+      );
+      cleanups.push(() => api.stop());
+      const kafka = new kafkajs.Kafka({ clientId: `test-${run}`, brokers: endpoints().kafkaBrokers, logLevel: kafkajs.logLevel.NOTHING });
+      const kadmin = kafka.admin();
+      await kadmin.connect();
+      cleanups.push(async () => { await kadmin.deleteTopics({ topics: [api.publisher.topic] }).catch(() => undefined); await kadmin.disconnect(); });
+      const records: Backend['records'] = [];
+      const consumer = kafka.consumer({ groupId: `test-${run}` });
+      await consumer.connect();
+      cleanups.push(() => consumer.disconnect());
+      await consumer.subscribe({ topic: api.publisher.topic, fromBeginning: true });
+      void consumer.run({ eachMessage: async ({ message }) => { records.push({ key: message.key?.toString() ?? '', value: message.value ? KubeMetaRecordSchema.parse(JSON.parse(message.value.toString())) : null }); } });
+      const seen = () => `${records.length} records, last: ${records.slice(-4).map((r) => `${r.key}=${r.value?.type ?? 'tombstone'}`).join(', ')}; agent log: ${agentLogs().slice(-600)}`;
+      const marker = (epochAbove: number) => waitFor(`a snapshot marker with epoch > ${epochAbove}`, () => {
+        const m = records.find((r) => r.value?.type === 'snapshot' && r.value.epoch > epochAbove);
+        return m?.value?.type === 'snapshot' ? m.value : undefined;
+      }, seen);
+      const upsertOf = (uid: string, epoch: number) => records.filter((r) => r.value?.type === 'upsert' && r.value.object.uid === uid && r.value.epoch === epoch).map((r) => r.value as Upsert);
+      return { api, records, seen, marker, upsertOf };
+    },
+  };
+}
