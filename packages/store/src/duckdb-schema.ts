@@ -1,8 +1,9 @@
 import { ROLLUP_DIMS, ROLLUPS, rollupTable, STORED_FIELDS, type StoredField } from './schema.js';
 
 /**
- * DuckDB DDL. DuckDB has no partitions: each batch is inserted sorted by time, so row-group
- * zone maps skip whole row groups on time ranges, and retention is a DELETE on the time column.
+ * DuckDB DDL. DuckDB has no partitions: rows land in arrival order, which follows the flows' time
+ * closely (objects are collected in time order), so row-group zone maps on `ts` skip most row groups
+ * of a time range; sorting each insert cost more than it saved. Retention is a DELETE on `ts`.
  */
 
 const q = (name: string): string => `"${name.replace(/"/g, '""')}"`;
@@ -58,30 +59,3 @@ export function duckdbMigrations(): Migration[] {
   ];
 }
 
-/**
- * Per-connection staging: the appender fills `staging` with the batch as it is held in memory
- * (doubles, epoch ms), and `staged` converts to the stored types, so the conversion runs
- * vectorized inside DuckDB instead of per value in JavaScript.
- */
-export const STAGING_DDL: readonly string[] = [
-  `CREATE TEMP TABLE IF NOT EXISTS staging (
-    row_no INTEGER,
-    ts_ms DOUBLE,
-    ${STORED_FIELDS.map((f) => `${q(f.spec.name)} ${f.spec.kind === 'string' ? 'VARCHAR' : 'DOUBLE'}`).join(',\n    ')},
-    extra VARCHAR
-  )`,
-  `CREATE OR REPLACE TEMP VIEW staged AS SELECT
-    row_no,
-    make_timestamp(CAST(round(ts_ms * 1000) AS BIGINT)) AS ts,
-    ${STORED_FIELDS.map((f) =>
-      f.spec.kind === 'string'
-        ? q(f.spec.name)
-        : f.spec.kind === 'time'
-          ? `make_timestamp(CAST(round(${q(f.spec.name)} * 1000) AS BIGINT)) AS ${q(f.spec.name)}`
-          : f.integer
-            ? `CAST(${q(f.spec.name)} AS BIGINT) AS ${q(f.spec.name)}`
-            : q(f.spec.name),
-    ).join(',\n    ')},
-    extra
-  FROM temp.staging`,
-];

@@ -1,8 +1,9 @@
-import { DuckDBConnection, DuckDBDataChunk, DuckDBInstance, type DuckDBAppender, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import { FIELD_LIST, FlowBatch, type BatchMeta } from '@sightline/flow';
 import { z } from 'zod';
-import { duckdbMigrations, STAGING_DDL } from './duckdb-schema.js';
-import { DEFAULT_RETENTION_DAYS, ROLLUP_DIMS, ROLLUPS, rollupTable, STORED_FIELDS, TIME_SOURCES, type RollupSpec } from './schema.js';
+import { duckdbMigrations } from './duckdb-schema.js';
+import { DuckDBWriter } from './duckdb-writer.js';
+import { DEFAULT_RETENTION_DAYS, ROLLUPS, rollupTable, STORED_FIELDS, type RollupSpec } from './schema.js';
 import {
   checkBatch,
   checkTenant,
@@ -31,13 +32,15 @@ export const DuckDBStoreConfigSchema = z.object({
   retentionDays: z
     .object({ flows: z.number().positive(), '1m': z.number().positive(), '5m': z.number().positive(), '1h': z.number().positive() })
     .default(DEFAULT_RETENTION_DAYS),
+  /**
+   * Most rows written in one transaction. Batches that queue up while a transaction runs are
+   * written together in the next one; bigger groups spread its fixed cost over more rows.
+   */
+  maxGroupRows: z.number().int().positive().default(131_072),
 });
 export type DuckDBStoreConfig = z.input<typeof DuckDBStoreConfigSchema>;
 
 const q = (name: string): string => `"${name.replace(/"/g, '""')}"`;
-
-/** DuckDB vectors hold 2048 rows; appending a full chunk at a time is the appender's fast path. */
-const CHUNK_ROWS = 2048;
 
 /**
  * The embedded store. One connection per store, and writes on it run one at a time (a DuckDB
@@ -47,7 +50,7 @@ const CHUNK_ROWS = 2048;
 export class DuckDBStore implements FlowStore {
   readonly engine = 'duckdb' as const;
   private queue: Promise<unknown> = Promise.resolve();
-  private staging: DuckDBAppender | undefined;
+  private writer!: DuckDBWriter;
 
   private constructor(
     private readonly conn: DuckDBConnection,
@@ -64,8 +67,9 @@ export class DuckDBStore implements FlowStore {
     const cfg = DuckDBStoreConfigSchema.parse(config);
     const instance = await DuckDBInstance.fromCache(cfg.path, { checkpoint_threshold: cfg.checkpointThreshold });
     const conn = await instance.connect();
-    for (const sql of STAGING_DDL) await conn.run(sql);
-    return new DuckDBStore(conn, cfg, instance);
+    const store = new DuckDBStore(conn, cfg, instance);
+    store.writer = await DuckDBWriter.create(conn, (job) => store.run(job), cfg.maxGroupRows);
+    return store;
   }
 
   /** Serializes work on the connection; a failed job does not poison the ones after it. */
@@ -101,85 +105,7 @@ export class DuckDBStore implements FlowStore {
   }
 
   async writeBatch(meta: BatchMeta, batch: FlowBatch): Promise<{ written: boolean }> {
-    const m = checkBatch(meta, batch);
-    return this.run(async () => {
-      // Cheap early exit for a redelivered batch, before appending anything.
-      if (await this.ledgerHas(m.id)) return { written: false };
-      await this.stage(m, batch);
-      await this.conn.run('BEGIN TRANSACTION');
-      try {
-        const claimed = await this.conn.runAndReadAll(
-          'INSERT INTO batches SELECT $1, $2, $3, now(), min(ts), max(ts) FROM staged ON CONFLICT DO NOTHING RETURNING batch_id',
-          [m.id, m.tenant, batch.length],
-        );
-        if (claimed.currentRowCount === 0) {
-          await this.conn.run('ROLLBACK');
-          return { written: false };
-        }
-        await this.conn.run(
-          `INSERT INTO flows SELECT $1, $2, row_no, ts, ${STORED_FIELDS.map((f) => q(f.spec.name)).join(', ')}, extra FROM staged ORDER BY ts`,
-          [m.tenant, m.id],
-        );
-        for (const r of ROLLUPS) await this.conn.run(rollupInsertSql(r), [m.tenant]);
-        await this.conn.run('COMMIT');
-        return { written: true };
-      } catch (e) {
-        await this.conn.run('ROLLBACK').catch(() => undefined);
-        // Another store on the same file committed this batch first: DuckDB reports the
-        // primary-key conflict at insert or commit time. The ledger tells which it was.
-        if (await this.ledgerHas(m.id)) return { written: false };
-        throw new Error(`duckdb writeBatch ${m.id} (tenant ${m.tenant}, ${batch.length} rows): ${(e as Error).message}`, { cause: e });
-      }
-    });
-  }
-
-  private async ledgerHas(id: string): Promise<boolean> {
-    const r = await this.conn.runAndReadAll('SELECT 1 FROM batches WHERE batch_id = $1', [id]);
-    return r.currentRowCount > 0;
-  }
-
-  /** Fills the connection's temp staging table from the batch's columns, one 2048-row chunk at a time. */
-  private async stage(m: BatchMeta, batch: FlowBatch): Promise<void> {
-    await this.conn.run('DELETE FROM temp.staging');
-    if (this.staging === undefined) this.staging = await this.conn.createAppender('staging', 'main', 'temp');
-    const app = this.staging;
-    const types = Array.from({ length: app.columnCount }, (_, i) => app.columnType(i));
-    const fallbackTs = Date.parse(m.createdAt);
-    const n = batch.length;
-    for (let start = 0; start < n; start += CHUNK_ROWS) {
-      const rows = Math.min(CHUNK_ROWS, n - start);
-      const chunk = DuckDBDataChunk.create(types, rows);
-      // staging columns: row_no, ts_ms, fields..., extra
-      const rowNo = chunk.getColumnVector(0);
-      const ts = chunk.getColumnVector(1);
-      for (let i = 0; i < rows; i++) {
-        const r = start + i;
-        rowNo.setItem(i, r);
-        ts.setItem(i, rowTime(batch, r, fallbackTs));
-      }
-      rowNo.flush();
-      ts.flush();
-      for (let k = 0; k < STORED_FIELDS.length; k++) {
-        const v = chunk.getColumnVector(k + 2);
-        const c = batch.columns[STORED_FIELDS[k]!.col];
-        if (c === undefined) for (let i = 0; i < rows; i++) v.setItem(i, null);
-        else if (c instanceof Float64Array)
-          for (let i = 0; i < rows; i++) {
-            const x = c[start + i]!;
-            v.setItem(i, Number.isNaN(x) ? null : x);
-          }
-        else for (let i = 0; i < rows; i++) v.setItem(i, (c[start + i] ?? null) as DuckDBValue);
-        v.flush();
-      }
-      const ex = chunk.getColumnVector(STORED_FIELDS.length + 2);
-      for (let i = 0; i < rows; i++) {
-        const x = batch.extra?.[start + i];
-        ex.setItem(i, x ? JSON.stringify(x) : null);
-      }
-      ex.flush();
-      app.appendDataChunk(chunk);
-    }
-    app.flushSync();
+    return this.writer.write(checkBatch(meta, batch), batch);
   }
 
   async readBatch(tenant: string, batchId: string): Promise<FlowBatch> {
@@ -243,9 +169,10 @@ export class DuckDBStore implements FlowStore {
   }
 
   async close(): Promise<void> {
+    // writes queued before close are written first (a group job may queue the next group behind it)
+    while (this.writer.busy) await this.run(async () => undefined);
     await this.run(async () => {
-      this.staging?.closeSync();
-      this.staging = undefined;
+      this.writer.close();
       this.conn.closeSync();
     });
   }
@@ -255,25 +182,6 @@ export class DuckDBStore implements FlowStore {
     return this.run(() => job(this.conn));
   }
 }
-
-function rowTime(batch: FlowBatch, r: number, fallback: number): number {
-  for (const c of TIME_SOURCES) {
-    const col = batch.columns[c];
-    if (col instanceof Float64Array) {
-      const v = col[r]!;
-      if (!Number.isNaN(v)) return v;
-    }
-  }
-  return fallback;
-}
-
-function rollupInsertSql(r: RollupSpec): string {
-  const dims = ROLLUP_DIMS_SQL;
-  return `INSERT INTO ${rollupTable(r)} SELECT $1, time_bucket(INTERVAL '${r.seconds} seconds', ts) AS bucket, ${dims},
-    count(*), sum(packets), sum(bytes) FROM staged GROUP BY bucket, ${dims}`;
-}
-
-const ROLLUP_DIMS_SQL = ROLLUP_DIMS.map(q).join(', ');
 
 function source(rollup: RollupSpec | null, metric: 'flows' | 'packets' | 'bytes'): { table: string; time: string; measure: string } {
   if (rollup === null) return { table: 'flows', time: 'ts', measure: metric === 'flows' ? 'count(*)' : `coalesce(sum(${metric}), 0)` };

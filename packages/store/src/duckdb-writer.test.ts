@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { colIndex } from '@sightline/flow';
+import { DuckDBStore } from './duckdb-store.js';
+import { metaFor, sampleBatch } from './testdata/sample.js';
+import { enrichedBatch } from './testdata/synthetic.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'sightline-writer-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const T0 = Date.UTC(2024, 10, 26, 8);
+
+test('group commit: batches written together, with different column sets, a repeat and a bad batch among them', async () => {
+  const s = await DuckDBStore.open({ path: path.join(dir, 'group.duckdb') });
+  await s.migrate();
+  try {
+    const synth = [0, 1, 2, 3].map((k) => enrichedBatch(3000, 500 + k, T0, 3_600_000));
+    const sample = sampleBatch(); // every cloud's fields, extras: another column set
+    const bad = enrichedBatch(50, 600, T0, 60_000);
+    bad.numbers(colIndex('dst_port'))[7] = 1e300; // beyond BIGINT: fails inside the transaction
+    const items = [
+      { meta: metaFor('acme', 'g/0', 3000), batch: synth[0]! },
+      { meta: metaFor('acme', 'g/sample', sample.length), batch: sample },
+      { meta: metaFor('acme', 'g/1', 3000), batch: synth[1]! },
+      { meta: metaFor('acme', 'g/bad', 50), batch: bad },
+      { meta: metaFor('acme', 'g/0', 3000), batch: synth[0]! }, // the same batch again, in the same group
+      { meta: metaFor('other', 'g/2', 3000), batch: synth[2]! },
+      { meta: metaFor('acme', 'g/3', 3000), batch: synth[3]! },
+    ];
+    // all issued at once: they queue behind the first and are written as one group
+    const results = await Promise.allSettled(items.map((i) => s.writeBatch(i.meta, i.batch)));
+    const outcome = results.map((r) => (r.status === 'fulfilled' ? r.value.written : 'failed'));
+    assert.deepEqual(outcome, [true, true, true, 'failed', false, true, true]);
+    const failure = results[3] as PromiseRejectedResult;
+    assert.match(String(failure.reason), /duckdb writeBatch [0-9a-f]{64} \(tenant acme, 50 rows\)/);
+
+    for (const [i, it] of items.entries()) {
+      const back = await s.readBatch(it.meta.tenant, it.meta.id);
+      assert.equal(back.length, i === 3 ? 0 : it.batch.length, `batch ${i} rows`);
+    }
+    const back = await s.readBatch('acme', items[1]!.meta.id);
+    assert.deepEqual(back.extra?.filter((x) => x !== null), sample.extra?.filter((x) => x !== null && x !== undefined));
+    // every table counts each written flow once, per tenant
+    const q = { from: T0, to: T0 + 3_600_000, stepSeconds: 3600, metric: 'flows' as const };
+    for (const use of ['raw', '1m', '5m', '1h'] as const) {
+      assert.deepEqual((await s.timeSeries('acme', { ...q, use })).points, [{ t: T0, value: 9000 }], `acme ${use}`);
+      assert.deepEqual((await s.timeSeries('other', { ...q, use })).points, [{ t: T0, value: 3000 }], `other ${use}`);
+    }
+  } finally {
+    await s.close();
+  }
+});
+
+test('close writes what was queued before it', async () => {
+  const file = path.join(dir, 'close.duckdb');
+  const s = await DuckDBStore.open({ path: file, maxGroupRows: 1000 });
+  await s.migrate();
+  const batches = [0, 1, 2, 3, 4].map((k) => enrichedBatch(800, 700 + k, T0, 60_000));
+  const writes = batches.map((b, k) => s.writeBatch(metaFor('acme', `c/${k}`, b.length), b));
+  await s.close();
+  assert.deepEqual(await Promise.all(writes), batches.map(() => ({ written: true })));
+  const again = await DuckDBStore.open({ path: file });
+  try {
+    for (let k = 0; k < batches.length; k++) assert.equal((await again.readBatch('acme', metaFor('acme', `c/${k}`, 800).id)).length, 800);
+  } finally {
+    await again.close();
+  }
+});
