@@ -129,5 +129,27 @@ export function clickhouseMigrations(db: string, ft: ClickHouseFeatures, retenti
         ];
       }),
     },
+    {
+      version: 3,
+      name: 'landed rows per batch',
+      statements: [
+        // Rows of each batch the raw table received, kept by the server as it inserts (a view of
+        // flows): a batch whose rows landed but whose ledger entry did not (writer killed in
+        // between) is found by a key lookup here, not by reading its hour of the raw table.
+        `CREATE TABLE IF NOT EXISTS ${id('flows_landed')} (
+          batch_id String,
+          ts DateTime('UTC'),
+          rows UInt64
+        ) ENGINE = SummingMergeTree((rows))
+        PARTITION BY toYYYYMMDD(ts)
+        ORDER BY batch_id
+        ${ttl('ts', Math.max(retentionDays.flows, retentionDays['1h']))}`,
+        `CREATE MATERIALIZED VIEW IF NOT EXISTS ${id('flows_landed_mv')} TO ${id('flows_landed')} AS
+        SELECT batch_id, max(ts) AS ts, count() AS rows FROM ${id('flows')} GROUP BY batch_id`,
+        // rows written before this migration; a run interrupted after it finds them there and adds none
+        `INSERT INTO ${id('flows_landed')} SELECT batch_id, max(ts) AS ts, count() AS rows FROM ${id('flows')}
+        WHERE batch_id NOT IN (SELECT batch_id FROM ${id('flows_landed')}) GROUP BY batch_id`,
+      ],
+    },
   ];
 }

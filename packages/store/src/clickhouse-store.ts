@@ -1,11 +1,12 @@
 import { Readable } from 'node:stream';
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
 import { FIELD_LIST, type BatchMeta, type FlowBatch } from '@sightline/flow';
 import { z } from 'zod';
 import { batchFromColumns } from './duckdb-store.js';
 import { clickhouseMigrations, featuresFor, ROLLUP_NUMERIC, rollupKey, type ClickHouseFeatures } from './clickhouse-schema.js';
-import { quoteIdent, quoteNumber, quoteString, quoteValue, tsvField } from './clickhouse-sql.js';
-import { DEFAULT_RETENTION_DAYS, ROLLUPS, rollupTable, STORED_FIELDS, TIME_SOURCES, type RollupSpec } from './schema.js';
+import { rowBinaryBody, rowTime, type RowBinaryItem } from './clickhouse-rowbinary.js';
+import { quoteIdent, quoteNumber, quoteString, quoteValue } from './clickhouse-sql.js';
+import { DEFAULT_RETENTION_DAYS, ROLLUPS, rollupTable, STORED_FIELDS, type RollupSpec } from './schema.js';
 import {
   checkBatch,
   checkTenant,
@@ -34,12 +35,25 @@ export const ClickHouseStoreConfigSchema = z.object({
 });
 export type ClickHouseStoreConfig = z.input<typeof ClickHouseStoreConfigSchema>;
 
+export interface WriteItem {
+  meta: BatchMeta;
+  batch: FlowBatch;
+}
+
+interface LedgerEntry {
+  meta: BatchMeta;
+  records: number;
+  minS: number;
+  maxS: number;
+}
+
 /**
  * The scale-out store. Dedupe: on servers with insert_deduplication_token (22.2+) the insert
  * carries the batch id as its token and the server drops a repeat, dependent rollup views included.
  * On older servers (18.16 here) a ledger is checked before the insert and written after it; a
  * batch whose rows landed but whose ledger entry did not (crash in between) is found by its id
- * in the raw table within its time range and is not written again. Two writers racing on one
+ * in `flows_landed` (row counts per batch, kept by a view of the raw table) and is not written
+ * again. `writeBatches` does this for many batches with one lookup, one insert and one ledger write. Two writers racing on one
  * batch both insert: the raw table's ReplacingMergeTree key (batch_id, row_no) collapses them,
  * reads use FINAL, but the rollups count such a batch twice (see README).
  */
@@ -115,60 +129,99 @@ export class ClickHouseStore implements FlowStore {
   }
 
   async writeBatch(meta: BatchMeta, batch: FlowBatch): Promise<{ written: boolean }> {
-    const m = checkBatch(meta, batch);
-    const ft = await this.features();
-    const id = quoteString(m.id);
-    const [seen] = await this.rows<{ n: string }>(`SELECT count() AS n FROM ${this.t('batches')} WHERE batch_id = ${id}`);
-    if (Number(seen?.n ?? 0) > 0) return { written: false };
-
-    const fallback = Date.parse(m.createdAt);
-    let minS = Infinity;
-    let maxS = -Infinity;
-    const secs = new Float64Array(batch.length);
-    for (let r = 0; r < batch.length; r++) {
-      const s = Math.floor(rowTime(batch, r, fallback) / 1000);
-      secs[r] = s;
-      if (s < minS) minS = s;
-      if (s > maxS) maxS = s;
-    }
-    if (batch.length === 0) minS = maxS = Math.floor(fallback / 1000);
-
-    if (!ft.dedupToken) {
-      // A previous attempt may have inserted the rows and died before the ledger entry.
-      const [landed] = await this.rows<{ n: string }>(
-        `SELECT sum(toUInt64(1)) AS n FROM ${this.t('flows')} WHERE tenant = ${quoteString(m.tenant)}
-          AND ts >= toDateTime(${minS}, 'UTC') AND ts <= toDateTime(${maxS}, 'UTC') AND batch_id = ${id}`,
-      );
-      if (Number(landed?.n ?? 0) >= batch.length && batch.length > 0) {
-        await this.ledger(m, batch.length, minS, maxS);
-        return { written: false };
-      }
-    }
-
-    let written = true;
-    if (batch.length > 0) {
-      const body = tsvBody(m, batch, secs, ft);
-      const res = await this.ch.exec({
-        query: `INSERT INTO ${this.t('flows')} FORMAT TabSeparated`,
-        values: Readable.from([body]),
-        clickhouse_settings: ft.dedupToken
-          ? { insert_deduplication_token: m.id, deduplicate_blocks_in_dependent_materialized_views: 1 }
-          : {},
-      });
-      res.stream.resume();
-      await new Promise<void>((ok, fail) => res.stream.on('end', ok).on('error', fail));
-      // The server reports 0 written rows when the token dropped the insert as a repeat.
-      if (ft.dedupToken && res.summary && Number(res.summary.written_rows) === 0) written = false;
-    }
-    await this.ledger(m, batch.length, minS, maxS);
-    return { written };
+    return (await this.writeBatches([{ meta, batch }]))[0]!;
   }
 
-  private async ledger(m: BatchMeta, records: number, minS: number, maxS: number): Promise<void> {
-    await this.ch.command({
-      query: `INSERT INTO ${this.t('batches')} VALUES (${quoteString(m.id)}, ${quoteString(m.tenant)}, ${records}, now(),
-        toDateTime(${minS}, 'UTC'), toDateTime(${maxS}, 'UTC'))`,
+  /**
+   * Several batches in three round trips: one lookup of every id (ledger and landed rows), one
+   * INSERT of the rows of every batch not written before, one ledger INSERT. The answers are in
+   * the order of `items`; an id given twice is written once (its repeats answer `written: false`).
+   * Rollups stay exact: a materialized view sums whatever block it is given, and no batch is in
+   * the block twice. Servers with insert_deduplication_token get one INSERT per batch, each
+   * carrying its own id as the token.
+   */
+  async writeBatches(items: readonly WriteItem[]): Promise<{ written: boolean }[]> {
+    const metas = items.map((it) => checkBatch(it.meta, it.batch));
+    const ft = await this.features();
+    const out = items.map(() => ({ written: false }));
+    const first = new Map<string, number>();
+    metas.forEach((m, i) => { if (!first.has(m.id)) first.set(m.id, i); });
+    if (first.size === 0) return out;
+    const known = await this.known([...first.keys()]);
+
+    const rows: RowBinaryItem[] = [];
+    const ledger: LedgerEntry[] = [];
+    for (const [id, i] of first) {
+      const k = known.get(id);
+      if (k?.ledger) continue;
+      const m = metas[i]!;
+      const batch = items[i]!.batch;
+      const fallback = Date.parse(m.createdAt);
+      let minS = Infinity;
+      let maxS = -Infinity;
+      const secs = new Float64Array(batch.length);
+      for (let r = 0; r < batch.length; r++) {
+        const sec = Math.floor(rowTime(batch, r, fallback) / 1000);
+        secs[r] = sec;
+        if (sec < minS) minS = sec;
+        if (sec > maxS) maxS = sec;
+      }
+      if (batch.length === 0) minS = maxS = Math.floor(fallback / 1000);
+      ledger.push({ meta: m, records: batch.length, minS, maxS });
+      // A previous attempt inserted the rows and died before the ledger entry: only the entry is missing.
+      if (batch.length > 0 && (k?.landed ?? 0) >= batch.length) continue;
+      out[i]!.written = true;
+      if (batch.length > 0) rows.push({ meta: m, batch, secs });
+    }
+
+    if (ft.dedupToken) {
+      for (const it of rows) {
+        const written = await this.insertRows([it], { insert_deduplication_token: it.meta.id, deduplicate_blocks_in_dependent_materialized_views: 1 });
+        // the server reports 0 written rows when the token dropped the insert as a repeat
+        if (written === 0) out[first.get(it.meta.id)!]!.written = false;
+      }
+    } else if (rows.length > 0) {
+      await this.insertRows(rows, {});
+    }
+    if (ledger.length > 0) {
+      await this.ch.command({
+        query: `INSERT INTO ${this.t('batches')} VALUES ${ledger
+          .map((e) => `(${quoteString(e.meta.id)}, ${quoteString(e.meta.tenant)}, ${e.records}, now(), toDateTime(${e.minS}, 'UTC'), toDateTime(${e.maxS}, 'UTC'))`)
+          .join(', ')}`,
+      });
+    }
+    return out;
+  }
+
+  /** Per id: whether the ledger has it, and how many of its rows the raw table holds (the landed view). */
+  private async known(ids: readonly string[]): Promise<Map<string, { ledger: boolean; landed: number }>> {
+    const list = ids.map(quoteString).join(', ');
+    const found = await this.rows<{ batch_id: string; ledger: string; landed: string }>(
+      `SELECT batch_id, toUInt64(1) AS ledger, toUInt64(0) AS landed FROM ${this.t('batches')} WHERE batch_id IN (${list})
+        UNION ALL
+        SELECT batch_id, toUInt64(0) AS ledger, sum(rows) AS landed FROM ${this.t('flows_landed')} WHERE batch_id IN (${list}) GROUP BY batch_id`,
+    );
+    const out = new Map<string, { ledger: boolean; landed: number }>();
+    for (const r of found) {
+      const k = out.get(r.batch_id) ?? { ledger: false, landed: 0 };
+      if (Number(r.ledger) > 0) k.ledger = true;
+      k.landed += Number(r.landed);
+      out.set(r.batch_id, k);
+    }
+    return out;
+  }
+
+  /** One INSERT of the rows of these batches; returns the rows the server reports written. */
+  private async insertRows(items: readonly RowBinaryItem[], settings: ClickHouseSettings): Promise<number> {
+    const { columns, body } = rowBinaryBody(items);
+    const res = await this.ch.exec({
+      query: `INSERT INTO ${this.t('flows')} (${columns}) FORMAT RowBinary`,
+      values: Readable.from([body]),
+      clickhouse_settings: settings,
     });
+    res.stream.resume();
+    await new Promise<void>((ok, fail) => res.stream.on('end', ok).on('error', fail));
+    return Number(res.summary?.written_rows ?? NaN);
   }
 
   async readBatch(tenant: string, batchId: string): Promise<FlowBatch> {
@@ -247,6 +300,7 @@ export class ClickHouseStore implements FlowStore {
     const cutoff = (days: number): Date => new Date(now.getTime() - days * 86_400_000);
     await this.dropPartitions('flows', 'ts', cutoff(ret.flows), 'day');
     await this.dropPartitions('batches', 'max_ts', cutoff(Math.max(ret.flows, ret['1h'])), 'month');
+    await this.dropPartitions('flows_landed', 'ts', cutoff(Math.max(ret.flows, ret['1h'])), 'day');
     for (const r of ROLLUPS) await this.dropPartitions(rollupTable(r), 'bucket', cutoff(ret[r.name]), 'month');
   }
 
@@ -296,17 +350,6 @@ export class ClickHouseStore implements FlowStore {
   }
 }
 
-function rowTime(batch: FlowBatch, r: number, fallback: number): number {
-  for (const c of TIME_SOURCES) {
-    const col = batch.columns[c];
-    if (col instanceof Float64Array) {
-      const v = col[r]!;
-      if (!Number.isNaN(v)) return v;
-    }
-  }
-  return fallback;
-}
-
 /** Rollups hold '' and -1 for absent keys; give them back as null like the raw table does. */
 function fromKey(dim: string, v: string | number | null, rollup: boolean): string | number | null {
   if (v === null) return null;
@@ -337,38 +380,4 @@ function whereSql(tenant: string, time: string, from: number, to: number, filter
     }
   }
   return parts.join(' AND ');
-}
-
-/** The batch as TabSeparated rows in the table's column order. */
-function tsvBody(m: BatchMeta, batch: FlowBatch, secs: Float64Array, ft: ClickHouseFeatures): string {
-  const head = `${tsvField(m.tenant)}\t${m.id}\t`;
-  const cols = STORED_FIELDS.map((f) => ({ f, c: batch.columns[f.col] }));
-  const parts: string[] = [];
-  for (let r = 0; r < batch.length; r++) {
-    let line = head + r + '\t' + secs[r];
-    for (const { f, c } of cols) {
-      if (c === undefined) {
-        line += '\t\\N';
-        continue;
-      }
-      const v = c[r];
-      if (v === null || v === undefined || (typeof v === 'number' && Number.isNaN(v))) line += '\t\\N';
-      else if (typeof v === 'string') line += '\t' + tsvField(v);
-      else if (f.spec.kind === 'time') line += '\t' + (ft.dateTime64 ? dt64(v) : String(Math.round(v * 1000)));
-      else if (f.integer) line += '\t' + String(Math.round(v));
-      else line += '\t' + String(v);
-    }
-    const ex = batch.extra?.[r];
-    line += '\t' + (ex ? tsvField(JSON.stringify(ex)) : '\\N');
-    parts.push(line);
-  }
-  return parts.join('\n') + '\n';
-}
-
-/** 'YYYY-MM-DD hh:mm:ss.ffffff', the text form DateTime64(6) reads in every input format. */
-function dt64(ms: number): string {
-  const us = Math.round(ms * 1000);
-  const sec = Math.floor(us / 1_000_000);
-  const frac = us - sec * 1_000_000;
-  return new Date(sec * 1000).toISOString().slice(0, 19).replace('T', ' ') + '.' + String(frac).padStart(6, '0');
 }
