@@ -7,6 +7,8 @@
  *
  * Run from the repository root: node --import tsx samples/make-samples.ts [OUTDIR]
  * (OUTDIR defaults to samples/ itself; a test writes to a temporary one and compares.)
+ * SAMPLES_SCALE=N multiplies every connection rate by N (the same clusters, N times the traffic): the
+ * embedded end-to-end benchmark runs on such a set. The committed samples are scale 1.
  *
  * Traffic in each cluster: internet -> frontend, frontend -> APIs, APIs -> databases and caches,
  * every app pod -> the cluster DNS, egress to the internet (a payment provider, a package mirror),
@@ -23,6 +25,8 @@ const DIR = process.argv[2] ? path.resolve(process.argv[2]) : path.dirname(fileU
 /** the hour of flow logs; pods started earlier, so every lease covers it */
 const HOUR_START = Date.parse('2026-03-10T12:00:00Z');
 const MINUTES = 60;
+const SCALE = Number(process.env.SAMPLES_SCALE ?? 1);
+if (!(SCALE > 0)) throw new Error(`SAMPLES_SCALE must be a positive number, got ${process.env.SAMPLES_SCALE}`);
 
 // ---------------------------------------------------------------- deterministic randomness
 let seed = 0x5eed1e55;
@@ -248,7 +252,7 @@ function generate(edges: Edge[]): Conn[] {
   for (let m = 0; m < MINUTES; m++) {
     for (const e of edges) {
       // a count around the rate, so minutes differ; fractional rates happen in some minutes only
-      const x = e.perMinute * (0.6 + rand() * 0.8);
+      const x = e.perMinute * SCALE * (0.6 + rand() * 0.8);
       const n = Math.floor(x) + (rand() < x - Math.floor(x) ? 1 : 0);
       for (let i = 0; i < n; i++) {
         const src = e.from();

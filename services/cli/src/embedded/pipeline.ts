@@ -120,32 +120,45 @@ export async function runPipeline(cfg: LoadedConfig, store: FlowStore, opts: Pip
 class StoreFailure extends Error {}
 
 /**
- * The in-process queue between the parsing and the store, one batch deep: the next batch is
- * parsed and attributed while DuckDB writes the previous one on its own threads, and memory holds
- * at most two batches whatever the object sizes.
+ * Rows parsed ahead of the store. The store writes the batches waiting when it frees up as one
+ * transaction (group commit), so several must be waiting for that to pay; the bound keeps memory at
+ * a few tens of MB whatever the object sizes.
+ */
+const MAX_ROWS_IN_FLIGHT = 524_288;
+
+/**
+ * The in-process queue between the parsing and the store: the next batches are parsed and
+ * attributed while DuckDB writes the previous ones on its own threads.
  */
 function writeBehind(store: FlowStore, r: PipelineResult) {
-  let pending: Promise<void> = Promise.resolve();
+  const inFlight = new Set<Promise<void>>();
+  let rows = 0;
   let failure: unknown = null;
   const check = () => {
     if (failure !== null) throw new StoreFailure('store write failed', { cause: failure });
   };
   return {
     async enqueue(meta: BatchMeta, batch: FlowBatch): Promise<void> {
-      await pending;
+      while (rows + batch.length > MAX_ROWS_IN_FLIGHT && inFlight.size > 0) await Promise.race(inFlight);
       check();
-      pending = store.writeBatch(meta, batch).then(
+      const n = batch.length;
+      rows += n;
+      const p: Promise<void> = store.writeBatch(meta, batch).then(
         ({ written }) => {
           r.batches++;
           if (!written) r.duplicates++;
         },
         (err: unknown) => {
-          failure = err;
+          failure ??= err;
         },
-      );
+      ).finally(() => {
+        rows -= n;
+        inFlight.delete(p);
+      });
+      inFlight.add(p);
     },
     async drain(): Promise<void> {
-      await pending;
+      await Promise.all(inFlight);
       if (failure !== null) throw failure;
     },
   };
