@@ -43,6 +43,17 @@ export const EnricherConfig = z.object({
      * attributed with what is known (and counted in meta_wait_timeouts).
      */
     metaWaitMs: z.number().int().min(0).max(600_000).default(10_000),
+    /**
+     * Rows per store write: consecutive batches go to the store together (ClickHouse: one lookup,
+     * one insert, one ledger write for all of them), fewer and larger inserts being what the server
+     * does fastest. A write takes at least one batch whatever its size.
+     */
+    writeRows: z.number().int().min(1).max(4_194_304).default(65_536),
+    /**
+     * Rows decoded and attributed ahead of the store (queued or being written) before the consumer
+     * waits: the memory bound of the pipeline (about 0.5 KiB per row).
+     */
+    pendingRows: z.number().int().min(1).max(16_777_216).default(196_608),
     /** how long start-up may take to read the kube-meta topic to its end before flows are consumed */
     metaStartupTimeoutMs: z.number().int().min(1000).default(300_000),
     /** pod labels kept in `*_k8s_labels`; null keeps what the metadata carries (already allow-listed by kubetags) */

@@ -9,6 +9,7 @@ import { createKafka } from '@sightline/service-kit';
 import { errField, type Logger } from './log.js';
 import { MetaConsumer } from './meta-consumer.js';
 import { EnricherMetrics } from './metrics.js';
+import { WritePipeline, type PendingMessage } from './write-pipeline.js';
 
 const END = colIndex('end');
 const START = colIndex('start');
@@ -26,11 +27,12 @@ export async function openStore(cfg: StoreConfig): Promise<FlowStore> {
 
 /**
  * flows topic + kube-meta topic → attribution → store. Flow batches are consumed in a consumer
- * group shared by every enricher process; for each message, in partition order: decode, attribute
- * both ends at the flows' own time, write to the store (which drops a batch id it already has),
- * and only then commit the offset after the message. A process killed anywhere in between leaves
- * the offset before the message, the next owner of the partition writes it again, and the store
- * drops the repeat: nothing lost, nothing doubled.
+ * group shared by every enricher process; each message is decoded and both ends attributed at the
+ * flows' own time, in partition order, while the store is still writing the messages before it
+ * (WritePipeline): the store gets several batches per write (it drops a batch id it already has),
+ * and only after it confirmed them are the offsets after them committed. A process killed
+ * anywhere in between leaves the offsets before every unconfirmed batch, the next owner of the
+ * partition writes them again, and the store drops the repeats: nothing lost, nothing doubled.
  */
 export class Enricher {
   readonly state: KubeMetaState;
@@ -44,6 +46,8 @@ export class Enricher {
   /** the flows consumer stopped for good (non-retriable failure): unhealthy until restarted */
   private failed = false;
   private assigned: number[] = [];
+  private flowsTopic = '';
+  private readonly pipeline: WritePipeline;
   port = 0;
 
   private constructor(
@@ -59,6 +63,25 @@ export class Enricher {
       labelAllowList: cfg.enricher.labelAllowList,
       scopes: cfg.enricher.clusters,
     });
+    const ch = store instanceof ClickHouseStore ? store : undefined;
+    this.pipeline = new WritePipeline({
+      write: async (items) => {
+        if (ch) return ch.writeBatches(items);
+        const out: { written: boolean }[] = [];
+        for (const it of items) out.push(await store.writeBatch(it.meta, it.batch));
+        return out;
+      },
+      commit: async (offsets) => {
+        // a partition taken away by a rebalance is its new owner's to commit
+        const mine = offsets.filter((o) => this.assigned.includes(o.partition));
+        if (mine.length > 0) await this.flows!.commitOffsets(mine.map((o) => ({ topic: this.flowsTopic, ...o })));
+      },
+      onWritten: (items, results) => this.written(items, results),
+      onError: (what, err, attempt) => {
+        this.metrics.storeErrors.inc({ op: what });
+        this.log.error({ err: errField(err), attempt }, what === 'write' ? 'store write failed, retrying' : 'offset commit failed (the next write commits past it)');
+      },
+    }, { writeRows: cfg.enricher.writeRows, pendingRows: cfg.enricher.pendingRows });
   }
 
   static async start(cfg: EnricherConfig, log: Logger, metrics = new EnricherMetrics()): Promise<Enricher> {
@@ -82,6 +105,7 @@ export class Enricher {
   }
 
   private async run(flowsTopic: string, metaTopic: string): Promise<void> {
+    this.flowsTopic = flowsTopic;
     this.http = await startHttp(this.cfg.http.host, this.cfg.http.port, this.metrics, () => ({
       ok: this.ready && !this.stopping && !this.failed,
       detail: { ready: this.ready, stopping: this.stopping, failed: this.failed, partitions: this.assigned, store: this.cfg.store.engine },
@@ -130,21 +154,23 @@ export class Enricher {
     const high = BigInt(batch.highWatermark);
     for (const m of batch.messages) {
       if (!isRunning() || isStale() || this.stopping) return;
-      await this.handle(batch.topic, batch.partition, m);
-      // the store has the batch (or had it): only now may the group move past it
-      await this.flows!.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(m.offset) + 1n).toString() }]);
+      const item = await this.prepare(batch.topic, batch.partition, m);
+      await this.pipeline.push({ partition: batch.partition, offset: m.offset, item }, heartbeat);
+      // resolved is where the next fetch starts; the commit waits for the store (WritePipeline)
       resolveOffset(m.offset);
       this.metrics.flowsLag.set({ partition: String(batch.partition) }, Number(high - BigInt(m.offset) - 1n));
+      this.metrics.pendingRows.set(this.pipeline.rows);
       await heartbeat();
     }
   }
 
-  private async handle(topic: string, partition: number, m: KafkaMessage): Promise<void> {
+  /** Decodes and attributes one message; nothing to write for a repeat seen by its header or a message that cannot be decoded. */
+  private async prepare(topic: string, partition: number, m: KafkaMessage): Promise<PendingMessage['item']> {
     const where = `${topic}[${partition}]@${m.offset}`;
     if (m.value === null || m.value.length === 0) {
       this.metrics.badMessages.inc();
       this.log.warn({ topic, partition, offset: m.offset }, 'flows message without a value skipped');
-      return;
+      return undefined;
     }
     let meta: BatchMeta;
     let batch: FlowBatch;
@@ -154,7 +180,7 @@ export class Enricher {
       this.metrics.consumedFlows.inc({ tenant: meta.tenant }, meta.records);
       if (this.recent.has(meta.id)) {
         this.metrics.duplicates.inc({ tenant: meta.tenant, where: 'header' });
-        return;
+        return undefined;
       }
       batch = decodeBatch(m.value, where).batch;
     } catch (err) {
@@ -162,7 +188,7 @@ export class Enricher {
       // why) and passed; the collector's dead-letter topic keeps the source lines it came from.
       this.metrics.badMessages.inc();
       this.log.error({ topic, partition, offset: m.offset, err: errField(err) }, 'flows message skipped: cannot decode');
-      return;
+      return undefined;
     }
 
     await this.waitForMetadata(meta.tenant, batch);
@@ -173,16 +199,24 @@ export class Enricher {
     this.metrics.unattributed.inc({ ...t, side: 'src' }, stats.unattributedSrc);
     this.metrics.unattributed.inc({ ...t, side: 'dst' }, stats.unattributedDst);
     this.metrics.ambiguous.inc(t, stats.ambiguous);
+    return { meta, batch };
+  }
 
-    const { written } = await this.store.writeBatch(meta, batch);
-    if (written) {
-      this.metrics.writtenBatches.inc(t);
-      this.metrics.writtenFlows.inc(t, batch.length);
-    } else {
-      this.metrics.duplicates.inc({ ...t, where: 'store' });
-    }
-    this.remember(meta.id);
-    this.log.debug({ topic, partition, offset: m.offset, batch: meta.id, tenant: meta.tenant, records: batch.length, written }, 'batch stored');
+  /** The store confirmed these batches (written now, or had them already). */
+  private written(items: { meta: BatchMeta; batch: FlowBatch }[], results: { written: boolean }[]): void {
+    items.forEach(({ meta, batch }, i) => {
+      const t = { tenant: meta.tenant };
+      const written = results[i]?.written === true;
+      if (written) {
+        this.metrics.writtenBatches.inc(t);
+        this.metrics.writtenFlows.inc(t, batch.length);
+      } else {
+        this.metrics.duplicates.inc({ ...t, where: 'store' });
+      }
+      this.remember(meta.id);
+    });
+    this.metrics.storeWrites.inc();
+    this.log.debug({ batches: items.length, records: items.reduce((a, it) => a + it.batch.length, 0) }, 'batches stored');
   }
 
   /**
@@ -218,11 +252,13 @@ export class Enricher {
     }
   }
 
-  /** Graceful drain: the message in hand is stored and committed, the rest stays for the next owner. */
+  /** Graceful drain: the messages already attributed are stored and committed, the rest stays for the next owner. */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     if (this.compactTimer) clearInterval(this.compactTimer);
+    // before leaving the group: a commit needs a member (a write that fails now is left to the next owner)
+    await this.pipeline.close();
     try {
       await this.flows?.disconnect();
     } catch (err) {

@@ -16,6 +16,9 @@ export class EnricherMetrics {
   readonly metaRecords = new Counter({ name: 'sightline_enricher_kube_meta_records_total', help: 'kube-meta records applied, by type', labelNames: ['type'], ...this.reg });
   readonly metaBadRecords = new Counter({ name: 'sightline_enricher_kube_meta_bad_records_total', help: 'kube-meta records that failed validation (skipped)', ...this.reg });
   readonly metaWaits = new Counter({ name: 'sightline_enricher_meta_waits_total', help: 'flow batches that waited for metadata, by outcome', labelNames: ['outcome'], ...this.reg });
+  readonly storeWrites = new Counter({ name: 'sightline_enricher_store_writes_total', help: 'store writes (each of one or more batches)', ...this.reg });
+  readonly storeErrors = new Counter({ name: 'sightline_enricher_store_errors_total', help: 'failed store writes (retried) and offset commits (carried by the next)', labelNames: ['op'], ...this.reg });
+  readonly pendingRows = new Gauge({ name: 'sightline_enricher_pending_rows', help: 'rows attributed and not yet confirmed by the store', ...this.reg });
   readonly flowsLag = new Gauge({ name: 'sightline_enricher_flows_lag_messages', help: 'messages behind the partition end, per flows partition this process consumes', labelNames: ['partition'], ...this.reg });
   readonly metaLag = new Gauge({ name: 'sightline_enricher_kube_meta_lag_messages', help: 'kube-meta records not yet applied, per partition (as of the last check)', labelNames: ['partition'], ...this.reg });
 
