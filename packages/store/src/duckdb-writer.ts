@@ -44,10 +44,13 @@ interface Staging {
   /** row count staged in the current group */
   rows: number;
   /**
-   * Per field, the distinct strings of the current group (string fields only; undefined for
-   * numbers): a string column is staged as 1-based ids into this list, passed to the inserts as
-   * a parameter. Setting a string in a DuckDB vector from JavaScript costs ~360 ns, an integer
-   * ~40 ns, and flows repeat their strings (addresses, namespaces, workloads) many times a batch.
+   * Per field, the distinct strings of the current group (low-cardinality string fields only;
+   * undefined for the others): such a column is staged as 1-based ids into this list, passed to
+   * the inserts as a parameter. Setting a string in a DuckDB vector from JavaScript costs ~360 ns,
+   * an integer ~40 ns, and flows repeat these strings (namespaces, workloads, actions) in most rows.
+   * High-cardinality strings (addresses, pods, interface ids) stay strings: DuckDB binds a list
+   * parameter element by element and copies it into the plan, which cost more than it saved once
+   * the lists had tens of thousands of addresses (measured: 0.9 s of planning for a 65k-row group).
    */
   dicts: (Dictionary | undefined)[];
 }
@@ -225,11 +228,11 @@ export class DuckDBWriter {
       const table = `staging_${this.stagings.size}`;
       await this.conn.run(`CREATE OR REPLACE TEMP TABLE ${table} (
         b INTEGER, row_no INTEGER, ts_ms DOUBLE,
-        ${fields.map((f) => `${q(f.spec.name)} ${f.spec.kind === 'string' ? 'INTEGER' : 'DOUBLE'}`).join(', ')}${fields.length > 0 ? ',' : ''}
+        ${fields.map((f) => `${q(f.spec.name)} ${f.spec.kind !== 'string' ? 'DOUBLE' : f.lowCardinality ? 'INTEGER' : 'VARCHAR'}`).join(', ')}${fields.length > 0 ? ',' : ''}
         extra VARCHAR)`);
       const appender = await this.conn.createAppender(table, 'main', 'temp');
       const types = Array.from({ length: appender.columnCount }, (_, i) => appender.columnType(i));
-      s = { table, fields, extra, appender, types, rows: 0, dicts: fields.map((f) => (f.spec.kind === 'string' ? new Dictionary() : undefined)) };
+      s = { table, fields, extra, appender, types, rows: 0, dicts: fields.map((f) => (f.spec.kind === 'string' && f.lowCardinality ? new Dictionary() : undefined)) };
       this.stagings.set(key, s);
     }
     return s;
@@ -278,6 +281,7 @@ function stage(s: Staging, b: number, m: BatchMeta, batch: FlowBatch): { minTs: 
           const x = c[start + i]!;
           v.setItem(i, Number.isNaN(x) ? null : x);
         }
+      else if (s.dicts[k] === undefined) for (let i = 0; i < rows; i++) v.setItem(i, (c[start + i] ?? null) as DuckDBValue);
       else {
         const d = s.dicts[k]!;
         for (let i = 0; i < rows; i++) {
@@ -333,6 +337,7 @@ class Exprs {
     const has = k >= 0;
     if (f.spec.kind === 'string') {
       if (!has) return 'NULL::VARCHAR';
+      if (!f.lowCardinality) return col;
       this.params.push(listValue(this.s.dicts[k]!.values));
       this.types.push(LIST(VARCHAR));
       return `($${this.params.length}::VARCHAR[])[${col}]`;
