@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Kafka, Producer } from 'kafkajs';
+import type { Consumer, Kafka, Producer } from 'kafkajs';
+import type { Logger } from './log.js';
+import { settlesWithin } from './startup.js';
 import { z } from 'zod';
 
 /**
@@ -49,8 +51,8 @@ export class CheckpointStore {
    * after every change of ownership, so a source taken over from a dead process resumes from the
    * last cursor that process wrote.
    */
-  async load(timeoutMs = 60_000): Promise<number> {
-    const latest = await readToEnd(this.kafka, this.topic, timeoutMs);
+  async load(opts: Partial<ReadOptions> = {}): Promise<number> {
+    const latest = await readToEnd(this.kafka, this.topic, { timeoutMs: 60_000, ...opts });
     for (const [key, text] of latest) {
       if (text === null) { this.cursors.delete(key); continue; }
       const r = CheckpointValue.safeParse(safeJson(text));
@@ -65,11 +67,33 @@ function safeJson(text: string): unknown {
   try { return JSON.parse(text); } catch { return undefined; }
 }
 
+export interface ReadOptions {
+  /** the whole read (group join included) may take this long */
+  timeoutMs: number;
+  /** abandons the read (start-up gave up on it) */
+  signal?: AbortSignal;
+  /** where a disconnect that overran is reported */
+  log?: Logger;
+  /** test hook: sees the reader's consumer before it connects (to act at a given point of its group join) */
+  onConsumer?: (c: Consumer) => void;
+}
+
+/** How long a reader's disconnect may take before it is left behind (it never commits, so nothing is lost). */
+const DISCONNECT_MS = 10_000;
+
 /**
- * The latest value per key of a topic, read from the beginning to the high watermark seen at the
- * start. Uses a throw-away consumer group that commits nothing.
+ * The latest value per key of a topic, read from the beginning to the high watermarks fetched at
+ * the start (admin.fetchTopicOffsets), so the read has a known end and never waits for new records.
+ *
+ * kafkajs has no consumer without a group (tulios/kafkajs#853; manual assignment, #373, never
+ * shipped), so the reader joins a group of its own (unique id, never commits, so it leaves no
+ * offsets and bothers no other member). Its run is bounded by `timeoutMs`, and its disconnect by
+ * DISCONNECT_MS: a kafkajs consumer stopped while its group join is in flight can keep going or
+ * never settle (#967, #1639), and a hung disconnect must not hold the collector's start-up. A
+ * short fetch wait keeps the disconnect quick (it waits for the fetch in flight, #1596).
  */
-export async function readToEnd(kafka: Kafka, topic: string, timeoutMs: number): Promise<Map<string, string | null>> {
+export async function readToEnd(kafka: Kafka, topic: string, opts: ReadOptions): Promise<Map<string, string | null>> {
+  const { timeoutMs, signal, log } = opts;
   const admin = kafka.admin();
   await admin.connect();
   let ends: Map<number, bigint>;
@@ -77,30 +101,57 @@ export async function readToEnd(kafka: Kafka, topic: string, timeoutMs: number):
     const offs = await admin.fetchTopicOffsets(topic);
     ends = new Map(offs.filter((o) => BigInt(o.high) > BigInt(o.low)).map((o) => [o.partition, BigInt(o.high)]));
   } finally {
-    await admin.disconnect();
+    if (!(await settlesWithin(admin.disconnect(), DISCONNECT_MS))) log?.warn({ topic }, `reading ${topic}: admin disconnect took more than ${DISCONNECT_MS} ms; left behind`);
   }
   const out = new Map<string, string | null>();
   if (ends.size === 0) return out;
-  const consumer = kafka.consumer({ groupId: `sightline-collector-reader-${randomUUID()}`, sessionTimeout: 10_000, heartbeatInterval: 1000, allowAutoTopicCreation: false });
-  await consumer.connect();
+  signal?.throwIfAborted();
+  const groupId = `sightline-collector-reader-${randomUUID()}`;
+  const consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1000, maxWaitTimeInMs: 250, allowAutoTopicCreation: false });
+  let joined = false;
+  let read = 0;
+  let running: Promise<void> | undefined;
+  consumer.on(consumer.events.GROUP_JOIN, () => { joined = true; });
+  opts.onConsumer?.(consumer);
   try {
+    await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`reading ${topic} to its end took more than ${timeoutMs} ms`)), timeoutMs);
-      const done = () => { clearTimeout(timer); resolve(); };
-      consumer.run({
+      const finish = (err?: Error) => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        if (err) reject(err); else resolve();
+      };
+      const where = () => joined
+        ? `read ${read} records; partitions not at their end: ${[...ends].map(([p, end]) => `${p} (end ${end})`).join(', ')}`
+        : `its consumer group ${groupId} was still joining`;
+      const timer = setTimeout(() => finish(new Error(`reading ${topic} to its end took more than ${timeoutMs} ms: ${where()}`)), timeoutMs);
+      const onAbort = () => finish(new Error(`reading ${topic} to its end abandoned: ${where()}`));
+      if (signal?.aborted) { onAbort(); return; }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      running = consumer.run({
         autoCommit: false,
-        eachMessage: async ({ partition, message }) => {
-          const key = message.key?.toString('utf8');
-          if (key !== undefined) out.set(key, message.value === null ? null : message.value.toString('utf8'));
-          const end = ends.get(partition);
-          if (end !== undefined && BigInt(message.offset) + 1n >= end) ends.delete(partition);
-          if (ends.size === 0) done();
+        eachBatch: async ({ batch }) => {
+          for (const message of batch.messages) {
+            read++;
+            const key = message.key?.toString('utf8');
+            if (key !== undefined) out.set(key, message.value === null ? null : message.value.toString('utf8'));
+          }
+          // lastOffset() also covers records the batch left out (compacted away, control records).
+          const end = ends.get(batch.partition);
+          if (end !== undefined && BigInt(batch.lastOffset()) + 1n >= end) ends.delete(batch.partition);
+          if (ends.size === 0) finish();
         },
-      }).catch((err: unknown) => { clearTimeout(timer); reject(err instanceof Error ? err : new Error(String(err))); });
+      });
+      running.catch((err: unknown) => finish(err instanceof Error ? err : new Error(String(err))));
     });
   } finally {
-    await consumer.disconnect();
+    // A disconnect while run() is still joining returns at once, but the join goes on and the
+    // consumer then fetches on its own for good (kafkajs #1639, seen here): let run() settle first.
+    if (running && !(await settlesWithin(running, DISCONNECT_MS))) log?.warn({ topic, group: groupId }, `reading ${topic}: group join still in flight after ${DISCONNECT_MS} ms; disconnecting anyway`);
+    if (!(await settlesWithin(consumer.disconnect(), DISCONNECT_MS))) {
+      log?.warn({ topic, group: groupId, joined }, `reading ${topic}: consumer disconnect took more than ${DISCONNECT_MS} ms; left behind (it commits nothing)`);
+    }
   }
   return out;
 }

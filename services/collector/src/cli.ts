@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { Collector } from './collector.js';
 import { ConfigError } from './config.js';
 import { createLogger, errField } from './log.js';
+import { StartupError } from './startup.js';
 
 const USAGE = 'usage: sightline collect --config FILE [--once]\n' +
   '  --config FILE  collector configuration (JSON; see services/collector/README.md)\n' +
@@ -34,7 +35,8 @@ export async function runCollect(args: string[]): Promise<number> {
     });
   } catch (err) {
     if (err instanceof ConfigError) { process.stderr.write(`sightline collect: ${err.message}\n`); return 2; }
-    log.error({ err: errField(err) }, 'collector failed to start');
+    // The message names the start-up step that failed or was stuck (StartupError), on one line.
+    log.error({ err: errField(err), ...(err instanceof StartupError ? { step: err.step } : {}) }, `collector failed to start: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
   }
   if (once) {

@@ -5,6 +5,7 @@ import type { Admin, Producer } from 'kafkajs';
 import { collectorTopicSpecs, ensureTopics, topicSpecs } from '@sightline/bus';
 import type { ObjectRef } from '@sightline/object-store';
 import { CheckpointStore } from './checkpoints.js';
+import { Startup, settlesWithin } from './startup.js';
 import { loadConfig, sourceId, type CollectorConfig, type SourceConfig } from './config.js';
 import { startHttp } from '@sightline/service-kit';
 import { createKafka, createProducer } from '@sightline/service-kit';
@@ -57,37 +58,65 @@ export class Collector {
     readonly topics: { flows: string; deadLetter: string; checkpoints: string; work: string },
   ) {}
 
+  /**
+   * Starts the collector step by step (see startup.ts): every step is logged, the Kafka steps are
+   * retried with fresh clients when they fail or overrun (they are idempotent: topics that exist
+   * are left alone, a producer that never connected has sent nothing, reading checkpoints writes
+   * nothing), and the whole start-up fails with the name of the step it was stuck at once
+   * `startup.timeoutMs` has passed, after closing what it had opened.
+   */
   static async start(opts: CollectorOptions): Promise<Collector> {
     const log = opts.log ?? createLogger();
     const config = await loadConfig(opts.configFile);
+    const startup = new Startup(log, config.startup.timeoutMs);
+    const retry = { retry: true, attemptMs: config.startup.attemptMs };
     const kafka = createKafka(config.kafka.brokers, config.kafka.clientId, log);
     const data = topicSpecs({ prefix: config.kafka.topicPrefix, flows: { partitions: config.kafka.flowsPartitions } });
     const own = collectorTopicSpecs({ prefix: config.kafka.topicPrefix, workPartitions: config.kafka.workPartitions });
-    const admin: Admin = kafka.admin();
-    await admin.connect();
-    try {
+    const topics = { flows: data.flows.name, deadLetter: data.deadLetter.name, checkpoints: own.checkpoints.name, work: own.work.name };
+    const instanceId = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+    log.info({ instance: instanceId, brokers: config.kafka.brokers, timeoutMs: config.startup.timeoutMs }, 'collector starting');
+
+    await startup.step('ensure topics', async ({ signal }) => {
+      const admin: Admin = kafka.admin();
+      signal.addEventListener('abort', () => void admin.disconnect().catch(() => undefined), { once: true });
+      await admin.connect();
       const report = await ensureTopics(admin, [data.flows, data.deadLetter, own.checkpoints, own.work], { onMismatch: 'report' });
       if (report.created.length > 0) log.info({ topics: report.created }, 'created topics');
       for (const m of report.mismatches) log.warn(m, `topic ${m.topic} differs from its spec (${m.what}): left as it is`);
-    } finally {
-      await admin.disconnect();
-    }
-    const producer = createProducer(kafka);
-    await producer.connect();
-    const topics = { flows: data.flows.name, deadLetter: data.deadLetter.name, checkpoints: own.checkpoints.name, work: own.work.name };
-    const instanceId = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+      if (!(await settlesWithin(admin.disconnect(), 10_000))) log.warn('start-up: admin disconnect took more than 10000 ms; left behind');
+    }, retry);
+
+    const producer = await startup.step('connect producer', async ({ signal }) => {
+      const p = createProducer(kafka);
+      signal.addEventListener('abort', () => void p.disconnect().catch(() => undefined), { once: true });
+      await p.connect();
+      return p;
+    }, retry);
+
     const checkpoints = new CheckpointStore(kafka, producer, topics.checkpoints, instanceId);
     const c = new Collector(instanceId, config, opts, log, producer, checkpoints, new Semaphore(config.collector.workers), topics);
-    await c.checkpoints.load();
-    c.http = await startHttp(config.http.host, config.http.port, c.metrics, () => c.health());
-    log.info({ instance: c.instanceId, port: c.http.port, sources: config.sources.length, once: opts.once === true, topics }, 'collector started');
-    if (opts.once) {
-      c.onceDone = c.reconcile().then(() => Promise.all([...c.runners.values()].map((r) => r.runner.start()))).then(() => undefined);
-    } else {
-      c.ownership = new Ownership(kafka, topics.work, config.kafka.workPartitions, config.kafka.group, config.kafka.sessionTimeoutMs, log, () => { void c.reconcile(); });
-      await c.ownership.announce(producer, c.describeSources());
-      await c.ownership.start();
-      if (opts.watchConfig !== false) c.watch();
+    try {
+      const n = await startup.step('load checkpoints', ({ signal }) => c.checkpoints.load({ timeoutMs: config.startup.attemptMs, signal, log }), retry);
+      log.info({ sources: n, topic: topics.checkpoints }, 'checkpoints loaded');
+      c.http = await startup.step('open http', () => startHttp(config.http.host, config.http.port, c.metrics, () => c.health()));
+      log.info({ instance: c.instanceId, port: c.http.port, sources: config.sources.length, once: opts.once === true, topics }, 'collector started');
+      if (opts.once) {
+        c.onceDone = c.reconcile().then(() => Promise.all([...c.runners.values()].map((r) => r.runner.start()))).then(() => undefined);
+      } else {
+        c.ownership = new Ownership(kafka, topics.work, config.kafka.workPartitions, config.kafka.group, config.kafka.sessionTimeoutMs, log, () => { void c.reconcile(); });
+        await startup.step('announce sources', () => c.ownership!.announce(producer, c.describeSources()), retry);
+        // Not retried: a second member joining while the first is still in the group would rebalance it for nothing.
+        await startup.step('join the work group', () => c.ownership!.start());
+        if (opts.watchConfig !== false) c.watch();
+      }
+    } catch (err) {
+      c.stopping = true;
+      // Whatever start-up opened is closed, each close bounded: the error must reach the caller.
+      await settlesWithin(c.ownership?.stop() ?? Promise.resolve(), 10_000);
+      await settlesWithin(producer.disconnect(), 10_000);
+      await c.http?.close().catch(() => undefined);
+      throw err;
     }
     return c;
   }
@@ -147,7 +176,7 @@ export class Collector {
     await Promise.all(stops);
     const fresh = [...wanted].filter(([id]) => !this.runners.has(id));
     // A source taken over from another process resumes from the cursor that process committed last.
-    if (fresh.length > 0 && !this.opts.once) await this.checkpoints.load();
+    if (fresh.length > 0 && !this.opts.once) await this.checkpoints.load({ log: this.log });
     for (const [id, s] of fresh) {
       let runner: SourceRunner;
       try {
@@ -206,11 +235,12 @@ export class Collector {
     if (this.stopping) return;
     this.stopping = true;
     unwatchFile(this.opts.configFile);
-    await this.ownership?.stop().catch(() => undefined);
+    // A consumer stopped while its group join is in flight may never settle (kafkajs #967, #1639).
+    if (this.ownership && !(await settlesWithin(this.ownership.stop(), 15_000))) this.log.warn('the work consumer did not leave its group within 15000 ms; stopping anyway');
     await this.reconciling;
     await Promise.all([...this.runners.values()].map((r) => r.runner.stop()));
     this.runners.clear();
-    await this.producer.disconnect().catch(() => undefined);
+    if (!(await settlesWithin(this.producer.disconnect(), 15_000))) this.log.warn('the producer did not disconnect within 15000 ms; stopping anyway');
     await this.http?.close();
     this.log.info('collector stopped');
   }

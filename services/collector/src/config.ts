@@ -42,6 +42,12 @@ export const CollectorConfig = z.object({
     /** units discovered but not started, per source (back-pressure on listing) */
     queueDepth: z.number().int().min(1).max(10_000).default(64),
   }).strict().prefault({}),
+  startup: z.object({
+    /** start-up (Kafka topics, producer, checkpoints, HTTP, joining the group) fails, naming the step it was at, past this */
+    timeoutMs: z.number().int().min(1000).max(3_600_000).default(120_000),
+    /** one try of a start-up step that can be retried (topics, producer, checkpoints) is abandoned after this */
+    attemptMs: z.number().int().min(500).max(600_000).default(30_000),
+  }).strict().prefault({}),
   http: z.object({
     host: z.string().default('127.0.0.1'),
     /** 0 picks a free port (tests) */

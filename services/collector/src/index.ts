@@ -1,6 +1,7 @@
 export { Collector, type CollectorOptions } from './collector.js';
 export { CollectorConfig, ConfigError, loadConfig, parseConfig, sourceId } from './config.js';
 export { runCollect } from './cli.js';
+export { StartupError } from './startup.js';
 export { DeadLetter } from './dead-letter.js';
 export { CheckpointStore, CheckpointValue } from './checkpoints.js';
 export { processUnit, unitName, type UnitOptions, type UnitResult } from './unit.js';

@@ -1,6 +1,7 @@
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { groupOf } from './interface-groups.js';
 import { errField, type Logger } from './log.js';
+import { settlesWithin } from './startup.js';
 import { workAssigners } from './work-assigner.js';
 
 /**
@@ -12,6 +13,8 @@ import { workAssigners } from './work-assigner.js';
  */
 export class Ownership {
   private consumer: Consumer | undefined;
+  /** consumer.run(): settles once the first group join is done */
+  private running: Promise<void> | undefined;
   private owned = new Set<number>();
 
   constructor(
@@ -71,10 +74,15 @@ export class Ownership {
     await c.connect();
     await c.subscribe({ topic: this.topic, fromBeginning: true });
     // The records are only announcements; reading them keeps the member's fetch loop (and heartbeats) going.
-    await c.run({ autoCommit: true, eachMessage: async () => undefined });
+    this.running = c.run({ autoCommit: true, eachMessage: async () => undefined });
+    await this.running;
   }
 
   async stop(): Promise<void> {
+    // A disconnect while run() is still joining returns at once, but the join goes on and the
+    // member then stays in the group, owning partitions nobody works on (kafkajs #1639): let it settle first.
+    if (this.running && !(await settlesWithin(this.running, 15_000))) this.log.warn('the work group join still in flight after 15000 ms; leaving anyway');
+    this.running = undefined;
     await this.consumer?.disconnect();
     this.consumer = undefined;
   }

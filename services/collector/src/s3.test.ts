@@ -85,7 +85,7 @@ test('S3 list polling --once: every flow of every object reaches Kafka once, bad
 
   // The checkpoint was written, and a second backfill finds nothing new.
   const kafka = createKafka(endpoints().kafkaBrokers, 'collector-test', log);
-  const cps = await readToEnd(kafka, `${prefix}collector-checkpoints`, 20_000);
+  const cps = await readToEnd(kafka, `${prefix}collector-checkpoints`, { timeoutMs: 20_000 });
   assert.equal(cps.size, 1);
   const again = await Collector.start({ configFile: config, once: true, log });
   await again.done;
