@@ -1,6 +1,6 @@
 import { DuckDBDataChunk, LIST, listValue, VARCHAR, type DuckDBAppender, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import type { BatchMeta, FlowBatch } from '@sightline/flow';
-import { ROLLUP_DIMS, ROLLUPS, rollupTable, STORED_FIELDS, TIME_SOURCES, type StoredField } from './schema.js';
+import { ROLLUP_DIMS, ROLLUPS, rollupTable, rowTime, STORED_FIELDS, type StoredField } from './schema.js';
 
 /**
  * The DuckDB write path: group commit over column-subset staging tables.
@@ -301,17 +301,6 @@ function stage(s: Staging, b: number, m: BatchMeta, batch: FlowBatch): { minTs: 
   }
   if (n === 0) minTs = maxTs = fallbackTs;
   return { minTs, maxTs };
-}
-
-export function rowTime(batch: FlowBatch, r: number, fallback: number): number {
-  for (const c of TIME_SOURCES) {
-    const col = batch.columns[c];
-    if (col instanceof Float64Array) {
-      const v = col[r]!;
-      if (!Number.isNaN(v)) return v;
-    }
-  }
-  return fallback;
 }
 
 const msToTs = (e: string): string => `make_timestamp(CAST(round(${e} * 1000) AS BIGINT))`;

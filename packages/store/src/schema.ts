@@ -1,4 +1,4 @@
-import { colIndex, FIELD_LIST, type FieldSpec } from '@sightline/flow';
+import { colIndex, FIELD_LIST, type FieldSpec, type FlowBatch } from '@sightline/flow';
 
 /**
  * The stored shape of an enriched flow, derived from the flow field table so a field added
@@ -61,6 +61,18 @@ export const STORED_FIELDS: readonly StoredField[] = FIELD_LIST.map((spec) => ({
  * the record has. Every source fills `start`; the others cover records that lack it.
  */
 export const TIME_SOURCES: readonly number[] = ['start', 'end', 'timestamp', 'record_time'].map(colIndex);
+
+/** The row's time (ms) for partitioning and the rollups: the first time field it has, else the batch's creation. */
+export function rowTime(batch: FlowBatch, r: number, fallback: number): number {
+  for (const c of TIME_SOURCES) {
+    const col = batch.columns[c];
+    if (col instanceof Float64Array) {
+      const v = col[r]!;
+      if (!Number.isNaN(v)) return v;
+    }
+  }
+  return fallback;
+}
 
 /** Kubernetes dimensions the rollups are keyed by, for each end (pods and nodes stay in the raw table). */
 export const K8S_ROLLUP_DIMS = ['cluster', 'namespace', 'workload_kind', 'workload'] as const;
