@@ -61,6 +61,12 @@ test('two collectors share the sources, and one takes over when the other dies',
   });
   try {
     const [pa, pb] = (await Promise.all(procs.map((p) => p.started))) as [number, number];
+    // Where each collector's start-up spent its time (a stuck one fails its `started` with its last lines).
+    for (const [i, p] of procs.entries()) {
+      const steps = p.lines.flatMap((l) => { try { return [JSON.parse(l) as { msg?: string; step?: string; ms?: number; attempt?: number }]; } catch { return []; } })
+        .filter((l) => l.msg?.endsWith(': done') && l.step).map((l) => `${l.step} ${l.ms} ms${l.attempt! > 1 ? ` (try ${l.attempt})` : ''}`);
+      t.diagnostic(`collector ${i} start-up: ${steps.join(', ')}`);
+    }
     let seen = '';
     await until('the sources split two and two', async () => {
       const [a, b] = await Promise.all([health(pa), health(pb)]);

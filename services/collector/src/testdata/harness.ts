@@ -68,6 +68,7 @@ export interface ConfigInput {
   sources: Record<string, unknown>[];
   collector?: Record<string, unknown>;
   kafka?: Record<string, unknown>;
+  startup?: Record<string, unknown>;
 }
 
 export function awsSource(bucket: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -85,6 +86,7 @@ export async function writeConfig(c: ConfigInput, dir?: string): Promise<string>
     kafka: { brokers: endpoints().kafkaBrokers, topicPrefix: c.prefix, flowsPartitions: 3, workPartitions: 6, group: `${c.prefix}collectors`, sessionTimeoutMs: 6000, ...c.kafka },
     collector: { workers: 2, pollIntervalMs: 500, batchRows: 2048, ...c.collector },
     http: { port: 0 },
+    ...(c.startup ? { startup: c.startup } : {}),
     sources: c.sources,
   }, null, 2));
   return file;
