@@ -37,12 +37,23 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * A command that has returned is done; a client it leaves behind (a kafkajs connect retried after
+ * its disconnect, see services/collector/src/startup.ts) must not keep the process alive for good.
+ */
+const EXIT_GRACE_MS = 10_000;
+const exitSoon = (): void => {
+  setTimeout(() => process.exit(), EXIT_GRACE_MS).unref();
+};
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
+    exitSoon();
   },
   (err: unknown) => {
     process.stderr.write(`sightline: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 1;
+    exitSoon();
   },
 );
