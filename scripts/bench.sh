@@ -10,5 +10,7 @@ pnpm -C packages/parsers -s bench:memory
 pnpm -C packages/flow -s bench
 pnpm -C packages/attribution -s bench
 # these need the local services (pnpm infra:up)
+pnpm -C services/cli -s bench
 pnpm -C packages/store -s bench
 pnpm -C services/collector -s bench
+pnpm -C services/enricher -s bench
