@@ -29,6 +29,12 @@ export const ClickHouseStoreConfigSchema = z.object({
   username: z.string().default('default'),
   /** never logged nor put in an error */
   password: z.string().default(''),
+  /**
+   * LowCardinality string columns where the server has them (default). false creates plain
+   * strings: on 18.16, where the type is experimental, they halve the server's insert work
+   * (measured: 64k enriched flows in ~0.8 s instead of ~1.5 s). Applies to tables created from now on.
+   */
+  lowCardinality: z.boolean().default(true),
   retentionDays: z
     .object({ flows: z.number().positive(), '1m': z.number().positive(), '5m': z.number().positive(), '1h': z.number().positive() })
     .default(DEFAULT_RETENTION_DAYS),
@@ -95,7 +101,8 @@ export class ClickHouseStore implements FlowStore {
         "SELECT version() AS v, toString(ifNull((SELECT any(value) FROM system.settings WHERE name = 'allow_experimental_low_cardinality_type'), '0')) AS lc",
       );
       if (!v) throw new Error('clickhouse: SELECT version() returned nothing');
-      this.ft = featuresFor(v.v, v.lc === '1');
+      const ft = featuresFor(v.v, v.lc === '1');
+      this.ft = this.cfg.lowCardinality ? ft : { ...ft, lowCardinality: false };
     }
     return this.ft;
   }

@@ -16,6 +16,8 @@ export const StoreConfig = z.discriminatedUnion('engine', [
     database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and underscore'),
     username: z.string().default('default'),
     password: z.string().default(''),
+    /** false: plain strings instead of LowCardinality in tables created from now on (default true; see packages/store README) */
+    lowCardinality: z.boolean().optional(),
   }).strict(),
 ]);
 export type StoreConfig = z.infer<typeof StoreConfig>;
@@ -54,6 +56,11 @@ export const EnricherConfig = z.object({
      * waits: the memory bound of the pipeline (about 0.5 KiB per row).
      */
     pendingRows: z.number().int().min(1).max(16_777_216).default(196_608),
+    /**
+     * Store writes in flight at once, each for its own share of the flows partitions (partition
+     * modulo writers): a ClickHouse insert runs on one server thread, so two use two cores.
+     */
+    writers: z.number().int().min(1).max(16).default(2),
     /** how long start-up may take to read the kube-meta topic to its end before flows are consumed */
     metaStartupTimeoutMs: z.number().int().min(1000).default(300_000),
     /** pod labels kept in `*_k8s_labels`; null keeps what the metadata carries (already allow-listed by kubetags) */

@@ -20,7 +20,7 @@ const COMPACT_EVERY_MS = 5 * 60_000;
 export async function openStore(cfg: StoreConfig): Promise<FlowStore> {
   const store = cfg.engine === 'duckdb'
     ? await DuckDBStore.open({ path: cfg.path })
-    : ClickHouseStore.open({ url: cfg.url, database: cfg.database, username: cfg.username, password: cfg.password });
+    : ClickHouseStore.open({ url: cfg.url, database: cfg.database, username: cfg.username, password: cfg.password, ...(cfg.lowCardinality === undefined ? {} : { lowCardinality: cfg.lowCardinality }) });
   await store.migrate();
   return store;
 }
@@ -81,7 +81,7 @@ export class Enricher {
         this.metrics.storeErrors.inc({ op: what });
         this.log.error({ err: errField(err), attempt }, what === 'write' ? 'store write failed, retrying' : 'offset commit failed (the next write commits past it)');
       },
-    }, { writeRows: cfg.enricher.writeRows, pendingRows: cfg.enricher.pendingRows });
+    }, { writeRows: cfg.enricher.writeRows, pendingRows: cfg.enricher.pendingRows, lanes: cfg.enricher.writers });
   }
 
   static async start(cfg: EnricherConfig, log: Logger, metrics = new EnricherMetrics()): Promise<Enricher> {

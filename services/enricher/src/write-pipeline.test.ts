@@ -98,3 +98,24 @@ test('write pipeline: close gives up at the first failure and leaves the rest un
   assert.deepEqual(r.commits, []);
   assert.equal(p.rows, 0);
 });
+
+test('write pipeline: lanes write their partitions at the same time, each partition committed in order', async () => {
+  const r = recorder();
+  let inflight = 0;
+  let most = 0;
+  const write = r.target.write;
+  r.target.write = async (items) => {
+    inflight++;
+    most = Math.max(most, inflight);
+    await new Promise((ok) => setTimeout(ok, 20));
+    try { return await write(items); } finally { inflight--; }
+  };
+  const p = new WritePipeline(r.target, { writeRows: 100, pendingRows: 10_000, lanes: 2 });
+  for (let o = 0; o < 4; o++) for (const part of [0, 1, 2, 3]) await p.push(msg(part, o, 100));
+  await p.drained();
+  assert.equal(most, 2, 'two writes at the store at once');
+  for (const part of [0, 1, 2, 3]) {
+    const offsets = r.commits.flat().filter((c) => c.partition === part).map((c) => Number(c.offset));
+    assert.deepEqual(offsets, [1, 2, 3, 4], `partition ${part} commits in order`);
+  }
+});

@@ -4,9 +4,10 @@ import type { BatchMeta, FlowBatch } from '@sightline/flow';
  * The store side of the enricher, decoupled from the consumer: attributed batches queue here in
  * consumption order while the previous write is still at the store, are written several at a time
  * (one store call for up to `writeRows` rows), and each write is followed by one offset commit per
- * partition it touched. Writes happen one at a time and in queue order, so a commit never passes a
- * message whose batch the store has not confirmed: a process killed anywhere leaves the group's
- * offsets before every unconfirmed batch, and the store drops what it already has on the re-read.
+ * partition it touched. Within a lane (a share of the partitions) writes happen one at a time and
+ * in queue order, so a commit never passes a message whose batch the store has not confirmed: a
+ * process killed anywhere leaves the group's offsets before every unconfirmed batch, and the
+ * store drops what it already has on the re-read.
  */
 
 /** One flows message: its offset, and the batch to write (none for a message that was skipped). */
@@ -33,18 +34,23 @@ export interface WritePipelineOptions {
   pendingRows: number;
   /** first retry delay after a failed write; doubles up to 30 s */
   retryMs?: number;
+  /** writes at the store at the same time, each for its own share of the partitions (default 1) */
+  lanes?: number;
 }
 
 export class WritePipeline {
-  private readonly queue: PendingMessage[] = [];
+  private readonly lanes: Lane[];
   private pendingRows = 0;
-  private running: Promise<void> | undefined;
   private closing = false;
-  private wake: (() => void) | undefined;
   private readonly space: (() => void)[] = [];
-  private idle: (() => void)[] = [];
 
-  constructor(private readonly target: WriteTarget, private readonly opts: WritePipelineOptions) {}
+  constructor(target: WriteTarget, private readonly opts: WritePipelineOptions) {
+    const freed = (rows: number): void => {
+      this.pendingRows -= rows;
+      for (const s of this.space.splice(0)) s();
+    };
+    this.lanes = Array.from({ length: Math.max(1, opts.lanes ?? 1) }, () => new Lane(target, opts, freed));
+  }
 
   /** rows queued or being written */
   get rows(): number {
@@ -63,22 +69,51 @@ export class WritePipeline {
       });
       await whileWaiting();
     }
-    this.queue.push(m);
     this.pendingRows += m.item?.batch.length ?? 0;
-    this.kick();
+    this.lanes[m.partition % this.lanes.length]!.push(m);
   }
 
   /** Resolves once everything queued so far is written and committed (or abandoned by `close`). */
-  drained(): Promise<void> {
-    if (this.queue.length === 0 && this.running === undefined) return Promise.resolve();
-    return new Promise<void>((ok) => this.idle.push(ok));
+  async drained(): Promise<void> {
+    await Promise.all(this.lanes.map((l) => l.drained()));
   }
 
   /** Writes what is queued, but gives up (leaving it uncommitted) at the first failure. */
   async close(): Promise<void> {
     this.closing = true;
-    this.wake?.();
     for (const s of this.space.splice(0)) s();
+    await Promise.all(this.lanes.map((l) => l.close()));
+  }
+}
+
+/**
+ * One writer: its messages are written in queue order, one write at a time. Lanes split the
+ * partitions (partition modulo lanes), so each partition's commits stay in order, and a batch
+ * id, which the collector always publishes under the same key and so to the same partition,
+ * is never in two writes at once.
+ */
+class Lane {
+  private readonly queue: PendingMessage[] = [];
+  private running: Promise<void> | undefined;
+  private closing = false;
+  private wake: (() => void) | undefined;
+  private idle: (() => void)[] = [];
+
+  constructor(private readonly target: WriteTarget, private readonly opts: WritePipelineOptions, private readonly freed: (rows: number) => void) {}
+
+  push(m: PendingMessage): void {
+    this.queue.push(m);
+    this.kick();
+  }
+
+  drained(): Promise<void> {
+    if (this.queue.length === 0 && this.running === undefined) return Promise.resolve();
+    return new Promise<void>((ok) => this.idle.push(ok));
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    this.wake?.();
     await this.drained();
   }
 
@@ -102,13 +137,13 @@ export class WritePipeline {
       const group = this.queue.slice(0, n);
       if (!(await this.writeGroup(group))) {
         // closing after a failure: the rest stays unwritten and uncommitted for the next owner
+        const left = this.queue.reduce((a, m) => a + (m.item?.batch.length ?? 0), 0);
         this.queue.length = 0;
-        this.pendingRows = 0;
+        this.freed(left);
         return;
       }
       this.queue.splice(0, n);
-      this.pendingRows -= rows;
-      for (const s of this.space.splice(0)) s();
+      this.freed(rows);
     }
   }
 
