@@ -52,3 +52,21 @@ test('rowbinary: the layout of a row (varint strings, null flags, little-endian 
   }
   assert.equal(p, body.length, 'nothing after the last row');
 });
+
+test('rowbinary: non-ASCII and long strings (UTF-8 bytes, multi-byte varint length)', () => {
+  const b = new FlowBatch(1);
+  const long = 'x'.repeat(300);
+  b.strings(colIndex('src_k8s_pod'))[0] = 'café-0';
+  b.strings(colIndex('dst_k8s_pod'))[0] = long;
+  b.length = 1;
+  const { columns, body } = rowBinaryBody([{ meta: metaFor('acme', 'rb/3', 1), batch: b, secs: Float64Array.of(1) }]);
+  const order = columns.split(', ').slice(4).map((c) => c.replace(/`/g, ''));
+  let p = 0;
+  const varint = (): number => { let n = 0; let shift = 0; for (;;) { const x = body[p++]!; n |= (x & 0x7f) << shift; if (x < 0x80) return n; shift += 7; } };
+  const str = (): string => { const n = varint(); const s = body.subarray(p, p + n).toString('utf8'); p += n; return s; };
+  str(); str(); p += 8;
+  const got: Record<string, string> = {};
+  for (const c of order) { assert.equal(body[p++], 0, `${c} not null`); got[c] = str(); }
+  assert.deepEqual(got, { src_k8s_pod: 'café-0', dst_k8s_pod: long });
+  assert.equal(p, body.length);
+});
