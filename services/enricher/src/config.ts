@@ -48,9 +48,10 @@ export const EnricherConfig = z.object({
     /**
      * Rows per store write: consecutive batches go to the store together (ClickHouse: one lookup,
      * one insert, one ledger write for all of them), fewer and larger inserts being what the server
-     * does fastest. A write takes at least one batch whatever its size.
+     * does fastest. A write takes at least one batch whatever its size. At most ClickHouse's
+     * max_insert_block_size (1,048,576), so that one write stays one block.
      */
-    writeRows: z.number().int().min(1).max(4_194_304).default(65_536),
+    writeRows: z.number().int().min(1).max(1_048_576).default(65_536),
     /**
      * Rows decoded and attributed ahead of the store (queued or being written) before the consumer
      * waits: the memory bound of the pipeline (about 0.5 KiB per row).
