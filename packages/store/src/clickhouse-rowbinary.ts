@@ -1,6 +1,6 @@
 import type { BatchMeta, FlowBatch } from '@sightline/flow';
 import { quoteIdent } from './clickhouse-sql.js';
-import { STORED_FIELDS, TIME_SOURCES, type StoredField } from './schema.js';
+import { STORED_FIELDS, type StoredField } from './schema.js';
 
 /**
  * Flow batches as one RowBinary body for `INSERT INTO flows (columns) FORMAT RowBinary`.
@@ -188,16 +188,4 @@ function strUtf8(buf: Buffer, p: number, s: string): number {
   }
   buf[p++] = len;
   return p + buf.write(s, p, n, 'utf8');
-}
-
-/** The row's time (ms) for partitioning and the rollups: the first time field it has, else the batch's creation. */
-export function rowTime(batch: FlowBatch, r: number, fallback: number): number {
-  for (const c of TIME_SOURCES) {
-    const col = batch.columns[c];
-    if (col instanceof Float64Array) {
-      const v = col[r]!;
-      if (!Number.isNaN(v)) return v;
-    }
-  }
-  return fallback;
 }

@@ -4,9 +4,9 @@ import { FIELD_LIST, type BatchMeta, type FlowBatch } from '@sightline/flow';
 import { z } from 'zod';
 import { batchFromColumns } from './duckdb-store.js';
 import { clickhouseMigrations, featuresFor, ROLLUP_NUMERIC, rollupKey, type ClickHouseFeatures } from './clickhouse-schema.js';
-import { rowBinaryBody, rowTime, type RowBinaryItem } from './clickhouse-rowbinary.js';
+import { rowBinaryBody, type RowBinaryItem } from './clickhouse-rowbinary.js';
 import { quoteIdent, quoteNumber, quoteString, quoteValue } from './clickhouse-sql.js';
-import { DEFAULT_RETENTION_DAYS, ROLLUPS, rollupTable, STORED_FIELDS, type RollupSpec } from './schema.js';
+import { DEFAULT_RETENTION_DAYS, ROLLUPS, rollupTable, rowTime, STORED_FIELDS, type RollupSpec } from './schema.js';
 import {
   checkBatch,
   checkTenant,
