@@ -58,7 +58,7 @@ function schemaTables(): Map<string, Set<string>> {
 const TABLES = schemaTables();
 
 test('grafana: the schema reader finds the store tables (guards the checks below)', () => {
-  assert.deepEqual([...TABLES.keys()].sort(), ['batches', 'flows', 'flows_1h', 'flows_1m', 'flows_5m']);
+  assert.deepEqual([...TABLES.keys()].sort(), ['batches', 'flows', 'flows_1h', 'flows_1m', 'flows_5m', 'flows_landed']);
   for (const c of ['tenant', 'ts', 'bytes', 'packets', 'src_k8s_workload', 'action']) assert.ok(TABLES.get('flows')?.has(c), `flows.${c}`);
   for (const c of ['tenant', 'bucket', 'k_src_k8s_workload', 'k_dst_port', 'k_action', 'flows', 'bytes']) assert.ok(TABLES.get('flows_5m')?.has(c), `flows_5m.${c}`);
   assert.ok(!TABLES.get('flows_1m')?.has('src_port'), 'rollups have no source port');

@@ -21,6 +21,7 @@ import {
   type TimeSeriesResult,
   type TopNQuery,
   type TopNResult,
+  type WriteItem,
 } from './store.js';
 
 export const ClickHouseStoreConfigSchema = z.object({
@@ -40,11 +41,6 @@ export const ClickHouseStoreConfigSchema = z.object({
     .default(DEFAULT_RETENTION_DAYS),
 });
 export type ClickHouseStoreConfig = z.input<typeof ClickHouseStoreConfigSchema>;
-
-export interface WriteItem {
-  meta: BatchMeta;
-  batch: FlowBatch;
-}
 
 interface LedgerEntry {
   meta: BatchMeta;

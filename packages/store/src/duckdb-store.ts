@@ -17,6 +17,7 @@ import {
   type TimeSeriesResult,
   type TopNQuery,
   type TopNResult,
+  type WriteItem,
 } from './store.js';
 
 export const DuckDBStoreConfigSchema = z.object({
@@ -108,6 +109,11 @@ export class DuckDBStore implements FlowStore {
 
   async writeBatch(meta: BatchMeta, batch: FlowBatch): Promise<{ written: boolean }> {
     return this.writer.write(checkBatch(meta, batch), batch);
+  }
+
+  /** Issued together, the batches land in one group (one transaction) unless it exceeds maxGroupRows. */
+  writeBatches(items: readonly WriteItem[]): Promise<{ written: boolean }[]> {
+    return Promise.all(items.map((i) => this.writeBatch(i.meta, i.batch)));
   }
 
   async readBatch(tenant: string, batchId: string): Promise<FlowBatch> {

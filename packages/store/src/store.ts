@@ -13,6 +13,12 @@ export interface FlowStore {
   migrate(): Promise<number[]>;
   /** Writes a batch unless a batch with the same id was written before (`written: false` then). */
   writeBatch(meta: BatchMeta, batch: FlowBatch): Promise<{ written: boolean }>;
+  /**
+   * Several batches at once, answered in order; each as `writeBatch` would. The engines spread
+   * their per-write cost over them (ClickHouse: one lookup, insert and ledger write; DuckDB: one
+   * transaction). An id given twice is written once.
+   */
+  writeBatches(items: readonly WriteItem[]): Promise<{ written: boolean }[]>;
   /** The rows of one batch of this tenant, in their original order (tests, replay, consistency checks). */
   readBatch(tenant: string, batchId: string): Promise<FlowBatch>;
   timeSeries(tenant: string, q: TimeSeriesQuery, opts?: QueryOptions): Promise<TimeSeriesResult>;
@@ -20,6 +26,11 @@ export interface FlowStore {
   /** Drops what is older than each table's retention, relative to `now`. */
   applyRetention(now?: Date): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface WriteItem {
+  meta: BatchMeta;
+  batch: FlowBatch;
 }
 
 /**

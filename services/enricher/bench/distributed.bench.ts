@@ -19,8 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ensureTopics, topicSpecs } from '@sightline/bus';
 import { endpoints } from '@sightline/testkit';
-// the enricher does not depend on the parsers: the parse-only baseline reads them from the workspace
-import { newStats, parseObject } from '../../../packages/parsers/src/index.js';
+import { newStats, parseObject } from '@sightline/parsers';
 import { deleteTopics, kafka, kubeMeta, publishKubeMeta, uniqueName } from '../src/testdata/harness.js';
 import type { EnricherConfigInput } from '../src/config.js';
 import { createBucket, deleteBucket, putObject, type S3Target } from './s3.js';

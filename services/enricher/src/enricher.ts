@@ -63,14 +63,8 @@ export class Enricher {
       labelAllowList: cfg.enricher.labelAllowList,
       scopes: cfg.enricher.clusters,
     });
-    const ch = store instanceof ClickHouseStore ? store : undefined;
     this.pipeline = new WritePipeline({
-      write: async (items) => {
-        if (ch) return ch.writeBatches(items);
-        const out: { written: boolean }[] = [];
-        for (const it of items) out.push(await store.writeBatch(it.meta, it.batch));
-        return out;
-      },
+      write: (items) => store.writeBatches(items),
       commit: async (offsets) => {
         // a partition taken away by a rebalance is its new owner's to commit
         const mine = offsets.filter((o) => this.assigned.includes(o.partition));
