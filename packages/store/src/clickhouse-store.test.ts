@@ -49,6 +49,31 @@ test('clickhouse: first migrate applies every version; the DDL follows the serve
 
 storeContract('clickhouse', () => openMigrated());
 
+test('clickhouse: LowCardinality by default only where it is a stable type; on request where the server allows it', async () => {
+  const types = async (lowCardinality: boolean | undefined): Promise<{ type: string; ft: Awaited<ReturnType<ClickHouseStore['features']>> }> => {
+    const database = `${run}_${n++}`;
+    databases.push(database);
+    const s = ClickHouseStore.open({ url, database, ...(lowCardinality === undefined ? {} : { lowCardinality }) });
+    try {
+      await s.migrate();
+      const rs = await s.client.query({
+        query: `SELECT type FROM system.columns WHERE database = '${database}' AND table = 'flows' AND name = 'dst_k8s_workload'`,
+        format: 'JSONEachRow',
+      });
+      return { type: (await rs.json<{ type: string }>())[0]?.type ?? '', ft: await s.features() };
+    } finally {
+      await s.close();
+    }
+  };
+  const auto = await types(undefined);
+  const stable = !auto.ft.version.startsWith('18.');
+  assert.equal(auto.type, stable ? 'LowCardinality(Nullable(String))' : 'Nullable(String)', `server ${auto.ft.version}`);
+  assert.equal((await types(false)).type, 'Nullable(String)');
+  const on = await types(true);
+  assert.equal(on.type, on.ft.lowCardinality ? 'LowCardinality(Nullable(String))' : 'Nullable(String)');
+  if (auto.ft.version.startsWith('18.16')) assert.equal(on.ft.lowCardinality, true, 'the local 18.16 server allows the experimental type');
+});
+
 test('clickhouse: rows that landed without their ledger entry (crash in between) are not written again', async () => {
   const s = await openMigrated();
   try {

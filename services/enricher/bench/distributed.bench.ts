@@ -8,7 +8,7 @@
 //
 // Env: BENCH_RUNS (3), BENCH_OBJECTS (8), BENCH_LINES per object (250000), BENCH_PROF=DIR writes
 // --cpu-prof profiles of both children there, BENCH_ENRICHER_LOG / BENCH_COLLECTOR_LOG (warn),
-// BENCH_CH_LOWCARD=0 (tables without LowCardinality), BENCH_WRITE_ROWS and BENCH_WRITERS (the
+// BENCH_CH_LOWCARD=0|1|auto (tables without / with LowCardinality; auto: the store's default), BENCH_WRITE_ROWS and BENCH_WRITERS (the
 // enricher's writeRows and writers).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -39,8 +39,8 @@ const Env = z.object({
   BENCH_PROF: z.string().optional(),
   BENCH_ENRICHER_LOG: z.string().default('warn'),
   BENCH_COLLECTOR_LOG: z.string().default('warn'),
-  /** 0: the ClickHouse tables without LowCardinality (see the store README) */
-  BENCH_CH_LOWCARD: z.enum(['0', '1']).default('1'),
+  /** 0 / 1: the ClickHouse tables without / with LowCardinality; auto: the store's default for the server (see the store README) */
+  BENCH_CH_LOWCARD: z.enum(['auto', '0', '1']).default('auto'),
   BENCH_WRITE_ROWS: z.coerce.number().int().min(1).optional(),
   BENCH_WRITERS: z.coerce.number().int().min(1).optional(),
 });
@@ -119,7 +119,7 @@ async function run(i: number, bucket: string, docs: { name: string; body: Buffer
 
   const enricherCfg: EnricherConfigInput = {
     kafka: { brokers: ep.kafkaBrokers, topicPrefix: prefix, flowsPartitions: FLOWS_PARTITIONS, kubeMetaPartitions: META_PARTITIONS, group, sessionTimeoutMs: 30_000 },
-    store: { engine: 'clickhouse', url: ep.clickhouseUrl, database, username: 'default', password: '', lowCardinality: env.BENCH_CH_LOWCARD === '1' },
+    store: { engine: 'clickhouse', url: ep.clickhouseUrl, database, username: 'default', password: '', ...(env.BENCH_CH_LOWCARD === 'auto' ? {} : { lowCardinality: env.BENCH_CH_LOWCARD === '1' }) },
     enricher: {
       clusters: [{ tenant: TENANT, cluster: CLUSTER, cloud: 'aws', accounts: [ACCOUNT] }],
       ...(env.BENCH_WRITE_ROWS ? { writeRows: env.BENCH_WRITE_ROWS, pendingRows: 3 * env.BENCH_WRITE_ROWS } : {}),

@@ -16,7 +16,7 @@ export const StoreConfig = z.discriminatedUnion('engine', [
     database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and underscore'),
     username: z.string().default('default'),
     password: z.string().default(''),
-    /** false: plain strings instead of LowCardinality in tables created from now on (default true; see packages/store README) */
+    /** LowCardinality in tables created from now on: unset = where the server has it as a stable type (19.0+); see packages/store README */
     lowCardinality: z.boolean().optional(),
   }).strict(),
 ]);
