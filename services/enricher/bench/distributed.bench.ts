@@ -10,7 +10,6 @@
 // --cpu-prof profiles of both children there, BENCH_ENRICHER_LOG / BENCH_COLLECTOR_LOG (warn),
 // BENCH_CH_LOWCARD=0|1|auto (tables without / with LowCardinality; auto: the store's default), BENCH_WRITE_ROWS and BENCH_WRITERS (the
 // enricher's writeRows and writers).
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -18,7 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ensureTopics, topicSpecs } from '@sightline/bus';
-import { endpoints } from '@sightline/testkit';
+import { endpoints, spawnService, type ServiceProcess } from '@sightline/testkit';
 import { newStats, parseObject } from '@sightline/parsers';
 import { deleteTopics, kafka, kubeMeta, publishKubeMeta, uniqueName } from '../src/testdata/harness.js';
 import type { EnricherConfigInput } from '../src/config.js';
@@ -50,33 +49,9 @@ const s3: S3Target = { endpoint: ep.s3Endpoint, region: REGION, accessKeyId: 'te
 
 for (const f of [ENRICHER, COLLECTOR]) if (!existsSync(f)) throw new Error(`${f} is missing: build first (pnpm -C /work/main build)`);
 
-interface Child { child: ChildProcess; lines: string[]; exited: Promise<number | null>; seen(text: string): Promise<void> }
-
-function start(file: string, args: string[], level: string, tag: string): Child {
+function start(file: string, args: string[], level: string, tag: string): ServiceProcess {
   const prof = env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(env.BENCH_PROF), '--cpu-prof-name', `${tag}-${Date.now()}.cpuprofile`] : [];
-  const child = spawn(process.execPath, [...prof, '--enable-source-maps', file, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SIGHTLINE_LOG_LEVEL: level } });
-  const lines: string[] = [];
-  const waiters: { text: string; ok: () => void }[] = [];
-  let buf = '';
-  const onData = (d: Buffer): void => {
-    buf += d.toString();
-    let i: number;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      lines.push(line);
-      if (lines.length > 500) lines.shift();
-      for (const w of waiters) if (line.includes(w.text)) w.ok();
-    }
-  };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
-  const exited = new Promise<number | null>((ok) => child.once('exit', (code) => ok(code)));
-  const seen = (text: string): Promise<void> => new Promise<void>((ok, fail) => {
-    waiters.push({ text, ok });
-    void exited.then((code) => fail(new Error(`${tag} exited (${code}) before logging ${text}:\n${lines.slice(-20).join('\n')}`)));
-  });
-  return { child, lines, exited, seen };
+  return spawnService({ name: tag, argv: [...prof, '--enable-source-maps', file, ...args], env: { SIGHTLINE_LOG_LEVEL: level }, keepLines: 500 });
 }
 
 async function ch(sql: string): Promise<string> {
@@ -136,7 +111,7 @@ async function run(i: number, bucket: string, docs: { name: string; body: Buffer
   await writeFile(path.join(dir, 'enricher.json'), JSON.stringify(enricherCfg));
   await writeFile(path.join(dir, 'collector.json'), JSON.stringify(collectorCfg));
 
-  const children: Child[] = [];
+  const children: ServiceProcess[] = [];
   try {
     const enricher = start(ENRICHER, ['--config', path.join(dir, 'enricher.json')], env.BENCH_ENRICHER_LOG === 'warn' ? 'info' : env.BENCH_ENRICHER_LOG, 'enricher');
     children.push(enricher);
