@@ -21,6 +21,9 @@ export function createLogger(opts: { name: string; level?: string; destination?:
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
+      // `err` fields are already safe plain objects (errField); pino's default serializer would take
+      // them for errors and log `"type":"Object","stack":""` instead of the error's own name
+      serializers: { err: (e: unknown) => e },
     },
     opts.destination ?? pino.destination(2),
   );

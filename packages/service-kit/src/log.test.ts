@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { test } from 'node:test';
+import { createLogger, errField } from './log.js';
+
+function capture(): { lines: Record<string, unknown>[]; stream: Writable } {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const l of chunk.toString().split('\n')) if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { lines, stream };
+}
+
+class StepError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StepError';
+  }
+}
+
+test('an error field keeps its own name and a scrubbed message, and credentials are redacted', async () => {
+  const { lines, stream } = capture();
+  const log = createLogger({ name: 'test', level: 'info', destination: stream });
+  log.error({ err: errField(new StepError('GET https://b.s3/x?X-Amz-Signature=abc123 failed')), source: { secretAccessKey: 'SECRET' } }, 'boom');
+  await new Promise((r) => setImmediate(r));
+  const [line] = lines;
+  assert.deepEqual(line?.err, { type: 'StepError', message: 'GET https://b.s3/x?X-Amz-Signature=[redacted] failed' });
+  assert.deepEqual(line?.source, { secretAccessKey: '[redacted]' });
+  assert.ok(!JSON.stringify(line).includes('SECRET') && !JSON.stringify(line).includes('abc123'));
+});
