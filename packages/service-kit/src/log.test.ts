@@ -31,3 +31,12 @@ test('an error field keeps its own name and a scrubbed message, and credentials 
   assert.deepEqual(line?.source, { secretAccessKey: '[redacted]' });
   assert.ok(!JSON.stringify(line).includes('SECRET') && !JSON.stringify(line).includes('abc123'));
 });
+
+test('an Error logged as it is gets the same safe shape', async () => {
+  const { lines, stream } = capture();
+  const log = createLogger({ name: 'test', level: 'info', destination: stream });
+  const raw = Object.assign(new StepError('token=hunter2 refused'), { request: { headers: { authorization: 'AWS4 x' } } });
+  log.warn({ err: raw }, 'raw');
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(lines[0]?.err, { type: 'StepError', message: 'token=[redacted] refused' });
+});

@@ -21,9 +21,10 @@ export function createLogger(opts: { name: string; level?: string; destination?:
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
-      // `err` fields are already safe plain objects (errField); pino's default serializer would take
-      // them for errors and log `"type":"Object","stack":""` instead of the error's own name
-      serializers: { err: (e: unknown) => e },
+      // `err` fields are meant to be errField objects; pino's default serializer would take those for
+      // errors and log `"type":"Object","stack":""`. An Error passed as it is goes through errField too,
+      // so its name and scrubbed message are kept and nothing else of it (an SDK error holds requests).
+      serializers: { err: (e: unknown) => (e instanceof Error ? errField(e) : e) },
     },
     opts.destination ?? pino.destination(2),
   );
