@@ -1,7 +1,7 @@
 import { colIndex, type FlowBatch, type StringColumn } from '@sightline/flow';
 import { ClusterState } from './cluster-state.js';
 import { ENDPOINT_FIELDS, EndpointTable } from './endpoints.js';
-import { NONE } from './lease-index.js';
+import { ipv4ToUint, NONE } from './lease-index.js';
 import { scopeMatches, type ClusterScope, type FlowScope } from './scope.js';
 
 export interface AttributionStats {
@@ -155,9 +155,13 @@ export class Attributor {
 
   /** Endpoint id of `ip` over [startMs, endMs] among the candidates; NONE when absent, -2 when ambiguous. */
   lookup(candidates: readonly ClusterState[], ip: string, startMs: number, endMs: number): number {
+    if (candidates.length === 0) return NONE;
+    // the address is parsed once for every candidate cluster (IPv6 stays a string key)
+    const v4 = ipv4ToUint(ip);
     let found = NONE;
     for (let i = 0; i < candidates.length; i++) {
-      const id = candidates[i]!.index.lookup(ip, startMs, endMs);
+      const index = candidates[i]!.index;
+      const id = v4 >= 0 ? index.lookupV4(v4, startMs, endMs) : index.lookup(ip, startMs, endMs);
       if (id === NONE) continue;
       if (found !== NONE && found !== id) return AMBIGUOUS;
       found = id;
@@ -178,12 +182,21 @@ export class Attributor {
       const out = sc.out.map((i) => batch.strings(i));
       const addrCol = batch.columns[sc.addr] as StringColumn | undefined;
       const pktCol = batch.columns[sc.pkt] as StringColumn | undefined;
+      // rows of a batch share their scope (one object, one account and network) nearly always:
+      // the candidate clusters of the previous row are reused while the scope is the same
+      let last: FlowScope | null = null;
+      let lastCands: ClusterState[] = [];
       for (let r = 0; r < n; r++) {
         const cloud = cloudCol?.[r] ?? null;
         const addr = (cloud === 'aws' ? (pktCol?.[r] ?? null) : null) ?? addrCol?.[r] ?? null;
         let id = NONE;
         if (cloud !== null && addr !== null) {
-          const cands = this.candidates(this.flowScope(batch, r, cloud, accountCol?.[r] ?? null, sc));
+          const scope = this.flowScope(batch, r, cloud, accountCol?.[r] ?? null, sc);
+          if (last === null || scope.cloud !== last.cloud || scope.account !== last.account || scope.network !== last.network) {
+            lastCands = this.candidates(scope);
+            last = scope;
+          }
+          const cands = lastCands;
           id = this.lookup(cands, addr, start?.[r] ?? NaN, end?.[r] ?? NaN);
           if (id === AMBIGUOUS) {
             stats.ambiguous++;
