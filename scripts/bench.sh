@@ -9,6 +9,7 @@ pnpm -C packages/parsers -s bench:json
 pnpm -C packages/parsers -s bench:memory
 pnpm -C packages/flow -s bench
 pnpm -C packages/attribution -s bench
+pnpm -C packages/attribution -s bench:attribute
 # these need the local services (pnpm infra:up)
 pnpm -C services/cli -s bench
 pnpm -C packages/store -s bench
