@@ -5,7 +5,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { DuckDBStore } from './duckdb-store.js';
+import { DuckDBStore, DuckDBStoreConfigSchema } from './duckdb-store.js';
 import { metaFor } from './testdata/sample.js';
 import { enrichedBatch } from './testdata/synthetic.js';
 
@@ -34,4 +34,18 @@ test('duckdb: a second store on the same file opens after the first instance han
     await b.close();
     await a.close();
   }
+});
+
+test('duckdb: memoryLimit bounds the buffer memory of the database', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sightline-store-mem-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const s = await DuckDBStore.open({ path: path.join(dir, 'm.duckdb'), memoryLimit: '512MB' });
+  try {
+    const limit = await s.withConnection(async (c) => String((await c.runAndReadAll("SELECT current_setting('memory_limit')")).getRowsJS()[0]![0]));
+    // DuckDB reports it in binary units: 512 MB = 488.2 MiB
+    assert.match(limit, /^488\.\d MiB$/);
+  } finally {
+    await s.close();
+  }
+  assert.throws(() => DuckDBStoreConfigSchema.parse({ path: 'x', memoryLimit: 'lots' }), /a size such as 1GB/);
 });

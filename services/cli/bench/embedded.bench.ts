@@ -17,6 +17,7 @@ import { newStats, parseObject } from '@sightline/parsers';
 import { DuckDBStore } from '@sightline/store';
 import { z } from 'zod';
 import { loadEmbeddedConfig } from '../src/embedded/config.js';
+import { EMBEDDED_MEMORY_LIMIT } from '../src/embedded/embedded.js';
 import { listLocalObjects } from '../src/embedded/local-objects.js';
 import { runPipeline } from '../src/embedded/pipeline.js';
 import { fileInput } from '../src/file-input.js';
@@ -76,7 +77,7 @@ async function endToEnd(run: number): Promise<{ wall: number; cpu: number; flows
   const db = path.join(os.tmpdir(), `sightline-embedded-bench-${process.pid}-${run}.duckdb`);
   for (const f of [db, `${db}.wal`]) fs.rmSync(f, { force: true });
   const t = await timed(async () => {
-    const store = await DuckDBStore.open({ path: db });
+    const store = await DuckDBStore.open({ path: db, memoryLimit: EMBEDDED_MEMORY_LIMIT });
     await store.migrate();
     return { store, r: await runPipeline(cfg, store, { onIssue: (m) => console.error(`issue: ${m}`) }) };
   });

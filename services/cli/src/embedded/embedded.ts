@@ -6,6 +6,9 @@ import { runPipeline, type PipelineResult } from './pipeline.js';
 import { startEmbeddedApi, type EmbeddedApi } from './query-api.js';
 import { formatTopTalkers, queryTopTalkers, topTalkersPath, TALKER_DIMENSIONS, type TopNAnswer } from './top-talkers.js';
 
+/** DuckDB's buffer memory in the one-process default: a laptop runs other things too (see DuckDBStoreConfig). */
+export const EMBEDDED_MEMORY_LIMIT = '1GB';
+
 export interface EmbeddedOptions {
   /** sightline.json */
   configFile: string;
@@ -38,7 +41,7 @@ export async function runEmbedded(o: EmbeddedOptions): Promise<EmbeddedRun> {
   // a fresh file each run: the samples are the whole input, and an old schema never lingers
   fs.mkdirSync(path.dirname(o.dbPath), { recursive: true });
   for (const f of [o.dbPath, `${o.dbPath}.wal`]) fs.rmSync(f, { force: true });
-  const store = await DuckDBStore.open({ path: o.dbPath });
+  const store = await DuckDBStore.open({ path: o.dbPath, memoryLimit: EMBEDDED_MEMORY_LIMIT });
   let api: EmbeddedApi | undefined;
   try {
     await store.migrate();
