@@ -1,4 +1,5 @@
 import { colIndex, FlowBatch } from '../src/index.js';
+import { rng } from '@sightline/testkit';
 
 /**
  * Realistic batches for the encoding benchmark, built by filling FlowBatch columns the way the
@@ -8,16 +9,6 @@ import { colIndex, FlowBatch } from '../src/index.js';
  * A seeded generator keeps every run on the same data.
  */
 
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type R = () => number;
 const pick = <T>(r: R, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;

@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { createGzip } from 'node:zlib';
 import { once } from 'node:events';
 import { z } from 'zod';
+import { rng } from '@sightline/testkit';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const pkg = resolve(here, '..');
@@ -27,17 +28,6 @@ const Env = z.object({
 });
 const env = Env.parse(process.env);
 
-/** Deterministic PRNG (mulberry32) so every run and every machine gets the same file. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A default-format file that looks like a busy VPC's 10-minute window: a few accounts, a few

@@ -7,6 +7,7 @@ import { endpoints } from '@sightline/testkit';
 import { ClickHouseStore } from '../src/clickhouse-store.js';
 import { DuckDBStore } from '../src/duckdb-store.js';
 import { ROLLUP_DIMS, ROLLUPS, rollupTable } from '../src/schema.js';
+import type { FlowStore } from '../src/store.js';
 import { metaFor } from '../src/testdata/sample.js';
 import { enrichedBatch, WORKLOADS } from '../src/testdata/synthetic.js';
 
@@ -114,6 +115,22 @@ function genSelect(n: number, tenantExpr: string, tsExpr: string): string {
     FROM range(${n})`;
 }
 
+/** The query both engines are timed on: top-10 destination workloads by bytes over the 24 h of generated flows. */
+const TOP10 = { from: T0, to: T0 + DAY, metric: 'bytes' as const, dimensions: ['dst_k8s_namespace', 'dst_k8s_workload'], n: 10 };
+
+/** Median latency of RUNS runs of TOP10 from one table, with the table that answered and the top key (to compare tables). */
+async function timeTopN(s: FlowStore, use: 'auto' | 'raw' | '1m'): Promise<{ ms: number; source: string; top: string }> {
+  const xs: number[] = [];
+  let last = { source: '', top: '' };
+  for (let i = 0; i < RUNS; i++) {
+    const t1 = now();
+    const r = await s.topN('acme', { ...TOP10, use });
+    xs.push(now() - t1);
+    last = { source: r.source, top: JSON.stringify(r.rows[0]?.key) };
+  }
+  return { ms: median(xs), ...last };
+}
+
 async function duckdbTopN(): Promise<void> {
   const file = path.join(dir, 'topn.duckdb');
   const s = await DuckDBStore.open({ path: file });
@@ -137,22 +154,10 @@ async function duckdbTopN(): Promise<void> {
     await c.run('CHECKPOINT');
   });
   console.log(`duckdb top-10: generated ${fmt(FLOWS)} flows over 24 h with rollups in SQL in ${fmt((now() - t) / 1000, 1)} s`);
-  const q = { from: T0, to: T0 + DAY, metric: 'bytes' as const, dimensions: ['dst_k8s_namespace', 'dst_k8s_workload'], n: 10 };
-  const time = async (use: 'auto' | 'raw' | '1m'): Promise<{ ms: number; source: string; top: string }> => {
-    const xs: number[] = [];
-    let last = { source: '', top: '' };
-    for (let i = 0; i < RUNS; i++) {
-      const t1 = now();
-      const r = await s.topN('acme', { ...q, use });
-      xs.push(now() - t1);
-      last = { source: r.source, top: JSON.stringify(r.rows[0]?.key) };
-    }
-    return { ms: median(xs), ...last };
-  };
-  await s.topN('acme', { ...q, use: 'raw' }); // warm the buffer pool
-  const raw = await time('raw');
-  const m1 = await time('1m');
-  const auto = await time('auto');
+  await s.topN('acme', { ...TOP10, use: 'raw' }); // warm the buffer pool
+  const raw = await timeTopN(s, 'raw');
+  const m1 = await timeTopN(s, '1m');
+  const auto = await timeTopN(s, 'auto');
   if (raw.top !== auto.top || raw.top !== m1.top) throw new Error(`top-10 differs between tables: raw ${raw.top}, 1m ${m1.top}, auto ${auto.top}`);
   console.log(`  raw table: median ${fmt(raw.ms, 1)} ms; 1m rollup: ${fmt(m1.ms, 1)} ms; auto (${auto.source}): ${fmt(auto.ms, 1)} ms`);
   console.log(`  ratio raw/auto ${fmt(raw.ms / auto.ms, 1)}x; ratio raw/1m ${fmt(raw.ms / m1.ms, 1)}x (median of ${RUNS})`);
@@ -183,20 +188,8 @@ async function clickhouseTopN(): Promise<void> {
       });
     }
     console.log(`clickhouse top-10: generated ${fmt(FLOWS)} flows over 24 h server-side (rollup views fed) in ${fmt((now() - t) / 1000, 1)} s`);
-    const q = { from: T0, to: T0 + DAY, metric: 'bytes' as const, dimensions: ['dst_k8s_namespace', 'dst_k8s_workload'], n: 10 };
-    const time = async (use: 'auto' | 'raw'): Promise<{ ms: number; source: string; top: string }> => {
-      const xs: number[] = [];
-      let last = { source: '', top: '' };
-      for (let i = 0; i < RUNS; i++) {
-        const t1 = now();
-        const r = await s.topN('acme', { ...q, use });
-        xs.push(now() - t1);
-        last = { source: r.source, top: JSON.stringify(r.rows[0]?.key) };
-      }
-      return { ms: median(xs), ...last };
-    };
-    const raw = await time('raw');
-    const auto = await time('auto');
+    const raw = await timeTopN(s, 'raw');
+    const auto = await timeTopN(s, 'auto');
     if (raw.top !== auto.top) throw new Error(`top-10 differs: raw ${raw.top}, auto ${auto.top}`);
     console.log(`  raw table (FINAL): median ${fmt(raw.ms, 1)} ms; auto (${auto.source}): ${fmt(auto.ms, 1)} ms; ratio raw/auto ${fmt(raw.ms / auto.ms, 1)}x (median of ${RUNS})`);
   } finally {

@@ -1,2 +1,3 @@
 export * from './endpoints.js';
 export * from './service-process.js';
+export * from './rng.js';

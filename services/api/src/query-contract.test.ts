@@ -8,6 +8,7 @@ import { ApiMetrics } from './metrics.js';
 import type { QueryRunner } from './query-runner.js';
 import { startServer, type RunningServer } from './server.js';
 import { hashToken, TokenIndex, TokenFileSchema } from './tokens.js';
+import { rng } from '@sightline/testkit';
 
 /**
  * The query API's behaviour over HTTP against one real engine: run by query-duckdb.test.ts and
@@ -32,16 +33,6 @@ export interface Row {
   action: string;
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `n` rows over [t0, t0 + span); tenant B's rows use namespaces A never has (`b-…`) and some A has. */
 export function seedRows(n: number, seed: number, t0: number, span: number, namespaces: string[]): Row[] {

@@ -1,20 +1,11 @@
 import { colIndex, FlowBatch } from '@sightline/flow';
+import { rng } from '@sightline/testkit';
 
 /**
  * Seeded enriched flows for volume tests and the benchmark: an EKS cluster's pods talking to
  * each other and out, with the value shapes the enricher writes (a few dozen workloads, well-known
  * server ports, heavy-tailed counters, some unattributed ends, times spread over the window).
  */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NAMESPACES = ['shop', 'payments', 'search', 'kube-system', 'monitoring', 'ingress'];
 export const WORKLOADS: readonly { ns: string; name: string; kind: string }[] = Array.from({ length: 48 }, (_, i) => ({
