@@ -11,11 +11,10 @@ import {
 } from '@kubernetes/client-node';
 import { endpoints } from '@sightline/testkit';
 import { Agent } from './agent.js';
-import { AgentConfigSchema } from './config.js';
 import { createLogger } from './log.js';
 import { AgentMetrics } from './metrics.js';
 import { HttpsTransport } from './transport.js';
-import { NS, freePort, ignore409, isCode, mergePatch, metricValue, prepareBackend, skip, waitFor, type Cleanups } from './testdata/harness.js';
+import { NS, freePort, ignore409, isCode, mergePatch, metricValue, prepareBackend, skip, testAgentConfig, waitFor, type Cleanups } from './testdata/harness.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -100,13 +99,7 @@ test('kubetags against the real API server: least-privilege RBAC, snapshot, delt
   // --- the agent starts while the backend is down: it lists, then retries with backoff
   const log = createLogger({ level: 'info', destination: new Writable({ write(c: Buffer, _e, cb) { agentLogs += c.toString(); cb(); } }) });
   const metrics = new AgentMetrics(false);
-  const config = AgentConfigSchema.parse({
-    cluster,
-    backend: { url: `https://127.0.0.1:${port}`, tenant: 'acme', tokenFile: backend.tokenFile, caFile: backend.caFile, timeoutMs: 5_000 },
-    labelAllowList: ['app'],
-    batch: { maxObjects: 50, flushMs: 100 },
-    retry: { initialMs: 100, maxMs: 1_000 },
-  });
+  const config = testAgentConfig(cluster, port, backend);
   const agent = new Agent(config, { kc: agentKc, transport: new HttpsTransport(config.backend), log, metrics });
   await agent.start();
   cleanups.push(() => agent.stop());

@@ -8,12 +8,11 @@ import { promisify } from 'node:util';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { endpoints } from '@sightline/testkit';
 import { Agent } from './agent.js';
-import { AgentConfigSchema } from './config.js';
 import { createLogger } from './log.js';
 import { AgentMetrics } from './metrics.js';
 import { HttpsTransport } from './transport.js';
 import {
-  NS, expired, firstWatchAnswer, freePort, ignore409, mergePatch, metricValue, prepareBackend, skip, waitFor, type Cleanups, type WatchAnswer,
+  NS, expired, firstWatchAnswer, freePort, ignore409, mergePatch, metricValue, prepareBackend, skip, testAgentConfig, waitFor, type Cleanups, type WatchAnswer,
 } from './testdata/harness.js';
 
 const exec = promisify(execFile);
@@ -87,13 +86,7 @@ test('kube-apiserver restarted: a watch from an earlier resourceVersion gets 410
   const port = await freePort();
   const log = createLogger({ level: 'info', destination: new Writable({ write(c: Buffer, _e, cb) { agentLogs += c.toString(); cb(); } }) });
   const metrics = new AgentMetrics(false);
-  const config = AgentConfigSchema.parse({
-    cluster,
-    backend: { url: `https://127.0.0.1:${port}`, tenant: 'acme', tokenFile: backend.tokenFile, caFile: backend.caFile, timeoutMs: 5_000 },
-    labelAllowList: ['app'],
-    batch: { maxObjects: 50, flushMs: 100 },
-    retry: { initialMs: 100, maxMs: 1_000 },
-  });
+  const config = testAgentConfig(cluster, port, backend);
   const { records, seen, marker, upsertOf } = await backend.start(port);
   const agent = new Agent(config, { kc: admin, transport: new HttpsTransport(config.backend), log, metrics });
   await agent.start();

@@ -10,6 +10,7 @@ import { endpoints } from '@sightline/testkit';
 import { KubeMetaRecordSchema, type KubeMetaRecord } from '@sightline/kube-model';
 import { ApiConfigSchema, ApiMetrics, createLogger as createApiLogger, hashToken, startApi, type ApiService } from '@sightline/api';
 import { makeTestTls } from '@sightline/api/testing';
+import { AgentConfigSchema } from '../config.js';
 
 export const skip = process.env.SIGHTLINE_SKIP_INFRA === '1' ? 'SIGHTLINE_SKIP_INFRA=1' : false;
 // Without a controller-manager a deleted namespace never finishes terminating: one shared
@@ -142,4 +143,15 @@ export function prepareBackend(run: string, cluster: string, cleanups: Cleanups,
       return { api, records, seen, marker, upsertOf };
     },
   };
+}
+
+/** The agent's config in these tests: the backend on 127.0.0.1:`port`, small batches, fast retries. */
+export function testAgentConfig(cluster: string, port: number, backend: { tokenFile: string; caFile: string }) {
+  return AgentConfigSchema.parse({
+    cluster,
+    backend: { url: `https://127.0.0.1:${port}`, tenant: 'acme', tokenFile: backend.tokenFile, caFile: backend.caFile, timeoutMs: 5_000 },
+    labelAllowList: ['app'],
+    batch: { maxObjects: 50, flushMs: 100 },
+    retry: { initialMs: 100, maxMs: 1_000 },
+  });
 }
