@@ -20,7 +20,10 @@ test('group commit: batches written together, with different column sets, a repe
     const sample = sampleBatch(); // every cloud's fields, extras: another column set
     const bad = enrichedBatch(50, 600, T0, 60_000);
     bad.numbers(colIndex('dst_port'))[7] = 1e300; // beyond BIGINT: fails inside the transaction
+    const empty = enrichedBatch(1, 601, T0, 60_000); // the synthetic column set, no rows
+    empty.length = 0;
     const items = [
+      { meta: metaFor('acme', 'g/empty', 0), batch: empty }, // first of its column set, stages nothing
       { meta: metaFor('acme', 'g/0', 3000), batch: synth[0]! },
       { meta: metaFor('acme', 'g/sample', sample.length), batch: sample },
       { meta: metaFor('acme', 'g/1', 3000), batch: synth[1]! },
@@ -32,15 +35,15 @@ test('group commit: batches written together, with different column sets, a repe
     // all issued at once: they queue behind the first and are written as one group
     const results = await Promise.allSettled(items.map((i) => s.writeBatch(i.meta, i.batch)));
     const outcome = results.map((r) => (r.status === 'fulfilled' ? r.value.written : 'failed'));
-    assert.deepEqual(outcome, [true, true, true, 'failed', false, true, true]);
-    const failure = results[3] as PromiseRejectedResult;
+    assert.deepEqual(outcome, [true, true, true, true, 'failed', false, true, true]);
+    const failure = results[4] as PromiseRejectedResult;
     assert.match(String(failure.reason), /duckdb writeBatch [0-9a-f]{64} \(tenant acme, 50 rows\)/);
 
     for (const [i, it] of items.entries()) {
       const back = await s.readBatch(it.meta.tenant, it.meta.id);
-      assert.equal(back.length, i === 3 ? 0 : it.batch.length, `batch ${i} rows`);
+      assert.equal(back.length, i === 4 ? 0 : it.batch.length, `batch ${i} rows`);
     }
-    const back = await s.readBatch('acme', items[1]!.meta.id);
+    const back = await s.readBatch('acme', items[2]!.meta.id);
     assert.deepEqual(back.extra?.filter((x) => x !== null), sample.extra?.filter((x) => x !== null && x !== undefined));
     // every table counts each written flow once, per tenant
     const q = { from: T0, to: T0 + 3_600_000, stepSeconds: 3600, metric: 'flows' as const };
@@ -66,5 +69,24 @@ test('close writes what was queued before it', async () => {
     for (let k = 0; k < batches.length; k++) assert.equal((await again.readBatch('acme', metaFor('acme', `c/${k}`, 800).id)).length, 800);
   } finally {
     await again.close();
+  }
+});
+
+test('group commit: an empty batch first in its column set does not stage the others twice', async () => {
+  const s = await DuckDBStore.open({ path: path.join(dir, 'empty.duckdb') });
+  await s.migrate();
+  try {
+    const empty = enrichedBatch(1, 801, T0, 60_000); // the synthetic column set, no rows
+    empty.length = 0;
+    const full = [0, 1].map((k) => enrichedBatch(1000, 802 + k, T0, 3_600_000));
+    const results = await Promise.all([
+      s.writeBatch(metaFor('acme', 'e/empty', 0), empty),
+      ...full.map((b, k) => s.writeBatch(metaFor('acme', `e/${k}`, b.length), b)),
+    ]);
+    assert.deepEqual(results, [{ written: true }, { written: true }, { written: true }]);
+    const q = { from: T0, to: T0 + 3_600_000, stepSeconds: 3600, metric: 'flows' as const };
+    for (const use of ['raw', '1m', '5m', '1h'] as const) assert.deepEqual((await s.timeSeries('acme', { ...q, use })).points, [{ t: T0, value: 2000 }], use);
+  } finally {
+    await s.close();
   }
 });

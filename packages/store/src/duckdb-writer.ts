@@ -176,7 +176,8 @@ export class DuckDBWriter {
     for (let b = 0; b < group.length; b++) {
       const p = group[b]!;
       const s = await this.stagingFor(p.batch);
-      if (s.rows === 0) {
+      // first batch of this column set in the group (an empty batch stages no rows, so rows cannot tell)
+      if (!used.includes(s)) {
         await this.conn.run(`DELETE FROM temp.${s.table}`);
         used.push(s);
       }
