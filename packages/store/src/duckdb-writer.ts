@@ -41,8 +41,6 @@ interface Staging {
   extra: boolean;
   appender: DuckDBAppender;
   types: DuckDBType[];
-  /** row count staged in the current group */
-  rows: number;
   /**
    * Per field, the distinct strings of the current group (low-cardinality string fields only;
    * undefined for the others): such a column is staged as 1-based ids into this list, passed to
@@ -166,23 +164,19 @@ export class DuckDBWriter {
 
   /** Stages the group's batches, then one transaction: ledger claim, raw rows, rollups. */
   private async commit(group: Pending[]): Promise<void> {
-    for (const s of this.stagings.values()) {
-      s.rows = 0;
-      for (const d of s.dicts) d?.clear();
-    }
+    for (const s of this.stagings.values()) for (const d of s.dicts) d?.clear();
     const used: Staging[] = [];
     const staged: Staged[] = [];
     await this.conn.run('DELETE FROM temp.grp');
     for (let b = 0; b < group.length; b++) {
       const p = group[b]!;
       const s = await this.stagingFor(p.batch);
-      // first batch of this column set in the group (an empty batch stages no rows, so rows cannot tell)
+      // first batch of this column set in the group: its staging table is emptied and inserted from once
       if (!used.includes(s)) {
         await this.conn.run(`DELETE FROM temp.${s.table}`);
         used.push(s);
       }
       const { minTs, maxTs } = stage(s, b, p.m, p.batch);
-      s.rows += p.batch.length;
       staged.push({ p, b, minTs, maxTs });
     }
     for (const s of used) s.appender.flushSync();
@@ -233,7 +227,7 @@ export class DuckDBWriter {
         extra VARCHAR)`);
       const appender = await this.conn.createAppender(table, 'main', 'temp');
       const types = Array.from({ length: appender.columnCount }, (_, i) => appender.columnType(i));
-      s = { table, fields, extra, appender, types, rows: 0, dicts: fields.map((f) => (f.spec.kind === 'string' && f.lowCardinality ? new Dictionary() : undefined)) };
+      s = { table, fields, extra, appender, types, dicts: fields.map((f) => (f.spec.kind === 'string' && f.lowCardinality ? new Dictionary() : undefined)) };
       this.stagings.set(key, s);
     }
     return s;
