@@ -13,15 +13,20 @@ const prefix = z.string().regex(/^(?:[^/].*\/)?$/, 'empty, or a path that does n
 const lookbackHours = z.number().int().min(1).max(24 * 14);
 const skewSeconds = z.number().int().min(0).max(86_400);
 const secret = z.string().min(1);
+/**
+ * Azure subscription, tenant and client ids are GUIDs: any 8-4-4-4-12 hex digits. Not z.uuid(),
+ * which checks RFC 4122's version and variant nibbles and so refuses real ids (version 0 and others).
+ */
+const guid = z.guid('a GUID: 8-4-4-4-12 hex digits');
 
-export const AwsStaticKeysSchema = z.object({
+export const AwsStaticKeysSchema = z.strictObject({
   accessKeyId: z.string().min(1),
   secretAccessKey: secret,
   sessionToken: secret.optional(),
 });
 
 export const AwsSourceSchema = z
-  .object({
+  .strictObject({
     cloud: z.literal('aws'),
     tenant,
     accountId: z.string().regex(/^\d{12}$/, '12 digits'),
@@ -58,26 +63,26 @@ export const AwsSourceSchema = z
 export type AwsSourceConfig = z.infer<typeof AwsSourceSchema>;
 
 export const GcpCredentialsSchema = z.discriminatedUnion('type', [
-  z.object({
+  z.strictObject({
     type: z.literal('service-account-key'),
     /** the key file's JSON text (from the secret store) */
     keyJson: secret,
   }),
-  z.object({
+  z.strictObject({
     /** the collector's own identity (ADC) impersonates the tenant's service account */
     type: z.literal('impersonation'),
     targetServiceAccount: z.email(),
     delegates: z.array(z.email()).default([]),
     lifetimeSeconds: z.number().int().min(300).max(43_200).default(3600),
   }),
-  z.object({
+  z.strictObject({
     /** fake-gcs-server: a custom apiEndpoint makes the client skip Google auth */
     type: z.literal('emulator'),
   }),
 ]);
 
 export const GcpSourceSchema = z
-  .object({
+  .strictObject({
     cloud: z.literal('gcp'),
     tenant,
     projectId: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'a GCP project id'),
@@ -98,24 +103,24 @@ export const GcpSourceSchema = z
 export type GcpSourceConfig = z.infer<typeof GcpSourceSchema>;
 
 export const AzureCredentialsSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('connection-string'), connectionString: secret }),
+  z.strictObject({ type: z.literal('connection-string'), connectionString: secret }),
   /** a container- or account-level SAS token (with or without the leading `?`) */
-  z.object({ type: z.literal('sas'), sasToken: secret }),
-  z.object({
+  z.strictObject({ type: z.literal('sas'), sasToken: secret }),
+  z.strictObject({
     type: z.literal('service-principal'),
-    tenantId: z.uuid(),
-    clientId: z.uuid(),
+    tenantId: guid,
+    clientId: guid,
     clientSecret: secret,
   }),
 ]);
 
-export const AzureSourceSchema = z.object({
+export const AzureSourceSchema = z.strictObject({
   cloud: z.literal('azure'),
   tenant,
-  subscriptionId: z.uuid(),
+  subscriptionId: guid,
   storageAccount: z.string().regex(/^[a-z0-9]{3,24}$/, '3 to 24 lower-case letters and digits'),
   containers: z
-    .object({
+    .strictObject({
       nsg: z.string().min(3).max(63).nullable().default('insights-logs-networksecuritygroupflowevent'),
       vnet: z.string().min(3).max(63).nullable().default('insights-logs-flowlogflowevent'),
     })
@@ -142,12 +147,70 @@ export class ConfigError extends Error {
 const pathOf = (base: string, path: readonly PropertyKey[]) =>
   path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : `${acc}${acc === '' ? '' : '.'}${String(p)}`), base);
 
+/** Edit distance, bounded: only small distances matter for a "did you mean". */
+function distance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0]!;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = prev[j]!;
+      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return prev[b.length]!;
+}
+
+/** The known key an unknown one was probably meant to be: same letters ignoring case, or at most 2 edits away. */
+export function suggestKey(key: string, known: readonly string[]): string | undefined {
+  const lower = key.toLowerCase();
+  const same = known.find((k) => k.toLowerCase() === lower);
+  if (same !== undefined) return same;
+  let best: string | undefined;
+  let bestD = 3;
+  for (const k of known) {
+    const d = distance(lower, k.toLowerCase());
+    if (d < bestD) { bestD = d; best = k; }
+  }
+  return best;
+}
+
+/**
+ * Per-parse error map of every configuration schema: an unknown key's message suggests the known
+ * key of that object it is closest to. The object schema (`iss.inst`) is only available here, so
+ * the message is made now: one line per unknown key, in the order of `iss.keys` (see issueLines).
+ */
+export const configErrorMap: z.core.$ZodErrorMap = (iss) => {
+  if (iss.code !== 'unrecognized_keys') return undefined;
+  const shape = (iss.inst?._zod.def as { shape?: Record<string, unknown> } | undefined)?.shape ?? {};
+  return iss.keys.map((k) => {
+    const s = suggestKey(k, Object.keys(shape));
+    return `unknown key${s !== undefined ? ` (did you mean ${s}?)` : ''}`;
+  }).join('\n');
+};
+
+/**
+ * Issues as `path: message` lines, one per unknown key (`sources[2].roleARN: unknown key (did you
+ * mean roleArn?)`). Messages only, never the received value, which may be a secret.
+ */
+export function issueLines(issues: readonly z.core.$ZodIssue[], base = ''): string[] {
+  const out: string[] = [];
+  for (const i of issues) {
+    if (i.code === 'unrecognized_keys') {
+      const msgs = i.message.split('\n');
+      i.keys.forEach((k, j) => out.push(`${pathOf(base, [...i.path, k])}: ${msgs.length === i.keys.length ? msgs[j]! : 'unknown key'}`));
+    } else out.push(`${pathOf(base, i.path) || '(root)'}: ${i.message}`);
+  }
+  return out;
+}
+
 /**
  * Validates one source; `where` is its place in the collector's config (e.g. `sources[3]`).
- * Messages name the path (`sources[3].credentials.tenantId: Invalid UUID`) and never the value.
+ * Messages name the path (`sources[3].credentials.tenantId: a GUID`) and never the value.
  */
 export function parseSourceConfig(value: unknown, where = 'source'): SourceConfig {
-  const r = SourceConfigSchema.safeParse(value, { reportInput: false });
+  const r = SourceConfigSchema.safeParse(value, { reportInput: false, error: configErrorMap });
   if (r.success) return r.data;
-  throw new ConfigError(where, r.error.issues.map((i) => `${pathOf(where, i.path)}: ${i.message}`));
+  throw new ConfigError(where, issueLines(r.error.issues, where));
 }
