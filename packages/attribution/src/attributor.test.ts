@@ -8,7 +8,7 @@ import { fromKubectlList } from '@sightline/kube-model';
 import { Attributor, newAttributionStats } from './attributor.js';
 import { ENDPOINT_FIELDS } from './endpoints.js';
 import { scopeFromObjects } from './kubectl-cluster.js';
-import type { ClusterScope } from './scope.js';
+import { awsAccountOfKey, type ClusterScope } from './scope.js';
 
 /** One test per attribution rule of the architecture document; each fails when its rule is broken. */
 
@@ -175,4 +175,44 @@ test('retention: after compaction leases older than the retention are gone, curr
   a.attributeBatch(b);
   assert.equal(side(b, 0, 'src').kind, null);
   assert.equal(side(b, 1, 'src').pod, 'report-28971230-k9v2m');
+});
+
+test('AWS service interfaces (account-id unknown): an NLB NodePort flow is scoped by the object\'s account and the record\'s VPC, both directions', () => {
+  const a = withClusters([['prod-eks', 'eks.json', PROD], ['stage-eks', 'eks-stage.json', STAGE]]);
+  // The NLB's interface, as a custom-format record shows it (`version account-id interface-id srcaddr
+  // dstaddr srcport dstport protocol packets bytes start end action log-status vpc-id pkt-srcaddr
+  // pkt-dstaddr flow-direction`), client 198.51.100.23 to the node's NodePort 31380 and back:
+  // 5 unknown eni-0nlb1 198.51.100.23 10.0.1.10 50123 31380 6 12 1800 1741608005 1741608055 ACCEPT OK vpc-0prod 198.51.100.23 10.0.1.10 egress
+  // 5 unknown eni-0nlb1 10.0.1.10 198.51.100.23 31380 50123 6 10 9100 1741608005 1741608055 ACCEPT OK vpc-0prod 10.0.1.10 198.51.100.23 ingress
+  const nlb = (o: Row): Row => aws({ account: 'unknown', interface_id: 'eni-0nlb1', protocol: 6, ...o });
+  const rows = [
+    nlb({ src_addr: '198.51.100.23', dst_addr: '10.0.1.10', pkt_srcaddr: '198.51.100.23', pkt_dstaddr: '10.0.1.10', src_port: 50123, dst_port: 31380 }),
+    nlb({ src_addr: '10.0.1.10', dst_addr: '198.51.100.23', pkt_srcaddr: '10.0.1.10', pkt_dstaddr: '198.51.100.23', src_port: 31380, dst_port: 50123 }),
+    // the same pod address in the stage account's VPC: the object's account and the VPC pick the cluster
+    nlb({ vpc_id: 'vpc-0stage', src_addr: '198.51.100.23', dst_addr: '10.0.1.77' }),
+  ];
+  const b = batchOf(rows);
+  const st = a.attributeBatch(b, newAttributionStats(), { account: '111122223333' });
+  assert.deepEqual([side(b, 0, 'dst').kind, side(b, 0, 'dst').cluster, side(b, 0, 'dst').node], ['node', 'prod-eks', 'ip-10-0-1-10.ec2.internal'], 'client to node:NodePort');
+  assert.equal(side(b, 0, 'src').kind, null, 'the client is outside');
+  assert.deepEqual([side(b, 1, 'src').kind, side(b, 1, 'src').cluster, side(b, 1, 'src').node], ['node', 'prod-eks', 'ip-10-0-1-10.ec2.internal'], 'node:NodePort back to the client');
+  // the object is the prod account's, the VPC the stage one's: no cluster has both, nothing is guessed
+  assert.equal(side(b, 2, 'dst').kind, null);
+  assert.deepEqual([st.attributedSrc, st.attributedDst], [1, 1]);
+
+  const stage = batchOf([rows[2]!]);
+  a.attributeBatch(stage, newAttributionStats(), { account: '444455556666' });
+  assert.deepEqual([side(stage, 0, 'dst').cluster, side(stage, 0, 'dst').pod], ['stage-eks', 'api-5c7b9d8f4-q8w2e']);
+
+  // without the object's account `unknown` matches no account-scoped cluster (never widened)
+  const blind = batchOf(rows.slice(0, 2));
+  a.attributeBatch(blind);
+  assert.equal(side(blind, 0, 'dst').kind, null);
+  assert.equal(side(blind, 1, 'src').kind, null);
+});
+
+test('awsAccountOfKey: the account of plain and Hive-style S3 keys, null otherwise', () => {
+  assert.equal(awsAccountOfKey('AWSLogs/123456789012/vpcflowlogs/us-east-1/2026/03/10/x.log.gz'), '123456789012');
+  assert.equal(awsAccountOfKey('logs/AWSLogs/aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=us-east-1/year=2026/x.parquet'), '123456789012');
+  assert.equal(awsAccountOfKey('compute.googleapis.com/vpc_flows/2026/03/10/x.json'), null);
 });

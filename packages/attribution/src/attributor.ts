@@ -38,6 +38,21 @@ export interface AttributorOptions {
 
 export const DEFAULT_RETENTION_MS = 24 * 3600 * 1000;
 
+/** What the batch's object says about its flows, beyond their records (the collector's batch meta). */
+export interface BatchSourceScope {
+  /**
+   * The account the object was delivered for: for AWS the `<account>` of the S3 key
+   * `AWSLogs/<account>/vpcflowlogs/...` (`BatchMeta.account`). It stands in for the record's
+   * `account-id` where AWS writes `unknown`: interfaces that AWS services create (load balancers,
+   * VPC endpoints, NAT gateways) are not owned by an account of the tenant, but the flow log that
+   * saw them is, and their VPC is one of its VPCs.
+   */
+  account?: string | null;
+}
+
+/** The `account-id` AWS writes for interfaces an AWS service created. */
+export const AWS_UNKNOWN_ACCOUNT = 'unknown';
+
 interface Cluster {
   state: ClusterState;
   scope: ClusterScope;
@@ -94,7 +109,10 @@ const GKE_KINDS: Record<string, string> = {
  * 2. AWS `pkt-srcaddr`/`pkt-dstaddr` are preferred over `srcaddr`/`dstaddr` when present;
  * 3. the lease is picked at the flow's own time (midpoint of [start, end], else any overlap);
  * 4. GCP `*_gke_details` fill an end the index has no answer for; disagreements are counted;
- * 5. anything else stays null and is counted.
+ * 5. anything else stays null and is counted;
+ * 6. an AWS record whose `account-id` is `unknown` (an AWS service's interface) is scoped by the
+ *    object's account (`source.account`) and its own `vpc-id`; without the object's account it
+ *    matches no account-scoped cluster, as before (never widened to every account).
  */
 export class Attributor {
   readonly endpoints = new EndpointTable();
@@ -169,8 +187,11 @@ export class Attributor {
     return found;
   }
 
-  /** Fills the `src_k8s_*` and `dst_k8s_*` columns of every row and adds to `stats`. */
-  attributeBatch(batch: FlowBatch, stats: AttributionStats = newAttributionStats()): AttributionStats {
+  /**
+   * Fills the `src_k8s_*` and `dst_k8s_*` columns of every row and adds to `stats`. `source` is
+   * what the batch's object says (its account); pass it whenever it is known.
+   */
+  attributeBatch(batch: FlowBatch, stats: AttributionStats = newAttributionStats(), source: BatchSourceScope = {}): AttributionStats {
     const n = batch.length;
     const cloudCol = batch.columns[C.cloud] as StringColumn | undefined;
     const accountCol = batch.columns[C.account] as StringColumn | undefined;
@@ -191,7 +212,9 @@ export class Attributor {
         const addr = (cloud === 'aws' ? (pktCol?.[r] ?? null) : null) ?? addrCol?.[r] ?? null;
         let id = NONE;
         if (cloud !== null && addr !== null) {
-          const scope = this.flowScope(batch, r, cloud, accountCol?.[r] ?? null, sc);
+          let account = accountCol?.[r] ?? null;
+          if (account === AWS_UNKNOWN_ACCOUNT && cloud === 'aws' && source.account != null) account = source.account;
+          const scope = this.flowScope(batch, r, cloud, account, sc);
           if (last === null || scope.cloud !== last.cloud || scope.account !== last.account || scope.network !== last.network) {
             lastCands = this.candidates(scope);
             last = scope;

@@ -31,3 +31,14 @@ export function scopeMatches(scope: ClusterScope, flow: FlowScope): boolean {
 
 // Azure ids come in any case (the same subscription appears upper case in flowLogResourceID)
 const eqi = (a: string, b: string) => a === b || a.toLowerCase() === b.toLowerCase();
+
+const AWS_KEY_ACCOUNT = /(?:^|\/)AWSLogs\/(?:aws-account-id=)?(\d{12})\//;
+
+/**
+ * The account an AWS flow-log object was delivered for, from its S3 key (`AWSLogs/<account>/...`
+ * or Hive-style `AWSLogs/aws-account-id=<account>/...`); null when the key has neither. Where the
+ * collector's batch meta is not at hand (local files), this is the object's account.
+ */
+export function awsAccountOfKey(key: string): string | null {
+  return AWS_KEY_ACCOUNT.exec(key)?.[1] ?? null;
+}

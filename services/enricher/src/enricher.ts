@@ -186,7 +186,7 @@ export class Enricher {
     }
 
     await this.waitForMetadata(meta.tenant, batch);
-    const stats = this.attribute(meta.tenant, batch);
+    const stats = this.attribute(meta.tenant, batch, meta.account);
     const t = { tenant: meta.tenant };
     this.metrics.attributed.inc({ ...t, side: 'src' }, stats.attributedSrc);
     this.metrics.attributed.inc({ ...t, side: 'dst' }, stats.attributedDst);
@@ -226,10 +226,11 @@ export class Enricher {
     if (!ok) this.log.warn({ tenant, waitedMs: this.cfg.enricher.metaWaitMs }, 'kube-meta consumer behind: batch attributed with the metadata known now');
   }
 
-  private attribute(tenant: string, batch: FlowBatch): AttributionStats {
+  /** `account` is the object's (the collector's batch meta): it scopes records whose own account-id is `unknown`. */
+  private attribute(tenant: string, batch: FlowBatch, account: string): AttributionStats {
     const stats = newAttributionStats();
     const a = this.state.attributor(tenant);
-    if (a) a.attributeBatch(batch, stats);
+    if (a) a.attributeBatch(batch, stats, { account });
     else {
       // no metadata for this tenant: every end stays null, and is counted as such
       stats.unattributedSrc = batch.length;

@@ -69,6 +69,38 @@ test('a store that cannot write stops the run with its error (a bad object would
   }
 });
 
+test('an NLB NodePort flow (the NLB interface\'s records carry account-id unknown) is attributed to the node through the object\'s account and the record\'s VPC', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sightline-pipeline-'));
+  try {
+    const eks = JSON.parse(fs.readFileSync(path.join(SAMPLES, 'sightline.json'), 'utf8')).clusters.find((c: { name: string }) => c.name === 'shop-eks');
+    eks.kube = path.join(SAMPLES, eks.kube);
+    fs.writeFileSync(path.join(dir, 'sightline.json'), JSON.stringify({ tenant: 'demo', clusters: [eks], sources: ['AWSLogs'] }));
+    // the samples' custom format; the NLB's interface has no instance and an unknown account:
+    // client 198.51.100.23 to node ip-10-0-16-10's NodePort 31380, and back
+    const logDir = path.join(dir, 'AWSLogs/123456789012/vpcflowlogs/us-east-1/2026/03/10');
+    fs.mkdirSync(logDir, { recursive: true });
+    fs.writeFileSync(path.join(logDir, '123456789012_vpcflowlogs_us-east-1_fl-0a1b2c3d4e5f67890_20260310T1210Z_nlb0.log'), [
+      'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status vpc-id subnet-id instance-id tcp-flags type pkt-srcaddr pkt-dstaddr flow-direction traffic-path',
+      '5 unknown eni-0b5e7d1a2c3f4e5d6 198.51.100.23 10.0.16.10 50123 31380 6 12 1800 1773144303 1773144309 ACCEPT OK vpc-0c4f5e6d7a8b9c0d1 subnet-0b7c8a4d8432be704 - 2 IPv4 198.51.100.23 10.0.16.10 egress 8',
+      '5 unknown eni-0b5e7d1a2c3f4e5d6 10.0.16.10 198.51.100.23 31380 50123 6 10 9100 1773144303 1773144309 ACCEPT OK vpc-0c4f5e6d7a8b9c0d1 subnet-0b7c8a4d8432be704 - 18 IPv4 10.0.16.10 198.51.100.23 ingress -',
+      '',
+    ].join('\n'));
+    const store = await DuckDBStore.open({ path: path.join(dir, 'x.duckdb') });
+    try {
+      await store.migrate();
+      const r = await runPipeline(loadEmbeddedConfig(path.join(dir, 'sightline.json')), store);
+      assert.equal(r.flows, 2);
+      assert.deepEqual([r.attribution.attributedDst, r.attribution.attributedSrc], [1, 1], 'the node end of each direction');
+      const nodes = await store.topN('demo', { ...DAY, dimensions: ['src_k8s_node', 'dst_k8s_node'], metric: 'flows', use: 'raw' });
+      assert.deepEqual(nodes.rows.map((x) => JSON.stringify(x.key)).sort(), ['["ip-10-0-16-10.ec2.internal",null]', '[null,"ip-10-0-16-10.ec2.internal"]']);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('config errors name the file and the field', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sightline-config-'));
   try {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Attributor, newAttributionStats, type AttributionStats } from '@sightline/attribution';
+import { Attributor, awsAccountOfKey, newAttributionStats, type AttributionStats } from '@sightline/attribution';
 import { colIndex, makeBatchMeta, type BatchMeta, type FlowBatch, type StringColumn } from '@sightline/flow';
 import { fromKubectlList } from '@sightline/kube-model';
 import { newStats, parseObject, type ParseIssue, type ParseStats } from '@sightline/parsers';
@@ -87,11 +87,13 @@ export async function runPipeline(cfg: LoadedConfig, store: FlowStore, opts: Pip
     const key = path.relative(cfg.dir, file).split(path.sep).join('/');
     const version = createHash('sha256').update(await fs.promises.readFile(file)).digest('hex');
     const report = (i: ParseIssue) => onIssue(`${key}${i.line !== undefined ? `:${i.line}` : i.offset !== undefined ? ` (byte ${i.offset})` : ''}: ${i.message}`);
+    // what the collector's batch meta says for a bucket's object: scopes records of account `unknown`
+    const objectAccount = awsAccountOfKey(key);
     let seq = 0;
     try {
       for await (const batch of parseObject(fileInput(file), { source: key, stats: r.parse, onIssue: report })) {
         if (batch.length === 0) continue;
-        attributor.attributeBatch(batch, r.attribution);
+        attributor.attributeBatch(batch, r.attribution, { account: objectAccount });
         tally(batch, r);
         const cloud = str(batch, C.cloud);
         if (cloud !== 'aws' && cloud !== 'gcp' && cloud !== 'azure') throw new Error(`batch ${seq} has no cloud`);
