@@ -47,6 +47,24 @@ export class CheckpointStore {
   }
 
   /**
+   * Carries the cursor a source wrote under an older name (a name of a previous version, see
+   * config.ts legacySourceIds) over to its current name, when the current name has none yet and
+   * `fits` says the old record is this source's. Written under the new name at once, so the move
+   * happens once even if nothing new is read. The old record is left as it is: a previous version
+   * run again resumes from it (duplicates at worst, never loss). Returns the old name it came from.
+   */
+  async adopt(source: string, legacy: readonly string[], fits: (v: CheckpointValue) => boolean): Promise<string | undefined> {
+    if (this.cursors.has(source)) return undefined;
+    for (const old of legacy) {
+      const v = this.cursors.get(old);
+      if (v === undefined || !fits(v)) continue;
+      await this.commit(source, v.cursor, v.last);
+      return old;
+    }
+    return undefined;
+  }
+
+  /**
    * Reads the topic to its end and keeps the latest cursor of each source. Called at start and
    * after every change of ownership, so a source taken over from a dead process resumes from the
    * last cursor that process wrote.

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { ConfigError, loadConfig, parseConfig, sourceId } from './config.js';
+import { ConfigError, jsonErrorOffset, legacySourceIds, lineColumn, loadConfig, parseConfig, sourceId } from './config.js';
 
 const sample = new URL('./testdata/collector.json', import.meta.url).pathname;
 
@@ -21,7 +21,7 @@ test('the sample configuration loads with defaults filled in', async () => {
   assert.equal(c.collector.workers, 2);
   assert.equal(c.collector.batchRows, 8192);
   assert.deepEqual(c.sources.map((s) => s.cloud), ['aws', 'gcp', 'azure']);
-  assert.equal(sourceId(c.sources[0]!), 'acme/aws/123456789012/us-east-1/acme-flow-logs/');
+  assert.equal(sourceId(c.sources[0]!), 'acme/aws/123456789012/us-east-1/acme-flow-logs/#plain');
 });
 
 test('errors name the path of every bad field and what was expected, never the value', async () => {
@@ -50,6 +50,47 @@ test('unknown cloud, unknown field, duplicate source and bad JSON are reported',
   doc.kafka.brokerz = [];
   const text = configError(JSON.stringify(doc)).message;
   assert.match(text, /sources\[1\]\.cloud: /);
-  assert.match(text, /kafka: .*brokerz/);
-  assert.throws(() => parseConfig('{"kafka": ', 'c.json'), /c\.json: invalid collector configuration:\n {2}not valid JSON/);
+  assert.match(text, /kafka\.brokerz: unknown key \(did you mean brokers\?\)/);
+  assert.throws(() => parseConfig('{"kafka": ', 'c.json'), /c\.json: invalid collector configuration:\n {2}not valid JSON: the text ends early at line 1, column 11/);
+});
+
+test('an unknown key inside sources[] is refused with its path, and the key it was meant to be', async () => {
+  const doc = JSON.parse(await readFile(sample, 'utf8'));
+  // roleARN instead of roleArn: accepted before, and the role was silently not assumed.
+  doc.sources[0].roleARN = doc.sources[0].roleArn;
+  delete doc.sources[0].roleArn;
+  doc.sources[2].containers = { nsg: 'insights-logs-networksecuritygroupflowevent', vnett: 'x-y-z' };
+  doc.startup = { timeoutMS: 5000 };
+  const text = configError(JSON.stringify(doc)).message;
+  for (const p of ['sources[0].roleARN: unknown key (did you mean roleArn?)', 'sources[2].containers.vnett: unknown key (did you mean vnet?)', 'startup.timeoutMS: unknown key (did you mean timeoutMs?)']) {
+    assert.ok(text.includes(p), `expected "${p}" in:\n${text}`);
+  }
+});
+
+test('a JSON syntax error gives the file, line and column, never the text around it', () => {
+  const SECRET = 'wJalrXUtnFEMI-TOPSECRET-K7MDENG';
+  // A missing comma right after a secret: V8's message quotes the text around the error.
+  const text = `{\n  "kafka": {"brokers": ["k:9092"]},\n  "sources": [{"cloud": "aws", "staticCredentials": {"accessKeyId": "AKIA", "secretAccessKey": "${SECRET}" "x": 1}}]\n}\n`;
+  let v8 = '';
+  try { JSON.parse(text); } catch (e) { v8 = (e as Error).message; }
+  const msg = configError(text).message;
+  const col = text.split('\n')[2]!.indexOf('"x"') + 1;
+  assert.ok(msg.includes(`not valid JSON: unexpected character at line 3, column ${col} (c.json:3:${col})`), msg);
+  assert.ok(!msg.includes(SECRET) && !msg.includes('TOPSECRET'), `no neighbouring text in: ${msg} (V8 said: ${v8})`);
+  assert.ok(!msg.includes(v8), 'not the JSON.parse message');
+  // The scanner agrees with JSON.parse on what is valid, and places errors where they are.
+  for (const ok of ['{}', '[]', ' 1 ', '-0.5e+3', '"a\\u00e9\\n"', '{"a":[1,{"b":null}],"c":true}']) assert.equal(jsonErrorOffset(ok), undefined, ok);
+  for (const [bad, at] of [['{', 1], ['{"a":1,}', 7], ['[1 2]', 3], ['01', 1], ['"a\tb"', 2], ['{"a" 1}', 5], ['', 0], ['tru', 0], ['{"a":1}x', 7]] as const) {
+    assert.throws(() => JSON.parse(bad));
+    assert.equal(jsonErrorOffset(bad), at, bad);
+  }
+  assert.deepEqual(lineColumn('ab\ncd\nef', 7), { line: 3, column: 2 });
+});
+
+test('a plain and a Hive-partitioned flow log of one account, region and bucket are two sources', async () => {
+  const doc = JSON.parse(await readFile(sample, 'utf8'));
+  doc.sources = [doc.sources[0], { ...doc.sources[0], layout: 'hive' }];
+  const c = parseConfig(JSON.stringify(doc), 'c.json');
+  assert.deepEqual(c.sources.map((s) => sourceId(s)), ['acme/aws/123456789012/us-east-1/acme-flow-logs/#plain', 'acme/aws/123456789012/us-east-1/acme-flow-logs/#hive']);
+  assert.deepEqual(c.sources.map((s) => legacySourceIds(s)), [['acme/aws/123456789012/us-east-1/acme-flow-logs/'], ['acme/aws/123456789012/us-east-1/acme-flow-logs/']]);
 });

@@ -18,7 +18,8 @@ import { processUnit, unitName, type UnitOptions, type UnitResult } from './unit
 export interface RunnerDeps {
   log: Logger;
   metrics: CollectorMetrics;
-  checkpoints: CheckpointStore;
+  /** the durable cursors (backfill: one that keeps nothing, so the live ones are left alone) */
+  checkpoints: Pick<CheckpointStore, 'get' | 'commit' | 'adopt'>;
   pool: Semaphore;
   unit: Omit<UnitOptions, 'signal'>;
   /** stop after what is there now (backfill) instead of polling forever */
@@ -39,6 +40,7 @@ export class SourceRunner {
   private readonly labels: Labels;
   private readonly log: Logger;
   private done: Promise<void> | undefined;
+  private adopted = false;
   /** units that could not be processed in --once mode (the run then exits non-zero) */
   failures = 0;
 
@@ -105,6 +107,11 @@ export class SourceRunner {
     const running = new Set<Promise<void>>();
     let commits: Promise<void> = Promise.resolve();
     let fatal: unknown;
+    if (!this.adopted && this.source.legacy) {
+      const from = await this.d.checkpoints.adopt(this.source.id, this.source.legacy.ids, this.source.legacy.fits);
+      if (from !== undefined) this.log.info({ from }, `checkpoint of ${from} (a name of an earlier version) carried over to ${this.source.id}`);
+      this.adopted = true;
+    }
     const cursor = this.d.checkpoints.get(this.source.id);
     for await (const { ref, cursor: after } of discovery.poll(cursor, this.signal)) {
       this.d.metrics.objectsListed.inc(this.labels);

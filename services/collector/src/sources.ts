@@ -1,5 +1,6 @@
-import { azureBlobSource, gcsSource, s3Source, sqsNotifications, type Discovery, type NotificationSource, type ObjectReader } from '@sightline/object-store';
-import { sourceAccount, sourceId, type SourceConfig } from './config.js';
+import { WindowCursorSchema, azureBlobSource, gcsSource, s3Source, sqsNotifications, type Discovery, type NotificationSource, type ObjectReader } from '@sightline/object-store';
+import type { CheckpointValue } from './checkpoints.js';
+import { legacySourceIds, sourceAccount, sourceId, type SourceConfig } from './config.js';
 
 /** What the collector needs of one configured source: how to find units and how to read them. */
 export interface Source {
@@ -12,7 +13,23 @@ export interface Source {
   discovery?: Discovery<unknown>;
   /** SQS notifications, used instead of list polling when the source names a queue */
   notifications?: NotificationSource;
+  /** older names of this source whose checkpoint it takes over when it has none (CheckpointStore.adopt) */
+  legacy?: { ids: string[]; fits(v: CheckpointValue): boolean };
   close?(): void;
+}
+
+/**
+ * Whether a checkpoint written under an AWS source's name without its layout is this source's: the
+ * object keys it names (the last one committed, the ones in the cursor) are under this source's
+ * key base, which differs between the plain and the Hive layout. With no key to tell (never seen:
+ * every commit names its object), the plain layout, the default, takes it.
+ */
+export function checkpointUnder(base: string, layout: 'plain' | 'hive'): (v: CheckpointValue) => boolean {
+  return (v) => {
+    const c = WindowCursorSchema.safeParse(v.cursor);
+    const keys = [...(v.last !== undefined ? [v.last] : []), ...(c.success ? c.data.seen.map(([k]) => k) : [])];
+    return keys.length > 0 ? keys.some((k) => k.startsWith(base)) : layout === 'plain';
+  };
 }
 
 export type SourceFactory = (c: SourceConfig) => Source;
@@ -25,7 +42,8 @@ export const defaultSourceFactory: SourceFactory = (c) => {
       const s = s3Source(c);
       // One assumed-role session for listing, reading and the queue.
       const notifications = c.sqsQueueUrl !== undefined ? sqsNotifications(c, s) : undefined;
-      return { ...base, reader: s.reader, discovery: s.discovery as Discovery<unknown>, ...(notifications ? { notifications } : {}), close: () => s.client.destroy() };
+      const legacy = { ids: legacySourceIds(c), fits: checkpointUnder(s.discovery.base, c.layout) };
+      return { ...base, reader: s.reader, discovery: s.discovery as Discovery<unknown>, ...(notifications ? { notifications } : {}), legacy, close: () => s.client.destroy() };
     }
     case 'gcp': {
       const s = gcsSource(c);
