@@ -4,6 +4,7 @@ import { FIELD_LIST, type BatchMeta, type FlowBatch } from '@sightline/flow';
 import { z } from 'zod';
 import { batchFromColumns } from './duckdb-store.js';
 import { clickhouseMigrations, featuresFor, ROLLUP_NUMERIC, rollupKey, type ClickHouseFeatures } from './clickhouse-schema.js';
+import { clickhouseLoggerClass, stderrJsonLogger, type StoreLogger } from './clickhouse-log.js';
 import { rowBinaryBody, type RowBinaryItem } from './clickhouse-rowbinary.js';
 import { quoteIdent, quoteNumber, quoteString, quoteValue } from './clickhouse-sql.js';
 import { DEFAULT_RETENTION_DAYS, ROLLUPS, rollupTable, rowTime, STORED_FIELDS, type RollupSpec } from './schema.js';
@@ -70,9 +71,13 @@ export class ClickHouseStore implements FlowStore {
     private readonly cfg: z.output<typeof ClickHouseStoreConfigSchema>,
   ) {}
 
-  static open(config: ClickHouseStoreConfig): ClickHouseStore {
+  /** `log` receives the client's own messages (default: JSON lines on stderr, never console text). */
+  static open(config: ClickHouseStoreConfig, opts: { log?: StoreLogger } = {}): ClickHouseStore {
     const cfg = ClickHouseStoreConfigSchema.parse(config);
-    const ch = createClient({ url: cfg.url, username: cfg.username, password: cfg.password, request_timeout: 120_000 });
+    const ch = createClient({
+      url: cfg.url, username: cfg.username, password: cfg.password, request_timeout: 120_000,
+      log: { LoggerClass: clickhouseLoggerClass(opts.log ?? stderrJsonLogger) },
+    });
     return new ClickHouseStore(ch, cfg);
   }
 
@@ -83,14 +88,40 @@ export class ClickHouseStore implements FlowStore {
   private async rows<T extends Record<string, unknown>>(sql: string, opts: QueryOptions = {}): Promise<T[]> {
     // the client only listens for a later abort; one that already happened would be ignored
     opts.signal?.throwIfAborted();
+    const settings: ClickHouseSettings = {};
+    // whole seconds on every server version; the aborted request covers finer deadlines
+    if (opts.timeoutMs !== undefined) settings.max_execution_time = Math.max(1, Math.ceil(opts.timeoutMs / 1000));
+    const l = opts.limits;
+    if (l?.maxMemoryUsage !== undefined) settings.max_memory_usage = String(l.maxMemoryUsage);
+    if (l?.maxRowsToRead !== undefined) settings.max_rows_to_read = String(l.maxRowsToRead);
+    if (l?.readOverflowMode !== undefined) settings.read_overflow_mode = l.readOverflowMode;
     const rs = await this.ch.query({
       query: sql,
       format: 'JSONEachRow',
       ...(opts.signal ? { abort_signal: opts.signal } : {}),
-      // whole seconds on every server version; the aborted request covers finer deadlines
-      ...(opts.timeoutMs !== undefined ? { clickhouse_settings: { max_execution_time: Math.max(1, Math.ceil(opts.timeoutMs / 1000)) } } : {}),
+      ...(opts.queryId !== undefined ? { query_id: opts.queryId } : {}),
+      ...(Object.keys(settings).length > 0 ? { clickhouse_settings: settings } : {}),
     });
     return rs.json<T>();
+  }
+
+  /**
+   * Stops a running read by its query id and waits until the server has stopped it (KILL QUERY
+   * is synchronous by default). An aborted HTTP request alone does not stop a SELECT on 18.16: the
+   * server notices the closed socket only when it writes the result. A query that is not running
+   * (finished, or never reached the server) is a no-op.
+   */
+  async killQuery(queryId: string): Promise<void> {
+    await this.ch.command({ query: `KILL QUERY WHERE query_id = ${quoteString(queryId)} SYNC` });
+  }
+
+  /** Which of these query ids the server lists as running (system.processes). */
+  async running(queryIds: readonly string[]): Promise<string[]> {
+    if (queryIds.length === 0) return [];
+    const rows = await this.rows<{ query_id: string }>(
+      `SELECT query_id FROM system.processes WHERE query_id IN (${queryIds.map(quoteString).join(', ')})`,
+    );
+    return rows.map((r) => r.query_id);
   }
 
   async features(): Promise<ClickHouseFeatures> {

@@ -43,6 +43,20 @@ export interface QueryOptions {
   signal?: AbortSignal | undefined;
   /** server-side limit; ClickHouse counts whole seconds, so it is rounded up */
   timeoutMs?: number | undefined;
+  /** ClickHouse: the statement's query_id, so it can be stopped with `killQuery` (the server does not stop it when the request is aborted) */
+  queryId?: string | undefined;
+  /** ClickHouse: per-query resource limits, sent as the statement's settings */
+  limits?: ClickHouseQueryLimits | undefined;
+}
+
+/** Per-query limits of a ClickHouse read (settings of the same names; 18.16 has them all). */
+export interface ClickHouseQueryLimits {
+  /** max_memory_usage, bytes */
+  maxMemoryUsage?: number | undefined;
+  /** max_rows_to_read; 0: none */
+  maxRowsToRead?: number | undefined;
+  /** read_overflow_mode when max_rows_to_read is passed */
+  readOverflowMode?: 'throw' | 'break' | undefined;
 }
 
 export const TenantSchema = z
