@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { RandomAccessSource } from '@sightline/parsers';
 import type { GcpSourceConfig } from './config.js';
 import { cloudCall, toCloudError } from './errors.js';
-import { pollWindow, type ListedObject, type WindowCursor } from './listing-window.js';
+import { listRange, pollWindow, type ListedObject, type TimeRange, type WindowCursor } from './listing-window.js';
 import { countedStream } from './streams.js';
 import type { Discovery, ObjectReader, ObjectRef } from './types.js';
 
@@ -75,6 +75,12 @@ function serviceAccountKey(projectId: string, keyJson: string): z.infer<typeof S
 
 export const isGcsFlowLogName = (key: string): boolean => /\.json(?:\.gz)?$/.test(key);
 
+/** The hour a shard covers (`…/YYYY/MM/DD/HH:00:00_HH:59:59_…`), as ms. */
+export function gcsNameTime(key: string): number | undefined {
+  const m = /(?:^|\/)(\d{4})\/(\d{2})\/(\d{2})\/(\d{2}):00:00_[^/]*$/.exec(key);
+  return m === null ? undefined : Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]));
+}
+
 export interface GcsDiscoveryOptions {
   now?: () => number;
 }
@@ -97,15 +103,20 @@ export class GcsDiscovery implements Discovery<WindowCursor> {
       list: (prefix) => this.list(prefix, signal),
       ...(this.opts.now !== undefined ? { now: this.opts.now } : {}),
     }, signal);
-    for await (const { obj, cursor: next } of found) {
-      yield {
-        ref: {
-          cloud: 'gcp', tenant: this.c.tenant, account: this.c.projectId, bucket: this.c.bucket, key: obj.key,
-          version: obj.version, size: obj.size, formatHint: 'gcp-vpc-json', lastModified: new Date(obj.lastModified).toISOString(),
-        },
-        cursor: next,
-      };
-    }
+    for await (const { obj, cursor: next } of found) yield { ref: this.toRef(obj), cursor: next };
+  }
+
+  /** Backfill: every shard of a time range (by the day folders and the hour in the name), whatever the look-back window. */
+  async *range(r: TimeRange, signal?: AbortSignal): AsyncIterable<ObjectRef> {
+    const found = listRange(r, { base: this.c.prefix, layout: 'plain', accept: isGcsFlowLogName, timeOf: gcsNameTime, list: (prefix) => this.list(prefix, signal) }, signal);
+    for await (const obj of found) yield this.toRef(obj);
+  }
+
+  private toRef(obj: ListedObject): ObjectRef {
+    return {
+      cloud: 'gcp', tenant: this.c.tenant, account: this.c.projectId, bucket: this.c.bucket, key: obj.key,
+      version: obj.version, size: obj.size, formatHint: 'gcp-vpc-json', lastModified: new Date(obj.lastModified).toISOString(),
+    };
   }
 
   private async *list(prefix: string, signal?: AbortSignal): AsyncIterable<ListedObject> {

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dayPrefixes, pollWindow, type ListedObject, type WindowCursor } from './listing-window.js';
+import { dayPrefixes, listRange, pollWindow, type ListedObject, type WindowCursor } from './listing-window.js';
+import { s3NameTime } from './s3.js';
+import { gcsNameTime } from './gcs.js';
 
 // The algorithm alone, over an in-memory listing (the real stores are exercised in s3.test.ts and
 // gcs.test.ts): late objects, slow uploads inside the skew, bounded cursor.
@@ -67,4 +69,38 @@ test('the cursor stays bounded by the skew window on a long catch-up', async () 
   assert.equal(n, 2000);
   // 600 s of skew at one object per 30 s: about 20 keys, never the whole day.
   assert.ok(biggest <= 22, `cursor held ${biggest} keys`);
+});
+
+test('a backfill range lists only its day folders, however old, and keeps the objects whose name falls inside it', async () => {
+  const s = store();
+  const listed: string[] = [];
+  const list = (prefix: string) => { listed.push(prefix); return s.list(prefix); };
+  const D = Date.UTC(2026, 0, 30);
+  // 90 days before T0 is far beyond any look-back window; modification times are all "now".
+  s.add('b/2026/01/29/x_20260129T2355Z_a.log.gz', T0);
+  s.add('b/2026/01/30/x_20260130T0000Z_a.log.gz', T0);
+  s.add('b/2026/01/30/x_20260130T0610Z_a.log.gz', T0);
+  s.add('b/2026/01/31/x_20260131T0000Z_a.log.gz', T0);
+  s.add('b/2026/01/30/manifest.json', T0);
+  const keys = async (fromMs: number, toMs: number) => {
+    const out: string[] = [];
+    for await (const o of listRange({ fromMs, toMs }, { base: 'b/', layout: 'plain', list, accept: (k) => k.endsWith('.log.gz'), timeOf: s3NameTime })) out.push(o.key);
+    return out;
+  };
+  assert.deepEqual(await keys(D, D + 86_400_000), ['b/2026/01/30/x_20260130T0000Z_a.log.gz', 'b/2026/01/30/x_20260130T0610Z_a.log.gz']);
+  assert.deepEqual(listed, ['b/2026/01/30/'], 'one day: one folder listed');
+  // Hour granularity: --from 06:30 still takes the object of 06:10 (its hour started before), --to 06:00 excludes it.
+  assert.deepEqual(await keys(D + 6.5 * H, D + 7 * H), ['b/2026/01/30/x_20260130T0610Z_a.log.gz']);
+  assert.deepEqual(await keys(D, D + 6 * H), ['b/2026/01/30/x_20260130T0000Z_a.log.gz']);
+  assert.deepEqual(await keys(D, D), [], 'an empty range lists nothing');
+  listed.length = 0;
+  assert.deepEqual(await keys(D - 90 * 24 * H, D - 89 * 24 * H), []);
+  assert.deepEqual(listed, ['b/2025/11/01/']);
+});
+
+test('times in the names: S3 stamp, GCS hour', () => {
+  assert.equal(s3NameTime('AWSLogs/1/vpcflowlogs/r/2026/04/16/1_vpcflowlogs_r_fl-0abc_20260416T0905Z_8f2c.log.gz'), Date.UTC(2026, 3, 16, 9, 5));
+  assert.equal(s3NameTime('AWSLogs/1/vpcflowlogs/r/2026/04/16/notes.txt'), undefined);
+  assert.equal(gcsNameTime('compute.googleapis.com/vpc_flows/2026/04/16/08:00:00_08:59:59_A0:1776290000.json'), Date.UTC(2026, 3, 16, 8));
+  assert.equal(gcsNameTime('compute.googleapis.com/vpc_flows/2026/04/16/other.json'), undefined);
 });

@@ -106,3 +106,45 @@ export async function* pollWindow(
     yield { obj, cursor: { v: 1, floor: current, seen: [...seen] } };
   }
 }
+
+/**
+ * A time range to backfill: objects whose name says they cover an hour from the hour of `fromMs`
+ * up to (not including) `toMs`. By the time in the name, not the store's modification time: a
+ * backfill is asked for "the flows of September", and an object rewritten or copied later still
+ * holds the flows its name says.
+ */
+export interface TimeRange {
+  fromMs: number;
+  toMs: number;
+}
+
+export interface RangeOptions {
+  base: string;
+  layout: DayLayout;
+  list(prefix: string, signal?: AbortSignal): AsyncIterable<ListedObject>;
+  accept(key: string): boolean;
+  /** the start (ms) of what the object's name says it covers; undefined when the name says nothing finer than its day folder */
+  timeOf(key: string): number | undefined;
+}
+
+const HOUR_MS = 3_600_000;
+
+/** Whether a time from a name is inside the range, at hour granularity (see TimeRange). */
+export function inRange(t: number, r: TimeRange): boolean {
+  return t >= Math.floor(r.fromMs / HOUR_MS) * HOUR_MS && t < r.toMs;
+}
+
+/**
+ * Every object of the range, day folder by day folder (oldest first), each folder's objects in
+ * the store's order. Only the day folders of the range are listed, whatever the look-back window.
+ */
+export async function* listRange(r: TimeRange, o: RangeOptions, signal?: AbortSignal): AsyncGenerator<ListedObject, void, undefined> {
+  if (!(r.toMs > r.fromMs)) return;
+  for (const prefix of dayPrefixes(o.base, o.layout, r.fromMs, r.toMs - 1)) {
+    for await (const obj of o.list(prefix, signal)) {
+      if (!o.accept(obj.key)) continue;
+      const t = o.timeOf(obj.key);
+      if (t === undefined || inRange(t, r)) yield obj;
+    }
+  }
+}

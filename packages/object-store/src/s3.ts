@@ -4,7 +4,7 @@ import type { RandomAccessSource } from '@sightline/parsers';
 import type { AwsSourceConfig } from './config.js';
 import { cloudCall, toCloudError } from './errors.js';
 import { countedStream } from './streams.js';
-import { pollWindow, type ListedObject, type WindowCursor } from './listing-window.js';
+import { listRange, pollWindow, type ListedObject, type TimeRange, type WindowCursor } from './listing-window.js';
 import { awsCredentialsFor, type AwsCredentialProvider } from './sts.js';
 import type { Discovery, ObjectReader, ObjectRef } from './types.js';
 
@@ -35,6 +35,11 @@ export function s3FlowLogBase(c: Pick<AwsSourceConfig, 'prefix' | 'layout' | 'ac
 const FLOW_LOG_NAME = /vpcflowlogs_[^/]*\.(?:log\.gz|log|parquet|gz\.parquet)$/;
 export const isS3FlowLogKey = (key: string): boolean => FLOW_LOG_NAME.test(key);
 export const s3FormatHint = (key: string): ObjectRef['formatHint'] => (key.endsWith('.parquet') ? 'aws-vpc-parquet' : 'aws-vpc-text');
+/** The `YYYYMMDDTHHmmZ` stamp of a flow-log file name (the start of what it covers), as ms. */
+export function s3NameTime(key: string): number | undefined {
+  const m = /_(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})Z_[^/]*$/.exec(key);
+  return m === null ? undefined : Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]));
+}
 const unquote = (etag: string | undefined) => (etag ?? '').replace(/^"|"$/g, '');
 
 export interface S3DiscoveryOptions {
@@ -64,6 +69,15 @@ export class S3Discovery implements Discovery<WindowCursor> {
     for await (const { obj, cursor: next } of found) {
       yield { ref: this.toRef(obj), cursor: next };
     }
+  }
+
+  /**
+   * Backfill: every flow-log object of a time range (by the day folders and the time in the name),
+   * whatever the look-back window; the refs are the ones polling makes, so the batch ids are too.
+   */
+  async *range(r: TimeRange, signal?: AbortSignal): AsyncIterable<ObjectRef> {
+    const found = listRange(r, { base: this.base, layout: this.c.layout, accept: isS3FlowLogKey, timeOf: s3NameTime, list: (prefix, sig) => this.list(prefix, sig) }, signal);
+    for await (const obj of found) yield this.toRef(obj);
   }
 
   toRef(obj: ListedObject): ObjectRef {
