@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { ClientSecretCredential } from '@azure/identity';
-import { BlobServiceClient, StorageSharedKeyCredential, type ContainerClient } from '@azure/storage-blob';
+import { BlobServiceClient, StorageSharedKeyCredential, type BlockBlobClient, type ContainerClient } from '@azure/storage-blob';
 import { z } from 'zod';
 import type { RandomAccessSource } from '@sightline/parsers';
 import type { AzureSourceConfig } from './config.js';
@@ -23,18 +23,30 @@ import { CloudError, type Discovery, type ObjectReader, type ObjectRef } from '.
  * `ObjectRef.version` of a unit is the blob's generation (creation time and first block id),
  * not its ETag: the ETag changes every minute while the bytes of a committed range never do, so
  * the generation plus the range is the deterministic identity of the flows read.
+ *
+ * A blob written in one request (Put Blob: `az storage blob upload`, the SDK's `upload()` or a
+ * small `uploadData()`) has no committed blocks at all. It is read as a whole, and its checkpoint
+ * keeps bytes instead of blocks (`blocks: 0`): its length, and where its records close (the
+ * offset of its last `]`, the start of the `]}` tail). If it grows by another Put Blob, the bytes
+ * from that offset on are read as a fragment. If blocks are committed to it later (Put Block
+ * List), the committed list holds the whole content, the old bytes first: the blocks from that
+ * offset to the tail block are read as a fragment, and the checkpoint becomes a block one. No
+ * record is read twice, none is skipped, provided the writer keeps what it wrote (an append-only
+ * log does); a blob that shrank is said to be replaced and read again.
  */
 
 export const BlobCheckpointSchema = z.object({
   /** start of the blob's hour (ms), to forget it once the hour leaves the window */
   hour: z.number().int(),
   version: z.string(),
-  /** blocks consumed, from the first; the tail is never consumed */
-  blocks: z.number().int().positive(),
+  /** blocks consumed, from the first; the tail is never consumed. 0: a blob without committed blocks, read by bytes */
+  blocks: z.number().int().nonnegative(),
   firstBlock: z.string(),
   lastBlock: z.string(),
-  /** bytes of those blocks: where the next unit starts */
+  /** bytes of those blocks: where the next unit starts (blocks 0: where the records read close) */
   consumed: z.number().int().nonnegative(),
+  /** blocks 0: the blob's length when read; it is read again only when it grows */
+  size: z.number().int().nonnegative().optional(),
 });
 export type BlobCheckpoint = z.infer<typeof BlobCheckpointSchema>;
 
@@ -56,15 +68,46 @@ export interface CommittedBlock {
   size: number;
 }
 
+type PlanCheckpoint = Pick<BlobCheckpoint, 'blocks' | 'firstBlock' | 'lastBlock' | 'consumed' | 'size'>;
+
 export type BlobPlan =
   | { kind: 'none'; replaced: boolean }
-  | { kind: 'unit'; replaced: boolean; start: number; end: number; first: number; last: number; checkpoint: Omit<BlobCheckpoint, 'hour' | 'version'> };
+  /** committed blocks [first, last) = bytes [start, end); last is the tail, never read */
+  | { kind: 'unit'; replaced: boolean; start: number; end: number; first: number; last: number; checkpoint: Omit<BlobCheckpoint, 'hour' | 'version' | 'size'> }
+  /** no committed blocks (Put Blob): bytes [start, end) of the blob as stored, tail included; the caller finds where its records close */
+  | { kind: 'bytes'; replaced: boolean; start: number; end: number };
 
 /**
- * What to read of a blob given its committed block list and checkpoint: pure, so the rules
- * (tail excluded, replaced blob detected, nothing new) are tested without a server.
+ * What to read of a blob given its committed block list, its length and its checkpoint: pure, so
+ * the rules (tail excluded, replaced blob detected, nothing new, a blob without blocks) are
+ * tested without a server.
  */
-export function planBlob(blocks: readonly CommittedBlock[], ckpt: Pick<BlobCheckpoint, 'blocks' | 'firstBlock' | 'lastBlock' | 'consumed'> | undefined): BlobPlan {
+export function planBlob(blocks: readonly CommittedBlock[], ckpt: PlanCheckpoint | undefined, length?: number): BlobPlan {
+  const total = length ?? blocks.reduce((n, b) => n + b.size, 0);
+  if (blocks.length === 0) {
+    if (ckpt !== undefined && ckpt.blocks === 0 && ckpt.size !== undefined && total >= ckpt.size) {
+      // grown by another Put Blob: what follows the records read (their `]}` tail is re-read, as the opening of a fragment's records)
+      return total === ckpt.size ? { kind: 'none', replaced: false } : { kind: 'bytes', replaced: false, start: ckpt.consumed, end: total };
+    }
+    const replaced = ckpt !== undefined;
+    return total > 0 ? { kind: 'bytes', replaced, start: 0, end: total } : { kind: 'none', replaced };
+  }
+  const last = blocks.length - 1;
+  if (ckpt !== undefined && ckpt.blocks === 0) {
+    // Blocks committed to a blob read by bytes: the old content is their first bytes, the new records start where the old ones closed.
+    let end = 0;
+    for (let i = 0; i < last; i++) end += blocks[i]!.size;
+    if (ckpt.size !== undefined && total >= ckpt.size) {
+      if (blocks.length < 2 || end <= ckpt.consumed) return { kind: 'none', replaced: false };
+      let first = 0;
+      for (let at = blocks[0]!.size; at <= ckpt.consumed; at += blocks[++first]!.size);
+      return {
+        kind: 'unit', replaced: false, start: ckpt.consumed, end, first, last,
+        checkpoint: { blocks: last, firstBlock: blocks[0]!.name, lastBlock: blocks[last - 1]!.name, consumed: end },
+      };
+    }
+    return { ...planBlob(blocks, undefined, length), replaced: true };
+  }
   let replaced = false;
   let from = 0;
   let start = 0;
@@ -78,7 +121,6 @@ export function planBlob(blocks: readonly CommittedBlock[], ckpt: Pick<BlobCheck
     } else replaced = true;
   }
   // head, at least one record block, tail: anything shorter has nothing to read yet
-  const last = blocks.length - 1;
   if (blocks.length < 3 || from >= last) return { kind: 'none', replaced };
   let end = start;
   for (let i = from; i < last; i++) end += blocks[i]!.size;
@@ -136,7 +178,7 @@ export interface AzureDiscoveryOptions {
   now?: () => number;
   /** says when a blob was replaced and is read again from its start */
   onNotice?: (n: AzureNotice) => void;
-  /** how long the list of flow-log resources (the folders above `y=`) is reused before walking the containers again */
+  /** how long the list of flow-log resources (the folders above `y=`) is reused before walking the containers again; default: the config's `resourceRescanSeconds` (0: every poll) */
   rootsTtlMs?: number;
 }
 
@@ -200,36 +242,58 @@ export class AzureBlobDiscovery implements Discovery<AzureCursor> {
       throw e;
     }
     const blocks = (list.committedBlocks ?? []).map((b) => ({ name: b.name, size: b.size }));
-    const version = `${new Date(created).toISOString()}/${blocks[0]?.name ?? ''}`;
-    const usable = ckpt !== undefined && ckpt.version === version ? ckpt : undefined;
-    const plan = planBlob(blocks, usable);
+    const length = list.blobContentLength ?? blocks.reduce((s, b) => s + b.size, 0);
+    const generation = new Date(created).toISOString();
+    // a blob written by Put Blob has no first block: its checkpoint stays usable once blocks are committed to it
+    const byBytes = `${generation}/`;
+    const version = `${generation}/${blocks[0]?.name ?? ''}`;
+    const usable = ckpt !== undefined && (ckpt.version === version || (ckpt.blocks === 0 && ckpt.version === byBytes)) ? ckpt : undefined;
+    const plan = planBlob(blocks, usable, length);
     if (ckpt !== undefined && (usable === undefined || plan.replaced)) {
       this.opts.onNotice?.({
         kind: 'replaced', container: ct.name, blob: name,
-        message: `azure ${ct.name}/${name}: the blob was replaced (its committed blocks no longer start with the ${ckpt.blocks} read before): reading it again from the start`,
+        message: `azure ${ct.name}/${name}: the blob was replaced (its content no longer starts with the ${ckpt.blocks > 0 ? `${ckpt.blocks} blocks` : `${ckpt.consumed} bytes`} read before): reading it again from the start`,
       });
     }
     if (plan.kind === 'none') return undefined;
-    const size = list.blobContentLength ?? blocks.reduce((s, b) => s + b.size, 0);
+    const common = {
+      cloud: 'azure' as const, tenant: this.c.tenant, account: this.c.subscriptionId, bucket: ct.name, key: name, size: length,
+      range: { start: plan.start, end: plan.end },
+      ...(plan.start > 0 ? { fragment: true } : {}),
+      formatHint: ct.formatHint,
+      ...(list.lastModified !== undefined ? { lastModified: list.lastModified.toISOString() } : {}),
+    };
+    if (plan.kind === 'bytes') {
+      // No blocks: the unit is the stored bytes, tail included (no `blocks`, so nothing is put behind them).
+      const consumed = await this.recordsEnd(blob, length, `${ct.name}/${name}`, signal);
+      return { ref: { ...common, version: byBytes }, checkpoint: { blocks: 0, firstBlock: '', lastBlock: '', consumed, size: length, hour, version: byBytes } };
+    }
     return {
-      ref: {
-        cloud: 'azure', tenant: this.c.tenant, account: this.c.subscriptionId, bucket: ct.name, key: name, version, size,
-        range: { start: plan.start, end: plan.end }, blocks: { first: plan.first, last: plan.last },
-        ...(plan.first > 0 ? { fragment: true } : {}),
-        formatHint: ct.formatHint,
-        ...(list.lastModified !== undefined ? { lastModified: list.lastModified.toISOString() } : {}),
-      },
+      ref: { ...common, version, blocks: { first: plan.first, last: plan.last } },
       checkpoint: { ...plan.checkpoint, hour, version },
     };
   }
 
   /**
+   * Where the records of a blob without blocks close: the offset of its last `]` (the `]}` tail,
+   * perhaps followed by a line end), read from its last bytes. Records appended later start there.
+   * A blob without one is not a records document: its length (the parser reports it).
+   */
+  private async recordsEnd(blob: BlockBlobClient, length: number, where: string, signal?: AbortSignal): Promise<number> {
+    const from = Math.max(0, length - 64);
+    const tail = await cloudCall('azure', `download ${where} bytes ${from}+${length - from}`, () => blob.downloadToBuffer(from, length - from, { abortSignal: signal }));
+    const i = tail.lastIndexOf(0x5d); // ]
+    return i < 0 ? length : from + i;
+  }
+
+  /**
    * The folders directly above `y=…` (one per NSG / NIC / flow log), found by walking the
-   * container level by level; only those of this subscription are kept. Cached, since
-   * resources come and go far more slowly than blocks.
+   * container level by level; only those of this subscription are kept. Walked again at every
+   * poll unless `resourceRescanSeconds` says otherwise: a cache of 10 minutes (fixed, before) let a
+   * new flow log's first blob wait up to that long.
    */
   private async resourceRoots(now: number, signal?: AbortSignal): Promise<Map<string, string[]>> {
-    const ttl = this.opts.rootsTtlMs ?? 600_000;
+    const ttl = this.opts.rootsTtlMs ?? (this.c.resourceRescanSeconds ?? 0) * 1000;
     if (this.roots !== undefined && now - this.roots.at < ttl) return this.roots.byContainer;
     const sub = this.c.subscriptionId.toUpperCase();
     const byContainer = new Map<string, string[]>();

@@ -130,6 +130,13 @@ export const AzureSourceSchema = z.strictObject({
   endpoint: z.url().optional(),
   /** PT1H.json blobs of the last hours are re-checked for new blocks */
   lookbackHours: lookbackHours.default(3),
+  /**
+   * How often the containers are walked again for new flow-log resources (the folders above `y=`:
+   * an NSG, a NIC, a VNet flow log). 0, the default: at every poll, so a new flow log is read at the
+   * next poll. A storage account with very many resources can set minutes to save list calls; a
+   * new resource is then read up to that much later.
+   */
+  resourceRescanSeconds: z.number().int().min(0).max(86_400).default(0),
 });
 export type AzureSourceConfig = z.infer<typeof AzureSourceSchema>;
 
