@@ -12,6 +12,8 @@ export interface ServiceProcess {
    * with the last lines of output, if the process exits first.
    */
   seen(text: string): Promise<string>;
+  /** the lines so far that are not one JSON object (a service logs nothing but pino lines) */
+  notJson(): string[];
 }
 
 export interface ServiceProcessOptions {
@@ -59,7 +61,15 @@ export function spawnService(o: ServiceProcessOptions): ServiceProcess {
       void exited.then((code) => fail(new Error(`${o.name} exited (${code}) before logging ${text}:\n${lines.slice(-20).join('\n')}`)));
     });
   };
-  return { child, lines, exited, seen };
+  const notJson = (): string[] => lines.filter((l) => {
+    try {
+      const v: unknown = JSON.parse(l);
+      return typeof v !== 'object' || v === null || Array.isArray(v);
+    } catch {
+      return true;
+    }
+  });
+  return { child, lines, exited, seen, notJson };
 }
 
 /** The `port` field of a service's "<name> started" log line. */

@@ -17,10 +17,14 @@ const START = colIndex('start');
 const RECENT_IDS = 20_000;
 const COMPACT_EVERY_MS = 5 * 60_000;
 
-export async function openStore(cfg: StoreConfig): Promise<FlowStore> {
+/** `log` also gets the ClickHouse client's own messages, as structured lines of this process. */
+export async function openStore(cfg: StoreConfig, log?: Logger): Promise<FlowStore> {
   const store = cfg.engine === 'duckdb'
     ? await DuckDBStore.open({ path: cfg.path })
-    : ClickHouseStore.open({ url: cfg.url, database: cfg.database, username: cfg.username, password: cfg.password, ...(cfg.lowCardinality === undefined ? {} : { lowCardinality: cfg.lowCardinality }) });
+    : ClickHouseStore.open(
+      { url: cfg.url, database: cfg.database, username: cfg.username, password: cfg.password, ...(cfg.lowCardinality === undefined ? {} : { lowCardinality: cfg.lowCardinality }) },
+      log ? { log: log.child({ component: 'clickhouse-client' }) } : {},
+    );
   await store.migrate();
   return store;
 }
@@ -75,6 +79,8 @@ export class Enricher {
         this.metrics.storeErrors.inc({ op: what });
         this.log.error({ err: errField(err), attempt }, what === 'write' ? 'store write failed, retrying' : 'offset commit failed (the next write commits past it)');
       },
+      // set on every change, not only when a message is queued: after the last write it drops to 0
+      onPending: (rows) => this.metrics.pendingRows.set(rows),
     }, { writeRows: cfg.enricher.writeRows, pendingRows: cfg.enricher.pendingRows, lanes: cfg.enricher.writers });
   }
 
@@ -87,7 +93,7 @@ export class Enricher {
       const specs = topicSpecs({ prefix: cfg.kafka.topicPrefix, flows: { partitions: cfg.kafka.flowsPartitions }, kubeMeta: { partitions: cfg.kafka.kubeMetaPartitions } });
       const report = await retrying(() => ensureTopics(admin, [specs.flows, specs.kubeMeta], { onMismatch: 'report' }), log, 'ensureTopics');
       for (const m of report.mismatches) log.warn(m, 'kafka topic differs from its spec (left as it is)');
-      store = await openStore(cfg.store);
+      store = await openStore(cfg.store, log);
       const e = new Enricher(cfg, log, metrics, kafka, admin, store);
       await e.run(specs.flows.name, specs.kubeMeta.name);
       return e;
@@ -153,7 +159,6 @@ export class Enricher {
       // resolved is where the next fetch starts; the commit waits for the store (WritePipeline)
       resolveOffset(m.offset);
       this.metrics.flowsLag.set({ partition: String(batch.partition) }, Number(high - BigInt(m.offset) - 1n));
-      this.metrics.pendingRows.set(this.pipeline.rows);
       await heartbeat();
     }
   }

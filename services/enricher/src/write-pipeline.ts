@@ -25,6 +25,8 @@ export interface WriteTarget {
   /** after each confirmed write, before its commit */
   onWritten(items: { meta: BatchMeta; batch: FlowBatch }[], results: { written: boolean }[]): void;
   onError(what: 'write' | 'commit', err: unknown, attempt: number): void;
+  /** rows queued or being written, after every change (a gauge follows it down to 0 when all is confirmed) */
+  onPending?(rows: number): void;
 }
 
 export interface WritePipelineOptions {
@@ -44,9 +46,10 @@ export class WritePipeline {
   private closing = false;
   private readonly space: (() => void)[] = [];
 
-  constructor(target: WriteTarget, private readonly opts: WritePipelineOptions) {
+  constructor(private readonly target: WriteTarget, private readonly opts: WritePipelineOptions) {
     const freed = (rows: number): void => {
       this.pendingRows -= rows;
+      target.onPending?.(this.pendingRows);
       for (const s of this.space.splice(0)) s();
     };
     this.lanes = Array.from({ length: Math.max(1, opts.lanes ?? 1) }, () => new Lane(target, opts, freed));
@@ -70,6 +73,7 @@ export class WritePipeline {
       await whileWaiting();
     }
     this.pendingRows += m.item?.batch.length ?? 0;
+    this.target.onPending?.(this.pendingRows);
     this.lanes[m.partition % this.lanes.length]!.push(m);
   }
 
