@@ -136,3 +136,75 @@ test('Azure through the collector: PT1H.json blobs (NSG and VNet) collected, the
     await vnet.delete().catch(() => undefined);
   }
 });
+
+/** The value of `name`'s series whose labels include `account="<account>"`, undefined when there is none. */
+function metricOf(metrics: string, name: string, account: string): number | undefined {
+  const line = metrics.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(`account="${account}"`));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+test('Azure through the collector: a PT1H.json written in one upload (Put Blob, no blocks) is collected, then only the records blocks add; a source that finds nothing shows it in metrics and a log line', { skip: skipInfra, timeout: 180_000 }, async () => {
+  const sub = newSubscription();
+  const idle = newSubscription();
+  const service = adminAzure();
+  const vnetName = uniqueContainer('vnet-put');
+  const emptyName = uniqueContainer('vnet-idle');
+  const vnet = service.getContainerClient(vnetName);
+  await vnet.create();
+  await service.getContainerClient(emptyName).create();
+  const prefix = `${uniqueName('t')}.`;
+  try {
+    let seed = 1;
+    const records = Array.from({ length: 3 }, () => vnetRecord(sub, 60, seed++));
+    const doc = (n: number) => Buffer.from(`{"records":[${records.slice(0, n).join(',')}]}`);
+    const blob = vnet.getBlockBlobClient(vnetBlobName(sub, Date.now()));
+    await blob.upload(doc(2), doc(2).length); // as `az storage blob upload` writes it: one Put Blob
+    assert.deepEqual((await blob.getBlockList('committed')).committedBlocks ?? [], []);
+
+    const config = await writeConfig({ prefix, sources: [azureSource(sub, { nsg: null, vnet: vnetName }), azureSource(idle, { nsg: null, vnet: emptyName })] });
+    const runOnce = async () => {
+      const lines: string[] = [];
+      const log = createLogger({ level: 'info', destination: { write: (s: string) => void lines.push(s) } });
+      const units: { ref: ObjectRef; r: UnitResult }[] = [];
+      const c = await Collector.start({ configFile: config, once: true, log, onUnit: (ref, r) => units.push({ ref, r }) });
+      await c.done;
+      const metrics = await (await fetch(`http://127.0.0.1:${c.port}/metrics`)).text();
+      await c.stop();
+      assert.equal(c.failures, 0);
+      return { units, metrics, logs: lines.map((l) => JSON.parse(l) as { msg: string; source?: string }) };
+    };
+
+    const run1 = await runOnce();
+    assert.equal(run1.units.length, 1, 'the blob without blocks is read');
+    assert.equal(run1.units[0]!.r.issues, 0);
+    const expected1 = 2 * 60;
+    const flows1 = await readTopic(`${prefix}flows`, decodeFlow, (all) => all.reduce((n, m) => n + m.meta.records, 0) >= expected1);
+    assert.equal(flows1.reduce((n, m) => n + m.meta.records, 0), expected1);
+    // idle told from stuck: the source that read shows when, the one that never found anything says so
+    assert.equal(metricOf(run1.metrics, 'sightline_collector_source_never_read', sub), 0);
+    assert.ok(metricOf(run1.metrics, 'sightline_collector_source_last_read_timestamp_seconds', sub)! > Date.now() / 1000 - 600);
+    assert.equal(metricOf(run1.metrics, 'sightline_collector_source_never_read', idle), 1);
+    assert.equal(metricOf(run1.metrics, 'sightline_collector_source_last_read_timestamp_seconds', idle), 0);
+    const said = run1.logs.filter((l) => /has found nothing to read yet/.test(l.msg));
+    assert.equal(said.length, 1, JSON.stringify(run1.logs.map((l) => l.msg)));
+    assert.ok(said[0]!.source?.includes(idle));
+
+    // blocks committed to it later: the whole content as blocks (head, the records so far, a new one, the tail)
+    const whole = doc(3);
+    const cut = [12, doc(2).length - 2, whole.length - 2];
+    const parts = [whole.subarray(0, cut[0]), whole.subarray(cut[0], cut[1]), whole.subarray(cut[1], cut[2]), whole.subarray(cut[2])];
+    const ids = parts.map((_, i) => Buffer.from(`put-${i}`).toString('base64'));
+    for (let i = 0; i < parts.length; i++) await blob.stageBlock(ids[i]!, parts[i]!, parts[i]!.length);
+    await blob.commitBlockList(ids);
+    const run2 = await runOnce();
+    assert.equal(run2.units.length, 1);
+    assert.equal(run2.units[0]!.r.records, 60, 'only the record the blocks added');
+    assert.equal(run2.units[0]!.r.issues, 0);
+    const flows2 = await readTopic(`${prefix}flows`, decodeFlow, (all) => all.reduce((n, m) => n + m.meta.records, 0) >= expected1 + 60);
+    assert.equal(flows2.reduce((n, m) => n + m.meta.records, 0), expected1 + 60, 'every flow once');
+    assert.equal(metricOf(run2.metrics, 'sightline_collector_source_never_read', sub), 0, 'a source with a checkpoint has read before');
+  } finally {
+    await vnet.delete().catch(() => undefined);
+    await service.getContainerClient(emptyName).delete().catch(() => undefined);
+  }
+});

@@ -16,6 +16,10 @@ export class CollectorMetrics {
   readonly deadLetters = new Counter({ name: 'sightline_collector_dead_letters_total', help: 'messages sent to the dead-letter topic', labelNames: [...this.labels, 'what'], registers: [this.registry] });
   readonly newestFlowEnd = new Gauge({ name: 'sightline_collector_newest_flow_end_seconds', help: 'unix time of the newest flow end published', labelNames: this.labels, registers: [this.registry] });
   readonly unitSeconds = new Histogram({ name: 'sightline_collector_unit_seconds', help: 'time to read, parse and publish one unit of work', labelNames: this.labels, buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300], registers: [this.registry] });
+  // Per source (its id as well: an account can have several), so idle can be told from stuck: a source
+  // that finds objects and reads them shows a recent time; one that never found anything stays at 0.
+  readonly sourceLastRead = new Gauge({ name: 'sightline_collector_source_last_read_timestamp_seconds', help: 'unix time this process last read a unit of the source to the end (acknowledged by Kafka); 0: none since it took the source on', labelNames: [...this.labels, 'source'], registers: [this.registry] });
+  readonly sourceNeverRead = new Gauge({ name: 'sightline_collector_source_never_read', help: '1 while the source has no checkpoint and has read nothing: every poll so far found nothing to read (wrong bucket, prefix, account or container?); 0 once it has read something', labelNames: [...this.labels, 'source'], registers: [this.registry] });
   readonly ownedSources = new Gauge({ name: 'sightline_collector_owned_sources', help: 'sources this process owns now', registers: [this.registry] });
   readonly configReloads = new Counter({ name: 'sightline_collector_config_reloads_total', help: 'configuration reloads by result', labelNames: ['result'], registers: [this.registry] });
 

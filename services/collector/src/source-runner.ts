@@ -34,6 +34,8 @@ export interface RunnerDeps {
 }
 
 const MAX_BACKOFF_MS = 60_000;
+/** a source that keeps finding nothing says so at most this often (the first empty poll always) */
+const NOTHING_FOUND_LOG_MS = 300_000;
 
 export class SourceRunner {
   private readonly ac = new AbortController();
@@ -43,10 +45,33 @@ export class SourceRunner {
   private adopted = false;
   /** units that could not be processed in --once mode (the run then exits non-zero) */
   failures = 0;
+  /** units listed since start (0 with no checkpoint: the source has never found anything) */
+  private listed = 0;
+  private polls = 0;
+  private nothingLoggedAt = -Infinity;
+  private readonly sourceLabels: Labels & { source: string };
 
   constructor(readonly source: Source, private readonly d: RunnerDeps) {
     this.labels = { tenant: source.tenant, cloud: source.cloud, account: source.account };
+    this.sourceLabels = { ...this.labels, source: source.id };
     this.log = d.log.child({ source: source.id });
+    d.metrics.sourceLastRead.set(this.sourceLabels, 0);
+  }
+
+  /**
+   * After each poll: a source with no checkpoint that has still listed nothing has never read
+   * anything. Shown by a gauge and a log line (rate-limited), so a misconfigured source (wrong
+   * bucket, prefix, account, container) is told from an idle one.
+   */
+  private noteNothingFound(): void {
+    this.polls++;
+    const never = this.listed === 0 && this.d.checkpoints.get(this.source.id) === undefined;
+    this.d.metrics.sourceNeverRead.set(this.sourceLabels, never ? 1 : 0);
+    if (!never) return;
+    const now = Date.now();
+    if (now - this.nothingLoggedAt < NOTHING_FOUND_LOG_MS) return;
+    this.nothingLoggedAt = now;
+    this.log.warn({ polls: this.polls }, `source ${this.source.id} has found nothing to read yet (${this.polls} polls, no checkpoint): check its bucket or container, prefix, account and credentials if flow logs are expected there`);
   }
 
   start(): Promise<void> {
@@ -60,6 +85,9 @@ export class SourceRunner {
     this.ac.abort(new Error(`source ${this.source.id} stopped`));
     await this.done?.catch(() => undefined);
     this.source.close?.();
+    // another collector owns it now (or it left the config): its series are that one's to show
+    this.d.metrics.sourceLastRead.remove(this.sourceLabels);
+    this.d.metrics.sourceNeverRead.remove(this.sourceLabels);
   }
 
   private get signal(): AbortSignal {
@@ -78,6 +106,7 @@ export class SourceRunner {
     while (!this.signal.aborted) {
       try {
         await this.pollOnce();
+        this.noteNothingFound();
         backoff = 0;
         attempts = 0;
         if (this.d.once) return;
@@ -114,6 +143,7 @@ export class SourceRunner {
     }
     const cursor = this.d.checkpoints.get(this.source.id);
     for await (const { ref, cursor: after } of discovery.poll(cursor, this.signal)) {
+      this.listed++;
       this.d.metrics.objectsListed.inc(this.labels);
       this.d.onListed?.(ref);
       const ticket = order.add();
@@ -151,6 +181,7 @@ export class SourceRunner {
         const r = await processUnit(ref, this.source.reader, { ...this.d.unit, signal: this.signal });
         this.d.metrics.unitSeconds.observe(this.labels, (performance.now() - t0) / 1000);
         this.d.metrics.objectsRead.inc(this.labels);
+        this.d.metrics.sourceLastRead.set(this.sourceLabels, Date.now() / 1000);
         this.d.metrics.bytesRead.inc(this.labels, r.bytes);
         this.d.metrics.records.inc(this.labels, r.records);
         this.d.metrics.batches.inc(this.labels, r.batches);
@@ -209,9 +240,11 @@ export class SourceRunner {
         continue;
       }
       if (batch.length === 0) {
+        this.noteNothingFound();
         if (this.d.once) return;
         continue;
       }
+      this.listed += batch.reduce((n, x) => n + x.refs.length, 0);
       await Promise.all(batch.map((n) => this.handleNotification(n)));
     }
   }
