@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import { Storage, type Bucket } from '@google-cloud/storage';
 import { GoogleAuth, Impersonated } from 'google-auth-library';
@@ -161,8 +162,20 @@ export class GcsReader implements ObjectReader {
       validation: false,
       ...(ref.range !== undefined ? { start: ref.range.start, end: ref.range.end - 1 } : {}),
     });
+    // teeny-request 11 (node-fetch 3) hangs 11 error/close listeners on each response body, one
+    // more than Node's default limit, so every read printed a MaxListenersExceededWarning on stderr
+    // (googleapis/google-cloud-node#9185; the fix proposed there lifts the limit on that body).
+    // The body is per request and ends with it: lifting its limit hides no leak. 'response' is
+    // emitted before teeny-request pipes the body.
+    src.once('response', (res: unknown) => { if (res instanceof EventEmitter) res.setMaxListeners(0); });
     const out = countedStream(src, (n) => (this.bytesFetched += n), (err) => toCloudError('gcp', where, err));
-    signal?.addEventListener('abort', () => out.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted')), { once: true });
+    if (signal) {
+      const onAbort = () => out.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      signal.addEventListener('abort', onAbort, { once: true });
+      // the signal is the source's and lives as long as it: a listener left behind per object read
+      // kept every finished stream reachable and piled up on it
+      out.once('close', () => signal.removeEventListener('abort', onAbort));
+    }
     return out;
   }
 

@@ -50,3 +50,16 @@ export function scrub(message: string): string {
     .replace(/((?:sig|sv|se|sp|AccountKey|SharedAccessSignature|secret[A-Za-z]*|token)=)[^&;\s"]+/gi, '$1[redacted]')
     .replace(/\b(AKIA|ASIA)[A-Z0-9]{12,}\b/g, '[redacted-key-id]');
 }
+
+/**
+ * Node prints process warnings (a library's `process.emitWarning`, such as the AWS SDK's notice
+ * about the Node version, deprecations, MaxListenersExceededWarning) as multi-line text on stderr,
+ * which a log shipper that reads JSON lines cannot parse. A service calls this once at start: Node's
+ * own printer is removed and each warning becomes one structured line of `log`.
+ */
+export function logProcessWarnings(log: Logger): void {
+  process.removeAllListeners('warning');
+  process.on('warning', (w: Error & { code?: unknown }) => {
+    log.warn({ warning: { name: w.name, message: scrub(w.message), ...(typeof w.code === 'string' ? { code: w.code } : {}) } }, `process warning: ${w.name}`);
+  });
+}

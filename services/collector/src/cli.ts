@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { Collector } from './collector.js';
 import { ConfigError } from './config.js';
 import { createLogger, errField } from './log.js';
+import { logProcessWarnings } from '@sightline/service-kit';
 import { StartupError } from './startup.js';
 
 const USAGE = 'usage: sightline collect --config FILE [--once]\n' +
@@ -25,6 +26,7 @@ export async function runCollect(args: string[]): Promise<number> {
   if (!values.config) { process.stderr.write(`sightline collect: --config is required\n${USAGE}`); return 2; }
 
   const log = createLogger();
+  logProcessWarnings(log);
   const once = values.once === true;
   const progress = once && process.stderr.isTTY ? new Progress() : undefined;
   let collector: Collector;

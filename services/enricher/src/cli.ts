@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.js';
 import { Enricher } from './enricher.js';
+import { logProcessWarnings } from '@sightline/service-kit';
 import { createLogger, errField } from './log.js';
 
 const USAGE = 'usage: sightline-enricher --config FILE\n' +
@@ -23,6 +24,7 @@ export async function runEnricher(args: string[]): Promise<number> {
   if (!values.config) { process.stderr.write(`sightline-enricher: --config is required\n${USAGE}`); return 2; }
 
   const log = createLogger();
+  logProcessWarnings(log);
   let stopRequested: ((sig: string) => void) | undefined;
   const stopped = new Promise<string>((resolve) => { stopRequested = resolve; });
   process.once('SIGINT', () => stopRequested?.('SIGINT'));
