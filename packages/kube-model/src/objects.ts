@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -9,6 +10,21 @@ import { z } from 'zod';
  */
 
 export const Rfc3339 = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/, 'RFC 3339 time');
+
+/**
+ * What the API server itself allows in the fields an agent sends. The schemas above stay lenient
+ * (kubectl dumps, records already in Kafka); the ingest boundary checks these on top
+ * (IngestEnvelopeSchema), so a payload cannot carry a uid that makes a strange Kafka key or an
+ * address the lease index cannot hold.
+ */
+/** metadata.uid: a UUID in practice; lower-case letters, digits and "-", bounded. */
+export const isKubeUid = (s: string): boolean => s.length <= 128 && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(s);
+/** DNS-1123 subdomain: pod, node, workload and endpoint slice names. */
+export const isDnsSubdomain = (s: string): boolean => s.length <= 253 && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(s);
+/** DNS-1123 label: namespaces, service names. */
+export const isDnsLabel = (s: string): boolean => s.length <= 63 && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(s);
+/** An IPv4 or IPv6 address as Kubernetes writes it: no zone, no prefix length, no brackets. */
+export const isIpAddress = (s: string): boolean => !s.includes('%') && isIP(s) !== 0;
 
 export const OwnerReferenceSchema = z.object({
   kind: z.string().min(1),
