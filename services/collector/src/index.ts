@@ -1,6 +1,7 @@
 export { Collector, type CollectorOptions } from './collector.js';
 export { CollectorConfig, ConfigError, loadConfig, parseConfig, sourceId } from './config.js';
-export { runCollect } from './cli.js';
+export { runCollect, runBackfillCommand, parseTimeArg } from './cli.js';
+export { runBackfill, rangeSource, BackfillUsageError, type BackfillOptions, type BackfillSummary } from './backfill.js';
 export { StartupError } from './startup.js';
 export { DeadLetter } from './dead-letter.js';
 export { CheckpointStore, CheckpointValue } from './checkpoints.js';
