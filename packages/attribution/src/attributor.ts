@@ -198,6 +198,7 @@ export class Attributor {
     const start = batch.columns[C.start] as Float64Array | undefined;
     const end = batch.columns[C.end] as Float64Array | undefined;
     const cols = this.endpoints.columns;
+    const objectAccount = source.account ?? null;
     for (let s = 0; s < SIDES.length; s++) {
       const sc = SIDE_COLS[s]!;
       const out = sc.out.map((i) => batch.strings(i));
@@ -213,7 +214,7 @@ export class Attributor {
         let id = NONE;
         if (cloud !== null && addr !== null) {
           let account = accountCol?.[r] ?? null;
-          if (account === AWS_UNKNOWN_ACCOUNT && cloud === 'aws' && source.account != null) account = source.account;
+          if (objectAccount !== null && account === AWS_UNKNOWN_ACCOUNT && cloud === 'aws') account = objectAccount;
           const scope = this.flowScope(batch, r, cloud, account, sc);
           if (last === null || scope.cloud !== last.cloud || scope.account !== last.account || scope.network !== last.network) {
             lastCands = this.candidates(scope);
