@@ -19,7 +19,7 @@ export class CollectorMetrics {
   // Per source (its id as well: an account can have several), so idle can be told from stuck: a source
   // that finds objects and reads them shows a recent time; one that never found anything stays at 0.
   readonly sourceLastRead = new Gauge({ name: 'sightline_collector_source_last_read_timestamp_seconds', help: 'unix time this process last read a unit of the source to the end (acknowledged by Kafka); 0: none since it took the source on', labelNames: [...this.labels, 'source'], registers: [this.registry] });
-  readonly sourceNeverRead = new Gauge({ name: 'sightline_collector_source_never_read', help: '1 while the source has no checkpoint and has read nothing: every poll so far found nothing to read (wrong bucket, prefix, account or container?); 0 once it has read something', labelNames: [...this.labels, 'source'], registers: [this.registry] });
+  readonly sourceNeverRead = new Gauge({ name: 'sightline_collector_source_never_read', help: '1 while the source has no checkpoint and no unit of it was read (nothing found, or nothing readable: wrong bucket, prefix, account, container or credentials?); 0 once one was', labelNames: [...this.labels, 'source'], registers: [this.registry] });
   readonly ownedSources = new Gauge({ name: 'sightline_collector_owned_sources', help: 'sources this process owns now', registers: [this.registry] });
   readonly configReloads = new Counter({ name: 'sightline_collector_config_reloads_total', help: 'configuration reloads by result', labelNames: ['result'], registers: [this.registry] });
 

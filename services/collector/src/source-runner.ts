@@ -47,6 +47,8 @@ export class SourceRunner {
   failures = 0;
   /** units listed since start (0 with no checkpoint: the source has never found anything) */
   private listed = 0;
+  /** a unit of this source was read to the end since start */
+  private readAny = false;
   private polls = 0;
   private nothingLoggedAt = -Infinity;
   private readonly sourceLabels: Labels & { source: string };
@@ -56,18 +58,21 @@ export class SourceRunner {
     this.sourceLabels = { ...this.labels, source: source.id };
     this.log = d.log.child({ source: source.id });
     d.metrics.sourceLastRead.set(this.sourceLabels, 0);
+    // a checkpoint means it read before (checkpoints are loaded before the runners are made)
+    d.metrics.sourceNeverRead.set(this.sourceLabels, d.checkpoints.get(source.id) === undefined ? 1 : 0);
   }
 
   /**
-   * After each poll: a source with no checkpoint that has still listed nothing has never read
-   * anything. Shown by a gauge and a log line (rate-limited), so a misconfigured source (wrong
-   * bucket, prefix, account, container) is told from an idle one.
+   * After each poll: a source with no checkpoint that has read nothing shows it in a gauge; one
+   * that has not even listed anything also says so in a log line (rate-limited), so a misconfigured
+   * source (wrong bucket, prefix, account, container) is told from an idle one. (Units listed and
+   * failing are logged and counted as errors where they fail.)
    */
   private noteNothingFound(): void {
     this.polls++;
-    const never = this.listed === 0 && this.d.checkpoints.get(this.source.id) === undefined;
+    const never = !this.readAny && this.d.checkpoints.get(this.source.id) === undefined;
     this.d.metrics.sourceNeverRead.set(this.sourceLabels, never ? 1 : 0);
-    if (!never) return;
+    if (!never || this.listed > 0) return;
     const now = Date.now();
     if (now - this.nothingLoggedAt < NOTHING_FOUND_LOG_MS) return;
     this.nothingLoggedAt = now;
@@ -182,6 +187,8 @@ export class SourceRunner {
         this.d.metrics.unitSeconds.observe(this.labels, (performance.now() - t0) / 1000);
         this.d.metrics.objectsRead.inc(this.labels);
         this.d.metrics.sourceLastRead.set(this.sourceLabels, Date.now() / 1000);
+        this.d.metrics.sourceNeverRead.set(this.sourceLabels, 0);
+        this.readAny = true;
         this.d.metrics.bytesRead.inc(this.labels, r.bytes);
         this.d.metrics.records.inc(this.labels, r.records);
         this.d.metrics.batches.inc(this.labels, r.batches);
