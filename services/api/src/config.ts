@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { QueryLimitsSchema } from './query-limiter.js';
 
 /** The api service's configuration file (JSON). Every field has a default except the tokens file. */
 export const ApiConfigSchema = z.object({
@@ -57,6 +58,8 @@ export const ApiConfigSchema = z.object({
       timeoutMs: z.number().int().min(1).max(600_000).default(15_000),
       /** request body limit of a POST query */
       maxBodyBytes: z.number().int().min(1024).default(64 * 1024),
+      /** admission (per tenant and in all, 429 past the queue) and per-query engine limits: see query-limiter.ts */
+      limits: QueryLimitsSchema.prefault({}),
     })
     .optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -34,7 +34,7 @@ test('openapi: 3.1 document with both query routes, GET and POST, and the error 
     for (const m of ['get', 'post']) {
       const op = doc.paths[p]?.[m];
       assert.ok(op, `${m} ${p}`);
-      for (const code of ['200', '400', '401', '403', '504']) assert.ok(op.responses[code], `${m} ${p} ${code}`);
+      for (const code of ['200', '400', '401', '403', '422', '429', '504']) assert.ok(op.responses[code], `${m} ${p} ${code}`);
     }
   }
   // the document is JSON (no functions, no undefined left by the generator)

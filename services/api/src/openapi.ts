@@ -19,6 +19,8 @@ const errors = (extra: Record<string, string> = {}) =>
       '400': 'bad query; `path` names the field at fault',
       '401': 'missing or unknown bearer token',
       '403': 'a cluster ingest token: queries need a tenant read token',
+      '422': 'the query went over a per-query limit (memory, rows read): narrow it',
+      '429': 'too many queries of this tenant running or waiting; `Retry-After` says when to try again',
       '504': 'the query did not finish within the time limit',
       ...extra,
     }).map(([code, description]) => [code, { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }]),

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { after, test } from 'node:test';
 import { endpoints } from '@sightline/testkit';
 import { ClickHouseStore } from '@sightline/store';
-import { deadlineCheck, HOUR, metaFor, queryContract, seed, seedRows, T0, toBatch } from './query-contract.test.js';
+import { deadlineCheck, fairnessCheck, heavyRowsSql, HOUR, metaFor, queryContract, seed, seedRows, T0, toBatch } from './query-contract.test.js';
+import type { QueryLimits } from './query-limiter.js';
 import { ClickHouseRunner } from './query-runner.js';
 
 // The query API over the real local ClickHouse (`pnpm infra:up`): one database per test, all dropped at the end.
@@ -18,13 +19,14 @@ after(async () => {
   for (const db of databases) await fetch(url, { method: 'POST', body: `DROP DATABASE IF EXISTS ${db}` });
 });
 
-async function fresh() {
+async function fresh(limits: Partial<QueryLimits> = {}, heavyRows = 0) {
   const database = `${run}_${n++}`;
   databases.push(database);
   const writer = ClickHouseStore.open({ url, database });
   await writer.migrate();
   const seeded = await seed(writer, database);
-  const runner = ClickHouseRunner.open({ url, database });
+  if (heavyRows > 0) await writer.client.command({ query: heavyRowsSql(heavyRows, `${database}.flows`, 'clickhouse') });
+  const runner = ClickHouseRunner.open({ url, database }, { limits });
   return {
     runner,
     seeded,
@@ -36,7 +38,7 @@ async function fresh() {
   };
 }
 
-if (!skip) queryContract('clickhouse', fresh);
+if (!skip) queryContract('clickhouse', () => fresh());
 
 test('clickhouse: an impossible deadline answers 504 (request aborted, max_execution_time set) and the next query answers', { skip }, async () => {
   const { runner, writer, close } = await fresh();
@@ -45,6 +47,15 @@ test('clickhouse: an impossible deadline answers 504 (request aborted, max_execu
     const batch = toBatch(rows, 'prod-a');
     await writer.writeBatch(metaFor('acme', 'heavy/1', batch.length), batch);
     await deadlineCheck(runner);
+  } finally {
+    await close();
+  }
+});
+
+test('clickhouse: 200 abandoned heavy queries of tenant A: B is admitted at once, A\'s leave the queue unrun or are killed (gone from system.processes)', { skip, timeout: 600_000 }, async () => {
+  const { runner, writer, close } = await fresh({ concurrent: 4, perTenant: 2, queuePerTenant: 200 }, 300_000);
+  try {
+    await fairnessCheck(runner, 200, (ids) => writer.running(ids));
   } finally {
     await close();
   }

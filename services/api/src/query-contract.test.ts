@@ -5,6 +5,7 @@ import { colIndex, FlowBatch, makeBatchMeta, type BatchMeta } from '@sightline/f
 import type { FlowStore } from '@sightline/store';
 import { createLogger } from './log.js';
 import { ApiMetrics } from './metrics.js';
+import type { QueryEvent } from './query-limiter.js';
 import type { QueryRunner } from './query-runner.js';
 import { startServer, type RunningServer } from './server.js';
 import { hashToken, TokenIndex, TokenFileSchema } from './tokens.js';
@@ -296,6 +297,16 @@ export function queryContract(name: string, open: () => Promise<{ runner: QueryR
     assert.equal(published.calls, 0);
   });
 
+  test(`${name}: every hostile value is a 400 naming the field, never a 500; SQL-looking values match nothing`, async (t) => {
+    const { runner, close } = await open();
+    const srv = await serve(runner, 30_000);
+    t.after(async () => {
+      await srv.close();
+      await close();
+    });
+    await hostileCheck(srv.url);
+  });
+
   test(`${name}: bad queries get 400 with the path at fault`, async (t) => {
     const { runner, close } = await open();
     const srv = await serve(runner, 30_000);
@@ -334,10 +345,114 @@ export function queryContract(name: string, open: () => Promise<{ runner: QueryR
   });
 }
 
+/**
+ * Hostile values at both routes, POST and GET: each must be a 400 naming the field (`path`, and
+ * the message starting with it), never a 500. The expected path is the field at fault.
+ */
+export const HOSTILE: { kind: 'topn' | 'timeseries'; body?: unknown; get?: string; path: string }[] = (() => {
+  const ok = { from: T0, to: T0 + HOUR, dimensions: ['dst_namespace'] };
+  const ts = { from: T0, to: T0 + HOUR };
+  const eq = (dimension: string, value: unknown) => ({ ...ok, filters: [{ dimension, op: 'eq', value }] });
+  const topn = (body: unknown, path: string) => ({ kind: 'topn' as const, body, path });
+  const series = (body: unknown, path: string) => ({ kind: 'timeseries' as const, body, path });
+  const get = (kind: 'topn' | 'timeseries', q: string, path: string) => ({ kind, get: q, path });
+  const base = `from=${T0}&to=${T0 + HOUR}`;
+  return [
+    // huge, negative, non-integer and NaN-like numbers
+    series({ ...ts, step: 9.3e12 }, 'step'),
+    series({ ...ts, step: 1e308 }, 'step'),
+    series({ ...ts, step: -60 }, 'step'),
+    series({ ...ts, step: 0 }, 'step'),
+    series({ ...ts, step: 1.5 }, 'step'),
+    series({ ...ts, step: 'NaN' }, 'step'),
+    series({ ...ts, step: '99999999d' }, 'step'),
+    series({ ...ts, step: '1e3s' }, 'step'),
+    topn({ ...ok, limit: 1e20 }, 'limit'),
+    topn({ ...ok, limit: -1 }, 'limit'),
+    topn({ ...ok, limit: 2.5 }, 'limit'),
+    topn({ ...ok, limit: 'NaN' }, 'limit'),
+    topn({ ...ok, from: 1e20 }, 'from'),
+    topn({ ...ok, from: -3_600_000 }, 'from'),
+    topn({ ...ok, from: 'NaN' }, 'from'),
+    topn({ ...ok, from: '0001-01-01T00:00:00Z' }, 'from'),
+    topn({ ...ok, to: 9.3e15 }, 'to'),
+    topn({ ...ok, to: '9999-12-31T23:59:59Z' }, 'to'),
+    series({ ...ts, to: 4_294_967_296_000 }, 'to'),
+    topn(eq('dst_port', 1e20), 'filters.0.value'),
+    topn(eq('dst_port', 65_536), 'filters.0.value'),
+    topn(eq('src_port', -1), 'filters.0.value'),
+    topn(eq('dst_port', 80.5), 'filters.0.value'),
+    topn(eq('protocol', 256), 'filters.0.value'),
+    topn({ ...ok, filters: [{ dimension: 'dst_port', op: 'in', values: [443, 1e20] }] }, 'filters.0.values.1'),
+    // overlong strings and lists
+    topn(eq('dst_namespace', 'x'.repeat(5000)), 'filters.0.value'),
+    topn({ ...ok, filters: [{ dimension: 'dst_namespace', op: 'in', values: Array.from({ length: 1001 }, (_, i) => `ns${i}`) }] }, 'filters.0.values'),
+    topn({ ...ok, filters: Array.from({ length: 33 }, () => ({ dimension: 'action', op: 'eq', value: 'ACCEPT' })) }, 'filters'),
+    topn({ ...ok, dimensions: ['dst_namespace', 'dst_workload', 'dst_pod', 'dst_port', 'src_port'] }, 'dimensions'),
+    // SQL-looking names where only known names are allowed
+    topn({ ...ok, dimensions: ['dst_namespace; DROP TABLE flows'] }, 'dimensions.0'),
+    topn({ ...ok, resolution: "1h' OR 1=1 --" }, 'resolution'),
+    topn({ ...ok, metric: 'bytes) FROM flows --' }, 'metric'),
+    topn({ ...ok, filters: [{ dimension: 'tenant', op: 'eq', value: 'globex' }] }, 'filters.0.dimension'),
+    // wrong types and shapes
+    topn({ ...ok, dimensions: 'dst_namespace' }, 'dimensions'),
+    topn({ ...ok, metric: { $ne: 1 } }, 'metric'),
+    topn({ ...ok, filters: { dimension: 'action' } }, 'filters'),
+    topn({ ...ok, filters: [{ dimension: 'action', op: 'eq', value: ['ACCEPT'] }] }, 'filters.0.value'),
+    topn({ ...ok, from: true }, 'from'),
+    topn({ ...ok, tenant: 'globex' }, 'tenant'),
+    topn(JSON.parse(`{"from":${T0},"to":${T0 + HOUR},"dimensions":["dst_namespace"],"__proto__":{"limit":5}}`) as unknown, '__proto__'),
+    topn([], '(request)'),
+    topn(null, '(request)'),
+    topn('"a string"', '(request)'),
+    // the same through the query string
+    get('timeseries', `${base}&step=9300000000000`, 'step'),
+    get('timeseries', `${base}&step=NaN`, 'step'),
+    get('topn', `${base}&dimension=dst_namespace&limit=100000000000000000000`, 'limit'),
+    get('topn', `${base}&dimension=dst_namespace&limit=-5`, 'limit'),
+    get('topn', `${base}&dimension=dst_namespace&where.dst_port=100000000000000000000`, 'filters.0.values.0'),
+    get('topn', `${base}&dimension=dst_namespace&where.dst_port=99999`, 'filters.0.values.0'),
+    get('topn', `${base}&dimension=dst_namespace&where.protocol=300`, 'filters.0.values.0'),
+    get('topn', `from=99999999999999&to=${T0 + HOUR}&dimension=dst_namespace`, 'from'),
+    get('topn', `${base}&dimension=dst_namespace&where.dst_namespace=${'y'.repeat(2000)}`, 'filters.0.values.0'),
+    get('topn', `${base}&dimension=dst_namespace%27%3B%20DROP%20TABLE%20flows`, 'dimensions.0'),
+    get('topn', `${base}&dimension=dst_namespace&where.nope=1`, 'filters.0.dimension'),
+    get('topn', `${base}&dimension=dst_namespace&tenant=globex`, 'tenant'),
+  ];
+})();
+
+/** SQL-looking values are values: 200 with nothing matched, and the tables still there. */
+export const SQL_VALUES = ["' OR 1=1 --", "shop'; DROP TABLE flows; --", '\\\'', 'a\u0000b', "\\' OR ''='", '${tenant}', '$1', '?', "'||(SELECT tenant FROM flows LIMIT 1)||'"];
+
+async function hostileCheck(url: string): Promise<void> {
+  const bad: string[] = [];
+  for (const c of HOSTILE) {
+    const r = c.get !== undefined
+      ? await call(url, 'GET', `/v1/query/${c.kind}?${c.get}`, TOKENS.readA)
+      : await call(url, 'POST', `/v1/query/${c.kind}`, TOKENS.readA, typeof c.body === 'string' ? c.body : JSON.stringify(c.body));
+    // every case is tried, and the wrong ones listed together
+    if (r.status !== 400 || r.body.path !== c.path || !r.body.message?.startsWith(`${c.path}:`))
+      bad.push(`${r.status} ${c.kind} ${(c.get ?? JSON.stringify(c.body)).slice(0, 120)} -> ${JSON.stringify(r.body).slice(0, 200)}`);
+  }
+  assert.deepEqual(bad, []);
+  for (const v of SQL_VALUES) {
+    for (const resolution of ['auto', 'raw']) {
+      const r = await call(url, 'POST', '/v1/query/topn', TOKENS.readA, { from: T0, to: T0 + 2 * HOUR, resolution, dimensions: ['dst_namespace'], filters: [{ dimension: 'dst_namespace', op: 'in', values: [v, 'nope'] }] });
+      assert.equal(r.status, 200, `${JSON.stringify(v)}: ${JSON.stringify(r.body)}`);
+      assert.deepEqual(r.body.rows, [], JSON.stringify(v));
+    }
+  }
+  const still = await call(url, 'POST', '/v1/query/topn', TOKENS.readA, { from: T0, to: T0 + 2 * HOUR, resolution: 'raw', dimensions: ['dst_namespace'], metric: 'flows' });
+  assert.equal(still.status, 200, JSON.stringify(still.body));
+  assert.equal(still.body.rows!.reduce((s, r) => s + r.value, 0), 3000);
+}
+
 /** An impossible deadline: the time limit answers 504 and the runner keeps answering afterwards. */
 export async function deadlineCheck(runner: QueryRunner): Promise<void> {
   const strict = await serve(runner, 1);
   const normal = await serve(runner, 30_000);
+  const events: QueryEvent[] = [];
+  const off = runner.limiter.on((e) => events.push(e));
   try {
     // the raw table grouped by both addresses: real work for the engine, far beyond 1 ms
     const heavy = { from: T0, to: T0 + 2 * HOUR, dimensions: ['src_addr', 'dst_addr', 'dst_pod'], resolution: 'raw', limit: 1000 };
@@ -347,11 +462,104 @@ export async function deadlineCheck(runner: QueryRunner): Promise<void> {
       assert.equal(r.body.error, 'timeout');
       assert.match(r.body.message!, /time limit of 1 ms/);
     }
+    // a query that got its 504 does not run on: each one was stopped in the engine (or never started), and its slot freed once it had
+    await whenLimiter(runner, () => runner.limiter.stats().running === 0);
+    const stops = events.filter((e) => e.type === 'cancelled');
+    assert.ok(stops.length > 0 && stops.every((e) => e.type === 'cancelled' && e.reason === 'deadline'), JSON.stringify(events));
+    assert.equal(events.filter((e) => e.type === 'stopped').length, stops.length);
+    assert.equal(events.filter((e) => e.type === 'admitted').length, events.filter((e) => e.type === 'released').length);
     const after = await call(normal.url, 'POST', '/v1/query/topn', TOKENS.readA, { ...heavy, limit: 5 });
     assert.equal(after.status, 200, JSON.stringify(after.body));
     assert.equal(after.body.rows!.length, 5);
   } finally {
+    off();
     await strict.close();
     await normal.close();
   }
+}
+
+/** Resolves once `pred` holds, checked at every limiter event (no polling, no sleep). */
+export function whenLimiter(runner: QueryRunner, pred: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    if (pred()) return resolve();
+    const stop = runner.limiter.on(() => {
+      if (pred()) {
+        stop();
+        resolve();
+      }
+    });
+  });
+}
+
+/** Tenant A's heavy query: the raw table grouped by both addresses and the pod (every row its own group). */
+export const HEAVY = { from: T0, to: T0 + 2 * HOUR, dimensions: ['src_addr', 'dst_addr', 'dst_pod'], resolution: 'raw', limit: 1000 };
+/** Tenant B's cheap query: one rollup row per namespace. */
+export const CHEAP = { from: T0, to: T0 + 2 * HOUR, dimensions: ['dst_namespace'], metric: 'flows' };
+
+/**
+ * Tenant A sends `n` heavy queries and abandons them; tenant B's cheap query must be admitted at
+ * once while A's are waiting (B's admission event: not queued, A's queue non-empty), and every one
+ * of A's must end without running on (a waiting one dropped from the queue, a running one stopped
+ * in the engine). `stillRunning` asks the engine which of the cancelled statements it still runs.
+ * The runner's limits must queue all of A's (queuePerTenant >= n) and leave B a slot (perTenant < concurrent).
+ */
+export async function fairnessCheck(runner: QueryRunner, n: number, stillRunning?: (queryIds: string[]) => Promise<string[]>): Promise<void> {
+  const srv = await serve(runner, 300_000);
+  const events: QueryEvent[] = [];
+  const off = runner.limiter.on((e) => events.push(e));
+  const count = (type: QueryEvent['type'], tenant: string) => events.filter((e) => e.type === type && e.tenant === tenant).length;
+  try {
+    const post = (token: string, body: unknown, signal?: AbortSignal) =>
+      fetch(`${srv.url}/v1/query/topn`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body), ...(signal ? { signal } : {}) });
+    const abandon = Array.from({ length: n }, () => new AbortController());
+    const sent = abandon.map((ac) => post(TOKENS.readA, HEAVY, ac.signal).then((r) => r.status, () => 'aborted' as const));
+    // every one of A's queries has reached the limiter: running, or waiting behind A's own
+    await whenLimiter(runner, () => count('admitted', 'acme') + count('queued', 'acme') === n);
+    assert.ok(runner.limiter.stats('acme').waiting > 0, 'A has queries waiting');
+
+    const b = await post(TOKENS.readB, CHEAP);
+    assert.equal(b.status, 200, await b.clone().text());
+    const bRows = ((await b.json()) as { rows: { key: { dst_namespace: string } }[] }).rows;
+    assert.deepEqual(new Set(bRows.map((r) => r.key.dst_namespace)), new Set(B_NAMESPACES));
+    const admittedB = events.find((e): e is Extract<QueryEvent, { type: 'admitted' }> => e.type === 'admitted' && e.tenant === 'globex');
+    assert.ok(admittedB, 'B admitted');
+    assert.equal(admittedB.waited, false, 'B admitted at once, not queued behind A');
+    assert.ok(admittedB.othersWaiting > 0, `B admitted while A's queue is non-empty (${admittedB.othersWaiting} waiting)`);
+
+    // A's clients go away: every query leaves the queue unrun or is stopped in the engine
+    for (const ac of abandon) ac.abort();
+    await whenLimiter(runner, () => count('dropped', 'acme') + count('released', 'acme') === n && runner.limiter.stats().running === 0);
+    await Promise.all(sent);
+    const dropped = events.filter((e) => e.type === 'dropped' && e.tenant === 'acme');
+    assert.ok(dropped.length > 0 && dropped.every((e) => e.type === 'dropped' && e.reason === 'client-gone'), 'waiting queries dropped as their clients left');
+    assert.equal(count('admitted', 'acme') + dropped.length, n, 'a dropped query never ran');
+    const cancelled = events.filter((e): e is Extract<QueryEvent, { type: 'cancelled' }> => e.type === 'cancelled' && e.tenant === 'acme');
+    assert.ok(cancelled.length > 0, 'the running queries of A were stopped in the engine');
+    assert.ok(cancelled.every((e) => e.reason === 'client-gone'));
+    assert.equal(count('stopped', 'acme'), cancelled.length, 'the engine confirmed every stop before the slot was freed');
+    if (stillRunning) {
+      const ids = cancelled.map((e) => e.queryId!);
+      assert.equal(ids.length, new Set(ids).size);
+      assert.deepEqual(await stillRunning(ids), [], 'no cancelled statement still runs in the engine');
+    }
+    assert.deepEqual(runner.limiter.stats(), { running: 0, waiting: 0 });
+    // the slots and connections are whole again
+    const after = await call(srv.url, 'POST', '/v1/query/topn', TOKENS.readA, { ...CHEAP, limit: 2 });
+    assert.equal(after.status, 200, JSON.stringify(after.body));
+  } finally {
+    off();
+    await srv.close();
+  }
+}
+
+/** Heavy rows for tenant A, written straight by the engine's own SQL (millions of rows in seconds, not through writeBatch). */
+export function heavyRowsSql(n: number, table: string, engine: 'duckdb' | 'clickhouse'): string {
+  const i = engine === 'duckdb' ? 'i' : 'number';
+  const ts = engine === 'duckdb' ? `make_timestamp(${T0 * 1000}::BIGINT + (i % 7200) * 1000000)` : `toDateTime(${T0 / 1000} + (number % 7200), 'UTC')`;
+  const str = (x: string) => (engine === 'duckdb' ? `CAST(${x} AS VARCHAR)` : `toString(${x})`);
+  const div = (a: string, b: number) => (engine === 'duckdb' ? `(${a} // ${b})` : `intDiv(${a}, ${b})`);
+  const from = engine === 'duckdb' ? `range(${n}) t(i)` : `numbers(${n})`;
+  return `INSERT INTO ${table} (tenant, batch_id, row_no, ts, src_addr, dst_addr, dst_k8s_pod, dst_k8s_namespace, bytes, packets)
+    SELECT 'acme', 'heavy', ${i}, ${ts}, concat('10.1.', ${str(`${i} % 251`)}, '.', ${str(`${div(i, 251)} % 251`)}),
+      concat('10.2.', ${str(`${i} % 241`)}, '.', ${str(`${div(i, 241)} % 241`)}), concat('pod-', ${str(i)}), 'shop', 100, 1 FROM ${from}`;
 }

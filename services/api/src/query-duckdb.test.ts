@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { DuckDBStore } from '@sightline/store';
-import { deadlineCheck, queryContract, seed, seedRows, T0, HOUR, toBatch, metaFor } from './query-contract.test.js';
+import { deadlineCheck, fairnessCheck, heavyRowsSql, queryContract, seed, seedRows, T0, HOUR, toBatch, metaFor } from './query-contract.test.js';
+import type { QueryLimits } from './query-limiter.js';
 import { DuckDBRunner } from './query-runner.js';
 
 // The query API over a real DuckDB file, rows written through writeBatch; one file per test.
@@ -11,13 +12,15 @@ const dir = mkdtempSync(path.join(tmpdir(), 'api-query-duckdb-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 
-async function fresh() {
+async function fresh(limits: Partial<QueryLimits> = {}, heavyRows = 0) {
   const file = path.join(dir, `q${n++}.duckdb`);
-  const writer = await DuckDBStore.open({ path: file });
+  // the same memory limit as the runner's: one database instance in one process
+  const writer = await DuckDBStore.open({ path: file, memoryLimit: '1GB' });
   await writer.migrate();
   const seeded = await seed(writer, `duck${n}`);
+  if (heavyRows > 0) await writer.withConnection((c) => c.run(heavyRowsSql(heavyRows, 'flows', 'duckdb')));
   // opened after the writes, as an api process would beside a running writer
-  const runner = await DuckDBRunner.open(file, 2);
+  const runner = await DuckDBRunner.open(file, 2, { limits, memoryLimit: '1GB' });
   return {
     runner,
     seeded,
@@ -29,7 +32,7 @@ async function fresh() {
   };
 }
 
-queryContract('duckdb', fresh);
+queryContract('duckdb', () => fresh());
 
 test('duckdb: an impossible deadline answers 504, interrupts the connection, and the pool keeps answering', async () => {
   const { runner, writer, close } = await fresh();
@@ -39,6 +42,15 @@ test('duckdb: an impossible deadline answers 504, interrupts the connection, and
     const batch = toBatch(rows, 'prod-a');
     await writer.writeBatch(metaFor('acme', 'heavy/1', batch.length), batch);
     await deadlineCheck(runner);
+  } finally {
+    await close();
+  }
+});
+
+test('duckdb: 200 abandoned heavy queries of tenant A: B is admitted at once, A\'s leave the queue unrun or are interrupted', { timeout: 600_000 }, async () => {
+  const { runner, close } = await fresh({ concurrent: 4, perTenant: 2, queuePerTenant: 200 }, 300_000);
+  try {
+    await fairnessCheck(runner, 200);
   } finally {
     await close();
   }

@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { Registry } from 'prom-client';
 import {
   ClickHouseStore,
   DuckDBStore,
@@ -10,6 +12,7 @@ import {
   type TopNResult,
 } from '@sightline/store';
 import type { ApiConfig } from './config.js';
+import { abortReason, QueryLimiter, QueryLimitsSchema, type QueryLimits } from './query-limiter.js';
 
 /** The store's connection, typed through the store (the api does not depend on the driver). */
 type DuckDBConnection = Parameters<Parameters<DuckDBStore['withConnection']>[0]>[0];
@@ -21,19 +24,92 @@ export class QueryTimeout extends Error {
   }
 }
 
-/** Runs store reads under a deadline (epoch ms) and stops the engine's work when it passes. */
+/** A query stopped by a per-query limit (memory, rows read); the server answers 422. */
+export class QueryTooLarge extends Error {
+  constructor(what: string) {
+    super(`the query went over its ${what} limit; narrow the range, add filters or use a coarser resolution`);
+  }
+}
+
+/** When and why a query stops: its deadline (epoch ms) and the client's signal (aborted with ClientGone). */
+export interface QueryContext {
+  deadline: number;
+  /** the time limit, for the 504's message */
+  limitMs: number;
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * Runs store reads for the query API: admission through the limiter (per-tenant and global
+ * slots, 429 past the queue), then the read under the deadline and the client's signal; either
+ * one stops the statement in the engine, and the slot is freed only once the engine has stopped.
+ */
 export interface QueryRunner {
   readonly engine: FlowStore['engine'];
-  timeSeries(tenant: string, q: TimeSeriesQuery, deadline: number, limitMs: number): Promise<TimeSeriesResult>;
-  topN(tenant: string, q: TopNQuery, deadline: number, limitMs: number): Promise<TopNResult>;
+  readonly limiter: QueryLimiter;
+  timeSeries(tenant: string, q: TimeSeriesQuery, ctx: QueryContext): Promise<TimeSeriesResult>;
+  topN(tenant: string, q: TopNQuery, ctx: QueryContext): Promise<TopNResult>;
   close(): Promise<void>;
 }
 
-type Read<T> = (store: FlowStore, signal: AbortSignal, timeoutMs: number) => Promise<T>;
+/**
+ * The engine's part of one admitted read: resolves or rejects when the statement has ended in
+ * the engine. `stop` aborts when the deadline passes or the client leaves; the engine then stops
+ * the statement (and only settles once it has).
+ */
+type EngineRead<T> = (stop: AbortSignal) => Promise<T>;
 
 /**
- * DuckDB: a small pool of connections on the database file. A connection runs one query at a
- * time and only the query that holds it can be interrupted, so an interrupt never hits a later
+ * Admission, deadline and client signal around one engine read. The caller gets its answer (or
+ * 504, or the client-gone error) as soon as the stop signal fires; the slot is released when the
+ * engine's read settles, so the next query never runs beside a statement still being stopped.
+ */
+async function limited<T>(limiter: QueryLimiter, tenant: string, ctx: QueryContext, read: EngineRead<T>): Promise<T> {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(new QueryTimeout(ctx.limitMs)), Math.max(0, ctx.deadline - Date.now()));
+  const onClient = () => ac.abort(ctx.signal?.reason);
+  if (ctx.signal?.aborted) ac.abort(ctx.signal.reason);
+  else ctx.signal?.addEventListener('abort', onClient, { once: true });
+  const stopped = new Promise<never>((_, reject) => {
+    if (ac.signal.aborted) reject(ac.signal.reason as Error);
+    else ac.signal.addEventListener('abort', () => reject(ac.signal.reason as Error), { once: true });
+  });
+  stopped.catch(() => undefined);
+  try {
+    const release = await limiter.acquire(tenant, ac.signal);
+    const work = (async () => {
+      try {
+        return await read(ac.signal);
+      } finally {
+        release();
+      }
+    })();
+    work.catch(() => undefined);
+    return await Promise.race([work, stopped]);
+  } finally {
+    clearTimeout(timer);
+    ctx.signal?.removeEventListener('abort', onClient);
+  }
+}
+
+const TOO_LARGE: [RegExp, string][] = [
+  [/Out of Memory Error|MEMORY_LIMIT_EXCEEDED|Memory limit \(for query\) exceeded/i, 'memory'],
+  [/TOO_MANY_ROWS|Limit for rows .*max_rows_to_read/i, 'rows read'],
+];
+
+/** A per-query limit's error as QueryTooLarge; anything else as it is. */
+function tooLarge(err: unknown): unknown {
+  const m = err instanceof Error ? err.message : '';
+  for (const [re, what] of TOO_LARGE) if (re.test(m)) return new QueryTooLarge(what);
+  return err;
+}
+
+/** Interrupt again until the read settles: an interrupt that lands before the statement starts is lost. */
+const REINTERRUPT_MS = 25;
+
+/**
+ * DuckDB: a pool of connections on the database file, one per slot. A connection runs one query
+ * at a time and only the query that holds it is interrupted, so an interrupt never hits a later
  * request; a connection goes back to the pool only once its interrupted query has stopped.
  */
 export class DuckDBRunner implements QueryRunner {
@@ -41,61 +117,65 @@ export class DuckDBRunner implements QueryRunner {
   private readonly free: { store: DuckDBStore; conn: DuckDBConnection }[];
   private readonly waiting: ((c: { store: DuckDBStore; conn: DuckDBConnection }) => void)[] = [];
 
-  private constructor(private readonly all: { store: DuckDBStore; conn: DuckDBConnection }[]) {
+  private constructor(
+    private readonly all: { store: DuckDBStore; conn: DuckDBConnection }[],
+    readonly limiter: QueryLimiter,
+  ) {
     this.free = [...all];
   }
 
-  /** `connections` stores on the file; in one process they share the database instance with its writer. */
-  static async open(path: string, connections: number): Promise<DuckDBRunner> {
+  /**
+   * Connections on the file, at least one per slot of the limiter; in one process they share the
+   * database instance with its writer, which must have opened it with the same `memoryLimit`.
+   */
+  static async open(
+    path: string,
+    connections: number,
+    opts: { limits?: Partial<QueryLimits> | undefined; memoryLimit?: string | undefined; registry?: Registry | undefined } = {},
+  ): Promise<DuckDBRunner> {
+    const limits = QueryLimitsSchema.parse(opts.limits ?? {});
     const all: { store: DuckDBStore; conn: DuckDBConnection }[] = [];
-    for (let i = 0; i < connections; i++) {
-      const store = await DuckDBStore.open({ path });
+    for (let i = 0; i < Math.max(connections, limits.concurrent); i++) {
+      const store = await DuckDBStore.open({ path, ...(opts.memoryLimit !== undefined ? { memoryLimit: opts.memoryLimit } : {}) });
       all.push({ store, conn: await store.withConnection(async (c) => c) });
     }
-    return new DuckDBRunner(all);
+    return new DuckDBRunner(all, new QueryLimiter(limits, opts.registry));
   }
 
-  private async run<T>(read: Read<T>, deadline: number, limitMs: number): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    let held: { store: DuckDBStore; conn: DuckDBConnection } | undefined;
-    let queued: ((c: { store: DuckDBStore; conn: DuckDBConnection }) => void) | undefined;
-    const ac = new AbortController();
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        ac.abort();
-        if (held) held.conn.interrupt();
-        if (queued) this.waiting.splice(this.waiting.indexOf(queued), 1);
-        reject(new QueryTimeout(limitMs));
-      }, Math.max(0, deadline - Date.now()));
-    });
-    expired.catch(() => undefined);
-    const work = (async () => {
-      const c = this.free.pop() ?? (await new Promise<{ store: DuckDBStore; conn: DuckDBConnection }>((resolve) => this.waiting.push((queued = resolve))));
-      held = c;
+  private run<T>(tenant: string, ctx: QueryContext, read: (s: DuckDBStore) => Promise<T>): Promise<T> {
+    return limited(this.limiter, tenant, ctx, async (stop) => {
+      const c = this.free.pop() ?? (await new Promise<{ store: DuckDBStore; conn: DuckDBConnection }>((resolve) => this.waiting.push(resolve)));
+      let again: NodeJS.Timeout | undefined;
+      const interrupt = () => {
+        this.limiter.emit({ type: 'cancelled', tenant, reason: abortReason(stop.reason) });
+        c.conn.interrupt();
+        again = setInterval(() => c.conn.interrupt(), REINTERRUPT_MS);
+      };
       try {
-        if (ac.signal.aborted) throw new QueryTimeout(limitMs);
-        return await read(c.store, ac.signal, limitMs);
+        if (stop.aborted) throw stop.reason;
+        stop.addEventListener('abort', interrupt, { once: true });
+        return await read(c.store);
+      } catch (err) {
+        throw tooLarge(err);
       } finally {
-        held = undefined;
+        stop.removeEventListener('abort', interrupt);
+        if (again !== undefined) {
+          clearInterval(again);
+          this.limiter.emit({ type: 'stopped', tenant });
+        }
         const next = this.waiting.shift();
         if (next) next(c);
         else this.free.push(c);
       }
-    })();
-    work.catch(() => undefined);
-    try {
-      return await Promise.race([work, expired]);
-    } finally {
-      clearTimeout(timer);
-    }
+    });
   }
 
-  timeSeries(tenant: string, q: TimeSeriesQuery, deadline: number, limitMs: number): Promise<TimeSeriesResult> {
-    return this.run((s) => s.timeSeries(tenant, q), deadline, limitMs);
+  timeSeries(tenant: string, q: TimeSeriesQuery, ctx: QueryContext): Promise<TimeSeriesResult> {
+    return this.run(tenant, ctx, (s) => s.timeSeries(tenant, q));
   }
 
-  topN(tenant: string, q: TopNQuery, deadline: number, limitMs: number): Promise<TopNResult> {
-    return this.run((s) => s.topN(tenant, q), deadline, limitMs);
+  topN(tenant: string, q: TopNQuery, ctx: QueryContext): Promise<TopNResult> {
+    return this.run(tenant, ctx, (s) => s.topN(tenant, q));
   }
 
   async close(): Promise<void> {
@@ -103,37 +183,63 @@ export class DuckDBRunner implements QueryRunner {
   }
 }
 
-/** ClickHouse: the server stops the query at max_execution_time; the request is aborted at the deadline. */
+/**
+ * ClickHouse: every statement carries its own query id and the per-query limits
+ * (max_execution_time, max_memory_usage, max_rows_to_read); at the deadline or when the client
+ * leaves, the request is aborted and the statement killed by its id (the server does not stop
+ * a running SELECT when the request goes away).
+ */
 export class ClickHouseRunner implements QueryRunner {
   readonly engine = 'clickhouse' as const;
 
-  constructor(private readonly store: ClickHouseStore) {}
+  constructor(
+    private readonly store: ClickHouseStore,
+    readonly limiter: QueryLimiter,
+  ) {}
 
-  static open(config: ClickHouseStoreConfig): ClickHouseRunner {
-    return new ClickHouseRunner(ClickHouseStore.open(config));
+  static open(config: ClickHouseStoreConfig, opts: { limits?: Partial<QueryLimits> | undefined; registry?: Registry | undefined } = {}): ClickHouseRunner {
+    return new ClickHouseRunner(ClickHouseStore.open(config), new QueryLimiter(QueryLimitsSchema.parse(opts.limits ?? {}), opts.registry));
   }
 
-  private async run<T>(read: Read<T>, deadline: number, limitMs: number): Promise<T> {
-    const ac = new AbortController();
-    const timeout = new QueryTimeout(limitMs);
-    const timer = setTimeout(() => ac.abort(timeout), Math.max(0, deadline - Date.now()));
-    try {
-      return await read(this.store, ac.signal, Math.max(1, deadline - Date.now()));
-    } catch (err) {
-      // the server's own limit (TIMEOUT_EXCEEDED, code 159) is the same deadline seen from the other side
-      if (ac.signal.aborted || /TIMEOUT_EXCEEDED|Timeout exceeded/i.test(err instanceof Error ? err.message : '')) throw timeout;
-      throw err;
-    } finally {
-      clearTimeout(timer);
-    }
+  private run<T>(tenant: string, ctx: QueryContext, read: (s: ClickHouseStore, opts: Parameters<ClickHouseStore['topN']>[2]) => Promise<T>): Promise<T> {
+    const l = this.limiter.limits.clickhouse;
+    return limited(this.limiter, tenant, ctx, async (stop) => {
+      const queryId = `sightline-api-${randomUUID()}`;
+      let killed: Promise<void> | undefined;
+      const kill = () => {
+        this.limiter.emit({ type: 'cancelled', tenant, reason: abortReason(stop.reason), queryId });
+        killed = this.store.killQuery(queryId).then(
+          () => this.limiter.emit({ type: 'stopped', tenant, queryId }),
+          () => undefined,
+        );
+      };
+      if (stop.aborted) throw stop.reason;
+      stop.addEventListener('abort', kill, { once: true });
+      try {
+        return await read(this.store, {
+          signal: stop,
+          queryId,
+          timeoutMs: Math.max(1, ctx.deadline - Date.now()),
+          limits: { maxMemoryUsage: l.maxMemoryUsage, maxRowsToRead: l.maxRowsToRead, readOverflowMode: l.readOverflowMode },
+        });
+      } catch (err) {
+        // the server's own limit (TIMEOUT_EXCEEDED, code 159) is the same deadline seen from the other side
+        if (!stop.aborted && /TIMEOUT_EXCEEDED|Timeout exceeded/i.test(err instanceof Error ? err.message : '')) throw new QueryTimeout(ctx.limitMs);
+        throw tooLarge(err);
+      } finally {
+        stop.removeEventListener('abort', kill);
+        // the slot is freed once the server has stopped the statement
+        if (killed) await killed;
+      }
+    });
   }
 
-  timeSeries(tenant: string, q: TimeSeriesQuery, deadline: number, limitMs: number): Promise<TimeSeriesResult> {
-    return this.run((s, signal, timeoutMs) => s.timeSeries(tenant, q, { signal, timeoutMs }), deadline, limitMs);
+  timeSeries(tenant: string, q: TimeSeriesQuery, ctx: QueryContext): Promise<TimeSeriesResult> {
+    return this.run(tenant, ctx, (s, opts) => s.timeSeries(tenant, q, opts));
   }
 
-  topN(tenant: string, q: TopNQuery, deadline: number, limitMs: number): Promise<TopNResult> {
-    return this.run((s, signal, timeoutMs) => s.topN(tenant, q, { signal, timeoutMs }), deadline, limitMs);
+  topN(tenant: string, q: TopNQuery, ctx: QueryContext): Promise<TopNResult> {
+    return this.run(tenant, ctx, (s, opts) => s.topN(tenant, q, opts));
   }
 
   async close(): Promise<void> {
@@ -142,8 +248,9 @@ export class ClickHouseRunner implements QueryRunner {
 }
 
 /** The runner a config's `query.store` names; a ClickHouse password is read from its file, never from the config. */
-export async function openQueryRunner(store: NonNullable<ApiConfig['query']>['store']): Promise<QueryRunner> {
-  if (store.engine === 'duckdb') return DuckDBRunner.open(store.path, store.connections);
+export async function openQueryRunner(query: NonNullable<ApiConfig['query']>, registry?: Registry): Promise<QueryRunner> {
+  const { store, limits } = query;
+  if (store.engine === 'duckdb') return DuckDBRunner.open(store.path, store.connections, { limits, memoryLimit: limits.duckdb.memoryLimit, registry });
   const password = store.passwordFile === undefined ? '' : readFileSync(store.passwordFile, 'utf8').trim();
-  return ClickHouseRunner.open({ url: store.url, database: store.database, username: store.username, password });
+  return ClickHouseRunner.open({ url: store.url, database: store.database, username: store.username, password }, { limits, registry });
 }

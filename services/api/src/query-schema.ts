@@ -27,6 +27,20 @@ export const DIMENSION_FIELDS: Readonly<Record<string, string>> = Object.fromEnt
 ]);
 export const DIMENSIONS = Object.keys(DIMENSION_FIELDS) as [string, ...string[]];
 const NUMERIC = new Set(['src_port', 'dst_port', 'protocol']);
+/** The largest value each numeric dimension can hold (ports 16 bits, IANA protocol 8 bits). */
+const NUMERIC_MAX: Readonly<Record<string, number>> = { src_port: 65_535, dst_port: 65_535, protocol: 255 };
+
+/**
+ * Times the API accepts: epoch 0 up to 2100. ClickHouse 18.16 stores the row time as DateTime,
+ * unsigned 32-bit seconds (ends in 2106), and a time beyond either engine's range would be a
+ * store error (500) instead of the client's mistake (400).
+ */
+export const MIN_TIME_MS = 0;
+export const MAX_TIME_MS = Date.UTC(2100, 0, 1);
+/** The widest bucket: a year and a day, far above any dashboard's and far below an overflow of microseconds. */
+export const MAX_STEP_SECONDS = 366 * 86_400;
+/** Longest string filter value (UTF-16 units). */
+export const MAX_VALUE_LENGTH = 1024;
 
 export const Dimension = z.enum(DIMENSIONS).meta({ description: 'what to group or filter by; src_/dst_ for either end of the flow' });
 export const Metric = z.enum(['flows', 'packets', 'bytes']).meta({ description: 'summed per bucket or key; flows counts records' });
@@ -36,19 +50,23 @@ export const Resolution = z.enum(['auto', 'raw', ...ROLLUPS.map((r) => r.name)])
 const Time = z
   .union([
     z.iso.datetime({ offset: true }).meta({ description: 'ISO 8601 with a zone' }),
-    z.number().int().min(0).meta({ description: 'epoch milliseconds' }),
+    z.number().int().min(MIN_TIME_MS).max(MAX_TIME_MS).meta({ description: 'epoch milliseconds, up to 2100-01-01' }),
   ])
   .meta({ description: 'on a whole second; from is inclusive, to exclusive' });
 
-const Value = z.union([z.string().max(1024), z.number(), z.null()]);
+// every numeric dimension is a port or the protocol; each one's own bound is checked in storeFilters
+const Value = z.union([z.string().max(MAX_VALUE_LENGTH), z.number().int().min(0).max(65_535), z.null()]);
 export const Filter = z.discriminatedUnion('op', [
   z.object({ dimension: Dimension, op: z.literal('eq'), value: Value }).strict(),
   z.object({ dimension: Dimension, op: z.literal('in'), values: z.array(Value).min(1).max(1000) }).strict(),
 ]);
 
 const Step = z.union([
-  z.number().int().min(1).meta({ description: 'seconds' }),
-  z.string().regex(/^[1-9][0-9]{0,6}[smhd]$/, 'a duration such as 30s, 5m, 1h, 1d'),
+  z.number().int().min(1).max(MAX_STEP_SECONDS).meta({ description: 'seconds, at most 366 days' }),
+  z
+    .string()
+    .regex(/^[1-9][0-9]{0,7}[smhd]$/, 'a duration such as 30s, 5m, 1h, 1d')
+    .refine((s) => seconds(s) <= MAX_STEP_SECONDS, `at most ${MAX_STEP_SECONDS} seconds (366 days)`),
 ]);
 
 const Common = {
@@ -120,7 +138,8 @@ const AUTO_STEPS = [60, 300, 900, 3600, 6 * 3600, 86_400, 7 * 86_400];
 
 function ms(t: string | number, where: string): number {
   const v = typeof t === 'number' ? t : Date.parse(t);
-  if (!Number.isFinite(v)) throw new QueryError(`not a time: ${String(t)}`, where);
+  if (!Number.isFinite(v)) throw new QueryError('not a time', where);
+  if (v < MIN_TIME_MS || v > MAX_TIME_MS) throw new QueryError('outside 1970-01-01 to 2100-01-01', where);
   if (v % 1000 !== 0) throw new QueryError('times are on a whole second', where);
   return v;
 }
@@ -136,9 +155,10 @@ function storeFilters(filters: TimeSeriesRequest['filters']): { field: string; v
     const values = f.op === 'eq' ? [f.value] : f.values;
     for (const [k, v] of values.entries()) {
       const numeric = NUMERIC.has(f.dimension);
-      if (v !== null && numeric !== (typeof v === 'number')) {
-        throw new QueryError(`${f.dimension} takes ${numeric ? 'numbers' : 'strings'}`, f.op === 'eq' ? `filters.${i}.value` : `filters.${i}.values.${k}`);
-      }
+      const where = f.op === 'eq' ? `filters.${i}.value` : `filters.${i}.values.${k}`;
+      if (v !== null && numeric !== (typeof v === 'number')) throw new QueryError(`${f.dimension} takes ${numeric ? 'numbers' : 'strings'}`, where);
+      const max = NUMERIC_MAX[f.dimension];
+      if (typeof v === 'number' && max !== undefined && v > max) throw new QueryError(`${f.dimension} is at most ${max}`, where);
     }
     return { field: DIMENSION_FIELDS[f.dimension]!, values };
   });
@@ -224,6 +244,8 @@ export function fromSearchParams(p: URLSearchParams): Record<string, unknown> {
 /** The first zod issue as a 400 reason with its path. */
 export function describeIssue(err: z.ZodError): { path: string; message: string } {
   const i = err.issues[0];
-  const path = i && i.path.length > 0 ? i.path.join('.') : '(request)';
+  // an unknown key is the field at fault itself, not the object holding it
+  const at = i === undefined ? [] : i.code === 'unrecognized_keys' && i.keys.length > 0 ? [...i.path, i.keys[0]!] : i.path;
+  const path = at.length > 0 ? at.join('.') : '(request)';
   return { path, message: `${path}: ${i?.message ?? 'invalid query'}` };
 }

@@ -1,5 +1,6 @@
 import type { Logger } from './log.js';
-import { QueryTimeout, type QueryRunner } from './query-runner.js';
+import { ClientGone, QueryRejected } from './query-limiter.js';
+import { QueryTimeout, QueryTooLarge, type QueryRunner } from './query-runner.js';
 import {
   describeIssue,
   fromSearchParams,
@@ -27,11 +28,15 @@ export interface QueryRequest {
   input: { search: URLSearchParams } | { body: Buffer };
   /** when the request arrived (epoch ms): the time limit runs from there */
   arrived: number;
+  /** aborted with ClientGone when the client closes the connection before the answer: the query stops (or leaves the queue) */
+  signal?: AbortSignal | undefined;
 }
 
 export interface QueryResponse {
   status: number;
   body: Record<string, unknown>;
+  /** extra response headers (Retry-After of a 429) */
+  headers?: Record<string, string>;
 }
 
 const fail = (status: number, error: string, message: string, path?: string): QueryResponse => ({
@@ -42,8 +47,9 @@ const fail = (status: number, error: string, message: string, path?: string): Qu
 /**
  * One dashboard query. The tenant comes from the read token and nowhere else, so no request
  * can name another tenant; the store puts it first in the WHERE clause. Checks run token first
- * (401 unknown, 403 an ingest token), then the query (400 with the path at fault), then the
- * store under the time limit (504).
+ * (401 unknown, 403 an ingest token), then the query (400 with the path at fault), then admission
+ * (429 when the tenant's queue is full), then the store under the time limit (504) and the
+ * per-query limits (422). A client that left gets 499, which nobody reads: its query was stopped.
  */
 export async function handleQuery(deps: QueryDeps, req: QueryRequest): Promise<QueryResponse> {
   const token = bearer(req.authorization);
@@ -66,19 +72,19 @@ export async function handleQuery(deps: QueryDeps, req: QueryRequest): Promise<Q
     const d = describeIssue(parsed.error);
     return fail(400, 'bad-query', d.message, d.path);
   }
-  const deadline = req.arrived + deps.timeoutMs;
+  const ctx = { deadline: req.arrived + deps.timeoutMs, limitMs: deps.timeoutMs, signal: req.signal };
   const started = Date.now();
   try {
     if (parsed.kind === 'timeseries') {
       const r = parsed.data;
       const { query, step } = toStoreTimeSeries(r);
-      const res = await deps.runner.timeSeries(who.tenant, query, deadline, deps.timeoutMs);
+      const res = await deps.runner.timeSeries(who.tenant, query, ctx);
       log(deps, who.tenant, req.kind, res.source, started);
       return { status: 200, body: { rollup: res.source, metric: r.metric, from: query.from, to: query.to, step, points: res.points } };
     }
     const r = parsed.data;
     const { query } = toStoreTopN(r);
-    const res = await deps.runner.topN(who.tenant, query, deadline, deps.timeoutMs);
+    const res = await deps.runner.topN(who.tenant, query, ctx);
     log(deps, who.tenant, req.kind, res.source, started);
     return {
       status: 200,
@@ -93,6 +99,15 @@ export async function handleQuery(deps: QueryDeps, req: QueryRequest): Promise<Q
     };
   } catch (err) {
     if (err instanceof QueryError) return fail(400, 'bad-query', `${err.path ?? '(request)'}: ${err.message}`, err.path);
+    if (err instanceof QueryRejected) {
+      deps.log.warn({ tenant: who.tenant, kind: req.kind }, 'query: tenant queue full (429)');
+      return { ...fail(429, 'too-many-queries', err.message), headers: { 'retry-after': String(err.retryAfterSeconds) } };
+    }
+    if (err instanceof ClientGone) {
+      deps.log.debug({ tenant: who.tenant, kind: req.kind }, 'query: client gone, stopped');
+      return fail(499, 'client-gone', err.message);
+    }
+    if (err instanceof QueryTooLarge) return fail(422, 'too-large', err.message);
     if (err instanceof QueryTimeout) {
       deps.log.warn({ tenant: who.tenant, kind: req.kind, limitMs: err.limitMs }, 'query: time limit reached');
       return fail(504, 'timeout', err.message);

@@ -6,10 +6,12 @@ import { createGunzip } from 'node:zlib';
 import { handleIngest, type IngestDeps } from './ingest.js';
 import { openApiDocument } from './openapi.js';
 import { handleQuery, type QueryDeps } from './query.js';
+import { ClientGone } from './query-limiter.js';
 
 // The query API's parts, for processes that wire their own runner (the embedded CLI): a runner
 // rejects with QueryTimeout at the deadline for the handler to answer 504.
-export { QueryTimeout, DuckDBRunner, ClickHouseRunner, openQueryRunner, type QueryRunner } from './query-runner.js';
+export { QueryTimeout, QueryTooLarge, DuckDBRunner, ClickHouseRunner, openQueryRunner, type QueryRunner, type QueryContext } from './query-runner.js';
+export { QueryLimiter, QueryLimitsSchema, QueryRejected, ClientGone, type QueryLimits, type QueryEvent } from './query-limiter.js';
 export { handleQuery, type QueryDeps, type QueryRequest, type QueryResponse } from './query.js';
 export { openApiDocument } from './openapi.js';
 export { DIMENSIONS, DIMENSION_FIELDS, TimeSeriesRequest, TopNRequest } from './query-schema.js';
@@ -82,14 +84,22 @@ function serveQuery(req: IncomingMessage, res: ServerResponse, kind: 'timeseries
     req.resume();
     return send(res, 503, { error: 'no-store', message: 'the query API is not configured on this server' });
   }
+  // the client closing its connection before the answer stops its query, queued or running
+  const gone = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) gone.abort(new ClientGone());
+  });
   const input =
     req.method === 'GET'
       ? Promise.resolve({ search: new URL(req.url ?? '/', 'http://x').searchParams })
       : readBody(req, deps.maxBodyBytes, deps.maxBodyBytes).then((body) => ({ body }));
   input
-    .then((i) => handleQuery(deps, { kind, authorization: req.headers.authorization, input: i, arrived }))
+    .then((i) => handleQuery(deps, { kind, authorization: req.headers.authorization, input: i, arrived, signal: gone.signal }))
     .then(
-      (r) => send(res, r.status, r.body),
+      (r) => {
+        for (const [k, v] of Object.entries(r.headers ?? {})) if (!res.headersSent) res.setHeader(k, v);
+        send(res, r.status, r.body);
+      },
       (err: unknown) => {
         const status = err instanceof BodyError ? err.status : 500;
         send(res, status, { error: status === 500 ? 'internal' : 'body', message: err instanceof Error ? err.message : String(err) });

@@ -25,7 +25,7 @@ export async function startApi(config: ApiConfig, opts: { log?: Logger; metrics?
   // the query API is optional: an ingest-only deployment has no store and its query routes answer 503
   let runner: QueryRunner | null = null;
   try {
-    runner = config.query ? await openQueryRunner(config.query.store) : null;
+    runner = config.query ? await openQueryRunner(config.query, metrics.registry) : null;
     const query = config.query
       ? { tokens, runner, timeoutMs: config.query.timeoutMs, maxBodyBytes: config.query.maxBodyBytes, log }
       : undefined;

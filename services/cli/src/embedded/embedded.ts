@@ -54,7 +54,7 @@ export async function runEmbedded(o: EmbeddedOptions): Promise<EmbeddedRun> {
         `${result.attributed} (${pct.toFixed(1)}%) with at least one end attributed to ${cfg.config.clusters.map((c) => c.name).join(', ')}`,
     );
     o.out(`stored in DuckDB ${o.dbPath} (${result.batches} batches${result.duplicates ? `, ${result.duplicates} already there` : ''})`);
-    api = await startEmbeddedApi(store, cfg.config.tenant, { host: cfg.config.api.host, port: o.port ?? cfg.config.api.port });
+    api = await startEmbeddedApi({ path: o.dbPath, memoryLimit: EMBEDDED_MEMORY_LIMIT }, cfg.config.tenant, { host: cfg.config.api.host, port: o.port ?? cfg.config.api.port });
     const talkers = await queryTopTalkers(api.url, api.token, result.fromMs, result.toMs);
     o.out('');
     o.out(`top talkers by workload (tenant ${cfg.config.tenant}, ${new Date(result.fromMs).toISOString()} to ${new Date(result.toMs).toISOString()}):`);
