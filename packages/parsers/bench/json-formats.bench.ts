@@ -4,7 +4,8 @@
  * (target <= 1.3), by wall time and by process CPU time (user + system, all threads, so the
  * garbage collector's helpers count): on a shared machine the CPU figure is the steadier one.
  *
- *   pnpm -C packages/parsers bench:json      (compiled JS, as the CLI runs; GCP_LINES, VNET_TUPLES, RUNS)
+ *   pnpm -C packages/parsers bench:json      (compiled JS, as the CLI runs; GCP_LINES, VNET_TUPLES, EMPTY_RECORDS, RUNS)
+ *   ONLY=empty pnpm -C packages/parsers bench:json   (one block: gcp, vnet or empty)
  *
  * Baselines: GCP = per line, find the newline, decode UTF-8, JSON.parse. Azure = per record:
  * decode and JSON.parse each record's bytes (the least a streaming reader must do; the record
@@ -12,16 +13,23 @@
  * Also printed: each parser's general path (JSON.parse + hand checks, what runs when the fast
  * path declines a line or record) and, for GCP, the cost of running the zod LogEntry schema
  * on every line, which is why the hot path uses hand-written checks.
+ *
+ * Empty records: a PT1H.json of EMPTY_RECORDS (10^6) `{}` records, every one an error. Bad records
+ * must cost about what reading their bytes costs, so the baseline is JSON.parse of the whole
+ * document; rows are records handled (flows + errors). Then the same count of bad records that
+ * are not empty (`{"time":5,"resourceId":"x"}`), which do go through JSON.parse and the checks.
  */
 import { createGcpJsonParser, GcpLogEntrySchema } from '../src/gcp-json.js';
 import { createAzureVnetParser } from '../src/azure-vnet.js';
+import { createAzureNsgParser } from '../src/azure-nsg.js';
 import { newStats, type ParseContext, type StreamParser } from '../src/types.js';
 import { gcpInput, vnetInput } from './json-inputs.js';
 
 const GCP_LINES = Number(process.env.GCP_LINES ?? 100_000);
 const VNET_TUPLES = Number(process.env.VNET_TUPLES ?? 200_000);
+const EMPTY_RECORDS = Number(process.env.EMPTY_RECORDS ?? 1_000_000);
 const RUNS = Number(process.env.RUNS ?? 5);
-/** `gcp` or `vnet` to run one side only */
+/** `gcp`, `vnet` or `empty` to run one block only */
 const ONLY = process.env.ONLY ?? '';
 const CHUNK = 64 * 1024;
 
@@ -51,6 +59,13 @@ const parse = (parser: StreamParser, buf: Buffer) => async () => {
   let rows = 0;
   for await (const b of parser(chunks(buf), ctx)) rows += b.length;
   return rows;
+};
+
+/** records handled, good or bad: for inputs whose records are all errors */
+const handled = (parser: StreamParser, buf: Buffer) => async () => {
+  const ctx: ParseContext = { source: 'bench', stats: newStats(), onIssue: () => undefined };
+  for await (const b of parser(chunks(buf), ctx)) void b;
+  return ctx.stats.records + ctx.stats.errors;
 };
 
 const gcpBaseline = (buf: Buffer, zod: boolean) => () => {
@@ -113,7 +128,7 @@ async function compare(title: string, jobs: [string, Job][], runs: number): Prom
 
 async function main() {
   console.log(`${RUNS} runs, medians; ratios against the first line of each block (target for "parser": <= 1.3)`);
-  if (ONLY !== 'vnet') {
+  if (ONLY === '' || ONLY === 'gcp') {
     const gcp = gcpInput(GCP_LINES);
     console.log(`GCP: ${GCP_LINES} lines, ${(gcp.length / 1e6).toFixed(1)} MB`);
     await compare(
@@ -127,7 +142,7 @@ async function main() {
     );
     await compare('GCP', [['baseline', gcpBaseline(gcp, false)], ['JSON.parse + zod safeParse per line', gcpBaseline(gcp, true)]], Math.min(RUNS, 3));
   }
-  if (ONLY !== 'gcp') {
+  if (ONLY === '' || ONLY === 'vnet') {
     const vnet = vnetInput(VNET_TUPLES);
     console.log(`VNet: ${VNET_TUPLES} tuples in ${vnet.records.length} records, ${(vnet.buf.length / 1e6).toFixed(1)} MB`);
     await compare(
@@ -137,6 +152,31 @@ async function main() {
         ['whole-document JSON.parse', azureDocument(vnet.buf)],
         ['parser', parse(createAzureVnetParser(), vnet.buf)],
         ['parser, general path only', parse(createAzureVnetParser({ fastPath: false }), vnet.buf)],
+      ],
+      RUNS,
+    );
+  }
+  if (ONLY === '' || ONLY === 'empty') {
+    const doc = Buffer.from(`{"records":[${Array<string>(EMPTY_RECORDS).fill('{}').join(',')}]}`);
+    console.log(`Azure empty records: ${EMPTY_RECORDS} records \`{}\`, ${(doc.length / 1e6).toFixed(1)} MB`);
+    await compare(
+      'Empty',
+      [
+        ['whole-document JSON.parse', () => (JSON.parse(doc.toString('utf8')) as { records: unknown[] }).records.length],
+        ['NSG parser (records + errors)', handled(createAzureNsgParser(), doc)],
+        ['VNet parser (records + errors)', handled(createAzureVnetParser(), doc)],
+      ],
+      RUNS,
+    );
+    // bad records that are not empty: JSON.parse and the shape check run, zod words only the first ones
+    const bad = Buffer.from(`{"records":[${Array<string>(EMPTY_RECORDS).fill('{"time":5,"resourceId":"x"}').join(',')}]}`);
+    console.log(`Azure bad records: ${EMPTY_RECORDS} records \`{"time":5,"resourceId":"x"}\`, ${(bad.length / 1e6).toFixed(1)} MB`);
+    await compare(
+      'Bad',
+      [
+        ['whole-document JSON.parse', () => (JSON.parse(bad.toString('utf8')) as { records: unknown[] }).records.length],
+        ['NSG parser (records + errors)', handled(createAzureNsgParser(), bad)],
+        ['VNet parser (records + errors)', handled(createAzureVnetParser(), bad)],
       ],
       RUNS,
     );

@@ -1,6 +1,6 @@
 import { colIndex, FlowBatch, normalizeIp, type StringColumn } from '@sightline/flow';
 import { clearRow } from './gcp-json.js';
-import { MAX_RAW_KEPT, type ParseContext } from './types.js';
+import { MAX_RAW_KEPT, WORDED_ISSUES, type ParseContext } from './types.js';
 
 /**
  * What the Azure NSG and VNet parsers share: the columns they fill, batch rotation, resource
@@ -98,6 +98,8 @@ export interface AzureRecordInfo {
 export class AzureWriter {
   cols: AzureCols;
   private ready: FlowBatch[] = [];
+  /** bad records worded with the zod schema so far */
+  private worded = 0;
   constructor(
     readonly ctx: ParseContext,
     readonly capacity: number,
@@ -172,6 +174,13 @@ export class AzureWriter {
       this.cols = new AzureCols(new FlowBatch(this.capacity));
     }
     return out;
+  }
+
+  /** The zod `path: message` of a record the hand checks rejected, for the first WORDED_ISSUES; then `fallback`. */
+  explain(schema: { safeParse(v: unknown): ZodResult }, rec: unknown, fallback: string): string {
+    if (this.worded >= WORDED_ISSUES) return fallback;
+    this.worded++;
+    return zodWhere(schema.safeParse(rec), fallback);
   }
 
   error(offset: number, message: string, raw: Uint8Array | string): void {
@@ -252,8 +261,10 @@ export type Obj = Record<string, unknown>;
 export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 export const strOrNull = (v: unknown): string | null | undefined => (typeof v === 'string' ? v : v === undefined || v === null ? null : undefined);
 
+type ZodResult = { success: boolean; error?: { issues: readonly { path: readonly PropertyKey[]; message: string }[] } };
+
 /** First zod issue as `path: message`, for a record the hand checks rejected. */
-export function zodWhere(result: { success: boolean; error?: { issues: readonly { path: readonly PropertyKey[]; message: string }[] } }, fallback: string): string {
+export function zodWhere(result: ZodResult, fallback: string): string {
   if (result.success || !result.error) return fallback;
   const first = result.error.issues[0];
   if (!first) return fallback;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_BATCH_CAPACITY } from '@sightline/flow';
 import {
-  AddrCache, AzureWriter, cutTuple, fieldEnd, fieldStart, isObj, parseResourceId, strOrNull, tupleTimeMs, uintAt, zodWhere,
+  AddrCache, AzureWriter, cutTuple, fieldEnd, fieldStart, isObj, parseResourceId, strOrNull, tupleTimeMs, uintAt,
   type AzureRecordInfo, type Obj,
 } from './azure-common.js';
 import { scanRecords, type RecordsScannerOptions } from './azure-records.js';
@@ -36,17 +36,18 @@ export const NsgRecordSchema = z.object({
 });
 export type NsgRecord = z.infer<typeof NsgRecordSchema>;
 
-class Bad extends Error {}
-
-/** Checks the record's shape down to the tuple arrays, so that no row is written for a record that is wrong halfway. */
-function checkShape(rec: Obj): Obj[] {
-  if (typeof rec.time !== 'string' || typeof rec.resourceId !== 'string') throw new Bad('time and resourceId must be strings');
+/**
+ * Checks the record's shape down to the tuple arrays, so that no row is written for a record that
+ * is wrong halfway. Returns what is wrong as a message, not a throw: a blob may hold a million bad records.
+ */
+function checkShape(rec: Obj): Obj[] | string {
+  if (typeof rec.time !== 'string' || typeof rec.resourceId !== 'string') return 'time and resourceId must be strings';
   const props = rec.properties;
-  if (!isObj(props) || typeof props.Version !== 'number' || !Array.isArray(props.flows)) throw new Bad('properties.Version and properties.flows are required');
+  if (!isObj(props) || typeof props.Version !== 'number' || !Array.isArray(props.flows)) return 'properties.Version and properties.flows are required';
   for (const rf of props.flows as unknown[]) {
-    if (!isObj(rf) || typeof rf.rule !== 'string' || !Array.isArray(rf.flows)) throw new Bad('each properties.flows entry needs rule and flows');
+    if (!isObj(rf) || typeof rf.rule !== 'string' || !Array.isArray(rf.flows)) return 'each properties.flows entry needs rule and flows';
     for (const mf of rf.flows as unknown[]) {
-      if (!isObj(mf) || typeof mf.mac !== 'string' || !Array.isArray(mf.flowTuples)) throw new Bad('each rule flow needs mac and flowTuples');
+      if (!isObj(mf) || typeof mf.mac !== 'string' || !Array.isArray(mf.flowTuples)) return 'each rule flow needs mac and flowTuples';
     }
   }
   return props.flows as Obj[];
@@ -132,15 +133,11 @@ function handleRecord(rec: unknown, offset: number, raw: Uint8Array, w: AzureWri
     w.error(offset, `record at byte ${offset} is a VNet flow log record (category FlowLogFlowEvent): read this blob with the azure-vnet parser`, raw);
     return;
   }
-  let ruleFlows: Obj[];
-  let recordTime: number;
-  try {
-    ruleFlows = checkShape(rec);
-    recordTime = parseRfc3339Ms(rec.time as string);
-    if (Number.isNaN(recordTime)) throw new Bad(`time: not an RFC 3339 time`);
-  } catch (err) {
-    if (!(err instanceof Bad)) throw err;
-    w.error(offset, `NSG record at byte ${offset}: ${zodWhere(NsgRecordSchema.safeParse(rec), err.message)}: skipped`, raw);
+  const ruleFlows = checkShape(rec);
+  const recordTime = typeof ruleFlows === 'string' ? NaN : parseRfc3339Ms(rec.time as string);
+  if (typeof ruleFlows === 'string' || Number.isNaN(recordTime)) {
+    const why = typeof ruleFlows === 'string' ? ruleFlows : 'time: not an RFC 3339 time';
+    w.error(offset, `NSG record at byte ${offset}: ${w.explain(NsgRecordSchema, rec, why)}: skipped`, raw);
     return;
   }
   const resourceId = rec.resourceId as string;

@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { MAX_JSON_DEPTH } from './json-depth.js';
 import { MAX_RAW_KEPT, ParseError, type ByteSource, type ParseContext } from './types.js';
 
 /**
@@ -20,12 +21,19 @@ import { MAX_RAW_KEPT, ParseError, type ByteSource, type ParseContext } from './
  *   to the next `{`.
  * Memory: one record at most `maxRecordBytes` (16 MiB by default) is buffered; a longer one is
  * scanned through without buffering and reported as an error.
+ * Nesting: a record nested deeper than `maxDepth` (MAX_JSON_DEPTH) is reported as an error and
+ * never handed over, so nothing that recurses on a parsed record can overflow the stack; the
+ * depth is counted anyway, so the bound costs one comparison per bracket.
+ * Empty records (`{}`) are errors counted in scanRecords without JSON.parse or any per-record
+ * wording: a blob of a million of them reads at the speed of its bytes.
  */
 
 export const DEFAULT_MAX_RECORD_BYTES = 16 * 1024 * 1024;
 
 export interface RecordsScannerOptions {
   maxRecordBytes?: number;
+  /** deepest nesting of a record (its own `{` is level 1); deeper records are errors */
+  maxDepth?: number;
 }
 
 /** A complete element of the records array: `bytes` is valid only during the call. */
@@ -52,6 +60,7 @@ const isWs = (c: number) => c === 32 || c === 10 || c === 13 || c === 9;
 
 export class RecordsScanner {
   private readonly max: number;
+  private readonly maxDepth: number;
   private state = S.Head;
   private headPos = 0;
   /** stream offset of the next chunk's first byte */
@@ -59,6 +68,8 @@ export class RecordsScanner {
   private nested = 0;
   // record scanning
   private depth = 0;
+  /** the current record went deeper than maxDepth */
+  private tooDeep = false;
   private inStr = false;
   private esc = false;
   private recStart = 0;
@@ -81,6 +92,7 @@ export class RecordsScanner {
     opts: RecordsScannerOptions = {},
   ) {
     this.max = opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+    this.maxDepth = opts.maxDepth ?? MAX_JSON_DEPTH;
   }
 
   get bytes(): number {
@@ -195,6 +207,7 @@ export class RecordsScanner {
   private startRecord(at: number): void {
     this.state = S.Record;
     this.depth = 0;
+    this.tooDeep = false;
     this.inStr = false;
     this.esc = false;
     this.recStart = at;
@@ -239,8 +252,9 @@ export class RecordsScanner {
       }
       const c = chunk[i]!;
       if (c === 34) inStr = true;
-      else if (c === 123 || c === 91) depth++;
-      else if (c === 125 || c === 93) {
+      else if (c === 123 || c === 91) {
+        if (++depth > this.maxDepth) this.tooDeep = true;
+      } else if (c === 125 || c === 93) {
         if (--depth === 0) {
           endAt = i;
           i++;
@@ -253,7 +267,10 @@ export class RecordsScanner {
     this.inStr = inStr;
     this.esc = esc;
     if (endAt >= 0) {
-      if (this.overLen > 0) {
+      if (this.tooDeep) {
+        const raw = this.bufLen > 0 ? this.buf.slice(0, Math.min(this.bufLen, MAX_RAW_KEPT)) : (this.overHead ?? chunk.slice(from, Math.min(endAt + 1, from + MAX_RAW_KEPT)));
+        this.onIssue('error', this.recStart, `record nesting deeper than ${this.maxDepth} levels: skipped`, raw);
+      } else if (this.overLen > 0) {
         const len = this.overLen + (endAt + 1 - from);
         this.onIssue('error', this.recStart, `record of ${len} bytes exceeds the ${this.max}-byte limit: skipped`, this.overHead ?? new Uint8Array(0));
       } else if (this.bufLen === 0) {
@@ -324,6 +341,13 @@ export class RecordsScanner {
   }
 }
 
+/** `{}`, with any whitespace inside: the scanner hands records over from `{` to the matching `}`. */
+function isEmptyRecord(b: Uint8Array): boolean {
+  const last = b.length - 1;
+  for (let i = 1; i < last; i++) if (!isWs(b[i]!)) return false;
+  return last >= 1 && b[0] === 123 && b[last] === 125;
+}
+
 /**
  * Runs the scanner over a byte stream and hands each record to `onRecord` as a parsed JSON
  * value. Records that are not valid UTF-8 or JSON are reported as errors with their byte
@@ -346,6 +370,10 @@ export async function* scanRecords<T>(
   const scanner = new RecordsScanner(
     ctx.source,
     (bytes, offset) => {
+      if (isEmptyRecord(bytes)) {
+        issue('error', offset, 'empty record {}: skipped', bytes);
+        return;
+      }
       if (!isUtf8(bytes)) {
         issue('error', offset, 'record is not valid UTF-8: skipped', bytes);
         return;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_BATCH_CAPACITY } from '@sightline/flow';
 import {
-  AddrCache, AzureWriter, cutTuple, fieldStart, isObj, parseResourceId, strOrNull, tupleTimeMs, uintAt, zodWhere,
+  AddrCache, AzureWriter, cutTuple, fieldStart, isObj, parseResourceId, strOrNull, tupleTimeMs, uintAt,
   type AzureRecordInfo, type Obj,
 } from './azure-common.js';
 import { scanRecords, type RecordsScannerOptions } from './azure-records.js';
@@ -40,20 +40,19 @@ export const VnetRecordSchema = z.object({
 });
 export type VnetRecord = z.infer<typeof VnetRecordSchema>;
 
-class Bad extends Error {}
-
-function checkShape(rec: Obj): Obj[] {
-  if (typeof rec.time !== 'string') throw new Bad('time must be a string');
+/** The record's flows, or what is wrong with its shape (a message, not a throw: a blob may hold a million bad records). */
+function checkShape(rec: Obj): Obj[] | string {
+  if (typeof rec.time !== 'string') return 'time must be a string';
   for (const k of ['flowLogGUID', 'macAddress', 'category', 'flowLogResourceID', 'targetResourceID'] as const) {
-    if (strOrNull(rec[k]) === undefined) throw new Bad(`${k} must be a string`);
+    if (strOrNull(rec[k]) === undefined) return `${k} must be a string`;
   }
-  if (rec.flowLogVersion !== undefined && typeof rec.flowLogVersion !== 'number') throw new Bad('flowLogVersion must be a number');
+  if (rec.flowLogVersion !== undefined && typeof rec.flowLogVersion !== 'number') return 'flowLogVersion must be a number';
   const fr = rec.flowRecords;
-  if (!isObj(fr) || !Array.isArray(fr.flows)) throw new Bad('flowRecords.flows is required');
+  if (!isObj(fr) || !Array.isArray(fr.flows)) return 'flowRecords.flows is required';
   for (const f of fr.flows as unknown[]) {
-    if (!isObj(f) || strOrNull(f.aclID) === undefined || !Array.isArray(f.flowGroups)) throw new Bad('each flowRecords.flows entry needs flowGroups');
+    if (!isObj(f) || strOrNull(f.aclID) === undefined || !Array.isArray(f.flowGroups)) return 'each flowRecords.flows entry needs flowGroups';
     for (const g of f.flowGroups as unknown[]) {
-      if (!isObj(g) || strOrNull(g.rule) === undefined || !Array.isArray(g.flowTuples)) throw new Bad('each flow group needs rule and flowTuples');
+      if (!isObj(g) || strOrNull(g.rule) === undefined || !Array.isArray(g.flowTuples)) return 'each flow group needs rule and flowTuples';
     }
   }
   return fr.flows as Obj[];
@@ -130,15 +129,11 @@ function handleRecord(rec: unknown, offset: number, raw: Uint8Array, w: AzureWri
     w.error(offset, `record at byte ${offset} is an NSG flow log record: read this blob with the azure-nsg parser`, raw);
     return;
   }
-  let flows: Obj[];
-  let recordTime: number;
-  try {
-    flows = checkShape(rec);
-    recordTime = parseRfc3339Ms(rec.time as string);
-    if (Number.isNaN(recordTime)) throw new Bad('time: not an RFC 3339 time');
-  } catch (err) {
-    if (!(err instanceof Bad)) throw err;
-    w.error(offset, `VNet record at byte ${offset}: ${zodWhere(VnetRecordSchema.safeParse(rec), err.message)}: skipped`, raw);
+  const flows = checkShape(rec);
+  const recordTime = typeof flows === 'string' ? NaN : parseRfc3339Ms(rec.time as string);
+  if (typeof flows === 'string' || Number.isNaN(recordTime)) {
+    const why = typeof flows === 'string' ? flows : 'time: not an RFC 3339 time';
+    w.error(offset, `VNet record at byte ${offset}: ${w.explain(VnetRecordSchema, rec, why)}: skipped`, raw);
     return;
   }
   const target = strOrNull(rec.targetResourceID) ?? null;

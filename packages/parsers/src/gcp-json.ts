@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { colIndex, DEFAULT_BATCH_CAPACITY, FlowBatch, normalizeIp, type StringColumn } from '@sightline/flow';
 import { LineSplitter, type LineSplitterOptions } from './lines.js';
 import { GcpFastReader } from './gcp-json-fast.js';
-import { MAX_RAW_KEPT, ParseError, type ByteSource, type ParseContext, type StreamParser } from './types.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';
+import { MAX_RAW_KEPT, ParseError, WORDED_ISSUES, type ByteSource, type ParseContext, type StreamParser } from './types.js';
 
 /**
  * GCP VPC flow logs as a Cloud Logging sink writes them to Cloud Storage: one LogEntry per
@@ -25,6 +26,10 @@ import { MAX_RAW_KEPT, ParseError, type ByteSource, type ParseContext, type Stre
  * - A last line without newline that is not valid JSON is reported as `incomplete`, not as
  *   an error: that is what a reader of a partly written object sees.
  * - If the first 100 non-blank lines are all bad, the input is not this format: ParseError.
+ * - A line nested deeper than MAX_JSON_DEPTH is an error before JSON.parse sees it: what runs
+ *   on the parsed value (JSON.stringify of extras, zod) recurses, and would otherwise overflow
+ *   the stack and fail the whole object. The fast path declines such lines itself (its own
+ *   bound is lower), so the check costs nothing on the usual line.
  */
 
 // --- the contract -----------------------------------------------------------------------
@@ -585,6 +590,8 @@ export function createGcpJsonParser(opts: GcpJsonOptions = {}): StreamParser {
     let bad = 0;
     let firstBad = '';
     let nonBlank = 0;
+    /** bad lines worded with the zod schema so far */
+    let worded = 0;
 
     const issue = (kind: 'error' | 'incomplete', line: number, offset: number, message: string, raw: Uint8Array) => {
       if (kind === 'error') {
@@ -624,6 +631,10 @@ export function createGcpJsonParser(opts: GcpJsonOptions = {}): StreamParser {
         }
         clearRow(cols.batch, row);
       }
+      if (nestsDeeperThan(bytes, start, end, MAX_JSON_DEPTH)) {
+        issue('error', line, offset, `nesting deeper than ${MAX_JSON_DEPTH} levels: skipped`, view);
+        return;
+      }
       let parsed: unknown;
       try {
         parsed = JSON.parse(bytes.toString('utf8', start, end));
@@ -637,7 +648,7 @@ export function createGcpJsonParser(opts: GcpJsonOptions = {}): StreamParser {
       } catch (err) {
         if (!(err instanceof Bad)) throw err;
         clearRow(cols.batch, row);
-        issue('error', line, offset, explain(parsed, err.message), view);
+        issue('error', line, offset, worded++ < WORDED_ISSUES ? explain(parsed, err.message) : err.message, view);
         return;
       }
       good++;

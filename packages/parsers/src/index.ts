@@ -11,3 +11,4 @@ export { parseAzureNsg, createAzureNsgParser, NsgRecordSchema } from './azure-ns
 export { parseAzureVnet, createAzureVnetParser, VnetRecordSchema } from './azure-vnet.js';
 export { parseResourceId } from './azure-common.js';
 export * from './parse-object.js';
+export { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';

@@ -8,7 +8,7 @@ import { parseAwsParquet } from './aws-parquet.js';
 import { parseGcpJson } from './gcp-json.js';
 import { parseAzureNsg } from './azure-nsg.js';
 import { parseAzureVnet } from './azure-vnet.js';
-import { ParseError, type ByteSource, type FormatId, type ParseContext, type RandomAccessSource, type StreamParser } from './types.js';
+import { NoRecordsError, ParseError, type ByteSource, type FormatId, type ParseContext, type ParseIssue, type RandomAccessSource, type StreamParser } from './types.js';
 
 /** One flow-log object, wherever it lives (a file, an S3/GCS/Azure object). */
 export interface ObjectInput {
@@ -34,8 +34,31 @@ const DETECT_BYTES = 16 * 1024;
  * Detects the format of an object from its content (and name where content is ambiguous)
  * and streams its flows. Throws ParseError when the object as a whole cannot be read
  * (empty, not a flow log, corrupt compression); bad lines inside go to ctx.onIssue.
+ * An object read to its end that gave errors and not one flow throws NoRecordsError (a
+ * ParseError) at the end: every caller then treats it as a bad object, not as an empty one.
  */
 export async function* parseObject(
+  input: ObjectInput,
+  ctx: ParseContext,
+  onFormat?: (format: FormatId) => void,
+): AsyncGenerator<FlowBatch, void, undefined> {
+  // ctx.stats may be shared by several objects (the embedded pipeline sums them): count from here
+  const records0 = ctx.stats.records;
+  const errors0 = ctx.stats.errors;
+  let first: ParseIssue | undefined;
+  const inner: ParseContext = {
+    ...ctx,
+    onIssue: (issue) => {
+      if (first === undefined && issue.kind === 'error') first = issue;
+      ctx.onIssue(issue);
+    },
+  };
+  yield* detectAndParse(input, inner, onFormat);
+  const errors = ctx.stats.errors - errors0;
+  if (ctx.stats.records === records0 && errors > 0) throw new NoRecordsError(ctx.source, errors, first);
+}
+
+async function* detectAndParse(
   input: ObjectInput,
   ctx: ParseContext,
   onFormat?: (format: FormatId) => void,

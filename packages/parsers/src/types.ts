@@ -66,15 +66,43 @@ export class ParseError extends Error {
   readonly source: string;
   readonly offset: number | undefined;
   readonly line: number | undefined;
-  constructor(source: string, message: string, where: { offset?: number; line?: number } = {}) {
+  /** the offending bytes (capped), when one part of the input tells why, for a dead letter to keep */
+  readonly raw: Uint8Array | undefined;
+  constructor(source: string, message: string, where: { offset?: number | undefined; line?: number | undefined; raw?: Uint8Array | undefined } = {}) {
     const at = where.line !== undefined ? ` line ${where.line}` : where.offset !== undefined ? ` byte ${where.offset}` : '';
     super(`${source}${at}: ${message}`);
     this.name = 'ParseError';
     this.source = source;
     this.offset = where.offset;
     this.line = where.line;
+    this.raw = where.raw;
   }
 }
+
+/**
+ * The input was read to its end, and every line or record in it was bad: no flow at all, only
+ * errors. It is not a success with zero flows (an AWS file of NODATA lines is): the CLI exits
+ * non-zero and the collector dead-letters the object. Where and raw are the first error's.
+ */
+export class NoRecordsError extends ParseError {
+  constructor(
+    source: string,
+    readonly errors: number,
+    first: ParseIssue | undefined,
+  ) {
+    const firstWhy = first === undefined ? '' : `; the first: ${first.message}`;
+    super(source, `no flow record, ${errors} bad ${errors === 1 ? 'line or record' : 'lines or records'}${firstWhy}`, { line: first?.line, offset: first?.offset, raw: first?.raw });
+    this.name = 'NoRecordsError';
+  }
+}
+
+/**
+ * Bad lines or records of one object whose message is worded from the zod schema (`path:
+ * message`); later ones carry the hand check's own message. Building zod's error is most of
+ * what a bad record costs, and a blob of a million bad records must read at the speed of its
+ * bytes; consumers show the first issues in full and count the rest anyway.
+ */
+export const WORDED_ISSUES = 100;
 
 /** Raw bytes kept with an issue are capped so a 10 MB bad line does not become a 10 MB log event. */
 export const MAX_RAW_KEPT = 64 * 1024;

@@ -171,6 +171,40 @@ test('an Azure blob prefix without the closing ]} is read, its tail counted inco
   assert.ok(s.records > 0);
 });
 
+test('a file with errors and no good record fails the run after the other files, naming it; its errors are a bounded sample with the count', async () => {
+  // 10^4 empty records: every one an error, no flow at all (exit 0 before: a success with zero flows)
+  const n = 10_000;
+  const bad = write('PT1H.json', `{"records":[${Array<string>(n).fill('{}').join(',')}]}`);
+  const good = write('good3.log', [AWS_HEADER, awsLine(11)].join('\n') + '\n');
+  const r = await run(['--stats', bad, good]);
+  assert.notEqual(r.code, 0, 'a file of bad records only fails the run');
+  assert.match(r.stderr, /PT1H\.json byte 12: no flow record, 10000 bad lines or records; the first: empty record/);
+  assert.deepEqual(rows(r).map((x) => x.src_port), [40011], 'the good file after it was parsed');
+  const s = statsOf(r);
+  assert.equal(s.errors, n);
+  assert.equal(s.files, 1);
+  const lines = r.stderr.trimEnd().split('\n');
+  assert.ok(lines.length <= 110, `stderr is a bounded sample, not one line per bad record: ${lines.length} lines`);
+  assert.match(r.stderr, /PT1H\.json: 9900 more issues not shown/);
+
+  // a file with bad lines and good ones still exits 0
+  const mixed = write('mixed-azure.json', `{"records":[{},${(JSON.parse(fs.readFileSync(path.join(TD, 'azure/vnet.json'), 'utf8')) as { records: unknown[] }).records.map((x) => JSON.stringify(x)).join(',')}]}`);
+  const ok = await run(['--stats', '--output', 'none', mixed]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(statsOf(ok).errors, 1);
+});
+
+test('a GCP line nested 10,000 deep is one bad line with file and line number; the rest of the file is read', async () => {
+  const lines = fs.readFileSync(path.join(TD, 'gcp/vpc_flows.ndjson'), 'utf8').trimEnd().split('\n');
+  const deep = lines[0]!.replace('"jsonPayload":{', `"jsonPayload":{"labels":${'['.repeat(10_000)}${']'.repeat(10_000)},`);
+  const f = write('deep.ndjson', [lines[0], lines[1], deep, ...lines.slice(2)].join('\n') + '\n');
+  const r = await run(['--stats', f]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(rows(r).length, lines.length);
+  assert.match(r.stderr, /deep\.ndjson:3: nesting deeper than 64 levels/);
+  assert.doesNotMatch(r.stderr, /call stack/);
+});
+
 test('usage errors exit 2 with a message', async () => {
   const r = await run(['--output', 'xml', 'x']);
   assert.equal(r.code, 2);
