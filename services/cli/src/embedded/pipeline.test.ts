@@ -116,3 +116,27 @@ test('config errors name the file and the field', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('an object of 10^4 bad records: a bounded sample of its issues with the count, and it counts as failed (no flow, only errors)', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sightline-pipeline-'));
+  const raw = JSON.parse(fs.readFileSync(path.join(SAMPLES, 'sightline.json'), 'utf8')) as { clusters: { kube: string }[]; sources: string[] };
+  for (const c of raw.clusters) c.kube = path.join(SAMPLES, c.kube);
+  fs.mkdirSync(path.join(dir, 'bad'));
+  fs.writeFileSync(path.join(dir, 'bad', 'PT1H.json'), `{"records":[${Array<string>(10_000).fill('{}').join(',')}]}`);
+  raw.sources = ['bad'];
+  fs.writeFileSync(path.join(dir, 'sightline.json'), JSON.stringify(raw));
+  const store = await DuckDBStore.open({ path: path.join(dir, 'x.duckdb') });
+  try {
+    await store.migrate();
+    const issues: string[] = [];
+    const r = await runPipeline(loadEmbeddedConfig(path.join(dir, 'sightline.json')), store, { onIssue: (m) => issues.push(m) });
+    assert.equal(r.parse.errors, 10_000);
+    assert.equal(r.failed, 1);
+    assert.ok(issues.length <= 102, `${issues.length} issue lines`);
+    assert.ok(issues.includes('bad/PT1H.json: 9900 more issues not shown'), issues.slice(-2).join('\n'));
+    assert.ok(issues.some((m) => /no flow record, 10000 bad lines or records/.test(m)));
+  } finally {
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -29,6 +29,9 @@ export interface PipelineResult {
   toMs: number;
 }
 
+/** Issues of one object passed on to onIssue; the rest are counted in one line (a blob of 10^6 bad records is not 10^6 log lines). */
+const MAX_ISSUES_PER_OBJECT = 100;
+
 export interface PipelineOptions {
   /** a bad line or object, with where it was; never stops the run */
   onIssue?: (message: string) => void;
@@ -86,7 +89,10 @@ export async function runPipeline(cfg: LoadedConfig, store: FlowStore, opts: Pip
   for (const file of files) {
     const key = path.relative(cfg.dir, file).split(path.sep).join('/');
     const version = createHash('sha256').update(await fs.promises.readFile(file)).digest('hex');
-    const report = (i: ParseIssue) => onIssue(`${key}${i.line !== undefined ? `:${i.line}` : i.offset !== undefined ? ` (byte ${i.offset})` : ''}: ${i.message}`);
+    let reported = 0;
+    const report = (i: ParseIssue) => {
+      if (reported++ < MAX_ISSUES_PER_OBJECT) onIssue(`${key}${i.line !== undefined ? `:${i.line}` : i.offset !== undefined ? ` (byte ${i.offset})` : ''}: ${i.message}`);
+    };
     // what the collector's batch meta says for a bucket's object: scopes records of account `unknown`
     const objectAccount = awsAccountOfKey(key);
     let seq = 0;
@@ -112,6 +118,7 @@ export async function runPipeline(cfg: LoadedConfig, store: FlowStore, opts: Pip
       r.failed++;
       onIssue(`${key}: ${err instanceof Error ? err.message : String(err)}`);
     }
+    if (reported > MAX_ISSUES_PER_OBJECT) onIssue(`${key}: ${reported - MAX_ISSUES_PER_OBJECT} more issues not shown`);
   }
   await writer.drain();
   if (r.flows === 0) r.fromMs = r.toMs = NaN;
