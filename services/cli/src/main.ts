@@ -9,7 +9,8 @@ commands:
   enrich --kube NAME=FILE [--kube NAME=FILE ...] [--stats] FILE...   parse and attribute both ends to Kubernetes objects (kubectl -o json dumps)
   start [--config FILE] [--data DIR] [--port N]   the embedded default: collect, enrich and store the samples in DuckDB, serve the query API on 127.0.0.1 until Ctrl-C
   demo [--config FILE] [--data DIR] [--port N]    the same once, then exit; the last stdout line is {"flows","attributed","store","path"}
-  collect --config FILE [--once]                   collect flow logs from S3/GCS/Azure into Kafka (--once: backfill and exit)
+  collect --config FILE [--once]                   collect flow logs from S3/GCS/Azure into Kafka (--once: what the look-back window holds, then exit)
+  backfill --config FILE --from T --to T [--source ID]   publish the flow logs of a time range, however old, under the batch ids live collection uses
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -25,6 +26,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/demo.js')).runDemo(rest);
     case 'collect':
       return (await import('./commands/collect.js')).runCollect(rest);
+    case 'backfill':
+      return (await import('./commands/backfill.js')).runBackfill(rest);
     case undefined:
     case '-h':
     case '--help':

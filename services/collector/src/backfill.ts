@@ -113,6 +113,28 @@ export function rangeSource(c: SourceConfig, r: TimeRange, liveCursor?: AzureCur
   };
 }
 
+const LIST_ATTEMPTS = 5;
+
+/**
+ * What a source's range holds. A listing error is retried (the cloud's throttling, a moment's
+ * unavailability) from the start of the source's range, as the runner retries its own listing.
+ */
+async function listTotals(s: ReturnType<typeof rangeSource>, log: Logger): Promise<{ objects: number; bytes: number }> {
+  for (let attempt = 1; ; attempt++) {
+    let objects = 0;
+    let bytes = 0;
+    try {
+      for await (const ref of s.refs()) { objects++; bytes += unitBytes(ref); }
+      return { objects, bytes };
+    } catch (err) {
+      if (attempt >= LIST_ATTEMPTS) throw err;
+      const wait = Math.min(1000 * 2 ** (attempt - 1), 10_000);
+      log.warn({ source: s.id, attempt, retryInMs: wait, err: errField(err) }, `listing the range of ${s.id} failed; retrying`);
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}
+
 /** Cursors that are neither read nor written: a backfill leaves the live checkpoints alone. */
 const noCheckpoints: Pick<CheckpointStore, 'get' | 'commit' | 'adopt'> = {
   get: () => undefined,
@@ -145,7 +167,9 @@ export async function runBackfill(o: BackfillOptions): Promise<BackfillSummary> 
     let objects = 0;
     let bytes = 0;
     for (const s of sources) {
-      for await (const ref of s.refs()) { objects++; bytes += unitBytes(ref); }
+      const t = await listTotals(s, log);
+      objects += t.objects;
+      bytes += t.bytes;
     }
     log.info({ objects, bytes }, `backfill: ${objects} objects, ${bytes} bytes in the range`);
     o.onTotals?.({ objects, bytes });
