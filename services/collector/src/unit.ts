@@ -135,8 +135,10 @@ export async function processUnit(ref: ObjectRef, reader: ObjectReader, o: UnitO
     // Whatever was sent before the failure is still waited for, so a retry's duplicates are all acknowledged ones.
     await drainTo(0).catch(() => undefined);
     if (err instanceof ParseError) {
+      // Also a unit read to its end with errors and not one flow (NoRecordsError): a bad object,
+      // not a success with zero flows. err.raw is then the first bad part, kept for replay.
       result.badObject = err.message;
-      track(o.producer.send({ topic: o.deadLetterTopic, acks: -1, messages: [{ key: letterKey, value: deadLetterMessage(ref, 'bad-object', err.message, { offset: err.offset, line: err.line }) }] }));
+      track(o.producer.send({ topic: o.deadLetterTopic, acks: -1, messages: [{ key: letterKey, value: deadLetterMessage(ref, 'bad-object', err.message, { offset: err.offset, line: err.line, raw: err.raw }) }] }));
       await drainTo(0);
       return result;
     }
