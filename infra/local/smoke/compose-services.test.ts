@@ -135,13 +135,18 @@ test('compose services: ports on 127.0.0.1 are the ones the configs listen on, h
     enricher: { ...enricher.http, health: '/healthz' },
     api: { ...api.listen, health: '/readyz' },
   };
+  // the api's /metrics has a listener of its own (it names tenants): published beside the public port
+  const extra: Record<string, { host: string; port: number }[]> = { api: [api.metrics] };
   for (const [name, l] of Object.entries(listens)) {
     // Inside the container the server must listen beyond its own loopback for the port mapping to reach it.
     assert.equal(l.host, '0.0.0.0', `${name} listens on all container interfaces`);
+    for (const e of extra[name] ?? []) assert.equal(e.host, '0.0.0.0', `${name} listens on all container interfaces (${e.port})`);
     const ports = svc(name).ports;
-    assert.deepEqual(ports.map((p) => [p.hostIp, p.published, p.target]), [['127.0.0.1', l.port, l.port]], `${name} publishes ${l.port} on 127.0.0.1 only`);
+    const want = [l.port, ...(extra[name] ?? []).map((e) => e.port)];
+    assert.deepEqual(ports.map((p) => [p.hostIp, p.published, p.target]), want.map((p) => ['127.0.0.1', p, p]), `${name} publishes ${want.join(', ')} on 127.0.0.1 only`);
     assert.ok(healthText(name).includes(`http://127.0.0.1:${l.port}${l.health}`), `${name} health check probes ${l.health} on ${l.port}`);
   }
+  assert.notEqual(api.metrics.port, api.listen.port, 'api: /metrics is not on the public port');
 });
 
 test('compose services: grafana on 127.0.0.1:3000, anonymous off, password from the environment, provisioning read-only', () => {

@@ -29,3 +29,16 @@ test('config: the query section (store engine, time limit) is optional and check
   writeFileSync(file, JSON.stringify({ tokensFile: 't.json', query: { store: { engine: 'clickhouse', url: 'http://127.0.0.1:8123', database: 'sightline' }, timeoutMs: 0 } }));
   assert.throws(() => loadConfig(file), /query\.timeoutMs/);
 });
+
+test('config: server limits, the metrics listener, failed-authentication and ingest sanity limits have defaults and are checked', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'api-config-'));
+  const file = path.join(dir, 'api.json');
+  writeFileSync(file, JSON.stringify({ tokensFile: 't.json' }));
+  const c = loadConfig(file);
+  assert.deepEqual([c.listen.maxConnections, c.listen.headersTimeoutMs, c.listen.requestTimeoutMs], [1024, 10_000, 60_000]);
+  assert.deepEqual(c.metrics, { host: '127.0.0.1', port: 9466 }, 'metrics on loopback, apart from the public port');
+  assert.deepEqual([c.auth.failureBurst, c.auth.failuresPerSecond], [20, 1]);
+  assert.deepEqual([c.ingest.bodyTimeoutMs, c.ingest.maxConcurrentInflations, c.ingest.maxFutureSkewMs, c.ingest.maxPastSkewMs], [30_000, 2, 600_000, 86_400_000]);
+  writeFileSync(file, JSON.stringify({ tokensFile: 't.json', listen: { headersTimeoutMs: 90_000, requestTimeoutMs: 60_000 }, auth: { failuresPerSecond: 0 } }));
+  assert.throws(() => loadConfig(file), (e: unknown) => e instanceof Error && /listen\.headersTimeoutMs/.test(e.message) && /auth\.failuresPerSecond/.test(e.message));
+});

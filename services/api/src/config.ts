@@ -8,6 +8,36 @@ export const ApiConfigSchema = z.object({
     .object({
       host: z.string().default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(8443),
+      /** connections open at once (server.maxConnections); more are closed as they arrive */
+      maxConnections: z.number().int().min(1).default(1024),
+      /** a client must send its request headers within this long (server.headersTimeout) */
+      headersTimeoutMs: z.number().int().min(100).default(10_000),
+      /** a client must send its whole request within this long (server.requestTimeout) */
+      requestTimeoutMs: z.number().int().min(100).default(60_000),
+      /** an idle keep-alive connection is closed after this long */
+      keepAliveTimeoutMs: z.number().int().min(100).default(5_000),
+    })
+    .refine((l) => l.headersTimeoutMs <= l.requestTimeoutMs, { message: 'headersTimeoutMs cannot be longer than requestTimeoutMs', path: ['headersTimeoutMs'] })
+    .prefault({}),
+  /**
+   * Prometheus `/metrics` on a listener of its own: the metrics name tenants and clusters, so they
+   * are never served on the public port. Loopback by default; port 0 picks a free one.
+   */
+  metrics: z
+    .object({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(9466),
+    })
+    .prefault({}),
+  /** failed authentications, per client address (the TCP peer; a proxy in front counts as one client) */
+  auth: z
+    .object({
+      /** failures a client may make in a burst before it is answered 429 without its token being looked at */
+      failureBurst: z.number().int().min(1).default(20),
+      /** failures a client is allowed again per second once the burst is spent */
+      failuresPerSecond: z.number().positive().default(1),
+      /** client addresses remembered (least recently failed forgotten first) */
+      maxClients: z.number().int().min(1).default(10_000),
     })
     .prefault({}),
   /** HTTPS certificate and key (PEM files). Absent: plain HTTP, for a TLS-terminating proxy in front. */
@@ -30,6 +60,18 @@ export const ApiConfigSchema = z.object({
       maxBodyBytes: z.number().int().min(1024).default(8 * 1024 * 1024),
       /** decompressed limit, against gzip bombs */
       maxInflatedBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
+      /** a body must arrive within this long once its headers were accepted (408 after) */
+      bodyTimeoutMs: z.number().int().min(100).default(30_000),
+      /** gzip bodies inflated at once (each costs a core and up to maxInflatedBytes of memory) */
+      maxConcurrentInflations: z.number().int().min(1).default(2),
+      /** gzip bodies waiting for an inflation slot; more are answered 503 with Retry-After */
+      maxQueuedInflations: z.number().int().min(0).default(16),
+      /** how long a gzip body waits for a slot before its 503 */
+      inflateQueueMs: z.number().int().min(0).default(2_000),
+      /** an envelope's sentAt may be this far ahead of the server's clock (clock skew) */
+      maxFutureSkewMs: z.number().int().min(0).default(10 * 60_000),
+      /** and this far behind it: older envelopes are stale (the history window is 24 h) */
+      maxPastSkewMs: z.number().int().min(0).default(24 * 3_600_000),
     })
     .prefault({}),
   /**

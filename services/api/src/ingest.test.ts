@@ -63,7 +63,7 @@ test('ingest: 401 / 403 / 400 with reasons, accepted envelopes land on the compa
   ] }));
   let logged = '';
   const log = createLogger({ level: 'debug', destination: new Writable({ write(c: Buffer, _e, cb) { logged += c.toString(); cb(); } }) });
-  const config = ApiConfigSchema.parse({ listen: { port: 0 }, tls: { certFile: tls.certFile, keyFile: tls.keyFile }, tokensFile, kafka: { brokers: endpoints().kafkaBrokers, topicPrefix: prefix } });
+  const config = ApiConfigSchema.parse({ listen: { port: 0 }, metrics: { port: 0 }, tls: { certFile: tls.certFile, keyFile: tls.keyFile }, tokensFile, kafka: { brokers: endpoints().kafkaBrokers, topicPrefix: prefix } });
   const api = await startApi(config, { log, metrics: new ApiMetrics(false) });
   const kafka = new kafkajs.Kafka({ clientId: `test-${run}`, brokers: endpoints().kafkaBrokers, logLevel: kafkajs.logLevel.NOTHING });
   const admin = kafka.admin();
@@ -75,7 +75,9 @@ test('ingest: 401 / 403 / 400 with reasons, accepted envelopes land on the compa
   });
   const url = `${api.url}/v1/tenants/acme/kube-meta`;
   const auth = (tok: string) => ({ authorization: `Bearer ${tok}` });
-  const base = { cluster: 'prod-eks', resourceVersion: '100', sentAt: '2025-03-10T12:00:00Z' };
+  // sentAt is checked against the server's clock (ingest.maxPastSkewMs); the objects' own times are not
+  const base = { cluster: 'prod-eks', resourceVersion: '100', sentAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
+  const seenAt = '2025-03-10T12:00:00Z';
 
   // who are you: nothing about the payload is looked at before the token
   const noAuth = await post(url, tls.ca, '{', {});
@@ -93,16 +95,16 @@ test('ingest: 401 / 403 / 400 with reasons, accepted envelopes land on the compa
   // malformed: the reason names the field
   const badJson = await post(url, tls.ca, '{"cluster":', auth(tokenA));
   assert.deepEqual([badJson.status, badJson.body.error], [400, 'bad-json']);
-  const badPod = await post(url, tls.ca, JSON.stringify({ ...base, full: false, upserts: [{ at: base.sentAt, object: { ...pod('u1', '10.0.0.1'), podIPs: '10.0.0.1' } }] }), auth(tokenA));
+  const badPod = await post(url, tls.ca, JSON.stringify({ ...base, full: false, upserts: [{ at: seenAt, object: { ...pod('u1', '10.0.0.1'), podIPs: '10.0.0.1' } }] }), auth(tokenA));
   assert.equal(badPod.status, 400);
   assert.match(badPod.body.message ?? '', /upserts\.0\.object\.podIPs/);
-  const fullWithDeletes = await post(url, tls.ca, JSON.stringify({ ...base, full: true, deletes: [{ at: base.sentAt, kind: 'Pod', uid: 'x', name: 'x' }] }), auth(tokenA));
+  const fullWithDeletes = await post(url, tls.ca, JSON.stringify({ ...base, full: true, deletes: [{ at: seenAt, kind: 'Pod', uid: 'x', name: 'x' }] }), auth(tokenA));
   assert.deepEqual([fullWithDeletes.status, fullWithDeletes.body.message], [400, 'deletes: a full snapshot carries no deletes']);
 
   // accepted: a two-part snapshot (the second gzipped), then a delta with a deletion
-  const part0 = await post(url, tls.ca, JSON.stringify({ ...base, full: true, epoch: 5, part: { index: 0, last: false }, upserts: [{ at: base.sentAt, object: pod('u1', '10.0.0.1') }] }), auth(tokenA));
+  const part0 = await post(url, tls.ca, JSON.stringify({ ...base, full: true, epoch: 5, part: { index: 0, last: false }, upserts: [{ at: seenAt, object: pod('u1', '10.0.0.1') }] }), auth(tokenA));
   assert.deepEqual([part0.status, part0.body.records, part0.body.snapshotComplete], [200, 1, false]);
-  const part1 = await post(url, tls.ca, gzipSync(JSON.stringify({ ...base, full: true, epoch: 5, part: { index: 1, last: true, total: 2 }, upserts: [{ at: base.sentAt, object: pod('u2', '10.0.0.2') }] })), { ...auth(tokenA), 'content-encoding': 'gzip' });
+  const part1 = await post(url, tls.ca, gzipSync(JSON.stringify({ ...base, full: true, epoch: 5, part: { index: 1, last: true, total: 2 }, upserts: [{ at: seenAt, object: pod('u2', '10.0.0.2') }] })), { ...auth(tokenA), 'content-encoding': 'gzip' });
   assert.deepEqual([part1.status, part1.body.records, part1.body.snapshotComplete], [200, 2, true]);
   const delta = await post(url, tls.ca, JSON.stringify({ ...base, resourceVersion: '101', full: false, epoch: 5, deletes: [{ at: '2025-03-10T12:00:05Z', kind: 'Pod', uid: 'u1', namespace: 'shop', name: 'web-u1' }] }), auth(tokenA));
   assert.deepEqual([delta.status, delta.body.records], [200, 2]);
@@ -142,7 +144,7 @@ test('ingest: 401 / 403 / 400 with reasons, accepted envelopes land on the compa
   // operations: health, readiness, metrics; no token in any log line
   assert.equal((await get(`${api.url}/healthz`, tls.ca)).status, 200);
   assert.equal((await get(`${api.url}/readyz`, tls.ca)).status, 200);
-  const metrics = (await get(`${api.url}/metrics`, tls.ca)).text;
+  const metrics = await (await fetch(`${api.metricsUrl}/metrics`)).text();
   assert.match(metrics, /sightline_api_ingest_requests_total\{status="401"\} 2/);
   assert.match(metrics, /sightline_api_ingest_requests_total\{status="403"\} 2/);
   assert.match(metrics, /sightline_api_snapshots_total\{tenant="acme",cluster="prod-eks"\} 1/);

@@ -1,4 +1,6 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Ingest metrics, by tenant and cluster where the request got that far (authenticated). */
 export class ApiMetrics {
@@ -9,8 +11,64 @@ export class ApiMetrics {
   readonly snapshots = new Counter({ name: 'sightline_api_snapshots_total', help: 'complete snapshots (marker written)', labelNames: ['tenant', 'cluster'], registers: [this.registry] });
   readonly rejected = new Counter({ name: 'sightline_api_ingest_rejected_total', help: 'rejected requests by reason', labelNames: ['reason'], registers: [this.registry] });
   readonly seconds = new Histogram({ name: 'sightline_api_ingest_seconds', help: 'ingest request time, Kafka acknowledgement included', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry] });
+  /** route is `ingest` or `query`, never the path (it holds a tenant name an unauthenticated caller chose) */
+  readonly authFailures = new Counter({ name: 'sightline_api_auth_failures_total', help: 'requests refused before their body was read: missing-token, unknown-token, wrong-tenant, ingest-token, rate-limited', labelNames: ['route', 'reason'], registers: [this.registry] });
+  readonly inflating = new Gauge({ name: 'sightline_api_ingest_inflating', help: 'gzip ingest bodies being inflated now', registers: [this.registry] });
+  readonly inflateQueued = new Gauge({ name: 'sightline_api_ingest_inflate_queued', help: 'gzip ingest bodies waiting for an inflation slot', registers: [this.registry] });
 
   constructor(defaults = true) {
     if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'sightline_api_' });
   }
+}
+
+export interface MetricsServer {
+  server: Server;
+  port: number;
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * `/metrics` on a listener of its own (loopback by default): the series name tenants and
+ * clusters, which the public port must not show to whoever asks.
+ */
+export async function startMetricsServer(host: string, port: number, registry: Registry): Promise<MetricsServer> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method === 'GET' && path === '/metrics') {
+      registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': registry.contentType });
+          res.end(text);
+        },
+        (err: unknown) => {
+          res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end(`metrics failed: ${err instanceof Error ? err.message : String(err)}\n`);
+        },
+      );
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' });
+    res.end('not found: GET /metrics\n');
+  });
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = (server.address() as AddressInfo).port;
+  return {
+    server,
+    port: bound,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }

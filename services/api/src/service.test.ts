@@ -26,6 +26,7 @@ test('startApi opens the configured store for the query routes, and closes it on
   writeFileSync(tokensFile, JSON.stringify({ clusters: [], readers: [{ tokenSha256: hashToken(reader), tenant: 'acme', name: 'dash' }] }));
   const base = {
     listen: { host: '127.0.0.1', port: 0 },
+    metrics: { port: 0 },
     tokensFile,
     kafka: { brokers: endpoints().kafkaBrokers, topicPrefix: `test-api-svc-${randomBytes(4).toString('hex')}.` },
     logLevel: 'silent',
@@ -36,10 +37,12 @@ test('startApi opens the configured store for the query routes, and closes it on
 
   // the writer (enricher, embedded pipeline) owns the schema: migrate as it would before the API reads
   const file = path.join(dir, 'flows.duckdb');
-  const writer = await DuckDBStore.open({ path: file });
+  const config = ApiConfigSchema.parse({ ...base, query: { store: { engine: 'duckdb', path: file } } });
+  // one DuckDB instance per file and configuration in a process: the writer opens it as the runner will
+  const writer = await DuckDBStore.open({ path: file, memoryLimit: config.query!.limits.duckdb.memoryLimit });
   await writer.migrate();
   await writer.close();
-  const withStore = await startApi(ApiConfigSchema.parse({ ...base, query: { store: { engine: 'duckdb', path: file } } }), { log, metrics: new ApiMetrics(false) });
+  const withStore = await startApi(config, { log, metrics: new ApiMetrics(false) });
   try {
     const res = await fetch(withStore.url + q, { headers: auth });
     const body = (await res.json()) as { rollup?: string; rows?: unknown[] };

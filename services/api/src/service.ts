@@ -1,13 +1,16 @@
 import type { ApiConfig } from './config.js';
 import { KafkaPublisher } from './ingest-kafka.js';
 import { createLogger, type Logger } from './log.js';
-import { ApiMetrics } from './metrics.js';
+import { ApiMetrics, startMetricsServer, type MetricsServer } from './metrics.js';
 import { openQueryRunner, startServer, type QueryRunner, type RunningServer } from './server.js';
+import { StoreProbe } from './store-ready.js';
 import { TokenIndex } from './tokens.js';
 
 export interface ApiService {
   url: string;
   port: number;
+  /** where `/metrics` is served (its own listener, config `metrics`) */
+  metricsUrl: string;
   publisher: KafkaPublisher;
   metrics: ApiMetrics;
   stop(): Promise<void>;
@@ -22,6 +25,17 @@ export async function startApi(config: ApiConfig, opts: { log?: Logger; metrics?
   await publisher.start();
   let draining = false;
   let server: RunningServer;
+  let metricsServer: MetricsServer | undefined;
+  const probe = config.query ? new StoreProbe(config.query.store, log, { memoryLimit: config.query.limits.duckdb.memoryLimit }) : null;
+  // not ready while Kafka is not connected, the store has no schema yet or the process is draining
+  const ready = async () => {
+    const reasons: string[] = [];
+    if (draining) reasons.push('draining');
+    if (!publisher.ready) reasons.push('kafka: not connected');
+    const store = probe ? await probe.check() : null;
+    if (store && !store.ok) reasons.push(`store: ${store.reason}`);
+    return { ok: reasons.length === 0, reasons };
+  };
   // the query API is optional: an ingest-only deployment has no store and its query routes answer 503
   let runner: QueryRunner | null = null;
   try {
@@ -31,22 +45,43 @@ export async function startApi(config: ApiConfig, opts: { log?: Logger; metrics?
       : undefined;
     server = await startServer(
       { tokens, publisher, metrics, log },
-      { ...config.listen, tls: config.tls, ...config.ingest, ready: () => publisher.ready && !draining, query },
+      {
+        host: config.listen.host,
+        port: config.listen.port,
+        tls: config.tls,
+        maxBodyBytes: config.ingest.maxBodyBytes,
+        maxInflatedBytes: config.ingest.maxInflatedBytes,
+        http: config.listen,
+        ingest: config.ingest,
+        auth: config.auth,
+        ready,
+        queryReady: probe ? async () => { const s = await probe.check(); return { ok: s.ok, reasons: s.ok ? [] : [s.reason] }; } : undefined,
+        query,
+      },
     );
+    metricsServer = await startMetricsServer(config.metrics.host, config.metrics.port, metrics.registry).catch(async (err: unknown) => {
+      await server.close();
+      throw new Error(`metrics listener ${config.metrics.host}:${config.metrics.port}: ${err instanceof Error ? err.message : String(err)}`);
+    });
   } catch (err) {
+    await probe?.close();
     await runner?.close();
     await publisher.stop();
     throw err;
   }
-  log.info({ url: server.url, clusters: tokens.size, topic: publisher.topic }, 'api: listening');
+  const metricsAt = metricsServer;
+  log.info({ url: server.url, metrics: metricsAt.url, clusters: tokens.size, topic: publisher.topic }, 'api: listening');
   return {
     url: server.url,
     port: server.port,
+    metricsUrl: metricsAt.url,
     publisher,
     metrics,
     async stop() {
       draining = true;
       await server.close();
+      await metricsAt.close();
+      await probe?.close();
       await runner?.close();
       await publisher.stop();
       log.info('api: stopped');

@@ -120,7 +120,7 @@ export function prepareBackend(run: string, cluster: string, cleanups: Cleanups,
     caFile: tls.caFile,
     async start(port: number): Promise<Backend> {
       const api: ApiService = await startApi(
-        ApiConfigSchema.parse({ listen: { port }, tls: { certFile: tls.certFile, keyFile: tls.keyFile }, tokensFile: path.join(dir, 'tokens.json'), kafka: { brokers: endpoints().kafkaBrokers, topicPrefix: prefix } }),
+        ApiConfigSchema.parse({ listen: { port }, metrics: { port: 0 }, tls: { certFile: tls.certFile, keyFile: tls.keyFile }, tokensFile: path.join(dir, 'tokens.json'), kafka: { brokers: endpoints().kafkaBrokers, topicPrefix: prefix } }),
         { log: createApiLogger({ level: 'silent' }), metrics: new ApiMetrics(false) },
       );
       cleanups.push(() => api.stop());
