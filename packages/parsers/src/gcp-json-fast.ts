@@ -64,6 +64,10 @@ const END = -2;
 const FAIL = -3;
 
 const SLOTS = 1 << 14;
+/**
+ * Deepest unknown value skipped here; deeper lines are declined. Kept below MAX_JSON_DEPTH
+ * (json-depth.ts) so a line this reader accepts is never one the general path rejects as too deep.
+ */
 const MAX_DEPTH = 32;
 
 /** Strings by their bytes (FNV-1a hash from the caller's scan): direct-mapped, a collision replaces the slot. */
