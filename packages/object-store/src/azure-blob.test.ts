@@ -247,7 +247,11 @@ test('Azure PT1H.json written in one upload (Put Blob, no committed blocks) is r
     assert.deepEqual(await readAll(first.refs), records.slice(0, 1));
     assert.deepEqual((await pollAll(discovery, first.cursor)).refs, [], 'unchanged: nothing to read');
 
-    // uploaded again, grown (the SDK's uploadData of a small buffer is one Put Blob too)
+    // uploaded again, grown (the SDK's uploadData of a small buffer is one Put Blob too), in a later
+    // second than the first upload: Azurite then gives the blob a new creation time, so the byte
+    // checkpoint must hold across generations (creation times have a resolution of one second)
+    const created = (await blob.getProperties()).createdOn!.getTime();
+    while (Date.now() < created + 1000) await new Promise((r) => setImmediate(r));
     await blob.uploadData(doc(2));
     assert.deepEqual((await blob.getBlockList('committed')).committedBlocks ?? [], []);
     const second = await pollAll(discovery, first.cursor);
@@ -274,6 +278,20 @@ test('Azure PT1H.json written in one upload (Put Blob, no committed blocks) is r
     const fourth = await pollAll(discovery, third.cursor);
     assert.deepEqual(await readAll(fourth.refs), records.slice(3, 4));
     assert.equal(notices.length, 0, notices.map((n) => n.message).join());
+
+    // Another blob uploaded whole, then overwritten by a longer document that does not start with
+    // what was read: replaced, said so, read again from the start (nothing read from the middle).
+    const other = ct.getBlockBlobClient(blobName(sub, Date.now(), 'AABBCCDDEEFF'));
+    await other.upload(doc(1), doc(1).length);
+    const o1 = await pollAll(discovery, fourth.cursor);
+    assert.deepEqual(o1.refs.map((r) => r.key), [other.name]);
+    const rewritten = Buffer.from(`{"records":[${records[3]},${records[2]}]}`);
+    await other.upload(rewritten, rewritten.length);
+    const o2 = await pollAll(discovery, o1.cursor);
+    assert.deepEqual(o2.refs.map((r) => [r.key, r.range?.start, r.fragment]), [[other.name, 0, undefined]]);
+    assert.deepEqual(await readAll(o2.refs), [records[3], records[2]]);
+    assert.equal(notices.length, 1);
+    assert.match(notices[0]!.message, /was replaced .* reading it again from the start/);
   } finally {
     await ct.delete().catch(() => undefined);
   }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ClientSecretCredential } from '@azure/identity';
 import { BlobServiceClient, StorageSharedKeyCredential, type BlockBlobClient, type ContainerClient } from '@azure/storage-blob';
@@ -26,9 +27,11 @@ import { CloudError, type Discovery, type ObjectReader, type ObjectRef } from '.
  *
  * A blob written in one request (Put Blob: `az storage blob upload`, the SDK's `upload()` or a
  * small `uploadData()`) has no committed blocks at all. It is read as a whole, and its checkpoint
- * keeps bytes instead of blocks (`blocks: 0`): its length, and where its records close (the
- * offset of its last `]`, the start of the `]}` tail). If it grows by another Put Blob, the bytes
- * from that offset on are read as a fragment. If blocks are committed to it later (Put Block
+ * keeps bytes instead of blocks (`blocks: 0`): its length, where its records close (the offset of
+ * its last `]`, the start of the `]}` tail) and a digest of the first and last 64 bytes before
+ * that offset. If it grows by another Put Blob (which gives it a new creation time, so the digest,
+ * not the generation, says the bytes read are still there), the bytes from that offset on are read
+ * as a fragment. If blocks are committed to it later (Put Block
  * List), the committed list holds the whole content, the old bytes first: the blocks from that
  * offset to the tail block are read as a fragment, and the checkpoint becomes a block one. No
  * record is read twice, none is skipped, provided the writer keeps what it wrote (an append-only
@@ -47,7 +50,12 @@ export const BlobCheckpointSchema = z.object({
   consumed: z.number().int().nonnegative(),
   /** blocks 0: the blob's length when read; it is read again only when it grows */
   size: z.number().int().nonnegative().optional(),
+  /** blocks 0: sha256 (hex) of the first and last SEAL_BYTES bytes of [0, consumed), to check they are still there before reading on */
+  seal: z.string().optional(),
 });
+
+/** bytes at each end of what a blob read by bytes held before its close, whose digest is kept */
+const SEAL_BYTES = 64;
 export type BlobCheckpoint = z.infer<typeof BlobCheckpointSchema>;
 
 export const AzureCursorSchema = z.object({
@@ -247,7 +255,14 @@ export class AzureBlobDiscovery implements Discovery<AzureCursor> {
     // a blob written by Put Blob has no first block: its checkpoint stays usable once blocks are committed to it
     const byBytes = `${generation}/`;
     const version = `${generation}/${blocks[0]?.name ?? ''}`;
-    const usable = ckpt !== undefined && (ckpt.version === version || (ckpt.blocks === 0 && ckpt.version === byBytes)) ? ckpt : undefined;
+    let usable = ckpt !== undefined && ckpt.version === version ? ckpt : undefined;
+    if (ckpt !== undefined && ckpt.blocks === 0) {
+      // A Put Blob over the blob gives it a new creation time (Azurite does) though a writer that
+      // re-uploads a growing document only added to it: what decides is whether the bytes before
+      // where its records closed are still those read (their digest), not the generation.
+      const unchanged = blocks.length === 0 && length === ckpt.size && ckpt.version === byBytes;
+      usable = unchanged || (length >= (ckpt.size ?? Infinity) && await this.stillHolds(blob, ckpt, `${ct.name}/${name}`, signal)) ? ckpt : undefined;
+    }
     const plan = planBlob(blocks, usable, length);
     if (ckpt !== undefined && (usable === undefined || plan.replaced)) {
       this.opts.onNotice?.({
@@ -265,8 +280,8 @@ export class AzureBlobDiscovery implements Discovery<AzureCursor> {
     };
     if (plan.kind === 'bytes') {
       // No blocks: the unit is the stored bytes, tail included (no `blocks`, so nothing is put behind them).
-      const consumed = await this.recordsEnd(blob, length, `${ct.name}/${name}`, signal);
-      return { ref: { ...common, version: byBytes }, checkpoint: { blocks: 0, firstBlock: '', lastBlock: '', consumed, size: length, hour, version: byBytes } };
+      const { consumed, seal } = await this.recordsEnd(blob, length, `${ct.name}/${name}`, signal);
+      return { ref: { ...common, version: byBytes }, checkpoint: { blocks: 0, firstBlock: '', lastBlock: '', consumed, size: length, seal, hour, version: byBytes } };
     }
     return {
       ref: { ...common, version, blocks: { first: plan.first, last: plan.last } },
@@ -276,14 +291,33 @@ export class AzureBlobDiscovery implements Discovery<AzureCursor> {
 
   /**
    * Where the records of a blob without blocks close: the offset of its last `]` (the `]}` tail,
-   * perhaps followed by a line end), read from its last bytes. Records appended later start there.
-   * A blob without one is not a records document: its length (the parser reports it).
+   * perhaps followed by a line end), read from its last bytes; records appended later start there.
+   * A blob without one is not a records document: its length (the parser reports it). The seal is
+   * the digest of the first and the last SEAL_BYTES bytes before that offset, to tell later that
+   * they are unchanged (a rewrite changes the first record or the length before the close).
    */
-  private async recordsEnd(blob: BlockBlobClient, length: number, where: string, signal?: AbortSignal): Promise<number> {
-    const from = Math.max(0, length - 64);
+  private async recordsEnd(blob: BlockBlobClient, length: number, where: string, signal?: AbortSignal): Promise<{ consumed: number; seal: string }> {
+    const from = Math.max(0, length - 64 - SEAL_BYTES);
     const tail = await cloudCall('azure', `download ${where} bytes ${from}+${length - from}`, () => blob.downloadToBuffer(from, length - from, { abortSignal: signal }));
     const i = tail.lastIndexOf(0x5d); // ]
-    return i < 0 ? length : from + i;
+    const consumed = i < 0 ? length : from + i;
+    return { consumed, seal: await this.sealOf(blob, consumed, where, signal) };
+  }
+
+  private async sealOf(blob: BlockBlobClient, consumed: number, where: string, signal?: AbortSignal): Promise<string> {
+    const h = createHash('sha256');
+    const headEnd = Math.min(SEAL_BYTES, consumed);
+    const tailStart = Math.max(headEnd, consumed - SEAL_BYTES);
+    for (const [a, b] of [[0, headEnd], [tailStart, consumed]] as const) {
+      if (b > a) h.update(await cloudCall('azure', `download ${where} bytes ${a}+${b - a}`, () => blob.downloadToBuffer(a, b - a, { abortSignal: signal })));
+    }
+    return h.digest('hex');
+  }
+
+  /** Whether the blob still holds, before the checkpoint's offset, the bytes read (a checkpoint without a seal: its generation decides). */
+  private async stillHolds(blob: BlockBlobClient, ckpt: BlobCheckpoint, where: string, signal?: AbortSignal): Promise<boolean> {
+    if (ckpt.seal === undefined) return false;
+    return (await this.sealOf(blob, ckpt.consumed, where, signal)) === ckpt.seal;
   }
 
   /**
