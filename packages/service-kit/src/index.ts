@@ -1,3 +1,4 @@
 export * from './http.js';
 export * from './log.js';
 export * from './kafka.js';
+export * from './json-errors.js';

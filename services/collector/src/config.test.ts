@@ -69,14 +69,15 @@ test('an unknown key inside sources[] is refused with its path, and the key it w
 
 test('a JSON syntax error gives the file, line and column, never the text around it', () => {
   const SECRET = 'wJalrXUtnFEMI-TOPSECRET-K7MDENG';
-  // A missing comma right after a secret: V8's message quotes the text around the error.
-  const text = `{\n  "kafka": {"brokers": ["k:9092"]},\n  "sources": [{"cloud": "aws", "staticCredentials": {"accessKeyId": "AKIA", "secretAccessKey": "${SECRET}" "x": 1}}]\n}\n`;
+  // A secret without its quotes: V8's message quotes the text around the error (`..."Key": wJalrXUtnF"...`).
+  const text = `{\n  "kafka": {"brokers": ["k:9092"]},\n  "sources": [{"cloud": "aws", "staticCredentials": {"accessKeyId": "AKIA", "secretAccessKey": ${SECRET}}}]\n}\n`;
   let v8 = '';
   try { JSON.parse(text); } catch (e) { v8 = (e as Error).message; }
+  assert.ok(v8.includes(SECRET.slice(0, 6)), `V8 quotes the text: ${v8}`);
   const msg = configError(text).message;
-  const col = text.split('\n')[2]!.indexOf('"x"') + 1;
+  const col = text.split('\n')[2]!.indexOf(SECRET) + 1;
   assert.ok(msg.includes(`not valid JSON: unexpected character at line 3, column ${col} (c.json:3:${col})`), msg);
-  assert.ok(!msg.includes(SECRET) && !msg.includes('TOPSECRET'), `no neighbouring text in: ${msg} (V8 said: ${v8})`);
+  assert.ok(!msg.includes(SECRET.slice(0, 6)), `no neighbouring text in: ${msg}`);
   assert.ok(!msg.includes(v8), 'not the JSON.parse message');
   // The scanner agrees with JSON.parse on what is valid, and places errors where they are.
   for (const ok of ['{}', '[]', ' 1 ', '-0.5e+3', '"a\\u00e9\\n"', '{"a":[1,{"b":null}],"c":true}']) assert.equal(jsonErrorOffset(ok), undefined, ok);

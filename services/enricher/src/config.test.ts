@@ -34,6 +34,15 @@ test('invalid fields are reported with their paths and the file, never with the 
     return true;
   });
   await writeFile(file, '{ not json');
-  await assert.rejects(loadConfig(file), /bad\.json: not JSON/);
+  await assert.rejects(loadConfig(file), /bad\.json: not valid JSON: unexpected character at line 1, column 3 \(.*bad\.json:1:3\)/);
+  // A password without its quotes: JSON.parse's message quotes the text around it ("...assword": enricher-d"...).
+  const text = `{\n  "store": {"engine": "clickhouse", "url": "http://ch:8123", "database": "d", "password": ${SECRET}}\n}\n`;
+  await writeFile(file, text);
+  await assert.rejects(loadConfig(file), (err: unknown) => {
+    assert.ok(err instanceof ConfigError);
+    assert.ok(err.message.includes(`not valid JSON: unexpected character at line 2, column ${text.split('\n')[1]!.indexOf(SECRET) + 1} `), err.message);
+    assert.ok(!err.message.includes(SECRET.slice(0, 10)), `no part of the password (V8 quotes its first 10 characters) in: ${err.message}`);
+    return true;
+  });
   await assert.rejects(loadConfig(path.join(dir, 'missing.json')), /missing\.json: cannot read: ENOENT/);
 });

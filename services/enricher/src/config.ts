@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { jsonSyntaxError } from '@sightline/service-kit';
 
 /**
  * The enricher's configuration file (JSON), validated at load; an invalid file is reported with
@@ -110,8 +111,9 @@ export async function loadConfig(file: string): Promise<EnricherConfig> {
   let json: unknown;
   try {
     json = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(`${file}: not JSON: ${err instanceof Error ? err.message : String(err)}`);
+  } catch {
+    // Its position only: JSON.parse's message quotes the text around the error (the store password, say).
+    throw new ConfigError(`${file}: ${jsonSyntaxError(text, file)}`);
   }
   return parseConfig(json, file);
 }
