@@ -1,5 +1,5 @@
 // What unauthenticated gzip uploads cost the api process, against authenticated tiny ingests in the
-// same run. The server is its own process (`src/main.ts`, or `--main FILE` to measure another
+// same run; and the memory that authenticated gzip bombs take (bounded by the inflations at once). The server is its own process (`src/main.ts`, or `--main FILE` to measure another
 // build of it, e.g. the sources of an older commit), so its CPU time and RSS are read from /proc
 // and the client's work is not counted.
 //   pnpm -C services/api bench                       (needs Kafka: `pnpm infra:up kafka`)
@@ -44,9 +44,9 @@ function usage(pid: number): { cpu: number; rssMiB: number } {
   return { cpu, rssMiB: Number(rss?.[1] ?? 0) / 1024 };
 }
 
-function post(port: number, body: Buffer, headers: Record<string, string>): Promise<number> {
+function post(port: number, body: Buffer, headers: Record<string, string>, localAddress = '127.0.0.1'): Promise<number> {
   return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/tenants/bench/kube-meta', headers: { 'content-type': 'application/json', 'content-length': String(body.length), ...headers } }, (res) => {
+    const req = request({ host: '127.0.0.1', localAddress, port, method: 'POST', path: '/v1/tenants/bench/kube-meta', headers: { 'content-type': 'application/json', 'content-length': String(body.length), ...headers } }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
     });
@@ -91,8 +91,10 @@ try {
   const t1 = usage(pid);
   const tinyCpu = (t1.cpu - t0.cpu) / TINY;
 
-  // attack: 64 KB gzip bodies (zeros: they inflate about 1000x) without a token, BOMBS at once
+  // 64 KB gzip bodies (zeros: they inflate about 1000x, past the 64 MiB limit), BOMBS at once
   const bomb = gzipSync(Buffer.alloc(66 * 1024 * 1024)).subarray(0, 64 * 1024);
+
+  // without a token
   const bombStatuses = new Map<number, number>();
   let peak = t1.rssMiB;
   const sampler = setInterval(() => { peak = Math.max(peak, usage(pid).rssMiB); }, 20);
@@ -103,6 +105,18 @@ try {
   }
   clearInterval(sampler);
   const b1 = usage(pid);
+
+  // then with the cluster's token (a leaked or buggy agent), from another address (the one above spent its
+  // failed-authentication burst): the inflations that may run at once bound the memory
+  const authStatuses = new Map<number, number>();
+  let authPeak = usage(pid).rssMiB;
+  const authSampler = setInterval(() => { authPeak = Math.max(authPeak, usage(pid).rssMiB); }, 20);
+  const a0 = usage(pid);
+  const authCodes = await Promise.all(Array.from({ length: BOMBS }, () => post(port, bomb, { 'content-encoding': 'gzip', authorization: `Bearer ${token}` }, '127.0.0.2')));
+  for (const s of authCodes) authStatuses.set(s, (authStatuses.get(s) ?? 0) + 1);
+  clearInterval(authSampler);
+  const a1 = usage(pid);
+
   const bombCpu = (b1.cpu - b0.cpu) / (BOMBS * ROUNDS);
   const result = {
     main: path.relative(process.cwd(), MAIN),
@@ -116,10 +130,17 @@ try {
     rssBeforeMiB: Math.round(b0.rssMiB),
     rssPeakMiB: Math.round(peak),
     rssGrowthMiB: Math.round(peak - b0.rssMiB),
+    authBombs: BOMBS,
+    authBombStatuses: Object.fromEntries(authStatuses),
+    authBombCpuMs: +(((a1.cpu - a0.cpu) / BOMBS) * 1000).toFixed(3),
+    authRssPeakMiB: Math.round(authPeak),
+    /** against the RSS before any upload (the unauthenticated ones may have grown it already) */
+    authRssGrowthMiB: Math.round(authPeak - t1.rssMiB),
   };
   console.log(`tiny authenticated ingest: ${result.tinyCpuMs} ms CPU each (${TINY} requests, ${JSON.stringify(result.tinyStatuses)})`);
   console.log(`unauthenticated 64 KB gzip: ${result.bombCpuMs} ms CPU each (${result.bombs} requests, ${BOMBS} at once, ${JSON.stringify(result.bombStatuses)}), ${result.cpuRatio}x a tiny ingest`);
-  console.log(`server RSS ${result.rssBeforeMiB} MiB before the uploads, peak ${result.rssPeakMiB} MiB (+${result.rssGrowthMiB} MiB)`);
+  console.log(`server RSS ${result.rssBeforeMiB} MiB before the unauthenticated uploads, peak ${result.rssPeakMiB} MiB (+${result.rssGrowthMiB} MiB)`);
+  console.log(`authenticated 64 KB gzip, ${BOMBS} at once: ${result.authBombCpuMs} ms CPU each (${JSON.stringify(result.authBombStatuses)}), RSS peak ${result.authRssPeakMiB} MiB (+${result.authRssGrowthMiB} MiB over the RSS before any upload)`);
   console.log(JSON.stringify(result));
 } finally {
   child.kill('SIGTERM');
