@@ -68,9 +68,10 @@ function head(tenant: string, headers: Record<string, string | number>): string 
 }
 
 async function until(what: string, cond: () => boolean | Promise<boolean>): Promise<void> {
-  for (let i = 0; !(await cond()); i++) {
-    if (i > 2000) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setImmediate(r));
+  const end = Date.now() + 30_000;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
   }
 }
 
@@ -193,8 +194,8 @@ test('ingest: gzip inflations are capped; over the cap and its queue the answer 
   assert.equal(again.status, 200, JSON.stringify(again.json));
 });
 
-test('slow clients: a stalled body gets 408, trickled headers are cut, connections over the cap are closed', { skip, timeout: 60_000 }, async (t) => {
-  const h = await harness(t, { ingest: { bodyTimeoutMs: 200 }, listen: { headersTimeoutMs: 300, requestTimeoutMs: 2_000, maxConnections: 3 } });
+test('slow clients: a stalled body gets 408, trickled headers are cut', { skip, timeout: 60_000 }, async (t) => {
+  const h = await harness(t, { ingest: { bodyTimeoutMs: 200 }, listen: { headersTimeoutMs: 300, requestTimeoutMs: 2_000 } });
   // a body that stops after 10 of its 100 bytes
   const s = await open(h.port);
   const answer = response(s);
@@ -214,7 +215,10 @@ test('slow clients: a stalled body gets 408, trickled headers are cut, connectio
   await closed(slow);
   clearInterval(drip);
   assert.ok(i < text.length, 'closed before the headers were complete');
+});
 
+test('connections over listen.maxConnections are closed as they arrive; the others still answer', { skip, timeout: 60_000 }, async (t) => {
+  const h = await harness(t, { listen: { maxConnections: 3 } });
   // three connections open: the fourth is closed at once, the three still answer
   const held = await Promise.all([open(h.port), open(h.port), open(h.port)]);
   const fourth = await open(h.port);
