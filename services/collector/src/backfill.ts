@@ -41,7 +41,7 @@ export interface BackfillOptions {
   /** a source id (`sightline backfill --source`), or every source of the configuration */
   source?: string;
   log: Logger;
-  /** once every selected source was listed: what there is to do (for the ETA) */
+  /** once every selected source was listed: what there is to do (for the ETA; bytes as listed: object sizes, or Azure ranges) */
   onTotals?: (t: { objects: number; bytes: number }) => void;
   onUnit?: (ref: ObjectRef, r: UnitResult) => void;
 }
@@ -49,6 +49,7 @@ export interface BackfillOptions {
 export interface BackfillSummary {
   sources: string[];
   objects: number;
+  /** of the objects (or Azure ranges) done, as listed */
   bytes: number;
   flows: number;
   batches: number;
@@ -66,7 +67,7 @@ export class BackfillUsageError extends Error {
 }
 
 /** The bytes a unit reads: its range, or the whole object. */
-const unitBytes = (ref: ObjectRef) => (ref.range !== undefined ? ref.range.end - ref.range.start : ref.size);
+export const unitBytes = (ref: ObjectRef) => (ref.range !== undefined ? ref.range.end - ref.range.start : ref.size);
 
 /** A source whose discovery lists the range once (no cursor: `poll` ignores it and yields none). */
 export function rangeSource(c: SourceConfig, r: TimeRange, liveCursor?: AzureCursor): Source & { refs(signal?: AbortSignal): AsyncIterable<ObjectRef> } {
@@ -211,8 +212,9 @@ export async function runBackfill(o: BackfillOptions): Promise<BackfillSummary> 
         visibilitySeconds: config.collector.visibilitySeconds,
         queueDepth: config.collector.queueDepth,
         onUnit: (ref, r) => {
+          // Bytes as listed (the totals' measure): a Parquet object read by ranges counts whole.
           summary.objects++;
-          summary.bytes += r.bytes;
+          summary.bytes += unitBytes(ref);
           summary.flows += r.records;
           summary.batches += r.batches;
           o.onUnit?.(ref, r);

@@ -1,11 +1,10 @@
 import { parseArgs } from 'node:util';
-import { BackfillUsageError, runBackfill, type BackfillSummary } from './backfill.js';
+import { BackfillUsageError, runBackfill, unitBytes, type BackfillSummary } from './backfill.js';
 import { Collector } from './collector.js';
 import { ConfigError } from './config.js';
 import { createLogger, errField, type Logger } from './log.js';
 import { logProcessWarnings } from '@sightline/service-kit';
 import { StartupError } from './startup.js';
-import type { UnitResult } from './unit.js';
 
 const USAGE = 'usage: sightline collect --config FILE [--once]\n' +
   '  --config FILE  collector configuration (JSON; see services/collector/README.md)\n' +
@@ -148,7 +147,7 @@ export async function runBackfillCommand(args: string[]): Promise<number> {
       configFile: values.config!, range: { fromMs, toMs }, log,
       ...(values.source !== undefined ? { source: values.source } : {}),
       onTotals: (t) => progress.totals(t),
-      onUnit: (_ref, r) => progress.unit(r),
+      onUnit: (ref, r) => progress.unit(unitBytes(ref), r.records),
     });
   } catch (err) {
     clearInterval(timer);
@@ -181,10 +180,11 @@ export class BackfillProgress {
 
   totals(t: { objects: number; bytes: number }): void { this.total = t; }
 
-  unit(r: UnitResult): void {
+  /** one unit done: its bytes as listed, its flows */
+  unit(bytes: number, flows: number): void {
     this.objects++;
-    this.bytes += r.bytes;
-    this.flows += r.records;
+    this.bytes += bytes;
+    this.flows += flows;
   }
 
   /** Seconds left at the byte rate so far; undefined before the totals are known or anything was read. */
