@@ -1,5 +1,6 @@
 import { quoteIdent } from './clickhouse-sql.js';
-import { DEFAULT_RETENTION_DAYS, ROLLUP_DIMS, ROLLUPS, rollupTable, STORED_FIELDS, type StoredField } from './schema.js';
+import { DEFAULT_RETENTION_DAYS, ROLLUPS, rollupTable } from './schema.js';
+import { V1_FLOW_COLUMNS, V2_ROLLUP_DIMS, type FrozenColumn } from './schema-frozen.js';
 
 /**
  * ClickHouse DDL, chosen by the server's version so the same migrations are right on the
@@ -47,11 +48,19 @@ export interface Migration {
   readonly statements: readonly string[];
 }
 
-function columnType(f: StoredField, ft: ClickHouseFeatures): string {
-  const s = f.spec;
-  if (s.kind === 'time') return ft.dateTime64 ? "Nullable(DateTime64(6, 'UTC'))" : 'Nullable(Int64)';
-  if (s.kind === 'number') return f.integer ? 'Nullable(Int64)' : 'Nullable(Float64)';
-  return f.lowCardinality && ft.lowCardinality ? 'LowCardinality(Nullable(String))' : 'Nullable(String)';
+function columnType(c: FrozenColumn, ft: ClickHouseFeatures): string {
+  if (c.kind === 't') return ft.dateTime64 ? "Nullable(DateTime64(6, 'UTC'))" : 'Nullable(Int64)';
+  if (c.kind === 'i') return 'Nullable(Int64)';
+  if (c.kind === 'f') return 'Nullable(Float64)';
+  return c.kind === 'lc' && ft.lowCardinality ? 'LowCardinality(Nullable(String))' : 'Nullable(String)';
+}
+
+/**
+ * Statements of a later migration that adds flow fields (see schema-frozen.ts). The columns land
+ * after `extra`: a writer must name its columns rather than rely on the table's order.
+ */
+export function clickhouseAddFlowColumns(db: string, ft: ClickHouseFeatures, columns: readonly FrozenColumn[]): string[] {
+  return columns.map((c) => `ALTER TABLE ${quoteIdent(db)}.${quoteIdent('flows')} ADD COLUMN IF NOT EXISTS ${quoteIdent(c.name)} ${columnType(c, ft)}`);
 }
 
 /**
@@ -64,6 +73,12 @@ export const rollupKey = (field: string): string => quoteIdent(`k_${field}`);
 /** Rollup keys cannot be Nullable on 18.16 (sorting key): absent is '' for names and -1 for numbers. */
 export const ROLLUP_NUMERIC: ReadonlySet<string> = new Set(['dst_port', 'protocol']);
 
+/**
+ * Append-only: a schema change is a new numbered migration (add column, new table, backfill), never
+ * an edit of an earlier one, which databases created before would never run again.
+ * schema-migrations.test.ts pins a hash of each migration's SQL. `retentionDays` only sets the TTL
+ * of tables created on servers that have TTL (the default config's days keep the pinned SQL).
+ */
 export function clickhouseMigrations(db: string, ft: ClickHouseFeatures, retentionDays = DEFAULT_RETENTION_DAYS): Migration[] {
   const d = quoteIdent(db);
   const id = (n: string): string => `${d}.${quoteIdent(n)}`;
@@ -83,7 +98,7 @@ export function clickhouseMigrations(db: string, ft: ClickHouseFeatures, retenti
           batch_id String,
           row_no UInt32,
           ts DateTime('UTC')${tsCodec},
-          ${STORED_FIELDS.map((f) => `${quoteIdent(f.spec.name)} ${columnType(f, ft)}`).join(',\n          ')},
+          ${V1_FLOW_COLUMNS.map((c) => `${quoteIdent(c.name)} ${columnType(c, ft)}`).join(',\n          ')},
           extra Nullable(String)${ft.skipIndexes ? ',\n          INDEX batch_idx batch_id TYPE bloom_filter GRANULARITY 4' : ''}
         ) ENGINE = ReplacingMergeTree
         PARTITION BY toYYYYMMDD(ts)
@@ -106,9 +121,9 @@ export function clickhouseMigrations(db: string, ft: ClickHouseFeatures, retenti
       version: 2,
       name: 'rollups 1m 5m 1h',
       statements: ROLLUPS.flatMap((r) => {
-        const dimCols = ROLLUP_DIMS.map((x) => `${rollupKey(x)} ${ROLLUP_NUMERIC.has(x) ? 'Int32' : lc('String')}`);
-        const dimExpr = ROLLUP_DIMS.map((x) => `${ROLLUP_NUMERIC.has(x) ? `toInt32(ifNull(${quoteIdent(x)}, -1))` : `ifNull(${quoteIdent(x)}, '')`} AS ${quoteIdent(`k_${x}`)}`);
-        const keys = ROLLUP_DIMS.map(rollupKey).join(', ');
+        const dimCols = V2_ROLLUP_DIMS.map((x) => `${rollupKey(x)} ${ROLLUP_NUMERIC.has(x) ? 'Int32' : lc('String')}`);
+        const dimExpr = V2_ROLLUP_DIMS.map((x) => `${ROLLUP_NUMERIC.has(x) ? `toInt32(ifNull(${quoteIdent(x)}, -1))` : `ifNull(${quoteIdent(x)}, '')`} AS ${quoteIdent(`k_${x}`)}`);
+        const keys = V2_ROLLUP_DIMS.map(rollupKey).join(', ');
         return [
           `CREATE TABLE IF NOT EXISTS ${id(rollupTable(r))} (
             tenant ${lc('String')},

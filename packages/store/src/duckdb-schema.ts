@@ -1,4 +1,5 @@
-import { ROLLUP_DIMS, ROLLUPS, rollupTable, STORED_FIELDS, type StoredField } from './schema.js';
+import { ROLLUPS, rollupTable } from './schema.js';
+import { V1_FLOW_COLUMNS, V2_ROLLUP_DIMS, type FrozenColumn } from './schema-frozen.js';
 
 /**
  * DuckDB DDL. DuckDB has no partitions: rows land in arrival order, which follows the flows' time
@@ -8,8 +9,13 @@ import { ROLLUP_DIMS, ROLLUPS, rollupTable, STORED_FIELDS, type StoredField } fr
 
 const q = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 
-const stored = (f: StoredField): string =>
-  f.spec.kind === 'string' ? 'VARCHAR' : f.spec.kind === 'time' ? 'TIMESTAMP' : f.integer ? 'BIGINT' : 'DOUBLE';
+const stored = (c: FrozenColumn): string =>
+  c.kind === 's' || c.kind === 'lc' ? 'VARCHAR' : c.kind === 't' ? 'TIMESTAMP' : c.kind === 'i' ? 'BIGINT' : 'DOUBLE';
+
+/** Statements of a later migration that adds flow fields (see schema-frozen.ts); a store that has them already is left as is. */
+export function duckdbAddFlowColumns(columns: readonly FrozenColumn[]): string[] {
+  return columns.map((c) => `ALTER TABLE flows ADD COLUMN IF NOT EXISTS ${q(c.name)} ${stored(c)}`);
+}
 
 export interface Migration {
   readonly version: number;
@@ -17,6 +23,11 @@ export interface Migration {
   readonly statements: readonly string[];
 }
 
+/**
+ * Append-only: a schema change is a new numbered migration (add column, new table, backfill), never
+ * an edit of an earlier one, which stores created before would never run again.
+ * schema-migrations.test.ts pins a hash of each migration's SQL.
+ */
 export function duckdbMigrations(): Migration[] {
   return [
     {
@@ -28,7 +39,7 @@ export function duckdbMigrations(): Migration[] {
           batch_id VARCHAR NOT NULL,
           row_no INTEGER NOT NULL,
           ts TIMESTAMP NOT NULL,
-          ${STORED_FIELDS.map((f) => `${q(f.spec.name)} ${stored(f)}`).join(',\n          ')},
+          ${V1_FLOW_COLUMNS.map((c) => `${q(c.name)} ${stored(c)}`).join(',\n          ')},
           extra VARCHAR
         )`,
         // The dedupe ledger: its primary key is what makes a second write of a batch a no-op.
@@ -49,7 +60,7 @@ export function duckdbMigrations(): Migration[] {
         (r) => `CREATE TABLE IF NOT EXISTS ${rollupTable(r)} (
           tenant VARCHAR NOT NULL,
           bucket TIMESTAMP NOT NULL,
-          ${ROLLUP_DIMS.map((d) => `${q(d)} ${d === 'dst_port' || d === 'protocol' ? 'BIGINT' : 'VARCHAR'}`).join(',\n          ')},
+          ${V2_ROLLUP_DIMS.map((d) => `${q(d)} ${d === 'dst_port' || d === 'protocol' ? 'BIGINT' : 'VARCHAR'}`).join(',\n          ')},
           flows BIGINT NOT NULL,
           packets BIGINT,
           bytes BIGINT

@@ -1,0 +1,56 @@
+/**
+ * The columns of the flows table as migration 1 created them, frozen. Migration 1 was built from the
+ * flow field table itself, so a field added there later changed migration 1 and a store created
+ * before never got the column (its migration 1 was already recorded as applied). Migrations now
+ * build from this list, which never changes: a field added to the field table gets a new numbered
+ * migration on each engine (`duckdbAddFlowColumns`, `clickhouseAddFlowColumns`; schema-migrations.test.ts
+ * fails until it has one).
+ *
+ * Each entry is name:kind, kind s (string), lc (low-cardinality string), i (integer), f (double), t (time).
+ */
+export type FrozenKind = 's' | 'lc' | 'i' | 'f' | 't';
+export interface FrozenColumn {
+  readonly name: string;
+  readonly kind: FrozenKind;
+}
+
+const parse = (lines: readonly string[]): FrozenColumn[] =>
+  lines.flatMap((l) => l.split(' ')).map((w) => {
+    const [name, kind] = w.split(':') as [string, FrozenKind];
+    return { name, kind };
+  });
+
+export const V1_FLOW_COLUMNS: readonly FrozenColumn[] = parse([
+  'cloud:lc format:lc account:lc src_addr:s dst_addr:s src_port:i dst_port:i protocol:i packets:i bytes:i',
+  'packets_src_to_dst:i bytes_src_to_dst:i packets_dst_to_src:i bytes_dst_to_src:i start:t end:t action:lc',
+  'direction:lc version:i account_id:s interface_id:s srcaddr:s dstaddr:s log_status:lc vpc_id:s subnet_id:s',
+  'instance_id:s tcp_flags:i type:lc pkt_srcaddr:s pkt_dstaddr:s region:lc az_id:s sublocation_type:lc',
+  'sublocation_id:s pkt_src_aws_service:lc pkt_dst_aws_service:lc flow_direction:lc traffic_path:i',
+  'ecs_cluster_arn:s ecs_cluster_name:lc ecs_container_instance_arn:s ecs_container_instance_id:s',
+  'ecs_container_id:s ecs_second_container_id:s ecs_service_name:lc ecs_task_definition_arn:s ecs_task_arn:s',
+  'ecs_task_id:s reject_reason:lc resource_id:s encryption_status:lc reporter:lc rtt_msec:f project_id:s',
+  'location:lc subnetwork_id:s subnetwork_name:lc log_name:lc insert_id:s timestamp:t src_instance_project_id:s',
+  'src_instance_region:lc src_instance_vm_name:lc src_instance_zone:lc',
+  'src_instance_managed_instance_group_name:lc src_instance_managed_instance_group_region:lc',
+  'src_instance_managed_instance_group_zone:lc src_vpc_project_id:s src_vpc_vpc_name:lc',
+  'src_vpc_subnetwork_name:lc src_location_continent:lc src_location_country:lc src_location_region:lc',
+  'src_location_city:lc src_location_asn:i src_gke_cluster_name:lc src_gke_cluster_location:lc',
+  'src_gke_pod_name:lc src_gke_pod_namespace:lc src_gke_workload_name:lc src_gke_workload_type:lc',
+  'src_gke_service_name:lc src_gke_service_namespace:lc dest_instance_project_id:s dest_instance_region:lc',
+  'dest_instance_vm_name:lc dest_instance_zone:lc dest_instance_managed_instance_group_name:lc',
+  'dest_instance_managed_instance_group_region:lc dest_instance_managed_instance_group_zone:lc',
+  'dest_vpc_project_id:s dest_vpc_vpc_name:lc dest_vpc_subnetwork_name:lc dest_location_continent:lc',
+  'dest_location_country:lc dest_location_region:lc dest_location_city:lc dest_location_asn:i',
+  'dest_gke_cluster_name:lc dest_gke_cluster_location:lc dest_gke_pod_name:lc dest_gke_pod_namespace:lc',
+  'dest_gke_workload_name:lc dest_gke_workload_type:lc dest_gke_service_name:lc dest_gke_service_namespace:lc',
+  'subscription_id:s resource_group:lc flow_log_resource_id:s flow_log_guid:s system_id:s category:lc',
+  'flow_log_version:i record_time:t acl_id:s rule:lc mac:s flow_state:lc encryption:lc src_k8s_kind:lc',
+  'src_k8s_cluster:lc src_k8s_namespace:lc src_k8s_pod:s src_k8s_node:lc src_k8s_workload:lc',
+  'src_k8s_workload_kind:lc src_k8s_service:lc src_k8s_zone:lc src_k8s_labels:s dst_k8s_kind:lc',
+  'dst_k8s_cluster:lc dst_k8s_namespace:lc dst_k8s_pod:s dst_k8s_node:lc dst_k8s_workload:lc',
+  'dst_k8s_workload_kind:lc dst_k8s_service:lc dst_k8s_zone:lc dst_k8s_labels:s',
+]);
+
+/** Rollup key fields as migration 2 created them, frozen for the same reason. */
+export const V2_ROLLUP_DIMS: readonly string[] = ['src_k8s_cluster', 'src_k8s_namespace', 'src_k8s_workload_kind', 'src_k8s_workload', 'dst_k8s_cluster', 'dst_k8s_namespace', 'dst_k8s_workload_kind', 'dst_k8s_workload', 'dst_port', 'protocol', 'action', 'direction'];
+

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { test } from 'node:test';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { clickhouseMigrations, featuresFor } from './clickhouse-schema.js';
+import { duckdbMigrations } from './duckdb-schema.js';
+import { STORED_FIELDS } from './schema.js';
+
+/**
+ * Migrations are append-only: stores created by an earlier release have recorded theirs as applied
+ * and never run them again, so an edit of an old migration reaches only new stores. These are the
+ * SQL hashes of every migration released; a change fails here. Add a migration instead (and its
+ * hash below), never change a hash.
+ */
+const RELEASED: Record<string, Record<number, string>> = {
+  duckdb: { 1: 'b166a828d269f573', 2: '4f99a7e921f0ab9b' },
+  'clickhouse 18.16': { 1: '2f5de8ffaf73c00c', 2: 'cf2eecfe79ebc8b2', 3: 'ed967d93d33ce549' },
+  'clickhouse 18.16 LowCardinality': { 1: 'd0265db8f7d48aa3', 2: '2f1e54e7e64866e5', 3: 'ed967d93d33ce549' },
+  'clickhouse 26.1': { 1: 'f8b8ebf158d2b7c7', 2: '32c1929678bb6535', 3: 'd0625bd0a1f6572d' },
+};
+
+const hash = (ss: readonly string[]): string => createHash('sha256').update(ss.join('\n;\n')).digest('hex').slice(0, 16);
+
+function current(): Record<string, { version: number; statements: readonly string[] }[]> {
+  return {
+    duckdb: duckdbMigrations(),
+    'clickhouse 18.16': clickhouseMigrations('sightline', featuresFor('18.16.1', false)),
+    'clickhouse 18.16 LowCardinality': clickhouseMigrations('sightline', featuresFor('18.16.1', true)),
+    'clickhouse 26.1': clickhouseMigrations('sightline', featuresFor('26.1.1', false)),
+  };
+}
+
+test('released migrations keep their SQL (append-only: a change is a new migration)', () => {
+  for (const [variant, ms] of Object.entries(current())) {
+    const versions = ms.map((m) => m.version);
+    assert.deepEqual(versions, versions.map((_, i) => i + 1), `${variant}: versions are 1..n in order`);
+    for (const [v, h] of Object.entries(RELEASED[variant]!)) {
+      const m = ms.find((x) => x.version === Number(v));
+      assert.ok(m, `${variant}: released migration ${v} is gone`);
+      assert.equal(hash(m.statements), h, `${variant}: migration ${v} was edited; add a new migration instead`);
+    }
+  }
+});
+
+test('duckdb: the flows columns built by replaying the migrations are the field table, with the stored types', async () => {
+  const inst = await DuckDBInstance.create(':memory:');
+  const conn = await inst.connect();
+  try {
+    for (const m of duckdbMigrations()) for (const sql of m.statements) await conn.run(sql);
+    const rows = (await conn.runAndReadAll("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'flows' ORDER BY ordinal_position")).getRowObjectsJS();
+    const got = new Map(rows.map((r) => [String(r.column_name), String(r.data_type)]));
+    const want = new Map<string, string>([['tenant', 'VARCHAR'], ['batch_id', 'VARCHAR'], ['row_no', 'INTEGER'], ['ts', 'TIMESTAMP'], ['extra', 'VARCHAR']]);
+    for (const f of STORED_FIELDS) {
+      want.set(f.spec.name, f.spec.kind === 'string' ? 'VARCHAR' : f.spec.kind === 'time' ? 'TIMESTAMP' : f.integer ? 'BIGINT' : 'DOUBLE');
+    }
+    assert.deepEqual([...got].sort(), [...want].sort(), 'a field of the field table without its migration (or a column without its field)');
+  } finally {
+    conn.closeSync();
+  }
+});
