@@ -138,8 +138,10 @@ export async function runBackfillCommand(args: string[]): Promise<number> {
     return 2;
   }
 
-  const log = createLogger();
-  const progress = new BackfillProgress(process.stderr.isTTY ? 'tty' : 'log', log);
+  const tty = process.stderr.isTTY === true;
+  // On a terminal the progress line is the report: info lines would break it (warnings and errors still show).
+  const log = createLogger(tty && process.env['SIGHTLINE_LOG_LEVEL'] === undefined ? { level: 'warn' } : {});
+  const progress = new BackfillProgress(tty ? 'tty' : 'log', log);
   const timer = setInterval(() => progress.tick(), progress.mode === 'tty' ? 250 : everyMs);
   let summary: BackfillSummary;
   try {
