@@ -7,6 +7,7 @@ import { clickhouseMigrations, featuresFor, ROLLUP_NUMERIC, rollupKey, type Clic
 import { clickhouseLoggerClass, stderrJsonLogger, type StoreLogger } from './clickhouse-log.js';
 import { rowBinaryBody, type RowBinaryItem } from './clickhouse-rowbinary.js';
 import { quoteIdent, quoteNumber, quoteString, quoteValue } from './clickhouse-sql.js';
+import { cutoffs, emptyReport, ledgerDays, uniformPolicy, type RetentionPolicy, type RetentionReport, type TenantCutoffs } from './retention.js';
 import { DEFAULT_RETENTION_DAYS, ROLLUPS, rollupTable, rowTime, STORED_FIELDS, type RollupSpec } from './schema.js';
 import {
   checkBatch,
@@ -334,38 +335,57 @@ export class ClickHouseStore implements FlowStore {
     return { table: this.t(rollupTable(rollup)), time: 'bucket', measure: `sum(${metric})` };
   }
 
-  async applyRetention(now: Date = new Date()): Promise<void> {
-    const ret = this.cfg.retentionDays;
-    const cutoff = (days: number): Date => new Date(now.getTime() - days * 86_400_000);
-    await this.dropPartitions('flows', 'ts', cutoff(ret.flows), 'day');
-    await this.dropPartitions('batches', 'max_ts', cutoff(Math.max(ret.flows, ret['1h'])), 'month');
-    await this.dropPartitions('flows_landed', 'ts', cutoff(Math.max(ret.flows, ret['1h'])), 'day');
-    for (const r of ROLLUPS) await this.dropPartitions(rollupTable(r), 'bucket', cutoff(ret[r.name]), 'month');
+  /**
+   * Per tenant: each overridden tenant by its own days, every other tenant by the default
+   * (`policy` absent: this store's `retentionDays` for everyone). `flows_landed` has no tenant
+   * column: it keeps the longest ledger days of all.
+   */
+  async applyRetention(now: Date = new Date(), policy: RetentionPolicy = uniformPolicy(this.cfg.retentionDays)): Promise<RetentionReport> {
+    const report = emptyReport();
+    const add = (tier: keyof RetentionReport, r: { rows: number; partitions: number }): void => {
+      report[tier].rows += r.rows;
+      report[tier].partitions += r.partitions;
+    };
+    add('flows', await this.expire('flows', 'ts', cutoffs(policy, now, (d) => d.flows), 'day'));
+    const ledger = cutoffs(policy, now, ledgerDays);
+    add('ledger', await this.expire('batches', 'max_ts', ledger, 'month'));
+    add('ledger', await this.expire('flows_landed', 'ts', { tenants: [], others: ledger.earliest, earliest: ledger.earliest }, 'day'));
+    for (const r of ROLLUPS) add(r.name, await this.expire(rollupTable(r), 'bucket', cutoffs(policy, now, (d) => d[r.name]), 'month'));
+    return report;
   }
 
   /**
-   * Drops the partitions wholly older than the cutoff (cheap: files are unlinked), then deletes
-   * the older rows of the partition the cutoff falls in with a mutation, so what remains is the
-   * same as DuckDB's. Newer servers also drop rows through the tables' TTL.
+   * Drops the partitions wholly older than every tenant's cut-off (cheap: files are unlinked),
+   * then deletes each tenant's older rows of the partitions left with a mutation, so what remains
+   * is the same as DuckDB's. Newer servers also drop rows through the tables' TTL.
    */
-  private async dropPartitions(table: string, col: string, cutoff: Date, unit: 'day' | 'month'): Promise<void> {
-    const parts = await this.rows<{ partition: string }>(
-      `SELECT DISTINCT partition FROM system.parts WHERE database = ${quoteString(this.cfg.database)} AND table = ${quoteString(table)} AND active`,
+  private async expire(table: string, col: string, c: TenantCutoffs, unit: 'day' | 'month'): Promise<{ rows: number; partitions: number }> {
+    const parts = await this.rows<{ partition: string; rows: string }>(
+      `SELECT partition, sum(rows) AS rows FROM system.parts WHERE database = ${quoteString(this.cfg.database)} AND table = ${quoteString(table)} AND active GROUP BY partition`,
     );
-    const iso = cutoff.toISOString();
+    const iso = c.earliest.toISOString();
     const cutKey = Number(unit === 'day' ? iso.slice(0, 10).replace(/-/g, '') : iso.slice(0, 7).replace(/-/g, ''));
+    const out = { rows: 0, partitions: 0 };
     for (const p of parts) {
       const key = Number(p.partition.replace(/'/g, ''));
-      if (Number.isFinite(key) && key < cutKey) await this.ch.command({ query: `ALTER TABLE ${this.t(table)} DROP PARTITION ${quoteNumber(key)}` });
+      if (Number.isFinite(key) && key < cutKey) {
+        await this.ch.command({ query: `ALTER TABLE ${this.t(table)} DROP PARTITION ${quoteNumber(key)}` });
+        out.partitions++;
+        out.rows += Number(p.rows);
+      }
     }
-    const secs = Math.floor(cutoff.getTime() / 1000);
-    const [left] = await this.rows<{ n: string }>(`SELECT count() AS n FROM ${this.t(table)} WHERE ${quoteIdent(col)} < toDateTime(${secs}, 'UTC')`);
+    const at = (d: Date): string => `toDateTime(${Math.floor(d.getTime() / 1000)}, 'UTC')`;
+    const alts = c.tenants.map((t) => `(tenant = ${quoteString(t.tenant)} AND ${quoteIdent(col)} < ${at(t.before)})`);
+    const others = c.tenants.length > 0 ? `tenant NOT IN (${c.tenants.map((t) => quoteString(t.tenant)).join(', ')}) AND ` : '';
+    alts.push(`(${others}${quoteIdent(col)} < ${at(c.others)})`);
+    const where = alts.join(' OR ');
+    const [left] = await this.rows<{ n: string }>(`SELECT count() AS n FROM ${this.t(table)} WHERE ${where}`);
     if (Number(left?.n ?? 0) > 0) {
-      await this.ch.command({
-        query: `ALTER TABLE ${this.t(table)} DELETE WHERE ${quoteIdent(col)} < toDateTime(${secs}, 'UTC')`,
-      });
+      await this.ch.command({ query: `ALTER TABLE ${this.t(table)} DELETE WHERE ${where}` });
       await this.waitMutations(table);
+      out.rows += Number(left!.n);
     }
+    return out;
   }
 
   private async waitMutations(table: string): Promise<void> {

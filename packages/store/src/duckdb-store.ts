@@ -3,6 +3,7 @@ import { FIELD_LIST, FlowBatch, type BatchMeta } from '@sightline/flow';
 import { z } from 'zod';
 import { duckdbMigrations } from './duckdb-schema.js';
 import { DuckDBWriter } from './duckdb-writer.js';
+import { cutoffs, emptyReport, ledgerDays, uniformPolicy, type RetentionPolicy, type RetentionReport, type TenantCutoffs } from './retention.js';
 import { DEFAULT_RETENTION_DAYS, ROLLUPS, rollupTable, STORED_FIELDS, type RollupSpec } from './schema.js';
 import {
   checkBatch,
@@ -174,14 +175,30 @@ export class DuckDBStore implements FlowStore {
     });
   }
 
-  applyRetention(now: Date = new Date()): Promise<void> {
+  /**
+   * Deletes per tenant: each overridden tenant by its own days, every other tenant by the
+   * default (`policy` absent: this store's `retentionDays` for everyone).
+   */
+  applyRetention(now: Date = new Date(), policy: RetentionPolicy = uniformPolicy(this.cfg.retentionDays)): Promise<RetentionReport> {
     return this.run(async () => {
-      const cut = (days: number): DuckDBValue[] => [BigInt(Math.round((now.getTime() - days * 86_400_000) * 1000))];
-      const ret = this.cfg.retentionDays;
-      await this.conn.run('DELETE FROM flows WHERE ts < make_timestamp($1::BIGINT)', cut(ret.flows));
+      const report = emptyReport();
+      const del = async (table: string, col: string, c: TenantCutoffs): Promise<number> => {
+        const params: DuckDBValue[] = [];
+        const p = (v: DuckDBValue): string => {
+          params.push(v);
+          return `$${params.length}`;
+        };
+        const ts = (d: Date): string => `make_timestamp(${p(BigInt(d.getTime()) * 1000n)}::BIGINT)`;
+        const alts = c.tenants.map((t) => `(tenant = ${p(t.tenant)} AND ${col} < ${ts(t.before)})`);
+        const others = c.tenants.length > 0 ? `tenant NOT IN (${c.tenants.map((t) => p(t.tenant)).join(', ')}) AND ` : '';
+        alts.push(`(${others}${col} < ${ts(c.others)})`);
+        return (await this.conn.run(`DELETE FROM ${table} WHERE ${alts.join(' OR ')}`, params)).rowsChanged;
+      };
+      report.flows.rows = await del('flows', 'ts', cutoffs(policy, now, (d) => d.flows));
       // The ledger must outlive the rows: a batch redelivered after its rows expired would come back otherwise.
-      await this.conn.run('DELETE FROM batches WHERE max_ts < make_timestamp($1::BIGINT)', cut(Math.max(ret.flows, ret['1h'])));
-      for (const r of ROLLUPS) await this.conn.run(`DELETE FROM ${rollupTable(r)} WHERE bucket < make_timestamp($1::BIGINT)`, cut(ret[r.name]));
+      report.ledger.rows = await del('batches', 'max_ts', cutoffs(policy, now, ledgerDays));
+      for (const r of ROLLUPS) report[r.name].rows = await del(rollupTable(r), 'bucket', cutoffs(policy, now, (d) => d[r.name]));
+      return report;
     });
   }
 

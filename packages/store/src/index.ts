@@ -5,3 +5,4 @@ export { ClickHouseStore, ClickHouseStoreConfigSchema, type ClickHouseStoreConfi
 export { clickhouseLoggerClass, stderrJsonLogger, type StoreLogger } from './clickhouse-log.js';
 export { featuresFor, type ClickHouseFeatures } from './clickhouse-schema.js';
 export { quoteString, quoteIdent, quoteNumber } from './clickhouse-sql.js';
+export * from './retention.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BatchMetaSchema, FIELD_BY_NAME, FLOW_SCHEMA_VERSION, type BatchMeta, type FlowBatch } from '@sightline/flow';
+import type { RetentionPolicy, RetentionReport } from './retention.js';
 import { METRICS, ROLLUP_DIMS, ROLLUPS, type Metric, type RollupSpec } from './schema.js';
 
 /**
@@ -23,8 +24,11 @@ export interface FlowStore {
   readBatch(tenant: string, batchId: string): Promise<FlowBatch>;
   timeSeries(tenant: string, q: TimeSeriesQuery, opts?: QueryOptions): Promise<TimeSeriesResult>;
   topN(tenant: string, q: TopNQuery, opts?: QueryOptions): Promise<TopNResult>;
-  /** Drops what is older than each table's retention, relative to `now`. */
-  applyRetention(now?: Date): Promise<void>;
+  /**
+   * Drops what is older than each table's retention, relative to `now`, per tenant (`policy`;
+   * default: the store's configured days for every tenant). Returns what it removed per tier.
+   */
+  applyRetention(now?: Date, policy?: RetentionPolicy): Promise<RetentionReport>;
   close(): Promise<void>;
 }
 

@@ -1,0 +1,152 @@
+import { z } from 'zod';
+import { DEFAULT_RETENTION_DAYS } from './schema.js';
+import { TenantSchema } from './store.js';
+
+/**
+ * Retention per tenant: days for the raw table and for each rollup, a default plus per-tenant
+ * overrides, applied by the services on a schedule (RetentionScheduler). ClickHouse 18.16 has no
+ * table TTL, and the TTL of newer servers cannot differ by tenant, so the services delete.
+ */
+
+export const RETENTION_TIERS = ['flows', '1m', '5m', '1h'] as const;
+export type RetentionTier = (typeof RETENTION_TIERS)[number];
+export type RetentionDays = Record<RetentionTier, number>;
+
+const days = z.number().positive().max(36_500);
+export const RetentionDaysSchema = z.object({ flows: days, '1m': days, '5m': days, '1h': days }).strict();
+const PartialDays = RetentionDaysSchema.partial();
+
+/** As configured: `days` completes today's defaults; a tenant's entry completes `days`. */
+export const RetentionPolicySchema = z
+  .object({
+    days: PartialDays.default({}),
+    tenants: z.record(TenantSchema, PartialDays).default({}),
+  })
+  .strict();
+export type RetentionPolicyInput = z.input<typeof RetentionPolicySchema>;
+
+export interface RetentionPolicy {
+  readonly default: RetentionDays;
+  readonly tenants: Readonly<Record<string, RetentionDays>>;
+}
+
+export function retentionPolicy(input: RetentionPolicyInput = {}): RetentionPolicy {
+  const p = RetentionPolicySchema.parse(input);
+  const def: RetentionDays = { ...DEFAULT_RETENTION_DAYS, ...p.days };
+  const tenants: Record<string, RetentionDays> = {};
+  for (const [t, d] of Object.entries(p.tenants)) tenants[t] = { ...def, ...d };
+  return { default: def, tenants };
+}
+
+/** The policy of a store configured with one set of days for everyone (the stores' `retentionDays`). */
+export const uniformPolicy = (d: RetentionDays): RetentionPolicy => ({ default: { ...d }, tenants: {} });
+
+/**
+ * Days of the batch ledger (and ClickHouse's per-batch row counts): the ledger must outlive the
+ * rows and rollups, else a batch redelivered after its rows expired would be written again.
+ */
+export const ledgerDays = (d: RetentionDays): number => Math.max(d.flows, d['1h']);
+
+/**
+ * One table's cut-offs: each overridden tenant with its own, everyone else with the default.
+ * `longest` is the earliest cut-off of all: what is older than it is expired for every tenant.
+ */
+export interface TenantCutoffs {
+  readonly tenants: readonly { tenant: string; before: Date }[];
+  readonly others: Date;
+  readonly earliest: Date;
+}
+
+export function cutoffs(policy: RetentionPolicy, now: Date, pick: (d: RetentionDays) => number): TenantCutoffs {
+  const at = (d: number): Date => new Date(now.getTime() - d * 86_400_000);
+  const tenants = Object.entries(policy.tenants).map(([tenant, d]) => ({ tenant, before: at(pick(d)) }));
+  const others = at(pick(policy.default));
+  const earliest = new Date(Math.min(others.getTime(), ...tenants.map((t) => t.before.getTime())));
+  return { tenants, others, earliest };
+}
+
+/** What one run removed, per tier (`ledger`: batch ledger entries and their bookkeeping). */
+export type RetentionReport = Record<RetentionTier | 'ledger', { rows: number; partitions: number }>;
+
+export const emptyReport = (): RetentionReport => ({
+  flows: { rows: 0, partitions: 0 },
+  '1m': { rows: 0, partitions: 0 },
+  '5m': { rows: 0, partitions: 0 },
+  '1h': { rows: 0, partitions: 0 },
+  ledger: { rows: 0, partitions: 0 },
+});
+
+export interface RetentionStatus {
+  /** runs finished, successful or not */
+  runs: number;
+  failures: number;
+  /** end of the last successful run (epoch ms), null before the first */
+  lastSuccessMs: number | null;
+  /** what every successful run removed so far */
+  removed: RetentionReport;
+}
+
+export interface RetentionSchedulerOptions {
+  store: { applyRetention(now?: Date, policy?: RetentionPolicy): Promise<RetentionReport> };
+  policy: RetentionPolicy;
+  /** between the end of one run and the start of the next */
+  intervalMs: number;
+  /** after start(): soon, so a process that restarts often still applies it */
+  firstRunDelayMs: number;
+  onRun?: (report: RetentionReport, status: Readonly<RetentionStatus>) => void;
+  onError?: (err: unknown) => void;
+}
+
+/**
+ * Runs `applyRetention` on a timer, one run at a time. A failed run is reported and the next
+ * one is tried at the next interval (retention is idempotent: it only removes what is expired).
+ */
+export class RetentionScheduler {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  readonly status: RetentionStatus = { runs: 0, failures: 0, lastSuccessMs: null, removed: emptyReport() };
+
+  constructor(private readonly o: RetentionSchedulerOptions) {}
+
+  start(): this {
+    this.schedule(this.o.firstRunDelayMs);
+    return this;
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.runOnce().finally(() => {
+        this.running = undefined;
+        this.schedule(this.o.intervalMs);
+      });
+    }, ms);
+    // the schedule alone does not keep a process alive
+    this.timer.unref();
+  }
+
+  private async runOnce(): Promise<void> {
+    try {
+      const report = await this.o.store.applyRetention(new Date(), this.o.policy);
+      for (const k of Object.keys(report) as (keyof RetentionReport)[]) {
+        this.status.removed[k].rows += report[k].rows;
+        this.status.removed[k].partitions += report[k].partitions;
+      }
+      this.status.lastSuccessMs = Date.now();
+      this.status.runs++;
+      this.o.onRun?.(report, this.status);
+    } catch (err) {
+      this.status.runs++;
+      this.status.failures++;
+      this.o.onError?.(err);
+    }
+  }
+
+  /** No run starts after this; a run in progress is waited for. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+}
