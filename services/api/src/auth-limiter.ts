@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 /**
  * Failed authentications per client address, as a token bucket: a client may fail `burst` times
  * in a row, then `perSecond` times a second. A client whose bucket is empty is answered 429
@@ -53,4 +55,24 @@ export class FailureLimiter {
     }
     return b;
   }
+}
+
+/**
+ * The bucket a client address falls in: an IPv4 address as such (an IPv4-mapped IPv6 address, as
+ * a dual-stack listener reports it, is that IPv4 address), an IPv6 address by its /64. One host is
+ * usually given a whole /64 and may pick any address in it: keyed by the full address, each of its
+ * 2^64 addresses would get a fresh burst of failures and a remembered entry of its own.
+ */
+export function clientKey(address: string | undefined): string {
+  if (address === undefined || address === '') return 'unknown';
+  const addr = address.split('%')[0]!.toLowerCase();
+  if (isIP(addr) !== 6) return addr;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(addr);
+  if (mapped) return mapped[1]!;
+  const [head = '', tail] = addr.split('::');
+  const groups = (s: string | undefined) => (s === undefined || s === '' ? [] : s.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])));
+  const h = groups(head);
+  const t = tail === undefined ? [] : groups(tail);
+  const all = [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
+  return `${all.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
 }

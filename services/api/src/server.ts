@@ -3,7 +3,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createGunzip } from 'node:zlib';
-import { FailureLimiter } from './auth-limiter.js';
+import { clientKey, FailureLimiter } from './auth-limiter.js';
 import { authenticateIngest, handleIngest, IngestChecks, LastEpochs, type IngestDeps } from './ingest.js';
 import { Semaphore } from './semaphore.js';
 import { bearer, type ClusterIdentity } from './tokens.js';
@@ -212,6 +212,8 @@ export async function startServer(deps: IngestDeps, opts: ServerOptions): Promis
   const inflations = new Semaphore(limits.maxConcurrentInflations, limits.maxQueuedInflations);
   const failures = new FailureLimiter({ burst: authLimits.failureBurst, perSecond: authLimits.failuresPerSecond, maxClients: authLimits.maxClients });
   const clientOf = (req: IncomingMessage) => req.socket.remoteAddress ?? 'unknown';
+  // the failure bucket: an IPv6 client by its /64, which one host may hold whole (auth-limiter.ts)
+  const bucketOf = (req: IncomingMessage) => clientKey(req.socket.remoteAddress);
   const refuse = (req: IncomingMessage, res: ServerResponse, status: number, body: Record<string, unknown>, headers: Record<string, string> = {}) => {
     for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
     closeAfter(req, res, opts.maxBodyBytes, limits.bodyTimeoutMs);
@@ -220,7 +222,7 @@ export async function startServer(deps: IngestDeps, opts: ServerOptions): Promis
 
   /** A client that spent its failed-authentication burst gets 429 before its token is looked at. */
   const rateLimited = (req: IncomingMessage, res: ServerResponse, route: 'ingest' | 'query'): boolean => {
-    const waitMs = failures.blockedFor(clientOf(req));
+    const waitMs = failures.blockedFor(bucketOf(req));
     if (waitMs === 0) return false;
     const seconds = Math.max(1, Math.ceil(waitMs / 1000));
     deps.metrics.authFailures.inc({ route, reason: 'rate-limited' });
@@ -232,7 +234,7 @@ export async function startServer(deps: IngestDeps, opts: ServerOptions): Promis
   const authFailed = (req: IncomingMessage, route: 'ingest' | 'query', reason: string) => {
     const client = clientOf(req);
     deps.metrics.authFailures.inc({ route, reason });
-    const limited = failures.fail(client);
+    const limited = failures.fail(bucketOf(req));
     deps.log.warn({ client, route, method: req.method, reason, ...(limited ? { rateLimited: true } : {}) }, limited ? 'auth: request refused; client rate-limited' : 'auth: request refused');
   };
 
