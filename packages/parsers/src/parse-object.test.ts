@@ -57,6 +57,10 @@ test('all lines bad in AWS and GCP objects, and errors counted with a stats obje
   // NODATA only: no flow, but no error either: an empty interval, not a bad object
   const nodata = await run('y.log', `${header}\n2 1 eni-1 - - - - - - - 1700000000 1700000060 - NODATA\n`);
   assert.equal(nodata.error, undefined);
+  // NODATA and SKIPDATA lines are good lines: with a bad line among them the object is still readable
+  const quiet = await run('q.log', `${header}\n2 1 eni-1 - - - - - - - 1700000000 1700000060 - NODATA\n2 1 eni-1 - - - - - - - 1700000000 1700000060 - SKIPDATA\nnot a line\n`);
+  assert.equal(quiet.error, undefined, String(quiet.error));
+  assert.deepEqual([quiet.stats.nodata, quiet.stats.skipdata, quiet.stats.errors], [1, 1, 1]);
   // a shared stats object that already holds records from an earlier object does not hide this one's
   const shared = newStats();
   shared.records = 5;

@@ -43,7 +43,10 @@ export async function* parseObject(
   onFormat?: (format: FormatId) => void,
 ): AsyncGenerator<FlowBatch, void, undefined> {
   // ctx.stats may be shared by several objects (the embedded pipeline sums them): count from here
-  const records0 = ctx.stats.records;
+  // NODATA and SKIPDATA lines are good lines that carry no flow: an AWS file of them and one
+  // corrupt line is a readable object with a bad line, not a bad object
+  const good = () => ctx.stats.records + ctx.stats.nodata + ctx.stats.skipdata;
+  const good0 = good();
   const errors0 = ctx.stats.errors;
   let first: ParseIssue | undefined;
   const inner: ParseContext = {
@@ -55,7 +58,7 @@ export async function* parseObject(
   };
   yield* detectAndParse(input, inner, onFormat);
   const errors = ctx.stats.errors - errors0;
-  if (ctx.stats.records === records0 && errors > 0) throw new NoRecordsError(ctx.source, errors, first);
+  if (good() === good0 && errors > 0) throw new NoRecordsError(ctx.source, errors, first);
 }
 
 async function* detectAndParse(
