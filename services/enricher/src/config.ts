@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { jsonSyntaxError } from '@sightline/service-kit';
+import { RetentionConfig } from './retention.js';
 
 /**
  * The enricher's configuration file (JSON), validated at load; an invalid file is reported with
@@ -76,6 +77,8 @@ export const EnricherConfig = z.object({
       networks: z.array(z.string().min(1)).default([]),
     }).strict()).default([]),
   }).strict().prefault({}),
+  /** days kept per table, per tenant, and the schedule that applies them (see README) */
+  retention: RetentionConfig,
   http: z.object({
     host: z.string().default('127.0.0.1'),
     /** 0 picks a free port (tests) */

@@ -2,7 +2,7 @@ import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kaf
 import { KubeMetaState, newAttributionStats, type AttributionStats } from '@sightline/attribution';
 import { ensureTopics, topicSpecs } from '@sightline/bus';
 import { colIndex, decodeBatch, decodeBatchMeta, type BatchMeta, type FlowBatch } from '@sightline/flow';
-import { ClickHouseStore, DuckDBStore, type FlowStore } from '@sightline/store';
+import { ClickHouseStore, DuckDBStore, type FlowStore, type RetentionScheduler } from '@sightline/store';
 import type { EnricherConfig, StoreConfig } from './config.js';
 import { startHttp } from '@sightline/service-kit';
 import { createKafka } from '@sightline/service-kit';
@@ -10,6 +10,7 @@ import { errField, type Logger } from './log.js';
 import { MetaConsumer } from './meta-consumer.js';
 import { EnricherMetrics } from './metrics.js';
 import { WritePipeline, type PendingMessage } from './write-pipeline.js';
+import { startRetention } from './retention.js';
 
 const END = colIndex('end');
 const START = colIndex('start');
@@ -44,6 +45,8 @@ export class Enricher {
   private flows: Consumer | undefined;
   private meta: MetaConsumer | undefined;
   private http: Awaited<ReturnType<typeof startHttp>> | undefined;
+  /** applies the retention days on a schedule (null: disabled in the config) */
+  private retention: RetentionScheduler | null = null;
   private compactTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   private ready = false;
@@ -96,6 +99,7 @@ export class Enricher {
       store = await openStore(cfg.store, log);
       const e = new Enricher(cfg, log, metrics, kafka, admin, store);
       await e.run(specs.flows.name, specs.kubeMeta.name);
+      e.retention = startRetention(store, cfg.retention, metrics.registry, log);
       return e;
     } catch (err) {
       await store?.close().catch(() => undefined);
@@ -257,6 +261,7 @@ export class Enricher {
     if (this.stopping) return;
     this.stopping = true;
     if (this.compactTimer) clearInterval(this.compactTimer);
+    await this.retention?.stop();
     // before leaving the group: a commit needs a member (a write that fails now is left to the next owner)
     await this.pipeline.close();
     try {
