@@ -247,12 +247,18 @@ test('Azure PT1H.json written in one upload (Put Blob, no committed blocks) is r
     assert.deepEqual(await readAll(first.refs), records.slice(0, 1));
     assert.deepEqual((await pollAll(discovery, first.cursor)).refs, [], 'unchanged: nothing to read');
 
-    // uploaded again, grown (the SDK's uploadData of a small buffer is one Put Blob too), in a later
-    // second than the first upload: Azurite then gives the blob a new creation time, so the byte
-    // checkpoint must hold across generations (creation times have a resolution of one second)
+    // uploaded again, grown (the SDK's uploadData of a small buffer is one Put Blob too), until the
+    // blob has a new creation time (Azurite gives one to a Put Blob in a later second; they have a
+    // resolution of one second), so the byte checkpoint must hold across generations. Waits on the
+    // server's answer, not on this machine's clock (a spin of up to a second took a core from the others).
     const created = (await blob.getProperties()).createdOn!.getTime();
-    while (Date.now() < created + 1000) await new Promise((r) => setImmediate(r));
-    await blob.uploadData(doc(2));
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      await blob.uploadData(doc(2));
+      if ((await blob.getProperties()).createdOn!.getTime() !== created) break;
+      assert.ok(Date.now() < deadline, 'a Put Blob a second later gives the blob a new creation time');
+      await new Promise((r) => setTimeout(r, 100));
+    }
     assert.deepEqual((await blob.getBlockList('committed')).committedBlocks ?? [], []);
     const second = await pollAll(discovery, first.cursor);
     assert.equal(second.refs.length, 1);
