@@ -7,13 +7,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import kafkajs from 'kafkajs';
 import { endpoints } from '@sightline/testkit';
 import { ApiConfigSchema } from './config.js';
 import { createLogger } from './log.js';
 import { ApiMetrics } from './metrics.js';
 import { startApi, type ApiService } from './service.js';
 import { hashToken } from './tokens.js';
+import { dropTopic } from './testdata/kafka.js';
 
 /**
  * What a hostile or broken client can do to the api before and while it reads a body (issue 10:
@@ -116,10 +116,7 @@ async function harness(t: { after(fn: () => unknown): void }, overrides: Record<
   const api = await startApi(config, { log, metrics });
   t.after(async () => {
     await api.stop();
-    const admin = new kafkajs.Kafka({ clientId: `t-${run}`, brokers: endpoints().kafkaBrokers, logLevel: kafkajs.logLevel.NOTHING }).admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: [api.publisher.topic] }).catch(() => undefined);
-    await admin.disconnect();
+    await dropTopic(api.publisher.topic);
     rmSync(dir, { recursive: true, force: true });
   });
   return {

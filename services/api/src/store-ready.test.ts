@@ -4,7 +4,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import kafkajs from 'kafkajs';
 import { ClickHouseStore, DuckDBStore, type FlowStore } from '@sightline/store';
 import { endpoints } from '@sightline/testkit';
 import { ApiConfigSchema, type ApiConfig } from './config.js';
@@ -12,6 +11,7 @@ import { createLogger } from './log.js';
 import { ApiMetrics } from './metrics.js';
 import { startApi } from './service.js';
 import { hashToken } from './tokens.js';
+import { dropTopic } from './testdata/kafka.js';
 
 /**
  * Issue 10, point 12: the API starts before the writer (enricher, embedded pipeline) has created
@@ -45,10 +45,7 @@ async function notReadyThenReady(t: { after(fn: () => unknown): void }, store: N
   const api = await startApi(config, { log: createLogger({ level: 'silent' }), metrics: new ApiMetrics(false) });
   t.after(async () => {
     await api.stop();
-    const admin = new kafkajs.Kafka({ clientId: `t-${run}`, brokers: endpoints().kafkaBrokers, logLevel: kafkajs.logLevel.NOTHING }).admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: [api.publisher.topic] }).catch(() => undefined);
-    await admin.disconnect();
+    await dropTopic(api.publisher.topic);
     rmSync(dir, { recursive: true, force: true });
   });
   const q = `${api.url}/v1/query/topn?dimension=dst_workload&from=2025-03-10T00:00:00Z&to=2025-03-10T01:00:00Z`;
