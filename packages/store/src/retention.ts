@@ -25,6 +25,24 @@ export const RetentionPolicySchema = z
   .strict();
 export type RetentionPolicyInput = z.input<typeof RetentionPolicySchema>;
 
+/**
+ * The `retention` section of a service's configuration (the enricher's, and the embedded
+ * `sightline.json`): the policy and the schedule that applies it.
+ */
+export const RetentionConfigSchema = z
+  .object({
+    /** false: this process never deletes (another one does it) */
+    enabled: z.boolean().default(true),
+    /** between the end of one run and the start of the next */
+    intervalSeconds: z.number().min(1).max(7 * 86_400).default(3600),
+    /** the first run, after start-up: soon, so a process restarted often still applies it */
+    firstRunSeconds: z.number().min(0).max(86_400).default(60),
+    ...RetentionPolicySchema.shape,
+  })
+  .strict()
+  .prefault({});
+export type RetentionConfig = z.output<typeof RetentionConfigSchema>;
+
 export interface RetentionPolicy {
   readonly default: RetentionDays;
   readonly tenants: Readonly<Record<string, RetentionDays>>;

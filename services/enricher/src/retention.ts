@@ -1,27 +1,18 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { RETENTION_TIERS, RetentionPolicySchema, RetentionScheduler, retentionPolicy, type FlowStore, type RetentionReport } from '@sightline/store';
-import { z } from 'zod';
+import {
+  RETENTION_TIERS, RetentionConfigSchema, RetentionScheduler, retentionPolicy, type FlowStore, type RetentionConfig as StoreRetentionConfig, type RetentionReport,
+} from '@sightline/store';
 import { errField, type Logger } from './log.js';
 
 /**
- * `retention` of the enricher configuration: days per table (raw `flows` and each rollup), a
- * default plus per-tenant overrides, applied by the enricher on a schedule. ClickHouse 18.16 has
- * no TTL, so without this the data is kept forever. Several enrichers on one database each run it:
- * the runs are idempotent (they only remove what is expired), so that costs repeats, not data.
+ * `retention` of the enricher configuration (RetentionConfigSchema of the store): days per table
+ * (raw `flows` and each rollup), a default plus per-tenant overrides, applied by the enricher on a
+ * schedule. ClickHouse 18.16 has no TTL, so without this the data is kept forever. Several
+ * enrichers on one database each run it: the runs are idempotent (they only remove what is
+ * expired), so that costs repeats, not data.
  */
-export const RetentionConfig = z
-  .object({
-    /** off: this enricher never deletes (another process does it) */
-    enabled: z.boolean().default(true),
-    /** between the end of one run and the start of the next */
-    intervalSeconds: z.number().min(1).max(7 * 86_400).default(3600),
-    /** the first run, after start-up: soon, so an enricher restarted often still applies it */
-    firstRunSeconds: z.number().min(0).max(86_400).default(60),
-    ...RetentionPolicySchema.shape,
-  })
-  .strict()
-  .prefault({});
-export type RetentionConfig = z.infer<typeof RetentionConfig>;
+export const RetentionConfig = RetentionConfigSchema;
+export type RetentionConfig = StoreRetentionConfig;
 
 /** The tiers of a retention report: the raw table, each rollup, and the batch ledger. */
 const TIERS = [...RETENTION_TIERS, 'ledger'] as const;

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ClusterScopeSchema } from '@sightline/attribution';
+import { RetentionConfigSchema } from '@sightline/store';
 
 /**
  * `sightline.json`: what the embedded pipeline reads. Paths are relative to the file's directory,
@@ -25,6 +26,8 @@ export const EmbeddedConfigSchema = z
       .refine((cs) => new Set(cs.map((c) => c.name)).size === cs.length, 'cluster names must be unique'),
     /** folders (or files) walked for flow-log objects, as a bucket prefix would be listed */
     sources: z.array(z.string().min(1)).min(1),
+    /** days kept per table (raw flows, each rollup), per tenant, and the schedule applying them while `sightline start` serves */
+    retention: RetentionConfigSchema,
     api: z
       .object({
         host: z.literal('127.0.0.1').default('127.0.0.1'),

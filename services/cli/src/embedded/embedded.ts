@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { DuckDBStore } from '@sightline/store';
+import { DuckDBStore, type RetentionScheduler } from '@sightline/store';
 import { loadEmbeddedConfig } from './config.js';
 import { runPipeline, type PipelineResult } from './pipeline.js';
 import { startEmbeddedApi, type EmbeddedApi } from './query-api.js';
+import { startEmbeddedRetention } from './retention.js';
 import { formatTopTalkers, queryTopTalkers, topTalkersPath, TALKER_DIMENSIONS, type TopNAnswer } from './top-talkers.js';
 
 /** DuckDB's buffer memory in the one-process default: a laptop runs other things too (see DuckDBStoreConfig). */
@@ -27,7 +28,9 @@ export interface EmbeddedRun {
   api: EmbeddedApi;
   talkers: TopNAnswer;
   dbPath: string;
-  /** closes the API, then the store */
+  /** applies the configured retention on its schedule (null: disabled); `status` shows the last run */
+  retention: RetentionScheduler | null;
+  /** closes the API, stops retention, then closes the store */
   close(): Promise<void>;
 }
 
@@ -60,13 +63,17 @@ export async function runEmbedded(o: EmbeddedOptions): Promise<EmbeddedRun> {
     o.out(`top talkers by workload (tenant ${cfg.config.tenant}, ${new Date(result.fromMs).toISOString()} to ${new Date(result.toMs).toISOString()}):`);
     for (const l of formatTopTalkers(talkers)) o.out(`  ${l}`);
     const a = api;
+    // after the pipeline, so the run's own writes are not slowed by it
+    const retention = startEmbeddedRetention(store, cfg.config.retention, o.warn);
     return {
       result,
       api: a,
       talkers,
       dbPath: o.dbPath,
+      retention,
       close: async () => {
         await a.close();
+        await retention?.stop();
         await store.close();
       },
     };
