@@ -1,3 +1,4 @@
 export * from './endpoints.js';
 export * from './service-process.js';
 export * from './rng.js';
+export * from './kafka-read.js';

@@ -7,9 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import kafkajs from 'kafkajs';
 import { decodeBatchMeta, type BatchMeta } from '@sightline/flow';
-import { endpoints } from '@sightline/testkit';
+import { TopicReader, endpoints } from '@sightline/testkit';
 
 export const skipInfra = process.env.SIGHTLINE_SKIP_INFRA === '1' ? 'SIGHTLINE_SKIP_INFRA=1' : false;
 export const DUMMY_SECRET = 'collector-dummy-secret-never-print-51c9';
@@ -100,31 +99,32 @@ export interface FlowMessage {
 }
 
 /**
- * Reads a topic from the beginning with a throw-away group until `enough` says so or the time is
- * up (then it returns what it has; the caller's assertion says what was missing).
+ * Reads a topic from the beginning with a throw-away group, always up to the end offsets the
+ * broker reports (fetched again while `enough` is not satisfied: a running collector may still be
+ * publishing). `timeoutMs` is how long to wait for the producer to satisfy `enough`; once it has
+ * passed, the topic read to its end is returned, and the caller's assertion says what is missing
+ * from it: a loss, not a slow read. Reading itself has its own, generous, deadline: a read that
+ * cannot reach the end offsets in time fails as SlowReadError with the offsets reached.
  */
-export async function readTopic<T>(topic: string, decode: (value: Buffer, key: string, partition: number, offset: string) => T, enough: (all: T[]) => boolean, timeoutMs = 30_000): Promise<T[]> {
-  const kafka = new kafkajs.Kafka({ clientId: 'collector-test-reader', brokers: endpoints().kafkaBrokers, logLevel: kafkajs.logLevel.NOTHING });
-  const consumer = kafka.consumer({ groupId: uniqueName('reader'), sessionTimeout: 10_000, heartbeatInterval: 1000 });
+export async function readTopic<T>(topic: string, decode: (value: Buffer, key: string, partition: number, offset: string) => T, enough: (all: T[]) => boolean = () => true, timeoutMs = 30_000, readDeadlineMs = 120_000): Promise<T[]> {
+  const t0 = Date.now();
+  const reader = await TopicReader.open(topic);
   const out: T[] = [];
-  await consumer.connect();
+  let decoded = 0;
   try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(resolve, timeoutMs);
-      if (enough(out)) { clearTimeout(timer); resolve(); return; }
-      consumer.run({
-        eachMessage: async ({ message, partition }) => {
-          if (message.value === null) return;
-          out.push(decode(message.value, message.key?.toString() ?? '', partition, message.offset));
-          if (enough(out)) { clearTimeout(timer); resolve(); }
-        },
-      }).catch(reject);
-    });
+    for (;;) {
+      const ends = await reader.ends();
+      await reader.reach(ends, Date.now() + readDeadlineMs, t0);
+      for (; decoded < reader.messages.length; decoded++) {
+        const m = reader.messages[decoded]!;
+        if (m.value !== null) out.push(decode(m.value, m.key?.toString() ?? '', m.partition, m.offset));
+      }
+      if (enough(out) || Date.now() - t0 >= timeoutMs) return out;
+      await new Promise((r) => setTimeout(r, 200));
+    }
   } finally {
-    await consumer.disconnect();
+    await reader.close();
   }
-  return out;
 }
 
 export const decodeFlow = (value: Buffer, key: string, partition: number, offset: string): FlowMessage => ({ meta: decodeBatchMeta(value), key, partition, offset });
