@@ -9,3 +9,6 @@ source "$HERE/lib.sh"
 if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null 2>&1; then
   need_apt docker-compose
 fi
+# chDB (an embedded current ClickHouse) for the tests that run the store's DDL and the dashboards'
+# SQL on a current engine; cached in a virtualenv, so only the first run downloads.
+bash "$HERE/chdb.sh" >/dev/null
