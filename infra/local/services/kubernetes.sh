@@ -7,6 +7,10 @@ KUBE_BUILD_DIR="$REPO_ROOT/infra/local/kubernetes/build"
 KUBE_VERSION="$(sed -n 's#^require k8s.io/kubernetes \(v[0-9.]*\)$#\1#p' "$KUBE_BUILD_DIR/go.mod")"
 KUBE_BIN="$CACHE_DIR/kubernetes/$KUBE_VERSION/kube-apiserver"
 KUBE_DATA="$DATA_DIR/kubernetes"
+# The CA, admin token and kubeconfig are the machine's, not the clone's: a second clone (or a second
+# work tree) must reach, and report as up, the kube-apiserver another clone started. Everything that
+# only the apiserver process owns (etcd data, logs, pid) stays in the clone's .data.
+KUBE_CRED="${SIGHTLINE_KUBE_CREDENTIALS_DIR:-$CACHE_DIR/kubernetes/credentials}"
 KUBE_PORT="${SIGHTLINE_KUBE_PORT:-6443}"
 ETCD_PORT="${SIGHTLINE_ETCD_PORT:-2379}"
 ETCD_PEER_PORT=$((ETCD_PORT + 1)) ETCD_METRICS_PORT=$((ETCD_PORT + 2))
@@ -16,15 +20,38 @@ KUBE_HOST="${KUBE_HOST:-127.0.0.1}"
 etcd_answers() { curl -fs --max-time 2 "http://127.0.0.1:$ETCD_PORT/health" | grep -q '"health":"true"'; }
 # /readyz is readable without credentials (system:public-info-viewer), so no token is needed here.
 kube_answers() {
-  [ -f "$KUBE_DATA/pki/ca.crt" ] && \
-    [ "$(curl -fs --max-time 3 --cacert "$KUBE_DATA/pki/ca.crt" "https://$KUBE_HOST:$KUBE_PORT/readyz")" = ok ]
+  kube_find_credentials
+  [ -f "$KUBE_CRED/pki/ca.crt" ] && \
+    [ "$(curl -fs --max-time 3 --cacert "$KUBE_CRED/pki/ca.crt" "https://$KUBE_HOST:$KUBE_PORT/readyz")" = ok ]
+}
+
+# Before the credentials were shared they lived in the clone's .data/kubernetes, and an apiserver
+# started then still trusts exactly those: adopt them (copied, so that clone keeps working as it was).
+kube_find_credentials() {
+  [ -f "$KUBE_CRED/kubeconfig" ] && return 0
+  [ -f "$KUBE_DATA/kubeconfig" ] && [ -f "$KUBE_DATA/pki/ca.crt" ] && [ "$KUBE_DATA" != "$KUBE_CRED" ] || return 0
+  kube_credentials_locked kube_adopt_credentials
+}
+kube_adopt_credentials() {
+  [ -f "$KUBE_CRED/kubeconfig" ] && return 0
+  mkdir -p "$KUBE_CRED"; chmod 700 "$KUBE_CRED"
+  cp -a "$KUBE_DATA/pki" "$KUBE_DATA/tokens.csv" "$KUBE_DATA/admin-auth-header" "$KUBE_CRED/" || return 1
+  # kubeconfig last: its presence means the set is complete
+  cp -a "$KUBE_DATA/kubeconfig" "$KUBE_CRED/kubeconfig"
+  log "kubernetes: credentials of $KUBE_DATA now shared from $KUBE_CRED"
+}
+
+# Two clones may create (or adopt) the shared credentials at the same moment.
+kube_credentials_locked() {
+  mkdir -p "$(dirname "$KUBE_CRED")"
+  ( flock 8; "$@" 8>&- ) 8>"$KUBE_CRED.lock"
 }
 
 # kube_api METHOD PATH [JSON]  -- prints the HTTP status. The bearer token is read by curl from a file
 # (-H @file) so it never appears on a command line or in a log.
 kube_api() {
-  local args=(-s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$KUBE_DATA/pki/ca.crt"
-    -H "@$KUBE_DATA/admin-auth-header" -X "$1")
+  local args=(-s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$KUBE_CRED/pki/ca.crt"
+    -H "@$KUBE_CRED/admin-auth-header" -X "$1")
   [ $# -ge 3 ] && args+=(-H 'Content-Type: application/json' --data "$3")
   curl "${args[@]}" "https://$KUBE_HOST:$KUBE_PORT$2"
 }
@@ -59,11 +86,16 @@ kube_build_apiserver() {
   mv "$KUBE_BIN.tmp" "$KUBE_BIN"
 }
 
-# First start only: CA, serving certificate, service-account key, admin token, kubeconfig.
+# First start on this machine only: CA, serving certificate, service-account key, admin token, kubeconfig.
 kube_init_credentials() {
-  local pki="$KUBE_DATA/pki"
-  [ -f "$KUBE_DATA/kubeconfig" ] && return 0
-  mkdir -p "$pki"; chmod 700 "$KUBE_DATA" "$pki"
+  kube_find_credentials
+  [ -f "$KUBE_CRED/kubeconfig" ] && return 0
+  kube_credentials_locked kube_init_credentials_locked
+}
+kube_init_credentials_locked() {
+  local pki="$KUBE_CRED/pki"
+  [ -f "$KUBE_CRED/kubeconfig" ] && return 0
+  mkdir -p "$pki"; chmod 700 "$KUBE_CRED" "$pki"
   (
     cd "$pki" && umask 077
     openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=sightline-local-ca" \
@@ -80,9 +112,10 @@ kube_init_credentials() {
   (
     umask 077
     # Group system:masters: the admin user is allowed everything, as in a kubeadm admin.conf.
-    printf '%s,sightline-admin,sightline-admin,system:masters\n' "$token" > "$KUBE_DATA/tokens.csv"
-    printf 'Authorization: Bearer %s\n' "$token" > "$KUBE_DATA/admin-auth-header"
-    cat > "$KUBE_DATA/kubeconfig" <<KUBECONFIG
+    printf '%s,sightline-admin,sightline-admin,system:masters\n' "$token" > "$KUBE_CRED/tokens.csv"
+    printf 'Authorization: Bearer %s\n' "$token" > "$KUBE_CRED/admin-auth-header"
+    # written aside and renamed: its presence means the set is complete
+    cat > "$KUBE_CRED/kubeconfig.tmp" <<KUBECONFIG
 apiVersion: v1
 kind: Config
 clusters:
@@ -102,6 +135,7 @@ contexts:
     namespace: default
 current-context: sightline-local
 KUBECONFIG
+    mv "$KUBE_CRED/kubeconfig.tmp" "$KUBE_CRED/kubeconfig"
   )
 }
 
@@ -129,13 +163,13 @@ kube_start_etcd() {
 }
 
 kube_start_apiserver() {
-  local pki="$KUBE_DATA/pki"
+  local pki="$KUBE_CRED/pki"
   start_bg kubernetes "$KUBE_DATA/kube-apiserver.log" "$KUBE_BIN" \
     --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
     --bind-address 127.0.0.1 --secure-port "$KUBE_PORT" --advertise-address 127.0.0.1 \
     --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
     --client-ca-file "$pki/ca.crt" \
-    --token-auth-file "$KUBE_DATA/tokens.csv" \
+    --token-auth-file "$KUBE_CRED/tokens.csv" \
     --authorization-mode RBAC \
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,7 +19,23 @@ const EnvSchema = z.object({
   SIGHTLINE_GCS_ENDPOINT: z.string().url().default('http://127.0.0.1:4443'),
   SIGHTLINE_AZURE_BLOB_ENDPOINT: z.string().url().default('http://127.0.0.1:10000/devstoreaccount1'),
   SIGHTLINE_KUBECONFIG: z.string().optional(),
+  SIGHTLINE_KUBE_CREDENTIALS_DIR: z.string().optional(),
+  SIGHTLINE_CACHE_DIR: z.string().optional(),
+  XDG_CACHE_HOME: z.string().optional(),
 });
+
+/**
+ * The kubeconfig of the local kube-apiserver. `infra.sh` keeps it with the CA and token in the
+ * machine's cache, shared by every clone (a second clone reaches the apiserver the first started);
+ * a `.data/kubernetes/kubeconfig` (docker compose, or a clone from before the move) is the fallback.
+ */
+function kubeconfigPath(e: z.infer<typeof EnvSchema>): string {
+  if (e.SIGHTLINE_KUBECONFIG) return e.SIGHTLINE_KUBECONFIG;
+  const cache = e.SIGHTLINE_CACHE_DIR || path.join(e.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'sightline');
+  const shared = path.join(e.SIGHTLINE_KUBE_CREDENTIALS_DIR || path.join(cache, 'kubernetes', 'credentials'), 'kubeconfig');
+  const local = path.join(e.SIGHTLINE_DATA_DIR, 'kubernetes', 'kubeconfig');
+  return !fs.existsSync(shared) && fs.existsSync(local) ? local : shared;
+}
 
 export function endpoints(env: NodeJS.ProcessEnv = process.env) {
   const e = EnvSchema.parse(env);
@@ -29,7 +47,7 @@ export function endpoints(env: NodeJS.ProcessEnv = process.env) {
     s3Endpoint: e.SIGHTLINE_S3_ENDPOINT,
     gcsEndpoint: e.SIGHTLINE_GCS_ENDPOINT,
     azureBlobEndpoint: e.SIGHTLINE_AZURE_BLOB_ENDPOINT,
-    kubeconfig: e.SIGHTLINE_KUBECONFIG ?? path.join(e.SIGHTLINE_DATA_DIR, 'kubernetes', 'kubeconfig'),
+    kubeconfig: kubeconfigPath(e),
   };
 }
 
