@@ -55,7 +55,7 @@ export class TopicReader {
   private failed: unknown;
   private wake: (() => void) | undefined;
 
-  private constructor(readonly topic: string, kafka?: kafkajs.Kafka) {
+  private constructor(readonly topic: string, kafka?: kafkajs.Kafka, private readonly onMessage?: (m: ReadMessage) => void) {
     this.kafka = kafka ?? new kafkajs.Kafka({ clientId: 'sightline-test-reader', brokers: endpoints().kafkaBrokers, logLevel: kafkajs.logLevel.NOTHING });
     this.consumer = this.kafka.consumer({
       groupId: `sl-test-reader-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`,
@@ -63,8 +63,9 @@ export class TopicReader {
     });
   }
 
-  static async open(topic: string, kafka?: kafkajs.Kafka): Promise<TopicReader> {
-    const r = new TopicReader(topic, kafka);
+  /** `onMessage` sees each message as it arrives (a test that watches a live topic). */
+  static async open(topic: string, kafka?: kafkajs.Kafka, onMessage?: (m: ReadMessage) => void): Promise<TopicReader> {
+    const r = new TopicReader(topic, kafka, onMessage);
     await r.consumer.connect();
     try {
       await r.consumer.subscribe({ topic, fromBeginning: true });
@@ -75,7 +76,9 @@ export class TopicReader {
           for (const m of batch.messages) {
             const headers: Record<string, string> = {};
             for (const [k, v] of Object.entries(m.headers ?? {})) if (v !== undefined) headers[k] = Array.isArray(v) ? v.map(String).join(',') : String(v);
-            r.messages.push({ partition: batch.partition, offset: m.offset, key: m.key, value: m.value, headers });
+            const msg: ReadMessage = { partition: batch.partition, offset: m.offset, key: m.key, value: m.value, headers };
+            r.messages.push(msg);
+            r.onMessage?.(msg);
           }
           // lastOffset() also counts what the batch filtered out (control records, compacted offsets)
           const next = BigInt(batch.lastOffset()) + 1n;

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import kafkajs from 'kafkajs';
 import { PatchStrategy, Watch, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
-import { endpoints } from '@sightline/testkit';
+import { TopicReader, describeOffsets, endpoints } from '@sightline/testkit';
 import { KubeMetaRecordSchema, type KubeMetaRecord } from '@sightline/kube-model';
 import { ApiConfigSchema, ApiMetrics, createLogger as createApiLogger, hashToken, startApi, type ApiService } from '@sightline/api';
 import { makeTestTls } from '@sightline/api/testing';
@@ -26,12 +26,21 @@ export const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePa
 export type Cleanups = Array<() => Promise<unknown>>;
 
 /** Polls until `check` returns a value; fails with `what` and a hint of what was seen. */
-export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, seen: () => string, timeoutMs = 30_000): Promise<T> {
+/** What a failed wait reports; `settle`, when there, first catches up (reads a topic to its end offsets) and reports that. */
+export type Seen = (() => string) & { settle?: () => Promise<string> };
+
+export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, seen: Seen, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
     if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; seen: ${seen()}`);
+    if (Date.now() > deadline) {
+      // a backend's topic is first read up to its end offsets, then checked once more
+      const s = seen.settle ? await seen.settle() : seen();
+      const late = await check();
+      if (late !== undefined && late !== false) return late;
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; seen: ${s}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -97,7 +106,8 @@ export type Snapshot = Extract<KubeMetaRecord, { type: 'snapshot' }>;
 export interface Backend {
   api: ApiService;
   records: Array<{ key: string; value: KubeMetaRecord | null }>;
-  seen: () => string;
+  /** what was read so far; its `settle` reads the topic up to its end offsets first (for a failed wait) */
+  seen: Seen;
   marker: (epochAbove: number) => Promise<Snapshot>;
   upsertOf: (uid: string, epoch: number) => Upsert[];
 }
@@ -129,12 +139,22 @@ export function prepareBackend(run: string, cluster: string, cleanups: Cleanups,
       await kadmin.connect();
       cleanups.push(async () => { await kadmin.deleteTopics({ topics: [api.publisher.topic] }).catch(() => undefined); await kadmin.disconnect(); });
       const records: Backend['records'] = [];
-      const consumer = kafka.consumer({ groupId: `test-${run}` });
-      await consumer.connect();
-      cleanups.push(() => consumer.disconnect());
-      await consumer.subscribe({ topic: api.publisher.topic, fromBeginning: true });
-      void consumer.run({ eachMessage: async ({ message }) => { records.push({ key: message.key?.toString() ?? '', value: message.value ? KubeMetaRecordSchema.parse(JSON.parse(message.value.toString())) : null }); } });
-      const seen = () => `${records.length} records, last: ${records.slice(-4).map((r) => `${r.key}=${r.value?.type ?? 'tombstone'}`).join(', ')}; agent log: ${agentLogs().slice(-600)}`;
+      const reader = await TopicReader.open(api.publisher.topic, kafka, (m) => {
+        records.push({ key: m.key?.toString() ?? '', value: m.value ? KubeMetaRecordSchema.parse(JSON.parse(m.value.toString())) : null });
+      });
+      cleanups.push(() => reader.close());
+      const seen: Seen = () => `${records.length} records, last: ${records.slice(-4).map((r) => `${r.key}=${r.value?.type ?? 'tombstone'}`).join(', ')}; agent log: ${agentLogs().slice(-600)}`;
+      // On a timeout the topic is first read up to its end offsets: a record still missing then was
+      // never published (not merely not read yet), and a read that cannot get there says it is slow.
+      seen.settle = async () => {
+        try {
+          const ends = await reader.ends();
+          await reader.reach(ends, Date.now() + 30_000);
+          return `topic read to its end offsets (${describeOffsets(reader.reached, ends)}): ${seen()}`;
+        } catch (err) {
+          return `${err instanceof Error ? err.message : String(err)}; ${seen()}`;
+        }
+      };
       const marker = (epochAbove: number) => waitFor(`a snapshot marker with epoch > ${epochAbove}`, () => {
         const m = records.find((r) => r.value?.type === 'snapshot' && r.value.epoch > epochAbove);
         return m?.value?.type === 'snapshot' ? m.value : undefined;
