@@ -80,8 +80,11 @@ test('scheduler: runs soon after start, then every interval; records the last ru
     onRun: (r) => reports.push(r.flows.rows),
   }).start();
   try {
-    // condition, not time: three runs happened
-    while (sched.status.runs < 3) await new Promise((ok) => setImmediate(ok));
+    // condition, not time: three runs happened (the deadline only bounds a hang)
+    for (const deadline = Date.now() + 30_000; sched.status.runs < 3; ) {
+      if (Date.now() > deadline) throw new Error(`3 retention runs expected: ${JSON.stringify(sched.status)}`);
+      await new Promise((ok) => setImmediate(ok));
+    }
     assert.equal(sched.status.failures, 0);
     assert.ok(sched.status.lastSuccessMs !== null);
   } finally {
