@@ -50,10 +50,14 @@ export class RetentionMetrics {
   }
 }
 
+const byRegistry = new WeakMap<Registry, RetentionMetrics>();
+
 /** Starts the schedule (null when disabled); `stop()` it before closing the store. */
 export function startRetention(store: FlowStore, cfg: RetentionConfig, registry: Registry, log: Logger): RetentionScheduler | null {
   if (!cfg.enabled) return null;
-  const metrics = new RetentionMetrics(registry);
+  // one set per registry: an enricher started again with the same metrics reuses them
+  let metrics = byRegistry.get(registry);
+  if (!metrics) byRegistry.set(registry, (metrics = new RetentionMetrics(registry)));
   const policy = retentionPolicy({ days: cfg.days, tenants: cfg.tenants });
   return new RetentionScheduler({
     store,
