@@ -631,6 +631,9 @@ write(
         { name: 'store-aks', kube: 'aks/kube.json', scope: { cloud: 'azure', accounts: [AZ_SUB], networks: [AZ_VNET] } },
       ],
       sources: ['eks/AWSLogs', 'gke/compute.googleapis.com', 'aks/insights-logs-flowlogflowevent'],
+      // The samples are one fixed hour in the past: the default retention (raw 30 days) would
+      // delete them a minute into `pnpm start`. Ten years keeps the demo whole.
+      retention: { days: { flows: 3650, '1m': 3650, '5m': 3650, '1h': 3650 } },
     },
     null,
     2,

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { DuckDBStore } from '@sightline/store';
+import { DuckDBStore, retentionPolicy } from '@sightline/store';
 import { loadEmbeddedConfig } from './config.js';
 import { EMBEDDED_MEMORY_LIMIT, runEmbedded } from './embedded.js';
 import { runPipeline } from './pipeline.js';
@@ -34,6 +34,14 @@ test('config: retention defaults to today\'s days, applied hourly, first run a m
     assert.throws(() => loadEmbeddedConfig(writeConfig(dir, 'demo', { days: { flows: 0 } })), /retention\.days\.flows/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the samples\' own config keeps every sample flow in every tier (else `pnpm start` deletes its raw rows a minute in)', () => {
+  const cfg = loadEmbeddedConfig(path.join(SAMPLES, 'sightline.json')).config;
+  const days = retentionPolicy({ days: cfg.retention.days, tenants: cfg.retention.tenants }).default;
+  for (const [tier, d] of Object.entries(days)) {
+    assert.ok(Date.now() - d * 86_400_000 < DAY.from, `${tier}: ${d} days cut the samples of ${new Date(DAY.from).toISOString()}`);
   }
 });
 
