@@ -40,7 +40,8 @@ export interface AgentDeps {
  * from its list's resourceVersion and sends the changes. A watch that ends cleanly (the API
  * server's timeout) resumes from the last resourceVersion; any gap (410 Gone for an expired
  * resourceVersion, a lost connection, a watch error, a delta buffer overflow) relists and sends
- * a fresh snapshot, because events may have been missed.
+ * a fresh snapshot, because events may have been missed. A request the backend refuses as stale
+ * or out of order (`sent-at`, `epoch`) is answered with a snapshot of the current store.
  */
 export class Agent {
   private readonly store = new Map<string, Entry>();
@@ -80,6 +81,13 @@ export class Agent {
       () => {
         this.deps.metrics.gaps.inc({ reason: 'buffer-overflow' });
         // The store is current (the watches kept running): a snapshot of it, no relist needed.
+        this.queueSnapshot();
+      },
+      (code) => {
+        // The backend refused a stale or out-of-order envelope (counted by the sender): nothing was
+        // missed here, so a snapshot of the current store under a new epoch, with a fresh sentAt.
+        if (this.stopped) return;
+        this.deps.log.info({ code }, 'kubetags: snapshot queued after a refusal');
         this.queueSnapshot();
       },
     );

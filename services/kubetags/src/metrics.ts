@@ -11,6 +11,7 @@ export class AgentMetrics {
   readonly sentObjects = new Counter({ name: 'sightline_kubetags_sent_objects_total', help: 'objects (upserts and deletes) the backend accepted', labelNames: ['envelope'], registers: [this.registry] });
   readonly queued = new Gauge({ name: 'sightline_kubetags_queued_objects', help: 'delta objects waiting to be sent', registers: [this.registry] });
   readonly dropped = new Counter({ name: 'sightline_kubetags_dropped_objects_total', help: 'objects dropped (buffer overflow: replaced by a snapshot; rejected by the backend)', labelNames: ['reason'], registers: [this.registry] });
+  readonly refusals = new Counter({ name: 'sightline_kubetags_refusal_resyncs_total', help: 'requests the backend refused as stale (code sent-at) or with an older epoch (code epoch), by what followed: resync (a fresh snapshot was queued) or suppressed (the fresh snapshot was refused too, or the agent was stopping: no further one, no loop)', labelNames: ['code', 'action'], registers: [this.registry] });
   readonly lastSent = new Gauge({ name: 'sightline_kubetags_last_success_seconds', help: 'unix time of the last request the backend accepted', registers: [this.registry] });
   readonly nodes = new Gauge({ name: 'sightline_kubetags_nodes', help: 'nodes by cloud placement (from providerID and topology labels)', labelNames: ['cloud', 'account', 'region', 'zone'], registers: [this.registry] });
 

@@ -1,7 +1,15 @@
 import type { Delete, Envelope, Upsert } from '@sightline/kube-model';
 import type { Logger } from './log.js';
 import type { AgentMetrics } from './metrics.js';
-import type { Transport } from './transport.js';
+import type { PostResult, Transport } from './transport.js';
+
+/**
+ * Refusals a fresh snapshot answers: `sent-at` (the envelope waited in the queue longer than the
+ * backend's window, e.g. through a day-long outage) and `epoch` (the backend already has a newer
+ * epoch of this cluster). Retrying the same bytes cannot help, a new snapshot with a new epoch and
+ * a fresh sentAt can; any other 400 is a payload fault a snapshot would repeat.
+ */
+export const RESYNC_CODES: ReadonlySet<string> = new Set(['sent-at', 'epoch']);
 
 export interface SenderOptions {
   cluster: string;
@@ -20,6 +28,9 @@ type Delta = { upsert: Upsert; del?: undefined; rv: string } | { upsert?: undefi
  * jitter. A new snapshot supersedes everything still queued (it already holds their effect).
  * Deltas past maxQueued are dropped and onOverflow asks the agent for a snapshot of its current
  * state, so a long backend outage costs a bounded buffer, not the agent's memory.
+ * An envelope the backend refuses as stale or out of order (RESYNC_CODES) is dropped and onResync
+ * asks the agent for a fresh snapshot, at most once per generation; a snapshot queued that way
+ * that is refused again before the backend accepted anything of it asks for none (no loop).
  */
 export class Sender {
   private parts: Envelope[] = [];
@@ -34,6 +45,14 @@ export class Sender {
   private loop: Promise<void> | null = null;
   private lastOk = 0;
   private backingOff = false;
+  /** set while onResync runs: the snapshot it queues answers a refusal */
+  private resyncing = false;
+  /** the current generation was queued in answer to a refusal */
+  private bornOfRefusal = false;
+  /** the backend accepted a request of the current generation */
+  private acceptedInGeneration = false;
+  /** the last generation whose refusal asked for a snapshot */
+  private resyncedGeneration = -1;
   /** what was delivered, by epoch, for tests and readiness */
   readonly delivered = { snapshots: 0, deltas: 0, lastCompleteEpoch: -1 };
 
@@ -43,6 +62,8 @@ export class Sender {
     private readonly metrics: AgentMetrics,
     private readonly log: Logger,
     private readonly onOverflow: () => void,
+    /** asks for a fresh snapshot of the agent's state (new epoch, fresh sentAt) after a refusal */
+    private readonly onResync: (code: string) => void = onOverflow,
   ) {}
 
   start(): void {
@@ -73,6 +94,8 @@ export class Sender {
   snapshot(epoch: number, parts: Envelope[]): void {
     this.epoch = epoch;
     this.generation += 1;
+    this.bornOfRefusal = this.resyncing;
+    this.acceptedInGeneration = false;
     if (this.deltas.length > 0) this.metrics.dropped.inc({ reason: 'superseded' }, this.deltas.length);
     this.deltas = [];
     this.parts = parts;
@@ -157,13 +180,53 @@ export class Sender {
     }
   }
 
+  /**
+   * A stale (`sent-at`) or out-of-order (`epoch`) envelope, already dropped and counted: the
+   * backend's view may now miss it and, on a quiet cluster, nothing else would send a snapshot
+   * until the next watch gap. So ask for one, once per generation; not when the refused envelope
+   * belongs to a snapshot that itself answered a refusal and nothing of it was accepted since,
+   * because then the backend refuses the fresh state too (clock skew, a newer epoch from another
+   * agent) and asking again would loop.
+   */
+  private refused(code: string, message: string, env: Envelope, gen: number, objects: number): void {
+    const at = { code, reason: message, objects, full: env.full, epoch: env.epoch, sentAt: env.sentAt };
+    if (gen !== this.generation || this.resyncedGeneration === gen) {
+      // a newer snapshot is already queued: it holds this envelope's effect
+      this.log.warn(at, 'kubetags: backend refused a superseded request; dropped');
+      return;
+    }
+    if (this.bornOfRefusal && !this.acceptedInGeneration) {
+      this.metrics.refusals.inc({ code, action: 'suppressed' });
+      // the snapshot's other parts carry the same epoch and sentAt: they would be refused alike
+      const rest = this.parts.reduce((sum, p) => sum + p.upserts.length, 0);
+      if (env.full && rest > 0) this.metrics.dropped.inc({ reason: 'rejected' }, rest);
+      if (env.full) this.parts = [];
+      this.log.error(at, 'kubetags: backend refused the fresh snapshot too; dropped, no further snapshot until the next gap (check the agent clock and that one agent runs per cluster)');
+      return;
+    }
+    if (this.stopping) {
+      this.metrics.refusals.inc({ code, action: 'suppressed' });
+      this.log.warn(at, 'kubetags: backend refused a request while stopping; dropped');
+      return;
+    }
+    this.resyncedGeneration = gen;
+    this.metrics.refusals.inc({ code, action: 'resync' });
+    this.log.warn(at, 'kubetags: backend refused a stale or out-of-order request; dropped, sending a fresh snapshot');
+    this.resyncing = true;
+    try {
+      this.onResync(code);
+    } finally {
+      this.resyncing = false;
+    }
+  }
+
   private async deliver(env: Envelope, snapshot: boolean): Promise<void> {
     const gen = this.generation;
     let delay = this.opts.retryInitialMs;
     for (let attempt = 1; !this.stopped; attempt++) {
       // A snapshot queued meanwhile holds this request's effect: stop retrying it.
       if (gen !== this.generation) return;
-      let result: { status: number; message: string } | null = null;
+      let result: PostResult | null = null;
       let failure = '';
       try {
         result = await this.transport.post(env);
@@ -173,6 +236,7 @@ export class Sender {
       const n = env.upserts.length + env.deletes.length;
       if (result && result.status >= 200 && result.status < 300) {
         this.lastOk = Date.now();
+        if (gen === this.generation) this.acceptedInGeneration = true;
         this.metrics.sent.inc({ result: 'ok' });
         this.metrics.sentObjects.inc({ envelope: snapshot ? 'snapshot' : 'delta' }, n);
         this.metrics.lastSent.set(this.lastOk / 1000);
@@ -189,7 +253,11 @@ export class Sender {
         // The same bytes would be refused again: count and drop, the next snapshot repairs the state.
         this.metrics.sent.inc({ result: 'rejected' });
         this.metrics.dropped.inc({ reason: 'rejected' }, n);
-        this.log.error({ status: result.status, reason: result.message, objects: n, full: env.full }, 'kubetags: backend rejected a request; dropped');
+        if (result.status === 400 && result.code !== null && RESYNC_CODES.has(result.code)) {
+          this.refused(result.code, result.message, env, gen, n);
+          return;
+        }
+        this.log.error({ status: result.status, code: result.code, reason: result.message, objects: n, full: env.full }, 'kubetags: backend rejected a request; dropped');
         return;
       }
       if (result?.status === 401 || result?.status === 403) {

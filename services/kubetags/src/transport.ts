@@ -2,13 +2,23 @@ import { readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { gzipSync } from 'node:zlib';
+import { z } from 'zod';
 import type { Envelope } from '@sightline/kube-model';
 
 export interface PostResult {
   status: number;
   /** the backend's reason on a rejection (never holds the token) */
   message: string;
+  /**
+   * the backend's error code on a rejection (its body's `error`, e.g. `sent-at`, `epoch`,
+   * `bad-envelope`), null when the answer has none (a success, a proxy's error page): the sender
+   * answers a stale or out-of-order refusal with a fresh snapshot, any other 400 with a drop
+   */
+  code: string | null;
 }
+
+/** The api service's rejection body: `{ "error": "<code>", "message": "<reason>" }`. */
+const RejectionBody = z.looseObject({ error: z.string().optional(), message: z.string().optional() });
 
 /** Delivers one envelope; resolves with the HTTP status, rejects on network errors and timeouts. */
 export interface Transport {
@@ -61,13 +71,17 @@ export class HttpsTransport implements Transport {
           res.on('end', () => {
             const text = Buffer.concat(chunks).toString('utf8');
             let message = text.slice(0, 500);
+            let code: string | null = null;
             try {
-              const j = JSON.parse(text) as { message?: unknown };
-              if (typeof j.message === 'string') message = j.message;
+              const j = RejectionBody.safeParse(JSON.parse(text));
+              if (j.success) {
+                if (j.data.message !== undefined) message = j.data.message;
+                if (j.data.error !== undefined) code = j.data.error.slice(0, 64);
+              }
             } catch {
-              // not JSON (a proxy's error page): keep the text
+              // not JSON (a proxy's error page): keep the text, no code
             }
-            resolve({ status: res.statusCode ?? 0, message });
+            resolve({ status: res.statusCode ?? 0, message, code });
           });
         },
       );
