@@ -70,7 +70,8 @@ export class ClientGone extends Error {
  * What the limiter and the runners did, for tests and logs: `admitted` carries how many queries
  * of other tenants were waiting at that moment; `dropped` is a waiting query that left the queue
  * without running (client gone or deadline); `cancelled` a running statement stopped in the engine
- * (DuckDB interrupt, ClickHouse KILL QUERY), `stopped` when the engine confirmed it.
+ * (DuckDB interrupt, ClickHouse KILL QUERY), `stopped` when the engine confirmed it (DuckDB:
+ * `interrupted` when the statement ended by the interrupt, false when it had finished anyway).
  */
 export type QueryEvent =
   | { type: 'admitted'; tenant: string; othersWaiting: number; waited: boolean }
@@ -78,7 +79,7 @@ export type QueryEvent =
   | { type: 'rejected'; tenant: string }
   | { type: 'dropped'; tenant: string; reason: 'client-gone' | 'deadline' }
   | { type: 'cancelled'; tenant: string; reason: 'client-gone' | 'deadline'; queryId?: string | undefined }
-  | { type: 'stopped'; tenant: string; queryId?: string | undefined }
+  | { type: 'stopped'; tenant: string; queryId?: string | undefined; interrupted?: boolean | undefined }
   | { type: 'released'; tenant: string };
 
 /** Why a signal was aborted, in the events' words. */

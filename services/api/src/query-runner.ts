@@ -151,17 +151,19 @@ export class DuckDBRunner implements QueryRunner {
         c.conn.interrupt();
         again = setInterval(() => c.conn.interrupt(), REINTERRUPT_MS);
       };
+      let interrupted = false;
       try {
         if (stop.aborted) throw stop.reason;
         stop.addEventListener('abort', interrupt, { once: true });
         return await read(c.store);
       } catch (err) {
+        interrupted = /interrupt/i.test(err instanceof Error ? err.message : '');
         throw tooLarge(err);
       } finally {
         stop.removeEventListener('abort', interrupt);
         if (again !== undefined) {
           clearInterval(again);
-          this.limiter.emit({ type: 'stopped', tenant });
+          this.limiter.emit({ type: 'stopped', tenant, interrupted });
         }
         const next = this.waiting.shift();
         if (next) next(c);

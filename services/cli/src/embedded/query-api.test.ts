@@ -61,6 +61,7 @@ test('embedded api: a query that gets its 504 is interrupted in DuckDB and its s
     assert.equal(r.status, 504, await r.text());
     await when(api, () => events.some((e) => e.type === 'stopped'));
     assert.deepEqual(events.filter((e) => e.type === 'cancelled').map((e) => e.type === 'cancelled' && e.reason), ['deadline']);
+    assert.ok(events.some((e) => e.type === 'stopped' && e.interrupted === true), 'the statement ended by the interrupt, not by finishing');
     await when(api, () => api.runner.limiter.stats().running === 0);
   } finally {
     await close();
@@ -78,6 +79,7 @@ test('embedded api: a query whose client left is interrupted, and its slot is fr
     await when(api, () => events.some((e) => e.type === 'released'));
     const kinds = events.map((e) => (e.type === 'cancelled' ? `cancelled:${e.reason}` : e.type));
     assert.deepEqual(kinds, ['admitted', 'cancelled:client-gone', 'stopped', 'released']);
+    assert.ok(events.some((e) => e.type === 'stopped' && e.interrupted === true), 'the statement ended by the interrupt, not by finishing');
     const next = await post(api, { ...HEAVY, dimensions: ['src_addr'], limit: 3 });
     assert.equal(next.status, 200, await next.text());
   } finally {
