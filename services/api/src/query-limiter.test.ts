@@ -15,10 +15,10 @@ test('limiter: a freed slot goes to the next tenant in turn, not to the tenant w
   const b = lim.acquire('B', never());
   assert.deepEqual(lim.stats('A'), { running: 2, waiting: 200 });
   a1();
-  // B is served first although A's 200 came before it
-  const bRelease = await b;
+  // B is served first although A's 200 came before it (admission is synchronous with the release)
   const admittedB = events.find((e) => e.type === 'admitted' && e.tenant === 'B');
   assert.deepEqual(admittedB, { type: 'admitted', tenant: 'B', othersWaiting: 200, waited: true });
+  const bRelease = await b;
   assert.deepEqual(lim.stats('A'), { running: 1, waiting: 200 });
   // B done, A's next runs; A's queue drains in order
   bRelease();
