@@ -67,19 +67,23 @@ test('openapi: the request schemas say what the validators accept', () => {
   assert.equal(TopNRequest.safeParse({ ...ok, extra: 1 }).success, false);
 });
 
-test('openapi: served at GET /v1/openapi.json without a token; query routes without a store answer 503', async (t) => {
+test('openapi: served at GET /v1/openapi.json without a token; query routes without a store answer 503 (after the token check)', async (t) => {
   const { startServer } = await import('./server.js');
   const { createLogger } = await import('./log.js');
   const { ApiMetrics } = await import('./metrics.js');
-  const { TokenIndex } = await import('./tokens.js');
+  const { TokenIndex, hashToken } = await import('./tokens.js');
+  const token = 'openapi-test-read-token';
   const srv = await startServer(
-    { tokens: new TokenIndex({ clusters: [] }), metrics: new ApiMetrics(false), log: createLogger({ level: 'silent' }), publisher: { publish: async () => undefined } },
+    { tokens: new TokenIndex({ clusters: [], readers: [{ tokenSha256: hashToken(token), tenant: 'acme' }] }), metrics: new ApiMetrics(false), log: createLogger({ level: 'silent' }), publisher: { publish: async () => undefined } },
     { host: '127.0.0.1', port: 0, maxBodyBytes: 1024, maxInflatedBytes: 1024, ready: () => true },
   );
   t.after(() => srv.close());
   const res = await fetch(`${srv.url}/v1/openapi.json`);
   assert.equal(res.status, 200);
   assert.deepEqual(await res.json(), JSON.parse(JSON.stringify(doc)));
-  const q = await fetch(`${srv.url}/v1/query/topn?from=0&to=60000&dimension=dst_namespace`);
+  // the token is checked first (401 tells an unauthenticated caller nothing of the deployment)
+  const anonymous = await fetch(`${srv.url}/v1/query/topn?from=0&to=60000&dimension=dst_namespace`);
+  assert.equal(anonymous.status, 401);
+  const q = await fetch(`${srv.url}/v1/query/topn?from=0&to=60000&dimension=dst_namespace`, { headers: { authorization: `Bearer ${token}` } });
   assert.equal(q.status, 503);
 });

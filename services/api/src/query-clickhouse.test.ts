@@ -1,8 +1,9 @@
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, test } from 'node:test';
 import { endpoints } from '@sightline/testkit';
 import { ClickHouseStore } from '@sightline/store';
-import { deadlineCheck, fairnessCheck, heavyRowsSql, HOUR, metaFor, queryContract, seed, seedRows, T0, toBatch } from './query-contract.test.js';
+import { call, deadlineCheck, fairnessCheck, heavyRowsSql, HOUR, metaFor, queryContract, seed, seedRows, serve, T0, toBatch, TOKENS } from './query-contract.test.js';
 import type { QueryLimits } from './query-limiter.js';
 import { ClickHouseRunner } from './query-runner.js';
 
@@ -57,6 +58,21 @@ test('clickhouse: 200 abandoned heavy queries of tenant A: B is admitted at once
   try {
     await fairnessCheck(runner, 200, (ids) => writer.running(ids));
   } finally {
+    await close();
+  }
+});
+
+test('clickhouse: a query over max_rows_to_read answers 422 too-large (a per-query limit), not 500', { skip }, async () => {
+  const { runner, close } = await fresh({ clickhouse: { maxMemoryUsage: 2 * 1024 ** 3, maxRowsToRead: 100, readOverflowMode: 'throw' } });
+  const srv = await serve(runner, 30_000);
+  try {
+    // a rollup read: 18.16 does not apply max_rows_to_read to the raw table's FINAL reads (newer servers do)
+    const r = await call(srv.url, 'POST', '/v1/query/topn', TOKENS.readA, { from: T0, to: T0 + 2 * HOUR, resolution: '1m', dimensions: ['dst_namespace', 'dst_workload'] });
+    assert.equal(r.status, 422, JSON.stringify(r.body));
+    assert.equal(r.body.error, 'too-large');
+    assert.match(r.body.message!, /rows read limit/);
+  } finally {
+    await srv.close();
     await close();
   }
 });

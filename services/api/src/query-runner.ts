@@ -94,7 +94,7 @@ async function limited<T>(limiter: QueryLimiter, tenant: string, ctx: QueryConte
 
 const TOO_LARGE: [RegExp, string][] = [
   [/Out of Memory Error|MEMORY_LIMIT_EXCEEDED|Memory limit \(for query\) exceeded/i, 'memory'],
-  [/TOO_MANY_ROWS|Limit for rows .*max_rows_to_read/i, 'rows read'],
+  [/TOO_MANY_ROWS|Limit for rows (to read )?exceeded|Limit for rows .*max_rows_to_read/i, 'rows read'],
 ];
 
 /** A per-query limit's error as QueryTooLarge; anything else as it is. */
