@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { DuckDBStore } from '@sightline/store';
-import { deadlineCheck, fairnessCheck, heavyRowsSql, queryContract, seed, seedRows, T0, HOUR, toBatch, metaFor } from './query-contract.test.js';
+import { deadlineCheck, fairnessCheck, heavyRowsSql, queryContract, seed } from './query-contract.test.js';
 import type { QueryLimits } from './query-limiter.js';
 import { DuckDBRunner } from './query-runner.js';
 
@@ -35,12 +35,9 @@ async function fresh(limits: Partial<QueryLimits> = {}, heavyRows = 0) {
 queryContract('duckdb', () => fresh());
 
 test('duckdb: an impossible deadline answers 504, interrupts the connection, and the pool keeps answering', async () => {
-  const { runner, writer, close } = await fresh();
+  // rows enough that the raw grouping runs well past the interrupt (a statement that finished first is not interrupted)
+  const { runner, close } = await fresh({}, 1_000_000);
   try {
-    // more rows so the raw grouping is real work
-    const rows = seedRows(60_000, 9, T0, 2 * HOUR, ['shop']);
-    const batch = toBatch(rows, 'prod-a');
-    await writer.writeBatch(metaFor('acme', 'heavy/1', batch.length), batch);
     await deadlineCheck(runner);
   } finally {
     await close();

@@ -105,7 +105,7 @@ function tooLarge(err: unknown): unknown {
 }
 
 /** Interrupt again until the read settles: an interrupt that lands before the statement starts is lost. */
-const REINTERRUPT_MS = 25;
+const REINTERRUPT_MS = 5;
 
 /**
  * DuckDB: a pool of connections on the database file, one per slot. A connection runs one query
