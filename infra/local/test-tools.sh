@@ -12,3 +12,5 @@ fi
 # chDB (an embedded current ClickHouse) for the tests that run the store's DDL and the dashboards'
 # SQL on a current engine; cached in a virtualenv, so only the first run downloads.
 bash "$HERE/chdb.sh" >/dev/null
+# helm for the chart tests (smoke/helm.test.ts): built from the Go module proxy, cached per version.
+bash "$HERE/helm.sh" >/dev/null
