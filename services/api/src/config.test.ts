@@ -42,3 +42,19 @@ test('config: server limits, the metrics listener, failed-authentication and ing
   writeFileSync(file, JSON.stringify({ tokensFile: 't.json', listen: { headersTimeoutMs: 90_000, requestTimeoutMs: 60_000 }, auth: { failuresPerSecond: 0 } }));
   assert.throws(() => loadConfig(file), (e: unknown) => e instanceof Error && /listen\.headersTimeoutMs/.test(e.message) && /auth\.failuresPerSecond/.test(e.message));
 });
+
+test('config: an unknown key anywhere is refused with its path; a JSON syntax error gives line and column, never the text', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'api-config-'));
+  const file = path.join(dir, 'api.json');
+  writeFileSync(file, JSON.stringify({ tokensFile: 't.json', listen: { prot: 1 }, query: { store: { engine: 'clickhouse', url: 'http://127.0.0.1:8123', database: 'd', passwordfile: '/p' }, limits: { clickhouse: { maxRowsRead: 1 } } } }));
+  assert.throws(() => loadConfig(file), (e: unknown) => {
+    const m = e instanceof Error ? e.message : '';
+    return /listen\.prot: unknown key/.test(m) && /query\.store\.passwordfile: unknown key/.test(m) && /query\.limits\.clickhouse\.maxRowsRead: unknown key/.test(m);
+  });
+  // a password written without quotes: V8's message would quote it
+  writeFileSync(file, '{\n  "tokensFile": "t.json",\n  "query": { "store": { "engine": "clickhouse", "password": hunter2-secret } }\n}\n');
+  assert.throws(() => loadConfig(file), (e: unknown) => {
+    const m = e instanceof Error ? e.message : '';
+    return !m.includes('hunter2') && m.includes(`${file}:3:`) && /line 3, column \d+/.test(m);
+  });
+});

@@ -1,11 +1,15 @@
 import { readFileSync } from 'node:fs';
+import { jsonSyntaxError } from '@sightline/service-kit';
 import { z } from 'zod';
 import { QueryLimitsSchema } from './query-limiter.js';
 
-/** The api service's configuration file (JSON). Every field has a default except the tokens file. */
-export const ApiConfigSchema = z.object({
+/**
+ * The api service's configuration file (JSON). Every field has a default except the tokens file.
+ * Unknown keys are refused with their path: a mistyped key would otherwise silently mean its default.
+ */
+export const ApiConfigSchema = z.strictObject({
   listen: z
-    .object({
+    .strictObject({
       host: z.string().default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(8443),
       /** connections open at once (server.maxConnections); more are closed as they arrive */
@@ -24,14 +28,14 @@ export const ApiConfigSchema = z.object({
    * are never served on the public port. Loopback by default; port 0 picks a free one.
    */
   metrics: z
-    .object({
+    .strictObject({
       host: z.string().default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(9466),
     })
     .prefault({}),
   /** failed authentications, per client address (the TCP peer; a proxy in front counts as one client) */
   auth: z
-    .object({
+    .strictObject({
       /** failures a client may make in a burst before it is answered 429 without its token being looked at */
       failureBurst: z.number().int().min(1).default(20),
       /** failures a client is allowed again per second once the burst is spent */
@@ -41,11 +45,11 @@ export const ApiConfigSchema = z.object({
     })
     .prefault({}),
   /** HTTPS certificate and key (PEM files). Absent: plain HTTP, for a TLS-terminating proxy in front. */
-  tls: z.object({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
+  tls: z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
   /** token hash → tenant and cluster (see tokens.ts) */
   tokensFile: z.string().min(1),
   kafka: z
-    .object({
+    .strictObject({
       brokers: z.array(z.string().min(1)).min(1).default(['127.0.0.1:9092']),
       clientId: z.string().default('sightline-api'),
       /** prefix of the topic names (see @sightline/bus); the kube-meta topic is `<prefix>kube-meta` */
@@ -55,7 +59,7 @@ export const ApiConfigSchema = z.object({
     })
     .prefault({}),
   ingest: z
-    .object({
+    .strictObject({
       /** request body limit, compressed as sent; a 20,000-pod snapshot goes in parts well below it */
       maxBodyBytes: z.number().int().min(1024).default(8 * 1024 * 1024),
       /** decompressed limit, against gzip bombs */
@@ -79,15 +83,15 @@ export const ApiConfigSchema = z.object({
    * one the flow writer fills: a DuckDB file (one-process mode) or a ClickHouse database.
    */
   query: z
-    .object({
+    .strictObject({
       store: z.discriminatedUnion('engine', [
-        z.object({
+        z.strictObject({
           engine: z.literal('duckdb'),
           path: z.string().min(1),
           /** connections on the file; each runs one query at a time */
           connections: z.number().int().min(1).max(16).default(2),
         }),
-        z.object({
+        z.strictObject({
           engine: z.literal('clickhouse'),
           url: z.string().url(),
           database: z.string().min(1),
@@ -109,13 +113,27 @@ export const ApiConfigSchema = z.object({
 export type ApiConfig = z.infer<typeof ApiConfigSchema>;
 
 export function loadConfig(file: string): ApiConfig {
-  let json: unknown;
+  let text: string;
   try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
+    text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new Error(`config ${file}: ${err instanceof Error ? err.message : String(err)}`);
   }
-  const r = ApiConfigSchema.safeParse(json);
-  if (!r.success) throw new Error(`config ${file}: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // JSON.parse's own message quotes the text around the error, which may be a secret
+    throw new Error(`config ${file}: ${jsonSyntaxError(text, file)}`);
+  }
+  const r = ApiConfigSchema.safeParse(json, { reportInput: false });
+  if (!r.success) throw new Error(`config ${file}: ${r.error.issues.map(issueText).join('; ')}`);
   return r.data;
+}
+
+/** `a.b.c: message`, one per unknown key; messages only, never the value (it may be a secret). */
+function issueText(i: z.core.$ZodIssue): string {
+  const at = (p: readonly PropertyKey[]) => p.map(String).join('.') || '(root)';
+  if (i.code === 'unrecognized_keys') return i.keys.map((k) => `${at([...i.path, k])}: unknown key`).join('; ');
+  return `${at(i.path)}: ${i.message}`;
 }

@@ -8,7 +8,7 @@ const size = z.string().regex(/^\d+(\.\d+)?\s*[KMGT]i?B$/i, 'a size such as 1GB'
  * 2-core machine a small deployment runs on; every key is optional.
  */
 export const QueryLimitsSchema = z
-  .object({
+  .strictObject({
     /**
      * Queries running at once over every tenant. The engine shares its threads between these, so
      * more only slows each one down; the DuckDB runner opens at least this many connections.
@@ -26,7 +26,7 @@ export const QueryLimitsSchema = z
     /** The 429's `Retry-After`, seconds. */
     retryAfterSeconds: z.number().int().min(1).max(3600).default(1),
     duckdb: z
-      .object({
+      .strictObject({
         /**
          * DuckDB's buffer memory for the runner's database (`memory_limit`; DuckDB has no per-query
          * limit, so the instance's is the one there is). A query over it fails (422) instead of
@@ -36,7 +36,7 @@ export const QueryLimitsSchema = z
       })
       .prefault({}),
     clickhouse: z
-      .object({
+      .strictObject({
         /** `max_memory_usage` of each query, bytes (the server's default is 10 GB). */
         maxMemoryUsage: z.number().int().min(1 << 20).default(2 * 1024 ** 3),
         /** `max_rows_to_read` of each query; 0: no limit. */
