@@ -53,7 +53,8 @@ export function seedRows(n: number, seed: number, t0: number, span: number, name
       dst_addr: `10.2.${Math.floor(r() * 200)}.${Math.floor(r() * 250)}`,
       packets: 1 + Math.floor(r() * 50),
       bytes: 40 + Math.floor(r() * r() * 100_000),
-      action: r() < 0.05 ? 'REJECT' : 'ACCEPT',
+      // stored in lower case, as the parsers normalize it; queries below ask in the clouds' capitals
+      action: r() < 0.05 ? 'reject' : 'accept',
     });
   }
   return rows;
@@ -225,11 +226,11 @@ export function queryContract(name: string, open: () => Promise<{ runner: QueryR
     assert.equal(ts.body.rollup, '5m');
     assert.equal(ts.body.step, 300);
     const buckets = new Map<number, number>();
-    for (const r of seeded.a) if (r.action === 'REJECT') buckets.set(r.start - (r.start % 300_000), (buckets.get(r.start - (r.start % 300_000)) ?? 0) + 1);
+    for (const r of seeded.a) if (r.action === 'reject') buckets.set(r.start - (r.start % 300_000), (buckets.get(r.start - (r.start % 300_000)) ?? 0) + 1);
     assert.deepEqual(ts.body.points, [...buckets].sort((x, y) => x[0] - y[0]).map(([t0, value]) => ({ t: t0, value })));
 
     // forcing the raw table gives the same series
-    const tsRaw = await call(srv.url, 'POST', '/v1/query/timeseries', TOKENS.readA, { ...q, step: 300, metric: 'flows', resolution: 'raw', filters: [{ dimension: 'action', op: 'in', values: ['REJECT'] }] });
+    const tsRaw = await call(srv.url, 'POST', '/v1/query/timeseries', TOKENS.readA, { ...q, step: 300, metric: 'flows', resolution: 'raw', filters: [{ dimension: 'action', op: 'in', values: ['Reject'] }] });
     assert.equal(tsRaw.body.rollup, 'raw');
     assert.deepEqual(tsRaw.body.points, ts.body.points);
 
@@ -399,6 +400,8 @@ export const HOSTILE: { kind: 'topn' | 'timeseries'; body?: unknown; get?: strin
     topn({ ...ok, metric: { $ne: 1 } }, 'metric'),
     topn({ ...ok, filters: { dimension: 'action' } }, 'filters'),
     topn({ ...ok, filters: [{ dimension: 'action', op: 'eq', value: ['ACCEPT'] }] }, 'filters.0.value'),
+    topn({ ...ok, filters: [{ dimension: 'action', op: 'eq', value: 'ALLOW' }] }, 'filters.0.value'),
+    topn({ ...ok, filters: [{ dimension: 'direction', op: 'in', values: ['ingress', 'inbound'] }] }, 'filters.0.values.1'),
     topn({ ...ok, from: true }, 'from'),
     topn({ ...ok, tenant: 'globex' }, 'tenant'),
     topn(JSON.parse(`{"from":${T0},"to":${T0 + HOUR},"dimensions":["dst_namespace"],"__proto__":{"limit":5}}`) as unknown, '__proto__'),

@@ -29,6 +29,12 @@ export const DIMENSIONS = Object.keys(DIMENSION_FIELDS) as [string, ...string[]]
 const NUMERIC = new Set(['src_port', 'dst_port', 'protocol']);
 /** The largest value each numeric dimension can hold (ports 16 bits, IANA protocol 8 bits). */
 const NUMERIC_MAX: Readonly<Record<string, number>> = { src_port: 65_535, dst_port: 65_535, protocol: 255 };
+/**
+ * Dimensions with a closed set of values, stored in lower case. Clouds and their consoles write
+ * them in capitals (AWS `ACCEPT`, Azure `A`/`D` decoded to accept/reject), so a filter value is
+ * matched in any case; a value outside the set is a 400 naming the allowed ones, not an empty answer.
+ */
+export const ENUM_VALUES: Readonly<Record<string, readonly string[]>> = { action: ['accept', 'reject'], direction: ['ingress', 'egress'] };
 
 /**
  * Times the API accepts: epoch 0 up to 2100. ClickHouse 18.16 stores the row time as DateTime,
@@ -160,7 +166,15 @@ function storeFilters(filters: TimeSeriesRequest['filters']): { field: string; v
       const max = NUMERIC_MAX[f.dimension];
       if (typeof v === 'number' && max !== undefined && v > max) throw new QueryError(`${f.dimension} is at most ${max}`, where);
     }
-    return { field: DIMENSION_FIELDS[f.dimension]!, values };
+    const allowed = ENUM_VALUES[f.dimension];
+    if (allowed === undefined) return { field: DIMENSION_FIELDS[f.dimension]!, values };
+    const folded = values.map((v, k) => {
+      if (typeof v !== 'string') return v;
+      const low = v.toLowerCase();
+      if (!allowed.includes(low)) throw new QueryError(`${f.dimension} is one of ${allowed.join(', ')} (any case) or null`, f.op === 'eq' ? `filters.${i}.value` : `filters.${i}.values.${k}`);
+      return low;
+    });
+    return { field: DIMENSION_FIELDS[f.dimension]!, values: folded };
   });
 }
 
