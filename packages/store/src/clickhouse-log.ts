@@ -34,6 +34,8 @@ function errFields(err: Error | undefined): Record<string, unknown> {
   return { err: { type: err.name, message: err.message, ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}) } };
 }
 
+const aborted = (err: Error | undefined): boolean => err !== undefined && (err.name === 'AbortError' || /\baborted\b/i.test(err.message));
+
 const fields = (p: LogParams & { err?: Error | undefined }): Record<string, unknown> => ({ module: p.module, ...(p.args ?? {}), ...errFields(p.err) });
 
 /**
@@ -47,6 +49,11 @@ export function clickhouseLoggerClass(log: StoreLogger): new () => Logger {
     debug(p: LogParams): void { log.debug(fields(p), p.message); }
     info(p: LogParams): void { log.info(fields(p), p.message); }
     warn(p: WarnLogParams): void { log.warn(fields(p), p.message); }
-    error(p: ErrorLogParams): void { log.error(fields(p), p.message); }
+    error(p: ErrorLogParams): void {
+      // a request the store aborted itself (the query API's deadline or a client gone) is a
+      // cancellation the caller already handles, not an error of the client
+      if (aborted(p.err)) log.debug(fields(p), p.message);
+      else log.error(fields(p), p.message);
+    }
   };
 }
