@@ -431,8 +431,12 @@ test('helm kubetags chart: config the agent accepts, read-only RBAC, token Secre
         assert.equal(probePort(c, c.readinessProbe, 'readiness'), cfg.http.port);
         assert.equal(c.readinessProbe?.httpGet.path, '/readyz');
         assert.equal(c.livenessProbe?.httpGet.path, '/healthz');
-        const Role = z.object({ rules: z.array(z.object({ verbs: z.array(z.string()) })) });
-        for (const rule of Role.parse(find(objects, 'ClusterRole', `kt-kubetags-${ns}`)).rules) assert.deepEqual(rule.verbs, ['get', 'list', 'watch']);
+        const Role = z.object({ rules: z.array(z.object({ apiGroups: z.array(z.string()), resources: z.array(z.string()), verbs: z.array(z.string()) })) });
+        const rules = Role.parse(find(objects, 'ClusterRole', `kt-kubetags-${ns}`)).rules;
+        for (const rule of rules) assert.deepEqual(rule.verbs, ['get', 'list', 'watch']);
+        // exactly the plain manifests' rules (the ones services/kubetags' agent tests run under)
+        const manifest = yaml.loadAll(readFileSync(path.join(repoRoot, 'infra', 'kubernetes', 'kubetags-rbac.yaml'), 'utf8')).map((o) => K8sObject.parse(o));
+        assert.deepEqual(rules, Role.parse(find(manifest, 'ClusterRole', 'sightline-kubetags')).rules);
         const Binding = z.object({ subjects: z.array(z.object({ name: z.string(), namespace: z.string() })) });
         assert.equal(Binding.parse(find(objects, 'ClusterRoleBinding', `kt-kubetags-${ns}`)).subjects[0]?.namespace, ns);
         if (values) {
