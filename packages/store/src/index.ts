@@ -3,6 +3,6 @@ export * from './schema.js';
 export { DuckDBStore, DuckDBStoreConfigSchema, type DuckDBStoreConfig } from './duckdb-store.js';
 export { ClickHouseStore, ClickHouseStoreConfigSchema, type ClickHouseStoreConfig } from './clickhouse-store.js';
 export { clickhouseLoggerClass, stderrJsonLogger, type StoreLogger } from './clickhouse-log.js';
-export { featuresFor, type ClickHouseFeatures } from './clickhouse-schema.js';
+export { clickhouseMigrations, featuresFor, type ClickHouseFeatures } from './clickhouse-schema.js';
 export { quoteString, quoteIdent, quoteNumber } from './clickhouse-sql.js';
 export * from './retention.js';

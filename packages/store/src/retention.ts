@@ -56,6 +56,18 @@ export function retentionPolicy(input: RetentionPolicyInput = {}): RetentionPoli
   return { default: def, tenants };
 }
 
+/**
+ * The longest days of each tier over the default and every tenant: the table TTL a ClickHouse
+ * 19.6+ server is given at creation. The TTL is one per table (it cannot differ by tenant) and
+ * deletes on its own, so it must not be shorter than any tenant's days; the scheduler's per-tenant
+ * deletes remove what is due earlier.
+ */
+export function longestDays(p: RetentionPolicy): RetentionDays {
+  const out: RetentionDays = { ...p.default };
+  for (const d of Object.values(p.tenants)) for (const t of RETENTION_TIERS) out[t] = Math.max(out[t], d[t]);
+  return out;
+}
+
 /** The policy of a store configured with one set of days for everyone (the stores' `retentionDays`). */
 export const uniformPolicy = (d: RetentionDays): RetentionPolicy => ({ default: { ...d }, tenants: {} });
 

@@ -2,7 +2,7 @@ import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kaf
 import { KubeMetaState, newAttributionStats, type AttributionStats } from '@sightline/attribution';
 import { ensureTopics, topicSpecs } from '@sightline/bus';
 import { colIndex, decodeBatch, decodeBatchMeta, type BatchMeta, type FlowBatch } from '@sightline/flow';
-import { ClickHouseStore, DuckDBStore, type FlowStore, type RetentionScheduler } from '@sightline/store';
+import { ClickHouseStore, DuckDBStore, type FlowStore, type RetentionDays, type RetentionScheduler } from '@sightline/store';
 import type { EnricherConfig, StoreConfig } from './config.js';
 import { startHttp } from '@sightline/service-kit';
 import { createKafka } from '@sightline/service-kit';
@@ -10,7 +10,7 @@ import { errField, type Logger } from './log.js';
 import { MetaConsumer } from './meta-consumer.js';
 import { EnricherMetrics } from './metrics.js';
 import { WritePipeline, type PendingMessage } from './write-pipeline.js';
-import { startRetention } from './retention.js';
+import { startRetention, tableTtlDays } from './retention.js';
 
 const END = colIndex('end');
 const START = colIndex('start');
@@ -19,11 +19,20 @@ const RECENT_IDS = 20_000;
 const COMPACT_EVERY_MS = 5 * 60_000;
 
 /** `log` also gets the ClickHouse client's own messages, as structured lines of this process. */
-export async function openStore(cfg: StoreConfig, log?: Logger): Promise<FlowStore> {
+/**
+ * `ttlDays`: the table TTL of ClickHouse tables created now on a server with TTL (19.6+); the
+ * enricher passes the longest of its retention days (tableTtlDays), so the server never deletes
+ * what the retention config keeps longer than the defaults.
+ */
+export async function openStore(cfg: StoreConfig, log?: Logger, ttlDays?: RetentionDays): Promise<FlowStore> {
   const store = cfg.engine === 'duckdb'
     ? await DuckDBStore.open({ path: cfg.path })
     : ClickHouseStore.open(
-      { url: cfg.url, database: cfg.database, username: cfg.username, password: cfg.password, ...(cfg.lowCardinality === undefined ? {} : { lowCardinality: cfg.lowCardinality }) },
+      {
+        url: cfg.url, database: cfg.database, username: cfg.username, password: cfg.password,
+        ...(cfg.lowCardinality === undefined ? {} : { lowCardinality: cfg.lowCardinality }),
+        ...(ttlDays === undefined ? {} : { retentionDays: ttlDays }),
+      },
       log ? { log: log.child({ component: 'clickhouse-client' }) } : {},
     );
   await store.migrate();
@@ -96,7 +105,7 @@ export class Enricher {
       const specs = topicSpecs({ prefix: cfg.kafka.topicPrefix, flows: { partitions: cfg.kafka.flowsPartitions }, kubeMeta: { partitions: cfg.kafka.kubeMetaPartitions } });
       const report = await retrying(() => ensureTopics(admin, [specs.flows, specs.kubeMeta], { onMismatch: 'report' }), log, 'ensureTopics');
       for (const m of report.mismatches) log.warn(m, 'kafka topic differs from its spec (left as it is)');
-      store = await openStore(cfg.store, log);
+      store = await openStore(cfg.store, log, tableTtlDays(cfg.retention));
       const e = new Enricher(cfg, log, metrics, kafka, admin, store);
       await e.run(specs.flows.name, specs.kubeMeta.name);
       e.retention = startRetention(store, cfg.retention, metrics.registry, log);

@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeBatch } from '@sightline/flow';
-import { ClickHouseStore, type FlowStore } from '@sightline/store';
+import { ClickHouseStore, clickhouseMigrations, featuresFor, type FlowStore } from '@sightline/store';
 import { EnricherConfig, parseConfig } from './config.js';
+import { tableTtlDays } from './retention.js';
 import {
   at, countFlows, createTopics, deleteTopics, enricherConfig, flowMessage, kubeMeta, progress, publish, publishKubeMeta, skipInfra, tempClickHouse, uniqueName, until, writeConfig,
 } from './testdata/harness.js';
@@ -19,6 +20,23 @@ test('config: retention days per table, per tenant; today\'s defaults; unknown t
   assert.throws(() => parseConfig({ ...base, retention: { days: { raw: 7 } } }, 'f.json'), /retention\.days/);
   assert.throws(() => parseConfig({ ...base, retention: { tenants: { acme: { flows: -1 } } } }, 'f.json'), /retention\.tenants\.acme\.flows/);
   assert.ok(EnricherConfig.shape.retention);
+});
+
+/**
+ * On ClickHouse 19.6+ the tables the enricher creates carry a table TTL, one for every tenant,
+ * which the server applies by itself: it must be the longest of the configured days, not the
+ * defaults, else a tenant kept 365 days (or a default raised to 90) is cut at 30 days anyway.
+ */
+test('config: the table TTL on servers with TTL is the longest configured days of each tier, every tenant included', () => {
+  const base = enricherConfig('p.', 'g', { engine: 'duckdb', path: '/tmp/x.duckdb' });
+  const cfg = parseConfig({ ...base, retention: { days: { '1h': 800, '1m': 7 }, tenants: { acme: { flows: 365 }, globex: { flows: 2 } } } }, 'test').retention;
+  assert.deepEqual(tableTtlDays(cfg), { flows: 365, '1m': 7, '5m': 90, '1h': 800 });
+  const sql = clickhouseMigrations('db', featuresFor('22.3.1', true), tableTtlDays(cfg)).flatMap((m) => m.statements).join('\n');
+  assert.match(sql, /`flows` \([\s\S]*?TTL ts \+ INTERVAL 365 DAY/, 'raw flows: acme\'s 365 days');
+  assert.match(sql, /`flows_1h` \([\s\S]*?TTL bucket \+ INTERVAL 800 DAY/, '1h rollup: the raised default');
+  assert.match(sql, /`flows_landed` \([\s\S]*?TTL ts \+ INTERVAL 800 DAY/, 'landed rows: the longest ledger days');
+  // disabled here (another process deletes by the same days): the TTL still keeps them
+  assert.deepEqual(tableTtlDays({ ...cfg, enabled: false }), tableTtlDays(cfg));
 });
 
 /**

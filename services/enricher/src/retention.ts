@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import {
-  RETENTION_TIERS, RetentionConfigSchema, RetentionScheduler, retentionPolicy, type FlowStore, type RetentionConfig as StoreRetentionConfig, type RetentionReport,
+  RETENTION_TIERS, RetentionConfigSchema, RetentionScheduler, longestDays, retentionPolicy, type FlowStore, type RetentionConfig as StoreRetentionConfig, type RetentionDays, type RetentionReport,
 } from '@sightline/store';
 import { errField, type Logger } from './log.js';
 
@@ -13,6 +13,17 @@ import { errField, type Logger } from './log.js';
  */
 export const RetentionConfig = RetentionConfigSchema;
 export type RetentionConfig = StoreRetentionConfig;
+
+/**
+ * The TTL of the ClickHouse tables the enricher creates (servers 19.6+; 18.16 has none): the
+ * longest days of each tier over the default and every tenant. A table TTL is one for all tenants
+ * and deletes by itself: from the defaults (raw 30 days), it cut a tenant kept 365 days, or
+ * `days.flows: 90`, at 30 days. The per-tenant deletes of the schedule remove what is due earlier.
+ * Taken even when `enabled` is false (another process deletes by the same days).
+ */
+export function tableTtlDays(cfg: RetentionConfig): RetentionDays {
+  return longestDays(retentionPolicy({ days: cfg.days, tenants: cfg.tenants }));
+}
 
 /** The tiers of a retention report: the raw table, each rollup, and the batch ledger. */
 const TIERS = [...RETENTION_TIERS, 'ledger'] as const;
