@@ -5,7 +5,7 @@ import { createClient } from '@clickhouse/client';
 import { endpoints } from '@sightline/testkit';
 import { ClickHouseStore } from './clickhouse-store.js';
 import { DuckDBStore } from './duckdb-store.js';
-import { RetentionScheduler, retentionPolicy } from './retention.js';
+import { ledgerDays, RetentionScheduler, retentionPolicy } from './retention.js';
 import type { FlowStore } from './store.js';
 import { metaFor } from './testdata/sample.js';
 import { enrichedBatch } from './testdata/synthetic.js';
@@ -27,6 +27,12 @@ test('policy: days complete the defaults, a tenant entry completes the days; bad
   assert.deepEqual(p.tenants.acme, { flows: 10, '1m': 14, '5m': 90, '1h': 30 });
   assert.throws(() => retentionPolicy({ days: { flows: 0 } }));
   assert.throws(() => retentionPolicy({ tenants: { acme: { raw: 3 } as never } }));
+});
+
+test('ledger: kept as long as the longest tier, whichever it is (a 5m kept longer than 1h included)', () => {
+  assert.equal(ledgerDays({ flows: 30, '1m': 14, '5m': 90, '1h': 400 }), 400);
+  assert.equal(ledgerDays({ flows: 10, '1m': 14, '5m': 500, '1h': 30 }), 500);
+  assert.equal(ledgerDays({ flows: 10, '1m': 60, '5m': 20, '1h': 30 }), 60);
 });
 
 for (const engine of ['duckdb', 'clickhouse'] as const) {
@@ -58,10 +64,15 @@ for (const engine of ['duckdb', 'clickhouse'] as const) {
         { acmeRaw: await sum('acme', 'raw'), acme1m: await sum('acme', '1m'), acme1h: await sum('acme', '1h'), globexRaw: await sum('globex', 'raw'), globex1h: await sum('globex', '1h') },
         { acmeRaw: 500, acme1m: 1000, acme1h: 500, globexRaw: 1000, globex1h: 1000 },
       );
-      // the ledger keeps max(flows, 1h) days per tenant: acme's old entry (10 d > 5 d) is gone, globex's stays
-      assert.equal(report.ledger.rows >= 1, true);
+      // the ledger keeps the longest tier's days per tenant: acme's 5m rollup (90 d by default) still
+      // holds its old batch, so the entry stays (a redelivery would be added to that rollup again)
+      assert.equal(report.ledger.rows, 0, 'acme\'s old ledger entry outlives its 5 days of raw and 1h: 5m keeps 90');
       const again = await s.applyRetention(NOW, policy);
       assert.equal(again.flows.rows + again['1h'].rows + again.ledger.rows, 0, 'a second run removes nothing');
+      // every tier of acme at 5 days: its old entry goes, globex's stays (its old batch is still a repeat)
+      const short = await s.applyRetention(NOW, retentionPolicy({ tenants: { acme: { flows: 5, '1m': 5, '5m': 5, '1h': 5 } } }));
+      assert.equal(short.ledger.rows, 1, 'acme\'s old ledger entry');
+      assert.deepEqual(await s.writeBatch(metaFor('globex', 'ret/old', 500), enrichedBatch(500, 1, NOW.getTime() - 10 * DAY, 3_600_000)), { written: false });
     } finally {
       await s.close();
     }

@@ -73,9 +73,11 @@ export const uniformPolicy = (d: RetentionDays): RetentionPolicy => ({ default: 
 
 /**
  * Days of the batch ledger (and ClickHouse's per-batch row counts): the ledger must outlive the
- * rows and rollups, else a batch redelivered after its rows expired would be written again.
+ * rows and every rollup, else a batch redelivered (or backfilled again) after its entry expired
+ * would be added again to the rollups still holding it. Every tier, not only `1h`: the days are
+ * configurable, and a `5m` kept longer than `1h` was doubled by such a batch.
  */
-export const ledgerDays = (d: RetentionDays): number => Math.max(d.flows, d['1h']);
+export const ledgerDays = (d: RetentionDays): number => Math.max(...RETENTION_TIERS.map((t) => d[t]));
 
 /**
  * One table's cut-offs: each overridden tenant with its own, everyone else with the default.
