@@ -270,7 +270,10 @@ export class Enricher {
     if (this.stopping) return;
     this.stopping = true;
     if (this.compactTimer) clearInterval(this.compactTimer);
-    await this.retention?.stop();
+    // No run starts from now on; one in progress (a ClickHouse delete mutation is waited for up to
+    // 60 s per table) goes on beside the shutdown and is awaited only before the store closes: the
+    // pipeline's last writes and commits must not wait behind it (a pod's grace period is 30 s).
+    const retentionStopped = this.retention?.stop();
     // before leaving the group: a commit needs a member (a write that fails now is left to the next owner)
     await this.pipeline.close();
     try {
@@ -280,6 +283,7 @@ export class Enricher {
     }
     await this.meta?.stop().catch((err: unknown) => this.log.warn({ err: errField(err) }, 'kube-meta consumer disconnect failed'));
     await this.admin.disconnect().catch(() => undefined);
+    await retentionStopped;
     await this.store.close();
     await this.http?.close();
     this.log.info('enricher stopped');
