@@ -96,6 +96,7 @@ export class ClickHouseStore implements FlowStore {
     if (l?.maxMemoryUsage !== undefined) settings.max_memory_usage = String(l.maxMemoryUsage);
     if (l?.maxRowsToRead !== undefined) settings.max_rows_to_read = String(l.maxRowsToRead);
     if (l?.readOverflowMode !== undefined) settings.read_overflow_mode = l.readOverflowMode;
+    if (l?.maxThreads !== undefined && l.maxThreads > 0) settings.max_threads = l.maxThreads;
     const rs = await this.ch.query({
       query: sql,
       format: 'JSONEachRow',
@@ -112,6 +113,17 @@ export class ClickHouseStore implements FlowStore {
    * server notices the closed socket only when it writes the result. A query that is not running
    * (finished, or never reached the server) is a no-op.
    */
+  /**
+   * The server's default `max_threads` for a query (18.16 says `2`, current servers `auto(2)`):
+   * what one statement may take when nothing caps it.
+   */
+  async serverMaxThreads(): Promise<number> {
+    const [row] = await this.rows<{ value: string }>("SELECT value FROM system.settings WHERE name = 'max_threads'");
+    const n = Number(/(\d+)/.exec(row?.value ?? '')?.[1]);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`the server's max_threads is not a number: ${JSON.stringify(row?.value ?? null)}`);
+    return n;
+  }
+
   async killQuery(queryId: string): Promise<void> {
     await this.ch.command({ query: `KILL QUERY WHERE query_id = ${quoteString(queryId)} SYNC` });
   }

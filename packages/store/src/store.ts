@@ -61,6 +61,8 @@ export interface ClickHouseQueryLimits {
   maxRowsToRead?: number | undefined;
   /** read_overflow_mode when max_rows_to_read is passed */
   readOverflowMode?: 'throw' | 'break' | undefined;
+  /** max_threads of the statement; 0 or absent: the server's */
+  maxThreads?: number | undefined;
 }
 
 export const TenantSchema = z

@@ -17,6 +17,7 @@ import { ClickHouseStore, DuckDBStore } from '@sightline/store';
 import { endpoints } from '@sightline/testkit';
 import { createLogger } from '../src/log.js';
 import { ApiMetrics } from '../src/metrics.js';
+import { QueryLimitsSchema } from '../src/query-limiter.js';
 import { ClickHouseRunner, DuckDBRunner, type QueryRunner } from '../src/query-runner.js';
 import { startServer } from '../src/server.js';
 import { hashToken, TokenIndex } from '../src/tokens.js';
@@ -32,7 +33,13 @@ const HEAVY_ROWS = Number(arg('heavy-rows', '300000'));
 const A_QUERIES = 200;
 const TIMEOUT_MS = 15_000;
 // --per-tenant N: the limiter's perTenant (default: the config's)
-const LIMITS = arg('per-tenant', '') === '' ? {} : { perTenant: Number(arg('per-tenant', '')) };
+// --ch-max-threads N|auto: ClickHouse max_threads of each query (default: the config's, auto = half
+// the server's; 0 = the server's own, every core)
+const CH_THREADS = arg('ch-max-threads', '');
+const LIMITS = {
+  ...(arg('per-tenant', '') === '' ? {} : { perTenant: Number(arg('per-tenant', '')) }),
+  ...(CH_THREADS === '' ? {} : { clickhouse: { ...QueryLimitsSchema.parse({}).clickhouse, maxThreads: CH_THREADS === 'auto' ? ('auto' as const) : Number(CH_THREADS) } }),
+};
 
 const T0 = Date.UTC(2025, 2, 10, 8);
 const HOUR = 3_600_000;

@@ -63,7 +63,7 @@ test('clickhouse: 200 abandoned heavy queries of tenant A: B is admitted at once
 });
 
 test('clickhouse: a query over max_rows_to_read answers 422 too-large (a per-query limit), not 500', { skip }, async () => {
-  const { runner, close } = await fresh({ clickhouse: { maxMemoryUsage: 2 * 1024 ** 3, maxRowsToRead: 100, readOverflowMode: 'throw' } });
+  const { runner, close } = await fresh({ clickhouse: { maxMemoryUsage: 2 * 1024 ** 3, maxRowsToRead: 100, readOverflowMode: 'throw', maxThreads: 'auto' } });
   const srv = await serve(runner, 30_000);
   try {
     // a rollup read: 18.16 does not apply max_rows_to_read to the raw table's FINAL reads (newer servers do)
@@ -74,5 +74,19 @@ test('clickhouse: a query over max_rows_to_read answers 422 too-large (a per-que
   } finally {
     await srv.close();
     await close();
+  }
+});
+
+test('clickhouse: each statement takes at most half the server\'s threads by default (auto), so another tenant finds the other half; a number or 0 overrides', { skip }, async () => {
+  const auto = await fresh({});
+  const fixed = await fresh({ clickhouse: { maxMemoryUsage: 2 * 1024 ** 3, maxRowsToRead: 0, readOverflowMode: 'throw', maxThreads: 3 } });
+  try {
+    const server = await auto.writer.serverMaxThreads();
+    assert.ok(server >= 1);
+    assert.equal(await auto.runner.maxThreads(), Math.max(1, Math.floor(server / 2)));
+    assert.equal(await fixed.runner.maxThreads(), 3);
+  } finally {
+    await auto.close();
+    await fixed.close();
   }
 });

@@ -43,6 +43,13 @@ export const QueryLimitsSchema = z
         maxRowsToRead: z.number().int().min(0).default(2_000_000_000),
         /** `read_overflow_mode`: throw (422) or break (answer from the rows read so far: partial, so not the default). */
         readOverflowMode: z.enum(['throw', 'break']).default('throw'),
+        /**
+         * `max_threads` of each query. `auto` (default): half the server's own default (its cores),
+         * at least 1, so one tenant's heavy query leaves the other half to every other tenant
+         * (with the server's default a query takes every core; `bench:query` measured another
+         * tenant's cheap query 2.7x its idle latency then, 1.5x with half). 0: the server's.
+         */
+        maxThreads: z.union([z.literal('auto'), z.number().int().min(0).max(1024)]).default('auto'),
       })
       .prefault({}),
   })

@@ -194,10 +194,30 @@ export class DuckDBRunner implements QueryRunner {
 export class ClickHouseRunner implements QueryRunner {
   readonly engine = 'clickhouse' as const;
 
+  /** `max_threads` of each statement, once `auto` is resolved from the server (0: the server's) */
+  private threads: Promise<number> | undefined;
+
   constructor(
     private readonly store: ClickHouseStore,
     readonly limiter: QueryLimiter,
   ) {}
+
+  /**
+   * `auto`: half the server's default, asked once (a failed ask is asked again by the next
+   * query, and this one runs with the server's default rather than failing).
+   */
+  maxThreads(): Promise<number> {
+    const want = this.limiter.limits.clickhouse.maxThreads;
+    if (want !== 'auto') return Promise.resolve(want);
+    this.threads ??= this.store.serverMaxThreads().then(
+      (n) => Math.max(1, Math.floor(n / 2)),
+      () => {
+        this.threads = undefined;
+        return 0;
+      },
+    );
+    return this.threads;
+  }
 
   static open(config: ClickHouseStoreConfig, opts: { limits?: Partial<QueryLimits> | undefined; registry?: Registry | undefined } = {}): ClickHouseRunner {
     return new ClickHouseRunner(ClickHouseStore.open(config), new QueryLimiter(QueryLimitsSchema.parse(opts.limits ?? {}), opts.registry));
@@ -215,6 +235,7 @@ export class ClickHouseRunner implements QueryRunner {
           () => undefined,
         );
       };
+      const maxThreads = await this.maxThreads();
       if (stop.aborted) throw stop.reason;
       stop.addEventListener('abort', kill, { once: true });
       try {
@@ -222,7 +243,7 @@ export class ClickHouseRunner implements QueryRunner {
           signal: stop,
           queryId,
           timeoutMs: Math.max(1, ctx.deadline - Date.now()),
-          limits: { maxMemoryUsage: l.maxMemoryUsage, maxRowsToRead: l.maxRowsToRead, readOverflowMode: l.readOverflowMode },
+          limits: { maxMemoryUsage: l.maxMemoryUsage, maxRowsToRead: l.maxRowsToRead, readOverflowMode: l.readOverflowMode, maxThreads },
         });
       } catch (err) {
         // the server's own limit (TIMEOUT_EXCEEDED, code 159) is the same deadline seen from the other side
