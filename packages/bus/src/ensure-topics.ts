@@ -62,8 +62,11 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[], op
   const missing = valid.filter((s) => !present.has(s.name));
   const created: string[] = [];
   if (missing.length > 0) {
+    // waitForLeaders of kafkajs retries LEADER_NOT_AVAILABLE only; a KRaft broker answers
+    // UNKNOWN_TOPIC_OR_PARTITION for a moment after the controller created the topic (seen in CI),
+    // and that failed the whole call. waitForTopics below waits for both.
     const allNew = await admin.createTopics({
-      waitForLeaders: true,
+      waitForLeaders: false,
       timeout: opts.timeoutMs,
       topics: missing.map((s) => ({
         topic: s.name,
@@ -75,6 +78,7 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[], op
     // false: another process created some of them since listTopics(); which ones is not told, so
     // they all count as existing, and compare() below checks them like any existing topic.
     if (allNew) created.push(...missing.map((s) => s.name));
+    await waitForTopics(admin, missing.map((s) => s.name), opts.timeoutMs);
   }
 
   const mismatches = await compare(admin, valid);
@@ -113,4 +117,35 @@ async function compare(admin: Admin, specs: readonly TopicSpec[]): Promise<Topic
     }
   }
   return out;
+}
+
+/** The metadata errors a topic shows between its creation and its leaders' election. */
+const NOT_YET = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
+
+/**
+ * Waits until every topic named is in the broker's metadata with a leader for each partition:
+ * what a producer or consumer needs right after a topic was created. Times out with the topics
+ * still missing named.
+ */
+export async function waitForTopics(admin: Admin, topics: readonly string[], timeoutMs = 30_000): Promise<void> {
+  if (topics.length === 0) return;
+  const deadline = Date.now() + timeoutMs;
+  let pause = 50;
+  let last = 'no answer yet';
+  for (;;) {
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics: [...topics] });
+      const ready = new Set(meta.topics.filter((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0)).map((t) => t.name));
+      const waiting = topics.filter((t) => !ready.has(t));
+      if (waiting.length === 0) return;
+      last = `no leader yet for ${waiting.join(', ')}`;
+    } catch (err) {
+      const type = (err as { type?: unknown }).type;
+      if (typeof type !== 'string' || !NOT_YET.has(type)) throw err;
+      last = type;
+    }
+    if (Date.now() + pause > deadline) throw new Error(`topics ${topics.join(', ')} not ready within ${timeoutMs} ms: ${last}`);
+    await new Promise((ok) => setTimeout(ok, pause));
+    pause = Math.min(pause * 2, 1_000);
+  }
 }

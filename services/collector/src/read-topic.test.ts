@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import kafkajs from 'kafkajs';
+import { waitForTopics } from '@sightline/bus';
 import { endpoints } from '@sightline/testkit';
 import { readTopic, skipInfra, uniqueName } from './testdata/harness.js';
 
@@ -16,7 +17,8 @@ test('readTopic: reads up to the end offsets whatever its wait for the producer;
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 1 }], waitForLeaders: true });
+    await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 1 }], waitForLeaders: false });
+    await waitForTopics(admin, [topic]);
     const producer = kafka.producer({ idempotent: true, createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
     await producer.connect();
     for (let i = 0; i < 3000; i += 500) await producer.send({ topic, acks: -1, messages: Array.from({ length: 500 }, (_, j) => ({ key: `k${(i + j) % 11}`, value: String(i + j) })) });
