@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import { endpoints } from '@sightline/testkit';
-import { TopicMismatchError, ensureTopics, waitForTopics } from './ensure-topics.js';
+import { TopicMismatchError, ensureTopics, topicOffsets, waitForTopics } from './ensure-topics.js';
 import { topicSpecs } from './topics.js';
 
 const { ConfigResourceTypes, Kafka, logLevel } = kafkajs;
@@ -101,5 +101,15 @@ test('ensureTopics: many topics created at once are each ready (metadata with le
 test('waitForTopics: a topic that never comes is named when the wait ends', { skip }, async () => {
   await withAdmin(async (admin, prefix) => {
     await assert.rejects(waitForTopics(admin, [`${prefix}never`], 300), new RegExp(`topics ${prefix.replace(/\./g, '\\.')}never not ready within 300 ms`));
+  });
+});
+
+test('topicOffsets: right after a create (no wait for leaders) it answers once the topic is served; a topic that never comes fails by the deadline', { skip }, async () => {
+  await withAdmin(async (admin, prefix) => {
+    const names = Array.from({ length: 6 }, (_, i) => `${prefix}fresh-${i}`);
+    await admin.createTopics({ waitForLeaders: false, topics: names.map((topic) => ({ topic, numPartitions: 3, replicationFactor: 1 })) });
+    for (const n of names) assert.deepEqual((await topicOffsets(admin, n)).map((o) => [o.partition, o.high]).sort(), [[0, '0'], [1, '0'], [2, '0']]);
+    // kafkajs retries an unknown topic itself, then gives up: that error comes through
+    await assert.rejects(topicOffsets(admin, `${prefix}never`, 300), /does not host this topic-partition/);
   });
 });

@@ -119,8 +119,8 @@ async function compare(admin: Admin, specs: readonly TopicSpec[]): Promise<Topic
   return out;
 }
 
-/** The metadata errors a topic shows between its creation and its leaders' election. */
-const NOT_YET = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
+/** The errors a topic shows between its creation and its leaders' election. */
+const NOT_YET = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_LEADER_FOR_PARTITION']);
 
 /**
  * Waits until every topic named is in the broker's metadata with a leader for each partition:
@@ -147,5 +147,23 @@ export async function waitForTopics(admin: Admin, topics: readonly string[], tim
     if (Date.now() + pause > deadline) throw new Error(`topics ${topics.join(', ')} not ready within ${timeoutMs} ms: ${last}`);
     await new Promise((ok) => setTimeout(ok, pause));
     pause = Math.min(pause * 2, 1_000);
+  }
+}
+
+/**
+ * `admin.fetchTopicOffsets`, waiting out a topic that is not served yet: kafkajs retries
+ * UNKNOWN_TOPIC_OR_PARTITION there but gives up at once on NOT_LEADER_FOR_PARTITION, which a
+ * KRaft broker answers for a moment after the topic was created (seen in CI).
+ */
+export async function topicOffsets(admin: Admin, topic: string, timeoutMs = 30_000): Promise<Awaited<ReturnType<Admin['fetchTopicOffsets']>>> {
+  const deadline = Date.now() + timeoutMs;
+  for (let pause = 50; ; pause = Math.min(pause * 2, 1_000)) {
+    try {
+      return await admin.fetchTopicOffsets(topic);
+    } catch (err) {
+      const type = (err as { type?: unknown }).type;
+      if (typeof type !== 'string' || !NOT_YET.has(type) || Date.now() + pause > deadline) throw err;
+    }
+    await new Promise((ok) => setTimeout(ok, pause));
   }
 }

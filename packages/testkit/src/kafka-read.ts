@@ -16,12 +16,29 @@ export interface ReadMessage {
   headers: Record<string, string>;
 }
 
+/**
+ * `admin.fetchTopicOffsets` waiting out a topic just created (NOT_LEADER_FOR_PARTITION and the
+ * like for a moment on a KRaft broker; kafkajs gives up at once on it). The same as
+ * `topicOffsets` of @sightline/bus, which this package cannot import (bus tests import testkit).
+ */
+export async function fetchOffsetsWhenServed(admin: kafkajs.Admin, topic: string, timeoutMs = 30_000): Promise<Awaited<ReturnType<kafkajs.Admin['fetchTopicOffsets']>>> {
+  const deadline = Date.now() + timeoutMs;
+  for (let pause = 50; ; pause = Math.min(pause * 2, 1_000)) {
+    try {
+      return await admin.fetchTopicOffsets(topic);
+    } catch (err) {
+      if ((err as { retriable?: unknown }).retriable !== true || Date.now() + pause > deadline) throw err;
+    }
+    await new Promise((ok) => setTimeout(ok, pause));
+  }
+}
+
 /** The end offset (high watermark) of every partition of `topic`, as the broker reports it now. */
 export async function endOffsets(kafka: kafkajs.Kafka, topic: string): Promise<Map<number, bigint>> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const offsets = await admin.fetchTopicOffsets(topic);
+    const offsets = await fetchOffsetsWhenServed(admin, topic);
     return new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
   } finally {
     await admin.disconnect();
@@ -103,7 +120,7 @@ export class TopicReader {
     const admin = this.kafka.admin();
     await admin.connect();
     try {
-      const offsets = await admin.fetchTopicOffsets(this.topic);
+      const offsets = await fetchOffsetsWhenServed(admin, this.topic);
       // a partition whose messages all aged out delivers nothing: it is read up to its start
       for (const o of offsets) if (BigInt(o.low) > (this.reached.get(o.partition) ?? 0n)) this.reached.set(o.partition, BigInt(o.low));
       return new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
+import { topicOffsets } from '@sightline/bus';
 import type { Logger } from './log.js';
 import { settlesWithin } from './startup.js';
 import { z } from 'zod';
@@ -116,7 +117,7 @@ export async function readToEnd(kafka: Kafka, topic: string, opts: ReadOptions):
   await admin.connect();
   let ends: Map<number, bigint>;
   try {
-    const offs = await admin.fetchTopicOffsets(topic);
+    const offs = await topicOffsets(admin, topic, timeoutMs);
     ends = new Map(offs.filter((o) => BigInt(o.high) > BigInt(o.low)).map((o) => [o.partition, BigInt(o.high)]));
   } finally {
     if (!(await settlesWithin(admin.disconnect(), DISCONNECT_MS))) log?.warn({ topic }, `reading ${topic}: admin disconnect took more than ${DISCONNECT_MS} ms; left behind`);

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import { z } from 'zod';
 import type { KubeMetaState } from '@sightline/attribution';
+import { topicOffsets } from '@sightline/bus';
 import { KubeMetaRecordSchema, type KubeMetaRecord } from '@sightline/kube-model';
 import { errField, type Logger } from './log.js';
 import type { EnricherMetrics } from './metrics.js';
@@ -104,7 +105,7 @@ export class MetaConsumer {
    * it began. A fetch is one loopback round trip against a store write of hundreds of ms per batch.
    */
   private async endOffsets(): Promise<Map<number, bigint>> {
-    const offs = await this.admin.fetchTopicOffsets(this.topic);
+    const offs = await topicOffsets(this.admin, this.topic);
     // A compacted partition whose log starts past 0 still ends at `high`; an empty one has high == low.
     return new Map(offs.map((o) => [o.partition, BigInt(o.high) > BigInt(o.low) ? BigInt(o.high) : 0n]));
   }

@@ -1,7 +1,7 @@
 // Reads a topic from its beginning up to the end offsets it has when the read starts: a slow read
 // then reports itself as slow, and a missing message as missing (not as a short count).
 import kafkajs from 'kafkajs';
-import { endpoints } from '@sightline/testkit';
+import { endpoints, fetchOffsetsWhenServed } from '@sightline/testkit';
 import { uniqueName } from './harness.js';
 
 export async function readTopicToEnd<T>(topic: string, decode: (value: Buffer, key: string, partition: number, offset: string) => T, timeoutMs = 30_000): Promise<T[]> {
@@ -10,7 +10,7 @@ export async function readTopicToEnd<T>(topic: string, decode: (value: Buffer, k
   await admin.connect();
   let ends: Map<number, bigint>;
   try {
-    ends = new Map((await admin.fetchTopicOffsets(topic)).filter((o) => BigInt(o.high) > BigInt(o.low)).map((o) => [o.partition, BigInt(o.high)]));
+    ends = new Map((await fetchOffsetsWhenServed(admin, topic)).filter((o) => BigInt(o.high) > BigInt(o.low)).map((o) => [o.partition, BigInt(o.high)]));
   } finally {
     await admin.disconnect();
   }

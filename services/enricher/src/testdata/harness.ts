@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
-import { ensureTopics, topicSpecs } from '@sightline/bus';
+import { ensureTopics, topicOffsets, topicSpecs } from '@sightline/bus';
 import { FlowBatch, colIndex, encodeBatch, makeBatchMeta, type BatchMeta } from '@sightline/flow';
 import { KubeMetaRecordSchema, partitionFor, type KubeMetaRecord } from '@sightline/kube-model';
 import type { FlowStore } from '@sightline/store';
@@ -190,7 +190,7 @@ export async function progress(group: string, topic: string): Promise<{ committe
   const admin = kafka().admin();
   await admin.connect();
   try {
-    const ends = await admin.fetchTopicOffsets(topic);
+    const ends = await topicOffsets(admin, topic);
     const [c] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
     const committed = (c?.partitions ?? []).reduce((a, p) => a + Math.max(0, Number(p.offset)), 0);
     return { committed, end: ends.reduce((a, p) => a + Number(p.high), 0) };
