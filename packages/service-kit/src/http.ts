@@ -12,8 +12,26 @@ export interface Health {
   detail: Record<string, unknown>;
 }
 
-/** `/metrics` (Prometheus text) and `/healthz` (200 or 503 with a JSON detail), on loopback by default. */
-export async function startHttp(host: string, port: number, metrics: MetricsSource, health: () => Health): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+export interface HttpOptions {
+  /** a client must send its headers within this long (server.headersTimeout); absent: Node's default */
+  headersTimeoutMs?: number | undefined;
+  /** and its whole request (server.requestTimeout); absent: Node's default */
+  requestTimeoutMs?: number | undefined;
+}
+
+export interface RunningHttp {
+  server: Server;
+  port: number;
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * `/metrics` (Prometheus text) and, given `health`, `/healthz` (200 or 503 with a JSON detail), on
+ * loopback by default. Without `health` it serves `/metrics` alone: the api's metrics listener,
+ * whose health is answered on its public port.
+ */
+export async function startHttp(host: string, port: number, metrics: MetricsSource, health?: () => Health, opts: HttpOptions = {}): Promise<RunningHttp> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/metrics') {
@@ -23,15 +41,17 @@ export async function startHttp(host: string, port: number, metrics: MetricsSour
       );
       return;
     }
-    if (req.method === 'GET' && (path === '/healthz' || path === '/health')) {
+    if (health && req.method === 'GET' && (path === '/healthz' || path === '/health')) {
       const h = health();
       res.writeHead(h.ok ? 200 : 503, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ status: h.ok ? 'ok' : 'unavailable', ...h.detail }) + '\n');
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' });
-    res.end('not found: GET /metrics or /healthz\n');
+    res.end(health ? 'not found: GET /metrics or /healthz\n' : 'not found: GET /metrics\n');
   });
+  if (opts.headersTimeoutMs !== undefined) server.headersTimeout = opts.headersTimeoutMs;
+  if (opts.requestTimeoutMs !== undefined) server.requestTimeout = opts.requestTimeoutMs;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => { server.off('error', reject); resolve(); });
@@ -40,6 +60,7 @@ export async function startHttp(host: string, port: number, metrics: MetricsSour
   return {
     server,
     port: bound,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`,
     close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
 }

@@ -1,5 +1,4 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startHttp, type RunningHttp } from '@sightline/service-kit';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Ingest metrics, by tenant and cluster where the request got that far (authenticated). */
@@ -21,54 +20,13 @@ export class ApiMetrics {
   }
 }
 
-export interface MetricsServer {
-  server: Server;
-  port: number;
-  url: string;
-  close(): Promise<void>;
-}
+export type MetricsServer = RunningHttp;
 
 /**
  * `/metrics` on a listener of its own (loopback by default): the series name tenants and
- * clusters, which the public port must not show to whoever asks.
+ * clusters, which the public port must not show to whoever asks. Short header and request
+ * timeouts: a scrape is one small GET.
  */
-export async function startMetricsServer(host: string, port: number, registry: Registry): Promise<MetricsServer> {
-  const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (req.method === 'GET' && path === '/metrics') {
-      registry.metrics().then(
-        (text) => {
-          res.writeHead(200, { 'content-type': registry.contentType });
-          res.end(text);
-        },
-        (err: unknown) => {
-          res.writeHead(500, { 'content-type': 'text/plain' });
-          res.end(`metrics failed: ${err instanceof Error ? err.message : String(err)}\n`);
-        },
-      );
-      return;
-    }
-    res.writeHead(404, { 'content-type': 'text/plain' });
-    res.end('not found: GET /metrics\n');
-  });
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const bound = (server.address() as AddressInfo).port;
-  return {
-    server,
-    port: bound,
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+export function startMetricsServer(host: string, port: number, registry: Registry): Promise<MetricsServer> {
+  return startHttp(host, port, { registry }, undefined, { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 });
 }
