@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,32 +8,20 @@ import {
   AppsV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api, loadAllYaml,
   type V1ClusterRole, type V1PolicyRule,
 } from '@kubernetes/client-node';
-import { endpoints } from '@sightline/testkit';
 import { Agent } from './agent.js';
 import { createLogger } from './log.js';
 import { AgentMetrics } from './metrics.js';
 import { HttpsTransport } from './transport.js';
-import { NS, freePort, ignore409, isCode, mergePatch, metricValue, prepareBackend, skip, testAgentConfig, waitFor, type Cleanups } from './testdata/harness.js';
+import { NS, freePort, isCode, mergePatch, metricValue, prepareBackend, skip, testAgentConfig, testCluster, waitFor } from './testdata/harness.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 // An expired resourceVersion (410 Gone) is provoked in relist.disruptive.test.ts, by restarting the API server.
 
 test('kubetags against the real API server: least-privilege RBAC, snapshot, deltas, watch cut, through the ingest API to Kafka', { skip, timeout: 180_000 }, async (t) => {
-  const run = randomBytes(4).toString('hex');
-  const cluster = `kt-${run}`;
-  const admin = new KubeConfig();
-  admin.loadFromFile(endpoints().kubeconfig);
-  const core = admin.makeApiClient(CoreV1Api);
+  const { run, cluster, admin, core, cleanups } = await testCluster(t);
   const apps = admin.makeApiClient(AppsV1Api);
   const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
-  const cleanups: Cleanups = [];
-  t.after(async () => {
-    for (const c of cleanups.reverse()) await c().catch(() => undefined);
-  });
-
-  await ignore409(core.createNamespace({ body: { metadata: { name: NS } } }));
-  await ignore409(core.createNamespacedServiceAccount({ namespace: NS, body: { metadata: { name: 'default' } } }));
 
   // --- the agent's identity: the ClusterRole exactly as shipped, bound to a fresh ServiceAccount
   const docs = loadAllYaml(readFileSync(path.join(REPO, 'infra/kubernetes/kubetags-rbac.yaml'), 'utf8')) as Array<{ kind?: string }>;

@@ -1,18 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { endpoints } from '@sightline/testkit';
 import { Agent } from './agent.js';
 import { createLogger } from './log.js';
 import { AgentMetrics } from './metrics.js';
 import { HttpsTransport } from './transport.js';
 import {
-  NS, expired, firstWatchAnswer, freePort, ignore409, mergePatch, metricValue, prepareBackend, skip, testAgentConfig, waitFor, type Cleanups, type WatchAnswer,
+  NS, expired, firstWatchAnswer, freePort, mergePatch, metricValue, prepareBackend, skip, testAgentConfig, testCluster, waitFor, type WatchAnswer,
 } from './testdata/harness.js';
 
 const exec = promisify(execFile);
@@ -53,26 +51,8 @@ const describe = (a: WatchAnswer) => `${a.type}${a.code !== undefined ? ` ${a.co
  * brought back in `finally` whatever happens, since other tests need it.
  */
 test('kube-apiserver restarted: a watch from an earlier resourceVersion gets 410 Gone, the agent relists and sends a fresh snapshot', { skip, timeout: 300_000 }, async (t) => {
-  const run = randomBytes(4).toString('hex');
-  const cluster = `kt-${run}`;
-  const admin = new KubeConfig();
-  admin.loadFromFile(endpoints().kubeconfig);
-  const core = admin.makeApiClient(CoreV1Api);
-  const cleanups: Cleanups = [];
-  t.after(async () => {
-    for (const c of cleanups.reverse()) await c().catch(() => undefined);
-  });
-  await ignore409(core.createNamespace({ body: { metadata: { name: NS } } }));
-  await ignore409(core.createNamespacedServiceAccount({ namespace: NS, body: { metadata: { name: 'default' } } }));
+  const { run, cluster, admin, core, cleanups, makePod } = await testCluster(t);
 
-  const makePod = async (name: string) => {
-    const p = await core.createNamespacedPod({ namespace: NS, body: {
-      metadata: { name, labels: { app: `kt-${run}` } },
-      spec: { containers: [{ name: 'app', image: 'registry.invalid/app:1' }] },
-    } });
-    cleanups.push(() => core.deleteNamespacedPod({ name, namespace: NS, gracePeriodSeconds: 0 }));
-    return p.metadata!.uid!;
-  };
   const runPod = (name: string, ip: string) => core.patchNamespacedPodStatus({ name, namespace: NS, body: { status: { phase: 'Running', podIP: ip, podIPs: [{ ip }], startTime: new Date() } } }, mergePatch);
   const podA = `kt-${run}-a`;
   const podB = `kt-${run}-b`;

@@ -1,15 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { Envelope } from '@sightline/kube-model';
-import { endpoints } from '@sightline/testkit';
 import { Agent } from './agent.js';
 import { createLogger } from './log.js';
 import { AgentMetrics } from './metrics.js';
 import { HttpsTransport, type PostResult, type Transport } from './transport.js';
-import { NS, freePort, ignore409, metricValue, prepareBackend, skip, testAgentConfig, waitFor, type Cleanups } from './testdata/harness.js';
+import { freePort, metricValue, prepareBackend, skip, testAgentConfig, testCluster, waitFor } from './testdata/harness.js';
 
 const DAY_AND_AN_HOUR_MS = 25 * 3_600_000;
 
@@ -32,25 +29,7 @@ class OutageTransport implements Transport {
 }
 
 async function setup(t: { after(fn: () => Promise<void>): void }) {
-  const run = randomBytes(4).toString('hex');
-  const cluster = `kt-${run}`;
-  const admin = new KubeConfig();
-  admin.loadFromFile(endpoints().kubeconfig);
-  const core = admin.makeApiClient(CoreV1Api);
-  const cleanups: Cleanups = [];
-  t.after(async () => {
-    for (const c of cleanups.reverse()) await c().catch(() => undefined);
-  });
-  await ignore409(core.createNamespace({ body: { metadata: { name: NS } } }));
-  await ignore409(core.createNamespacedServiceAccount({ namespace: NS, body: { metadata: { name: 'default' } } }));
-  const makePod = async (name: string) => {
-    const p = await core.createNamespacedPod({ namespace: NS, body: {
-      metadata: { name, labels: { app: `kt-${run}` } },
-      spec: { containers: [{ name: 'app', image: 'registry.invalid/app:1' }] },
-    } });
-    cleanups.push(() => core.deleteNamespacedPod({ name, namespace: NS, gracePeriodSeconds: 0 }));
-    return p.metadata!.uid!;
-  };
+  const { run, cluster, admin, cleanups, makePod } = await testCluster(t);
   const logs = { text: '' };
   const backend = prepareBackend(run, cluster, cleanups, () => logs.text);
   const port = await freePort();

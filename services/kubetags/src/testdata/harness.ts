@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import kafkajs from 'kafkajs';
-import { PatchStrategy, Watch, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, PatchStrategy, Watch, setHeaderOptions } from '@kubernetes/client-node';
 import { TopicReader, describeOffsets, endpoints } from '@sightline/testkit';
 import { KubeMetaRecordSchema, type KubeMetaRecord } from '@sightline/kube-model';
 import { ApiConfigSchema, ApiMetrics, createLogger as createApiLogger, hashToken, startApi, type ApiService } from '@sightline/api';
@@ -22,6 +22,34 @@ export async function ignore409(p: Promise<unknown>): Promise<void> {
   try { await p; } catch (err) { if (!isCode(err, 409)) throw err; }
 }
 export const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+/**
+ * A run's names, the admin's credentials on the local API server, the shared namespace (with the
+ * `default` service account the apiserver has no controller to make), and `makePod`, which
+ * creates a pod of the run and queues its deletion; `cleanups` run after the test, last first.
+ */
+export async function testCluster(t: { after(fn: () => Promise<void>): void }) {
+  const run = randomBytes(4).toString('hex');
+  const cluster = `kt-${run}`;
+  const admin = new KubeConfig();
+  admin.loadFromFile(endpoints().kubeconfig);
+  const core = admin.makeApiClient(CoreV1Api);
+  const cleanups: Cleanups = [];
+  t.after(async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  });
+  await ignore409(core.createNamespace({ body: { metadata: { name: NS } } }));
+  await ignore409(core.createNamespacedServiceAccount({ namespace: NS, body: { metadata: { name: 'default' } } }));
+  const makePod = async (name: string) => {
+    const p = await core.createNamespacedPod({ namespace: NS, body: {
+      metadata: { name, labels: { app: `kt-${run}` } },
+      spec: { containers: [{ name: 'app', image: 'registry.invalid/app:1' }] },
+    } });
+    cleanups.push(() => core.deleteNamespacedPod({ name, namespace: NS, gracePeriodSeconds: 0 }));
+    return p.metadata!.uid!;
+  };
+  return { run, cluster, admin, core, cleanups, makePod };
+}
 
 export type Cleanups = Array<() => Promise<unknown>>;
 
