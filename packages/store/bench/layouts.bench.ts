@@ -11,6 +11,7 @@ import { CLOUDS, FIELD_LIST, type Cloud } from '@sightline/flow';
 import { endpoints } from '@sightline/testkit';
 import { z } from 'zod';
 import { clickhouseMigrations, type ClickHouseFeatures } from '../src/clickhouse-schema.js';
+import { Writer } from '../src/clickhouse-rowbinary.js';
 import { quoteIdent } from '../src/clickhouse-sql.js';
 import { ClickHouseStore } from '../src/clickhouse-store.js';
 import { duckdbMigrations } from '../src/duckdb-schema.js';
@@ -387,76 +388,13 @@ function clickhouseDdl(l: Layout, db: string, ft: ClickHouseFeatures): string[] 
   ];
 }
 
-/** A growing RowBinary buffer (layouts as in clickhouse-rowbinary.ts). */
-class Out {
-  buf = Buffer.allocUnsafe(1 << 20);
-  pos = 0;
-  ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
-  }
-  u8(v: number): void {
-    this.ensure(1);
-    this.buf[this.pos++] = v;
-  }
-  varint(n: number): void {
-    this.ensure(10);
-    while (n >= 0x80) {
-      this.buf[this.pos++] = (n & 0x7f) | 0x80;
-      n >>>= 7;
-    }
-    this.buf[this.pos++] = n;
-  }
-  str(s: string): void {
-    // short ASCII byte by byte, as clickhouse-rowbinary.ts does
-    if (s.length < 0x80) {
-      this.ensure(s.length + 1);
-      const p0 = this.pos;
-      let q = p0 + 1;
-      let ascii = true;
-      for (let i = 0; i < s.length && ascii; i++) {
-        const c = s.charCodeAt(i);
-        if (c >= 0x80) ascii = false;
-        else this.buf[q++] = c;
-      }
-      if (ascii) {
-        this.buf[p0] = s.length;
-        this.pos = q;
-        return;
-      }
-    }
-    const n = Buffer.byteLength(s, 'utf8');
-    this.varint(n);
-    this.ensure(n);
-    this.pos += this.buf.write(s, this.pos, n, 'utf8');
-  }
-  u32(v: number): void {
-    this.ensure(4);
-    this.pos = this.buf.writeUInt32LE(v, this.pos);
-  }
-  i64(v: number): void {
-    this.ensure(8);
-    if (v >= 0 && v < Number.MAX_SAFE_INTEGER) {
-      this.buf.writeUInt32LE(v % 4294967296, this.pos);
-      this.buf.writeUInt32LE(Math.floor(v / 4294967296), this.pos + 4);
-      this.pos += 8;
-    } else this.pos = this.buf.writeBigInt64LE(BigInt(v), this.pos);
-  }
-  f64(v: number): void {
-    this.ensure(8);
-    this.pos = this.buf.writeDoubleLE(v, this.pos);
-  }
-}
-
 /** One batch as RowBinary for its table in layout `l`: the typed fields it fills, then the extra column(s). */
 function chBody(l: Layout, b: Batch): { columns: string; body: Buffer } {
   const typed = l.typed(b).filter((f) => b.cols.has(f));
   const kinds = typed.map(kindOf);
   const cols = typed.map((f) => b.cols.get(f)!);
   const ex = l.extra === 'none' ? [] : extras(b);
-  const o = new Out();
+  const o = new Writer(1 << 20);
   for (let r = 0; r < b.n; r++) {
     o.str(TENANT);
     o.str(b.id);

@@ -36,8 +36,11 @@ const TIME = 1;
 const INTEGER = 2;
 const FLOAT = 3;
 
-/** A growing output buffer; the row loop writes into `buf` at `pos` directly after `ensure`. */
-class Writer {
+/**
+ * A growing output buffer; the row loop writes into `buf` at `pos` directly after `ensure`. The
+ * value methods serve writers of other row shapes (the layout benchmark's tables).
+ */
+export class Writer {
   buf: Buffer;
   pos = 0;
 
@@ -60,6 +63,31 @@ class Writer {
   str(s: string): void {
     this.ensure(s.length * 3 + 5);
     this.pos = str(this.buf, this.pos, s);
+  }
+
+  /** a length prefix of its own (Array(T)): LEB128 */
+  varint(n: number): void {
+    this.ensure(10);
+    while (n >= 0x80) {
+      this.buf[this.pos++] = (n & 0x7f) | 0x80;
+      n >>>= 7;
+    }
+    this.buf[this.pos++] = n;
+  }
+
+  u32(v: number): void {
+    this.ensure(4);
+    this.pos = u32(this.buf, this.pos, v);
+  }
+
+  i64(v: number): void {
+    this.ensure(8);
+    this.pos = i64(this.buf, this.pos, v);
+  }
+
+  f64(v: number): void {
+    this.ensure(8);
+    this.pos = this.buf.writeDoubleLE(v, this.pos);
   }
 }
 
