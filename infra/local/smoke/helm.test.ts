@@ -150,11 +150,11 @@ async function checkSightlineConfigs(objects: K8sObject[], fullname: string, dir
   return loaded;
 }
 
-/** Probes: readiness on /readyz for the api, /healthz for the collector and enricher (service-kit serves no /readyz), on the ports their configs listen on. */
+/** Probes: liveness on /healthz and readiness on /readyz for every service (service-kit serves both), on the ports their configs listen on. */
 function checkProbes(objects: K8sObject[], fullname: string, cfg: Awaited<ReturnType<typeof checkSightlineConfigs>>, https: boolean) {
   const expected = {
-    collector: { port: cfg.collector.http.port, ready: '/healthz' },
-    enricher: { port: cfg.enricher.http.port, ready: '/healthz' },
+    collector: { port: cfg.collector.http.port, ready: '/readyz' },
+    enricher: { port: cfg.enricher.http.port, ready: '/readyz' },
     api: { port: cfg.api.listen.port, ready: '/readyz' },
   };
   for (const [svc, want] of Object.entries(expected)) {

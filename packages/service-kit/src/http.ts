@@ -17,6 +17,12 @@ export interface HttpOptions {
   headersTimeoutMs?: number | undefined;
   /** and its whole request (server.requestTimeout); absent: Node's default */
   requestTimeoutMs?: number | undefined;
+  /**
+   * `/readyz`: can take work now (started, caught up, not stopping). Kept apart from `/healthz` so a
+   * long start-up (kube-meta catch-up, a slow first listing) is not taken for a dead process by a
+   * liveness probe; absent: `/readyz` answers as `/healthz`.
+   */
+  ready?: (() => Health) | undefined;
 }
 
 export interface RunningHttp {
@@ -27,8 +33,8 @@ export interface RunningHttp {
 }
 
 /**
- * `/metrics` (Prometheus text) and, given `health`, `/healthz` (200 or 503 with a JSON detail), on
- * loopback by default. Without `health` it serves `/metrics` alone: the api's metrics listener,
+ * `/metrics` (Prometheus text) and, given `health`, `/healthz` (200 or 503 with a JSON detail) and
+ * `/readyz` (`opts.ready`, else the same as `/healthz`), on loopback by default. Without `health` it serves `/metrics` alone: the api's metrics listener,
  * whose health is answered on its public port.
  */
 export async function startHttp(host: string, port: number, metrics: MetricsSource, health?: () => Health, opts: HttpOptions = {}): Promise<RunningHttp> {
@@ -41,14 +47,17 @@ export async function startHttp(host: string, port: number, metrics: MetricsSour
       );
       return;
     }
-    if (health && req.method === 'GET' && (path === '/healthz' || path === '/health')) {
-      const h = health();
+    const probe = !health || req.method !== 'GET' ? undefined
+      : path === '/healthz' || path === '/health' ? health
+        : path === '/readyz' ? opts.ready ?? health : undefined;
+    if (probe) {
+      const h = probe();
       res.writeHead(h.ok ? 200 : 503, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ status: h.ok ? 'ok' : 'unavailable', ...h.detail }) + '\n');
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' });
-    res.end(health ? 'not found: GET /metrics or /healthz\n' : 'not found: GET /metrics\n');
+    res.end(health ? 'not found: GET /metrics, /healthz or /readyz\n' : 'not found: GET /metrics\n');
   });
   if (opts.headersTimeoutMs !== undefined) server.headersTimeout = opts.headersTimeoutMs;
   if (opts.requestTimeoutMs !== undefined) server.requestTimeout = opts.requestTimeoutMs;

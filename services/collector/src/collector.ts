@@ -45,6 +45,8 @@ export class Collector {
   private http: Awaited<ReturnType<typeof startHttp>> | undefined;
   private reconciling: Promise<void> = Promise.resolve();
   private stopping = false;
+  /** start-up finished: /readyz answers 200 from then until stop */
+  private started = false;
   private onceDone: Promise<void> | undefined;
 
   private constructor(
@@ -99,7 +101,7 @@ export class Collector {
     try {
       const n = await startup.step('load checkpoints', ({ signal }) => c.checkpoints.load({ timeoutMs: config.startup.attemptMs, signal, log }), retry);
       log.info({ sources: n, topic: topics.checkpoints }, 'checkpoints loaded');
-      c.http = await startup.step('open http', () => startHttp(config.http.host, config.http.port, c.metrics, () => c.health()));
+      c.http = await startup.step('open http', () => startHttp(config.http.host, config.http.port, c.metrics, () => c.health(), { ready: () => c.readiness() }));
       log.info({ instance: c.instanceId, port: c.http.port, sources: config.sources.length, once: opts.once === true, topics }, 'collector started');
       if (opts.once) {
         c.onceDone = c.reconcile().then(() => Promise.all([...c.runners.values()].map((r) => r.runner.start()))).then(() => undefined);
@@ -110,6 +112,7 @@ export class Collector {
         await startup.step('join the work group', () => c.ownership!.start());
         if (opts.watchConfig !== false) c.watch();
       }
+      c.started = true;
     } catch (err) {
       c.stopping = true;
       // Whatever start-up opened is closed, each close bounded: the error must reach the caller.
@@ -147,6 +150,11 @@ export class Collector {
 
   private health() {
     return { ok: !this.stopping, detail: { instance: this.instanceId, sources: this.ownedSources(), once: this.opts.once === true } };
+  }
+
+  /** ready once start-up is through (checkpoints loaded, sources announced, in the work group) */
+  private readiness() {
+    return { ok: this.started && !this.stopping, detail: { started: this.started, stopping: this.stopping, instance: this.instanceId } };
   }
 
   /** Starts and stops runners so they match the configuration and the current ownership; serialized. */

@@ -58,6 +58,7 @@ test('cloud errors back off without crashing; configuration reloads without rest
     assert.equal(c.ownedSources().length, 2);
     assert.ok(lines.some((l) => l.includes('configuration change rejected') && l.includes('sources[0].region')));
     assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200, 'ready once started');
   } finally {
     await c.stop();
   }

@@ -81,6 +81,7 @@ test('end to end: kube-meta and flows of two tenants in, attributed flows in the
 
         const h = await fetch(`http://127.0.0.1:${e.port}/healthz`);
         assert.equal(h.status, 200, `${engine}: healthy while running`);
+        assert.equal((await fetch(`http://127.0.0.1:${e.port}/readyz`)).status, 200, `${engine}: ready while consuming`);
         const text = await (await fetch(`http://127.0.0.1:${e.port}/metrics`)).text();
         assert.match(text, /sightline_enricher_written_flows_total\{tenant="acme"\} 540$/m);
         assert.equal(await metric(metrics, 'sightline_enricher_unattributed_total', { tenant: 'initech' }), 100);

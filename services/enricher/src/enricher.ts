@@ -119,10 +119,12 @@ export class Enricher {
 
   private async run(flowsTopic: string, metaTopic: string): Promise<void> {
     this.flowsTopic = flowsTopic;
-    this.http = await startHttp(this.cfg.http.host, this.cfg.http.port, this.metrics, () => ({
-      ok: this.ready && !this.stopping && !this.failed,
-      detail: { ready: this.ready, stopping: this.stopping, failed: this.failed, partitions: this.assigned, store: this.cfg.store.engine },
-    }));
+    const detail = () => ({ ready: this.ready, stopping: this.stopping, failed: this.failed, partitions: this.assigned, store: this.cfg.store.engine });
+    // alive while starting (kube-meta catch-up may take minutes: a liveness probe must not restart
+    // it for that); ready once it consumes flows
+    this.http = await startHttp(this.cfg.http.host, this.cfg.http.port, this.metrics, () => ({ ok: !this.stopping && !this.failed, detail: detail() }), {
+      ready: () => ({ ok: this.ready && !this.stopping && !this.failed, detail: detail() }),
+    });
     this.port = this.http.port;
 
     this.meta = new MetaConsumer(this.kafka, this.admin, metaTopic, this.state, this.log, this.metrics);
