@@ -9,14 +9,21 @@ import { rowBinaryBody, type RowBinaryItem } from './clickhouse-rowbinary.js';
 import { quoteIdent, quoteNumber, quoteString, quoteValue } from './clickhouse-sql.js';
 import { cutoffs, emptyReport, ledgerDays, uniformPolicy, type RetentionPolicy, type RetentionReport, type TenantCutoffs } from './retention.js';
 import { DEFAULT_RETENTION_DAYS, ROLLUPS, rollupTable, rowTime, STORED_FIELDS, type RollupSpec } from './schema.js';
+import { clickhouseDialect, fieldExpr, filterSql } from './query-sql.js';
 import {
+  AggregateQuerySchema,
   checkBatch,
   checkTenant,
   chooseRollup,
+  FlowListQuerySchema,
   parseQuery,
   TimeSeriesQuerySchema,
   TopNQuerySchema,
+  type AggregateQuery,
+  type AggregateResult,
   type Filter,
+  type FlowListQuery,
+  type FlowListResult,
   type FlowStore,
   type QueryOptions,
   type TimeSeriesQuery,
@@ -317,7 +324,8 @@ export class ClickHouseStore implements FlowStore {
     const qy = parseQuery(TopNQuerySchema, query, 'topN');
     const rollup = chooseRollup([...qy.dimensions, ...qy.filters.map((f) => f.field)], qy.from, qy.to, undefined, qy.use);
     const src = this.source(rollup, qy.metric, await this.features());
-    const dims = qy.dimensions.map((d, i) => `${rollup ? rollupKey(d) : quoteIdent(d)} AS d${i}`);
+    const dl = clickhouseDialect(rollup !== null, ROLLUP_NUMERIC);
+    const dims = qy.dimensions.map((d, i) => `${fieldExpr(dl, d)} AS d${i}`);
     const order = qy.dimensions.map((_, i) => (rollup ? `d${i} = ${ROLLUP_NUMERIC.has(qy.dimensions[i]!) ? '-1' : "''"}, d${i}` : `d${i} IS NULL, d${i}`));
     const rows = await this.rows<Record<string, string | number | null>>(
       `SELECT ${dims.join(', ')}, ${src.measure} AS v FROM ${src.table}
@@ -330,6 +338,74 @@ export class ClickHouseStore implements FlowStore {
       rows: rows.map((r) => ({
         key: qy.dimensions.map((d, i) => fromKey(d, r[`d${i}`] ?? null, rollup !== null)),
         value: Number(r.v),
+      })),
+    };
+  }
+
+  /** The top `n` keys by `metric`, each with the three measures (the service map's edges). */
+  async aggregate(tenant: string, query: AggregateQuery, opts: QueryOptions = {}): Promise<AggregateResult> {
+    const t = checkTenant(tenant);
+    const qy = parseQuery(AggregateQuerySchema, query, 'aggregate');
+    const rollup = chooseRollup([...qy.dimensions, ...qy.filters.map((f) => f.field)], qy.from, qy.to, undefined, qy.use);
+    const ft = await this.features();
+    const src = this.source(rollup, qy.metric, ft);
+    const m = (x: 'flows' | 'packets' | 'bytes') => this.source(rollup, x, ft).measure;
+    const dl = clickhouseDialect(rollup !== null, ROLLUP_NUMERIC);
+    const dims = qy.dimensions.map((d, i) => `${fieldExpr(dl, d)} AS d${i}`);
+    const order = qy.dimensions.map((_, i) => (rollup ? `d${i} = ${ROLLUP_NUMERIC.has(qy.dimensions[i]!) ? '-1' : "''"}, d${i}` : `d${i} IS NULL, d${i}`));
+    const rows = await this.rows<Record<string, string | number | null>>(
+      `SELECT ${dims.join(', ')}, ${m('flows')} AS m_flows, ${m('packets')} AS m_packets, ${m('bytes')} AS m_bytes FROM ${src.table}
+        WHERE ${whereSql(t, src.time, qy.from, qy.to, qy.filters, rollup !== null)}
+        GROUP BY ${qy.dimensions.map((_, i) => `d${i}`).join(', ')} ORDER BY m_${qy.metric} DESC, ${order.join(', ')} LIMIT ${quoteNumber(qy.n)}`,
+      opts,
+    );
+    return {
+      source: rollup?.name ?? 'raw',
+      rows: rows.map((r) => ({
+        key: qy.dimensions.map((d, i) => fromKey(d, r[`d${i}`] ?? null, rollup !== null)),
+        flows: Number(r.m_flows),
+        packets: Number(r.m_packets),
+        bytes: Number(r.m_bytes),
+      })),
+    };
+  }
+
+  /** Raw rows in (ts, batch_id, row_no) order, keyset-paginated; FINAL where a repeated batch may still be stored twice. */
+  async listFlows(tenant: string, query: FlowListQuery, opts: QueryOptions = {}): Promise<FlowListResult> {
+    const t = checkTenant(tenant);
+    const qy = parseQuery(FlowListQuerySchema, query, 'listFlows');
+    const ft = await this.features();
+    const dir = qy.order === 'desc' ? 'DESC' : 'ASC';
+    let where = whereSql(t, 'ts', qy.from, qy.to, qy.filters, false);
+    if (qy.after) {
+      const cmp = qy.order === 'desc' ? '<' : '>';
+      // the row time is whole seconds here (DateTime); the cursor carries microseconds
+      const ts = `toDateTime(${quoteNumber(Math.floor(qy.after.tsUs / 1_000_000))}, 'UTC')`;
+      const b = quoteString(qy.after.batchId);
+      const r = quoteNumber(qy.after.rowNo);
+      where += ` AND (ts ${cmp} ${ts} OR (ts = ${ts} AND (batch_id ${cmp} ${b} OR (batch_id = ${b} AND row_no ${cmp} ${r}))))`;
+    }
+    const cols = STORED_FIELDS.map((f, i) => {
+      const c = quoteIdent(f.spec.name);
+      const e = f.spec.kind === 'time' ? (ft.dateTime64 ? `toUnixTimestamp64Micro(${c}) / 1000` : `${c} / 1000`) : f.spec.kind === 'number' ? `toFloat64(${c})` : c;
+      return `${e} AS c${i}`;
+    });
+    const rows = await this.rows<Record<string, string | number | null>>(
+      `SELECT toUInt32(ts) AS p_ts, batch_id AS p_batch, row_no AS p_row, ${cols.join(', ')}, extra AS c_extra
+        FROM ${this.t('flows')}${ft.dedupToken ? '' : ' FINAL'} WHERE ${where}
+        ORDER BY ts ${dir}, batch_id ${dir}, row_no ${dir} LIMIT ${quoteNumber(qy.limit)}`,
+      opts,
+    );
+    return {
+      rows: rows.map((r) => ({
+        position: { tsUs: Number(r.p_ts) * 1_000_000, batchId: String(r.p_batch), rowNo: Number(r.p_row) },
+        fields: Object.fromEntries(
+          STORED_FIELDS.map((f, i) => {
+            const v = r[`c${i}`] ?? null;
+            return [f.spec.name, v === null ? null : f.spec.kind === 'string' ? String(v) : Number(v)];
+          }),
+        ),
+        extra: typeof r.c_extra === 'string' ? (JSON.parse(r.c_extra) as Record<string, string>) : null,
       })),
     };
   }
@@ -436,19 +512,7 @@ function whereSql(tenant: string, time: string, from: number, to: number, filter
     `${time} >= toDateTime(${quoteNumber(from / 1000)}, 'UTC')`,
     `${time} < toDateTime(${quoteNumber(to / 1000)}, 'UTC')`,
   ];
-  for (const f of filters) {
-    const col = rollup ? rollupKey(f.field) : quoteIdent(f.field);
-    const vals = f.values.filter((v): v is string | number => v !== null);
-    const hasNull = vals.length < f.values.length;
-    if (rollup) {
-      const nullKey = ROLLUP_NUMERIC.has(f.field) ? -1 : '';
-      parts.push(`${col} IN (${[...vals, ...(hasNull ? [nullKey] : [])].map(quoteValue).join(', ')})`);
-    } else {
-      const alts: string[] = [];
-      if (vals.length > 0) alts.push(`${col} IN (${vals.map(quoteValue).join(', ')})`);
-      if (hasNull) alts.push(`isNull(${col})`);
-      parts.push(`(${alts.join(' OR ')})`);
-    }
-  }
+  const d = clickhouseDialect(rollup, ROLLUP_NUMERIC);
+  for (const f of filters) parts.push(filterSql(d, f));
   return parts.join(' AND ');
 }

@@ -5,14 +5,21 @@ import { duckdbMigrations } from './duckdb-schema.js';
 import { DuckDBWriter } from './duckdb-writer.js';
 import { cutoffs, emptyReport, ledgerDays, uniformPolicy, type RetentionPolicy, type RetentionReport, type TenantCutoffs } from './retention.js';
 import { DEFAULT_RETENTION_DAYS, ROLLUPS, rollupTable, STORED_FIELDS, type RollupSpec } from './schema.js';
+import { duckdbDialect, fieldExpr, filterSql } from './query-sql.js';
 import {
+  AggregateQuerySchema,
   checkBatch,
   checkTenant,
   chooseRollup,
+  FlowListQuerySchema,
   parseQuery,
   TimeSeriesQuerySchema,
   TopNQuerySchema,
+  type AggregateQuery,
+  type AggregateResult,
   type Filter,
+  type FlowListQuery,
+  type FlowListResult,
   type FlowStore,
   type TimeSeriesQuery,
   type TimeSeriesResult,
@@ -162,15 +169,78 @@ export class DuckDBStore implements FlowStore {
     const { table, time, measure } = source(rollup, qy.metric);
     const params: DuckDBValue[] = [t, qy.from * 1000, qy.to * 1000];
     const where = whereSql(time, qy.filters, params);
-    const dims = qy.dimensions.map(q).join(', ');
+    const d = duckdbDialect(params);
+    const dims = qy.dimensions.map((f, i) => `${fieldExpr(d, f)} AS d${i}`).join(', ');
+    const keys = qy.dimensions.map((_, i) => `d${i}`);
     const sql = `SELECT ${dims}, ${measure}::DOUBLE AS v FROM ${table} WHERE ${where}
-      GROUP BY ${dims} ORDER BY v DESC, ${qy.dimensions.map((d) => `${q(d)} NULLS LAST`).join(', ')} LIMIT ${qy.n}`;
+      GROUP BY ${keys.join(', ')} ORDER BY v DESC, ${keys.map((k) => `${k} NULLS LAST`).join(', ')} LIMIT ${qy.n}`;
     return this.run(async () => {
       const rows = (await this.conn.runAndReadAll(sql, params)).getRowsJS();
       const d = qy.dimensions.length;
       return {
         source: rollup?.name ?? 'raw',
         rows: rows.map((r) => ({ key: r.slice(0, d).map((x) => (x === null || typeof x === 'string' ? x : Number(x))), value: Number(r[d] ?? 0) })),
+      };
+    });
+  }
+
+  async aggregate(tenant: string, query: AggregateQuery): Promise<AggregateResult> {
+    const t = checkTenant(tenant);
+    const qy = parseQuery(AggregateQuerySchema, query, 'aggregate');
+    const rollup = chooseRollup([...qy.dimensions, ...qy.filters.map((f) => f.field)], qy.from, qy.to, undefined, qy.use);
+    const { table, time } = source(rollup, qy.metric);
+    const params: DuckDBValue[] = [t, qy.from * 1000, qy.to * 1000];
+    const where = whereSql(time, qy.filters, params);
+    const d = duckdbDialect(params);
+    const dims = qy.dimensions.map((f, i) => `${fieldExpr(d, f)} AS d${i}`).join(', ');
+    const keys = qy.dimensions.map((_, i) => `d${i}`);
+    const m = (x: 'flows' | 'packets' | 'bytes') => source(rollup, x).measure;
+    const sql = `SELECT ${dims}, ${m('flows')}::DOUBLE AS flows, ${m('packets')}::DOUBLE AS packets, ${m('bytes')}::DOUBLE AS bytes
+      FROM ${table} WHERE ${where}
+      GROUP BY ${keys.join(', ')} ORDER BY ${qy.metric} DESC, ${keys.map((k) => `${k} NULLS LAST`).join(', ')} LIMIT ${qy.n}`;
+    return this.run(async () => {
+      const rows = (await this.conn.runAndReadAll(sql, params)).getRowsJS();
+      const n = qy.dimensions.length;
+      return {
+        source: rollup?.name ?? 'raw',
+        rows: rows.map((r) => ({
+          key: r.slice(0, n).map((x) => (x === null || typeof x === 'string' ? x : Number(x))),
+          flows: Number(r[n] ?? 0),
+          packets: Number(r[n + 1] ?? 0),
+          bytes: Number(r[n + 2] ?? 0),
+        })),
+      };
+    });
+  }
+
+  /** Raw rows in (ts, batch_id, row_no) order; keyset pagination, so a page costs the same wherever it is. */
+  async listFlows(tenant: string, query: FlowListQuery): Promise<FlowListResult> {
+    const t = checkTenant(tenant);
+    const qy = parseQuery(FlowListQuerySchema, query, 'listFlows');
+    const params: DuckDBValue[] = [t, qy.from * 1000, qy.to * 1000];
+    let where = whereSql('ts', qy.filters, params);
+    const dir = qy.order === 'desc' ? 'DESC' : 'ASC';
+    if (qy.after) {
+      const d = duckdbDialect(params);
+      const cmp = qy.order === 'desc' ? '<' : '>';
+      const ts = `make_timestamp(${d.bind(qy.after.tsUs)}::BIGINT)`;
+      const b = d.bind(qy.after.batchId);
+      const r = d.bind(qy.after.rowNo);
+      where += ` AND (ts ${cmp} ${ts} OR (ts = ${ts} AND (batch_id ${cmp} ${b} OR (batch_id = ${b} AND row_no ${cmp} ${r}))))`;
+    }
+    const cols = STORED_FIELDS.map((f) =>
+      f.spec.kind === 'time' ? `epoch_us(${q(f.spec.name)})::DOUBLE / 1000` : f.spec.kind === 'number' ? `${q(f.spec.name)}::DOUBLE` : q(f.spec.name),
+    );
+    const sql = `SELECT epoch_us(ts)::DOUBLE, batch_id, row_no, ${cols.join(', ')}, extra FROM flows WHERE ${where}
+      ORDER BY ts ${dir}, batch_id ${dir}, row_no ${dir} LIMIT ${qy.limit}`;
+    return this.run(async () => {
+      const rows = (await this.conn.runAndReadAll(sql, params)).getRowsJS();
+      return {
+        rows: rows.map((r) => ({
+          position: { tsUs: Number(r[0]), batchId: String(r[1]), rowNo: Number(r[2]) },
+          fields: Object.fromEntries(STORED_FIELDS.map((f, i) => [f.spec.name, r[3 + i] === null || r[3 + i] === undefined ? null : typeof r[3 + i] === 'string' ? (r[3 + i] as string) : Number(r[3 + i])])),
+          extra: typeof r[3 + STORED_FIELDS.length] === 'string' ? (JSON.parse(r[3 + STORED_FIELDS.length] as string) as Record<string, string>) : null,
+        })),
       };
     });
   }
@@ -225,19 +295,8 @@ function source(rollup: RollupSpec | null, metric: 'flows' | 'packets' | 'bytes'
 /** Tenant first, always; values travel as parameters, never inside the SQL text. */
 function whereSql(time: string, filters: readonly Filter[], params: DuckDBValue[]): string {
   const parts = [`tenant = $1`, `${time} >= make_timestamp($2::BIGINT)`, `${time} < make_timestamp($3::BIGINT)`];
-  for (const f of filters) {
-    const alts: string[] = [];
-    const vals = f.values.filter((v) => v !== null);
-    if (vals.length > 0) {
-      const ph = vals.map((v) => {
-        params.push(v);
-        return `$${params.length}`;
-      });
-      alts.push(`${q(f.field)} IN (${ph.join(', ')})`);
-    }
-    if (vals.length < f.values.length) alts.push(`${q(f.field)} IS NULL`);
-    parts.push(`(${alts.join(' OR ')})`);
-  }
+  const d = duckdbDialect(params);
+  for (const f of filters) parts.push(filterSql(d, f));
   return parts.join(' AND ');
 }
 

@@ -6,3 +6,4 @@ export { clickhouseLoggerClass, stderrJsonLogger, type StoreLogger } from './cli
 export { clickhouseMigrations, featuresFor, type ClickHouseFeatures } from './clickhouse-schema.js';
 export { quoteString, quoteIdent, quoteNumber } from './clickhouse-sql.js';
 export * from './retention.js';
+export { DERIVED_FIELDS, NON_INTERNET, parseCidr, isQueryField, type Cidr, type FilterOp } from './query-sql.js';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { BatchMetaSchema, FIELD_BY_NAME, FLOW_SCHEMA_VERSION, type BatchMeta, type FlowBatch } from '@sightline/flow';
 import type { RetentionPolicy, RetentionReport } from './retention.js';
+import { isQueryField, isStringField, parseCidr } from './query-sql.js';
 import { METRICS, ROLLUP_DIMS, ROLLUPS, type Metric, type RollupSpec } from './schema.js';
 
 /**
@@ -24,6 +25,10 @@ export interface FlowStore {
   readBatch(tenant: string, batchId: string): Promise<FlowBatch>;
   timeSeries(tenant: string, q: TimeSeriesQuery, opts?: QueryOptions): Promise<TimeSeriesResult>;
   topN(tenant: string, q: TopNQuery, opts?: QueryOptions): Promise<TopNResult>;
+  /** Groups by the dimensions with the three measures per key, the top `n` by `metric` (the edges of the service map). */
+  aggregate(tenant: string, q: AggregateQuery, opts?: QueryOptions): Promise<AggregateResult>;
+  /** Raw rows in (ts, batch_id, row_no) order, a page at a time: `after` is the last row of the previous page. */
+  listFlows(tenant: string, q: FlowListQuery, opts?: QueryOptions): Promise<FlowListResult>;
   /**
    * Drops what is older than each table's retention, relative to `now`, per tenant (`policy`;
    * default: the store's configured days for every tenant). Returns what it removed per tier.
@@ -77,14 +82,30 @@ export function checkTenant(tenant: unknown): string {
 }
 
 const knownField = z.string().refine((f) => FIELD_BY_NAME.has(f), { error: (i) => `unknown flow field ${JSON.stringify(i.input)}` });
+/** A stored field or a derived one (query-sql.ts: region, zone, network, subnet, interface over the clouds' fields). */
+const queryField = z.string().refine(isQueryField, { error: (i) => `unknown flow field ${JSON.stringify(i.input)}` });
 /** Whole seconds: ClickHouse 18.16 stores the row time as DateTime (seconds), so finer bounds would differ by engine. */
 const epochSecondsMs = z.number().int().refine((v) => v % 1000 === 0, 'time bounds are epoch milliseconds on a whole second');
 
-export const FilterSchema = z.object({
-  field: knownField,
-  /** the row matches when the field equals one of these; null matches an absent value */
-  values: z.array(z.union([z.string(), z.number(), z.null()])).min(1),
-});
+export const FilterSchema = z
+  .object({
+    field: queryField,
+    /**
+     * in (absent): the field equals one of the values, null matching an absent value; not_in: the
+     * rows `in` would not match; prefix: a string field starts with one of the values; cidr: an
+     * address field is inside one of the networks (IPv4 or IPv6)
+     */
+    op: z.enum(['in', 'not_in', 'prefix', 'cidr']).optional(),
+    values: z.array(z.union([z.string(), z.number(), z.null()])).min(1),
+  })
+  .superRefine((f, ctx) => {
+    if (f.op !== 'prefix' && f.op !== 'cidr') return;
+    if (!isStringField(f.field)) ctx.addIssue({ code: 'custom', message: `${f.op} applies to string fields, not ${f.field}`, path: ['op'] });
+    f.values.forEach((v, i) => {
+      if (typeof v !== 'string' || v === '') ctx.addIssue({ code: 'custom', message: `${f.op} takes non-empty strings`, path: ['values', i] });
+      else if (f.op === 'cidr' && parseCidr(v) === null) ctx.addIssue({ code: 'custom', message: `not an IPv4 or IPv6 network: ${JSON.stringify(v)}`, path: ['values', i] });
+    });
+  });
 export type Filter = z.infer<typeof FilterSchema>;
 
 const RangeShape = {
@@ -104,9 +125,49 @@ export const TimeSeriesQuerySchema = z
 export type TimeSeriesQuery = z.input<typeof TimeSeriesQuerySchema>;
 
 export const TopNQuerySchema = z
-  .object({ ...RangeShape, dimensions: z.array(knownField).min(1).max(8), n: z.number().int().min(1).max(10_000).default(10) })
+  .object({ ...RangeShape, dimensions: z.array(queryField).min(1).max(8), n: z.number().int().min(1).max(10_000).default(10) })
   .refine((q) => q.to > q.from, 'time range is empty (to must be after from)');
 export type TopNQuery = z.input<typeof TopNQuerySchema>;
+
+/** Like top-N, up to 12 dimensions (both ends of an edge), every measure in each row; `metric` orders them. */
+export const AggregateQuerySchema = z
+  .object({ ...RangeShape, dimensions: z.array(queryField).min(1).max(12), n: z.number().int().min(1).max(100_000).default(1000) })
+  .refine((q) => q.to > q.from, 'time range is empty (to must be after from)');
+export type AggregateQuery = z.input<typeof AggregateQuerySchema>;
+
+export interface AggregateResult {
+  source: RollupSpec['name'] | 'raw';
+  rows: { key: (string | number | null)[]; flows: number; packets: number; bytes: number }[];
+}
+
+/** A row's place in the (ts, batch_id, row_no) order; `tsUs` is the row time in epoch microseconds. */
+export const FlowPositionSchema = z.object({ tsUs: z.number().int(), batchId: z.string().min(1).max(1024), rowNo: z.number().int().min(0) });
+export type FlowPosition = z.infer<typeof FlowPositionSchema>;
+
+export const FlowListQuerySchema = z
+  .object({
+    from: epochSecondsMs,
+    to: epochSecondsMs,
+    filters: z.array(FilterSchema).default([]),
+    limit: z.number().int().min(1).max(10_000).default(100),
+    order: z.enum(['asc', 'desc']).default('desc'),
+    /** the last row of the previous page: this page starts right after it in `order` */
+    after: FlowPositionSchema.optional(),
+  })
+  .refine((q) => q.to > q.from, 'time range is empty (to must be after from)');
+export type FlowListQuery = z.input<typeof FlowListQuerySchema>;
+
+export interface FlowListRow {
+  position: FlowPosition;
+  /** every stored field of the row by name, null where absent; times in epoch ms */
+  fields: Record<string, string | number | null>;
+  /** source fields outside the field table */
+  extra: Record<string, string> | null;
+}
+
+export interface FlowListResult {
+  rows: FlowListRow[];
+}
 
 export interface TimeSeriesResult {
   /** the table that answered: a rollup name or `raw` */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { openApiDocument } from './openapi.js';
-import { DIMENSIONS, TimeSeriesRequest, TopNRequest } from './query-schema.js';
+import { DIMENSIONS, EdgesRequest, FlowsRequest, DeadLettersRequest, TimeSeriesRequest, TopNRequest } from './query-schema.js';
 
 interface JsonSchema {
   type?: string;
@@ -28,17 +28,23 @@ type Doc = {
 const doc = openApiDocument() as unknown as Doc;
 const schemas = doc.components.schemas;
 
-test('openapi: 3.1 document with both query routes, GET and POST, and the error answers', () => {
+test('openapi: 3.1 document with every query route, GET and POST, and the error answers', () => {
   assert.equal(doc.openapi, '3.1.0');
-  for (const p of ['/v1/query/timeseries', '/v1/query/topn']) {
+  for (const p of ['/v1/query/timeseries', '/v1/query/topn', '/v1/query/edges', '/v1/query/flows']) {
     for (const m of ['get', 'post']) {
       const op = doc.paths[p]?.[m];
       assert.ok(op, `${m} ${p}`);
       for (const code of ['200', '400', '401', '403', '422', '429', '504']) assert.ok(op.responses[code], `${m} ${p} ${code}`);
     }
   }
-  // the document is JSON (no functions, no undefined left by the generator)
+  const dl = doc.paths['/v1/deadletters']?.get;
+  assert.ok(dl, 'get /v1/deadletters');
+  for (const code of ['200', '400', '401', '403', '429']) assert.ok(dl.responses[code], `deadletters ${code}`);
+  // the document is JSON (no functions, no undefined left by the generator), and every $ref points into it
   assert.deepEqual(JSON.parse(JSON.stringify(doc)), doc);
+  const text = JSON.stringify(doc);
+  assert.ok(!text.includes('$defs'), 'no nested $defs (their #/$defs refs would point at the document root)');
+  for (const m of text.matchAll(/"\$ref":"#\/components\/schemas\/([A-Za-z]+)"/g)) assert.ok(schemas[m[1]!], `$ref ${m[1]}`);
 });
 
 test('openapi: the request schemas say what the validators accept', () => {
@@ -50,13 +56,16 @@ test('openapi: the request schemas say what the validators accept', () => {
   assert.deepEqual(top.properties!.metric!.enum, ['flows', 'packets', 'bytes']);
   const filter = top.properties!.filters!.items!;
   const ops = (filter.oneOf ?? filter.anyOf)!.map((f) => f.properties!.op!.const);
-  assert.deepEqual(ops.sort(), ['eq', 'in']);
+  assert.deepEqual(ops.sort(), ['cidr', 'eq', 'in', 'ne', 'not_in', 'prefix']);
+  // relative times are in the document's time forms
+  const fromForms = (top.properties!.from!.anyOf ?? top.properties!.from!.oneOf)!;
+  assert.ok(fromForms.some((f) => JSON.stringify(f).includes('now')), 'relative time form');
   assert.deepEqual(schemas.TimeSeriesRequest!.required?.sort(), ['from', 'to']);
   const getTop = doc.paths['/v1/query/topn']!.get!.parameters!;
   assert.deepEqual(getTop.find((p) => p.name === 'dimension')!.schema.items!.enum, DIMENSIONS);
 
   // every property the document names is one the validator takes, and the other way round
-  for (const [name, zschema] of [['TopNRequest', TopNRequest], ['TimeSeriesRequest', TimeSeriesRequest]] as const) {
+  for (const [name, zschema] of [['TopNRequest', TopNRequest], ['TimeSeriesRequest', TimeSeriesRequest], ['EdgesRequest', EdgesRequest], ['FlowsRequest', FlowsRequest]] as const) {
     assert.deepEqual(Object.keys(schemas[name]!.properties!).sort(), Object.keys(zschema.shape).sort(), name);
   }
   // the validator agrees with the document's bounds at their edges
@@ -65,6 +74,13 @@ test('openapi: the request schemas say what the validators accept', () => {
   assert.equal(TopNRequest.safeParse({ ...ok, limit: 1001 }).success, false);
   assert.equal(TopNRequest.safeParse({ ...ok, dimensions: DIMENSIONS.slice(0, top.properties!.dimensions!.maxItems! + 1) }).success, false);
   assert.equal(TopNRequest.safeParse({ ...ok, extra: 1 }).success, false);
+  assert.equal(schemas.EdgesRequest!.properties!.limit!.maximum, 10_000);
+  assert.deepEqual(schemas.EdgesRequest!.properties!.peers!.enum, ['split', 'merged']);
+  assert.equal(schemas.FlowsRequest!.properties!.limit!.maximum, 1000);
+  assert.equal(EdgesRequest.safeParse({ from: 'now-24h/h', to: 'now/h' }).success, true);
+  assert.equal(EdgesRequest.safeParse({ from: 'now-24x', to: 'now' }).success, false);
+  assert.equal(FlowsRequest.safeParse({ from: 'now-1h', to: 'now', limit: 1001 }).success, false);
+  assert.equal(DeadLettersRequest.safeParse({ limit: 5 }).success, true);
 });
 
 test('openapi: served at GET /v1/openapi.json without a token; query routes without a store answer 503 (after the token check)', async (t) => {

@@ -1,5 +1,23 @@
 import { z } from 'zod';
-import { DIMENSIONS, ErrorResponse, Metric, Resolution, TimeSeriesRequest, TimeSeriesResponse, TopNRequest, TopNResponse } from './query-schema.js';
+import {
+  DeadLettersResponse,
+  DIMENSIONS,
+  EdgesRequest,
+  EdgesResponse,
+  ErrorResponse,
+  FlowsRequest,
+  FlowsResponse,
+  MAX_EDGES,
+  MAX_PAGE,
+  Metric,
+  Resolution,
+  TimeSeriesRequest,
+  TimeSeriesResponse,
+  TopNRequest,
+  TopNResponse,
+} from './query-schema.js';
+
+export type QueryKind = 'timeseries' | 'topn' | 'edges' | 'flows';
 
 /**
  * The query API as OpenAPI 3.1, generated from the same zod schemas the handlers validate with
@@ -26,23 +44,42 @@ const errors = (extra: Record<string, string> = {}) =>
     }).map(([code, description]) => [code, { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }]),
   );
 
-function getParameters(kind: 'timeseries' | 'topn'): Record<string, unknown>[] {
-  const p = (name: string, description: string, s: Record<string, unknown>, required = false) => ({ name, in: 'query', required, description, schema: s });
+const p = (name: string, description: string, s: Record<string, unknown>, required = false) => ({ name, in: 'query', required, description, schema: s });
+const TIME_TEXT = 'ISO 8601 with a zone, epoch ms, or relative: now, now-1h, now-7d (optionally /m, /h, /d: rounded down)';
+
+function getParameters(kind: QueryKind): Record<string, unknown>[] {
+  const where = {
+    name: 'where',
+    in: 'query',
+    style: 'deepObject',
+    explode: true,
+    description:
+      '`where.<dimension>=<value>` (repeated: any of them), `where.<dimension>.<op>=<value>` with op eq, ne, in, not_in (repeated: none of them), prefix or cidr; null only in a POST body',
+    schema: { type: 'object', additionalProperties: { type: 'string' } },
+  };
+  const range = [p('from', `${TIME_TEXT}; inclusive; on a whole second`, { type: 'string' }, true), p('to', `${TIME_TEXT}; exclusive; on a whole second`, { type: 'string' }, true)];
+  if (kind === 'flows')
+    return [
+      ...range,
+      where,
+      p('limit', `page size, 1 to ${MAX_PAGE}, default 100`, { type: 'integer', minimum: 1, maximum: MAX_PAGE }),
+      p('order', 'desc (default): newest first; asc', { type: 'string', enum: ['desc', 'asc'] }),
+      p('cursor', 'the previous page\'s `next`', { type: 'string' }),
+    ];
   const common = [
-    p('from', 'ISO 8601 with a zone, or epoch ms; inclusive; on a whole second', { type: 'string' }, true),
-    p('to', 'ISO 8601 with a zone, or epoch ms; exclusive; on a whole second', { type: 'string' }, true),
+    ...range,
     p('metric', 'default bytes', schema(Metric, 'input')),
     p('resolution', 'auto (default): the coarsest rollup that answers exactly', schema(Resolution, 'input')),
-    {
-      name: 'where',
-      in: 'query',
-      style: 'deepObject',
-      explode: true,
-      description: '`where.<dimension>=<value>`, repeated for any of several values; null only in a POST body',
-      schema: { type: 'object', propertyNames: { enum: DIMENSIONS }, additionalProperties: { type: 'string' } },
-    },
+    where,
   ];
   if (kind === 'timeseries') return [...common, p('step', 'seconds or 30s / 5m / 1h / 1d', { type: 'string' })];
+  if (kind === 'edges')
+    return [
+      ...common,
+      p('limit', `top-K edges by metric, 1 to ${MAX_EDGES}, default 1000`, { type: 'integer', minimum: 1, maximum: MAX_EDGES }),
+      p('group', 'workload (default), namespace or cluster', { type: 'string', enum: ['workload', 'namespace', 'cluster'] }),
+      p('peers', 'split (default): internet and unattributed nodes; merged: one unattributed node (rollups answer)', { type: 'string', enum: ['split', 'merged'] }),
+    ];
   return [
     ...common,
     p('dimension', 'repeated or comma-separated, 1 to 4', { type: 'array', items: { type: 'string', enum: DIMENSIONS } }, true),
@@ -50,7 +87,7 @@ function getParameters(kind: 'timeseries' | 'topn'): Record<string, unknown>[] {
   ];
 }
 
-function route(kind: 'timeseries' | 'topn', summary: string, req: string, resp: string): Record<string, unknown> {
+function route(kind: QueryKind, summary: string, req: string, resp: string): Record<string, unknown> {
   const ok = { '200': { description: 'the answer and the table (rollup) that gave it', content: { 'application/json': { schema: { $ref: `#/components/schemas/${resp}` } } } } };
   return {
     get: { operationId: `${kind}Get`, summary, parameters: getParameters(kind), responses: { ...ok, ...errors() } },
@@ -72,11 +109,28 @@ export function openApiDocument(): Record<string, unknown> {
       title: 'Sightline query API',
       version: '1',
       description:
-        'Time series and top-N over enriched flow logs. The tenant is the read token\'s: `Authorization: Bearer <tenant read token>`.',
+        'Time series, top-N, the service map (edges), raw flows and dead letters over enriched flow logs. The tenant is the read token\'s: `Authorization: Bearer <tenant read token>`.',
     },
     paths: {
       '/v1/query/timeseries': route('timeseries', 'a metric per time bucket', 'TimeSeriesRequest', 'TimeSeriesResponse'),
       '/v1/query/topn': route('topn', 'the top keys of one or more dimensions', 'TopNRequest', 'TopNResponse'),
+      '/v1/query/edges': route('edges', 'the service map: who talks to whom, top-K edges between workloads and the internet / unattributed peers', 'EdgesRequest', 'EdgesResponse'),
+      '/v1/query/flows': route('flows', 'raw flows, a page at a time (cursor pagination on time, batch, row)', 'FlowsRequest', 'FlowsResponse'),
+      '/v1/deadletters': {
+        get: {
+          operationId: 'deadLettersGet',
+          summary: 'the tenant\'s dead letters (objects and lines that could not be read), newest first',
+          parameters: [
+            p('from', `${TIME_TEXT}; absent: the oldest kept`, { type: 'string' }),
+            p('to', `${TIME_TEXT}; absent: now`, { type: 'string' }),
+            p('limit', `1 to ${MAX_PAGE}, default 100`, { type: 'integer', minimum: 1, maximum: MAX_PAGE }),
+          ],
+          responses: {
+            '200': { description: 'the letters kept by this server', content: { 'application/json': { schema: { $ref: '#/components/schemas/DeadLettersResponse' } } } },
+            ...errors(),
+          },
+        },
+      },
     },
     components: {
       securitySchemes: { tenantToken: { type: 'http', scheme: 'bearer', description: 'tenant read token (not a cluster ingest token)' } },
@@ -85,6 +139,11 @@ export function openApiDocument(): Record<string, unknown> {
         TopNRequest: schema(TopNRequest, 'input'),
         TimeSeriesResponse: schema(TimeSeriesResponse, 'output'),
         TopNResponse: schema(TopNResponse, 'output'),
+        EdgesRequest: schema(EdgesRequest, 'input'),
+        EdgesResponse: schema(EdgesResponse, 'output'),
+        FlowsRequest: schema(FlowsRequest, 'input'),
+        FlowsResponse: schema(FlowsResponse, 'output'),
+        DeadLettersResponse: schema(DeadLettersResponse, 'output'),
         Error: schema(ErrorResponse, 'output'),
       },
     },

@@ -4,7 +4,11 @@ import type { Registry } from 'prom-client';
 import {
   ClickHouseStore,
   DuckDBStore,
+  type AggregateQuery,
+  type AggregateResult,
   type ClickHouseStoreConfig,
+  type FlowListQuery,
+  type FlowListResult,
   type FlowStore,
   type TimeSeriesQuery,
   type TimeSeriesResult,
@@ -49,6 +53,8 @@ export interface QueryRunner {
   readonly limiter: QueryLimiter;
   timeSeries(tenant: string, q: TimeSeriesQuery, ctx: QueryContext): Promise<TimeSeriesResult>;
   topN(tenant: string, q: TopNQuery, ctx: QueryContext): Promise<TopNResult>;
+  aggregate(tenant: string, q: AggregateQuery, ctx: QueryContext): Promise<AggregateResult>;
+  listFlows(tenant: string, q: FlowListQuery, ctx: QueryContext): Promise<FlowListResult>;
   close(): Promise<void>;
 }
 
@@ -180,6 +186,14 @@ export class DuckDBRunner implements QueryRunner {
     return this.run(tenant, ctx, (s) => s.topN(tenant, q));
   }
 
+  aggregate(tenant: string, q: AggregateQuery, ctx: QueryContext): Promise<AggregateResult> {
+    return this.run(tenant, ctx, (s) => s.aggregate(tenant, q));
+  }
+
+  listFlows(tenant: string, q: FlowListQuery, ctx: QueryContext): Promise<FlowListResult> {
+    return this.run(tenant, ctx, (s) => s.listFlows(tenant, q));
+  }
+
   async close(): Promise<void> {
     for (const c of this.all) await c.store.close();
   }
@@ -263,6 +277,14 @@ export class ClickHouseRunner implements QueryRunner {
 
   topN(tenant: string, q: TopNQuery, ctx: QueryContext): Promise<TopNResult> {
     return this.run(tenant, ctx, (s, opts) => s.topN(tenant, q, opts));
+  }
+
+  aggregate(tenant: string, q: AggregateQuery, ctx: QueryContext): Promise<AggregateResult> {
+    return this.run(tenant, ctx, (s, opts) => s.aggregate(tenant, q, opts));
+  }
+
+  listFlows(tenant: string, q: FlowListQuery, ctx: QueryContext): Promise<FlowListResult> {
+    return this.run(tenant, ctx, (s, opts) => s.listFlows(tenant, q, opts));
   }
 
   async close(): Promise<void> {

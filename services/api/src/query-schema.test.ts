@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DIMENSION_FIELDS, fromSearchParams, TimeSeriesRequest, toStoreTimeSeries, toStoreTopN, TopNRequest } from './query-schema.js';
-import { FIELD_BY_NAME } from '@sightline/flow';
+import { isQueryField } from '@sightline/store';
 
 const H = 3_600_000;
 const T0 = Date.UTC(2025, 2, 10, 8);
 
 test('query schema: every dimension names a flow field, for both ends where the issue asks', () => {
-  for (const [d, f] of Object.entries(DIMENSION_FIELDS)) assert.ok(FIELD_BY_NAME.has(f), `${d} -> ${f}`);
+  for (const [d, f] of Object.entries(DIMENSION_FIELDS)) assert.ok(isQueryField(f), `${d} -> ${f}`);
   for (const k of ['cluster', 'namespace', 'workload', 'service', 'pod', 'node', 'addr', 'port'])
     for (const side of ['src', 'dst']) assert.ok(DIMENSION_FIELDS[`${side}_${k}`], `${side}_${k}`);
 });

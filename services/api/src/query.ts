@@ -1,11 +1,19 @@
 import type { Logger } from './log.js';
 import { ClientGone, QueryRejected } from './query-limiter.js';
 import { QueryTimeout, QueryTooLarge, type QueryRunner } from './query-runner.js';
+import type { QueryKind } from './openapi.js';
 import {
   describeIssue,
+  EdgesRequest,
+  edgesAnswer,
+  encodeCursor,
+  flowRowView,
+  FlowsRequest,
   fromSearchParams,
   QueryError,
   TimeSeriesRequest,
+  toStoreEdges,
+  toStoreFlows,
   toStoreTimeSeries,
   toStoreTopN,
   TopNRequest,
@@ -22,7 +30,7 @@ export interface QueryDeps {
 }
 
 export interface QueryRequest {
-  kind: 'timeseries' | 'topn';
+  kind: QueryKind;
   authorization: string | undefined;
   /** GET: the query string; POST: the JSON body (already read) */
   input: { search: URLSearchParams } | { body: Buffer };
@@ -67,23 +75,50 @@ export async function handleQuery(deps: QueryDeps, req: QueryRequest): Promise<Q
       return fail(400, 'bad-json', `body is not JSON: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
-  const parsed = req.kind === 'timeseries' ? ({ kind: 'timeseries', ...TimeSeriesRequest.safeParse(raw) } as const) : ({ kind: 'topn', ...TopNRequest.safeParse(raw) } as const);
+  const parsed =
+    req.kind === 'timeseries'
+      ? ({ kind: 'timeseries', ...TimeSeriesRequest.safeParse(raw) } as const)
+      : req.kind === 'topn'
+        ? ({ kind: 'topn', ...TopNRequest.safeParse(raw) } as const)
+        : req.kind === 'edges'
+          ? ({ kind: 'edges', ...EdgesRequest.safeParse(raw) } as const)
+          : ({ kind: 'flows', ...FlowsRequest.safeParse(raw) } as const);
   if (!parsed.success) {
     const d = describeIssue(parsed.error);
     return fail(400, 'bad-query', d.message, d.path);
   }
   const ctx = { deadline: req.arrived + deps.timeoutMs, limitMs: deps.timeoutMs, signal: req.signal };
   const started = Date.now();
+  // relative times (now-1h) are resolved against the request's arrival, once for the whole query
+  const now = req.arrived;
   try {
+    if (parsed.kind === 'edges') {
+      const r = parsed.data;
+      const plan = toStoreEdges(r, now);
+      const res = await deps.runner.aggregate(who.tenant, plan.query, ctx);
+      log(deps, who.tenant, req.kind, res.source, started);
+      return { status: 200, body: { rollup: res.source, metric: r.metric, from: plan.query.from, to: plan.query.to, group: r.group, peers: r.peers, ...edgesAnswer(plan, r, res.rows) } };
+    }
+    if (parsed.kind === 'flows') {
+      const r = parsed.data;
+      const query = toStoreFlows(r, now);
+      // one row more than the page: whether there is a next page, without a second query
+      const res = await deps.runner.listFlows(who.tenant, { ...query, limit: r.limit + 1 }, ctx);
+      log(deps, who.tenant, req.kind, 'raw', started);
+      const page = res.rows.slice(0, r.limit);
+      const last = page[page.length - 1];
+      const next = res.rows.length > r.limit && last !== undefined ? encodeCursor(last.position, r.order) : null;
+      return { status: 200, body: { from: query.from, to: query.to, order: r.order, rows: page.map(flowRowView), next } };
+    }
     if (parsed.kind === 'timeseries') {
       const r = parsed.data;
-      const { query, step } = toStoreTimeSeries(r);
+      const { query, step } = toStoreTimeSeries(r, now);
       const res = await deps.runner.timeSeries(who.tenant, query, ctx);
       log(deps, who.tenant, req.kind, res.source, started);
       return { status: 200, body: { rollup: res.source, metric: r.metric, from: query.from, to: query.to, step, points: res.points } };
     }
     const r = parsed.data;
-    const { query } = toStoreTopN(r);
+    const { query } = toStoreTopN(r, now);
     const res = await deps.runner.topN(who.tenant, query, ctx);
     log(deps, who.tenant, req.kind, res.source, started);
     return {
