@@ -166,5 +166,17 @@ export function clickhouseMigrations(db: string, ft: ClickHouseFeatures, retenti
         WHERE batch_id NOT IN (SELECT batch_id FROM ${id('flows_landed')}) GROUP BY batch_id`,
       ],
     },
+    {
+      version: 4,
+      name: 'dedup window on the tables the views feed',
+      // insert_deduplication_token drops a repeated insert only in tables that keep a dedup log: with
+      // the window on `flows` alone, a current server (checked on 26.9) still ran the views for the
+      // repeat, so a batch two writers raced on was counted twice in every rollup. The views' inserts
+      // carry tokens derived from the batch's (deduplicate_blocks_in_dependent_materialized_views).
+      // Nothing on servers without the token (18.16: no such setting).
+      statements: ft.dedupToken
+        ? [...ROLLUPS.map(rollupTable), 'flows_landed'].map((t) => `ALTER TABLE ${id(t)} MODIFY SETTING non_replicated_deduplication_window = 10000`)
+        : [],
+    },
   ];
 }

@@ -1,0 +1,281 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, test } from 'node:test';
+import { colIndex, FIELD_BY_NAME, type FlowBatch } from '@sightline/flow';
+import { ChdbSession, chdbTestOptions, endpoints, startChdbHttp, type ChdbHttp } from '@sightline/testkit';
+import { ClickHouseStore } from './clickhouse-store.js';
+import { ROLLUPS, rollupTable, rowTime } from './schema.js';
+import type { Filter, FlowStore, TimeSeriesQuery, TopNQuery } from './store.js';
+import { storeContract } from './testdata/contract.js';
+import { metaFor } from './testdata/sample.js';
+import { enrichedBatch } from './testdata/synthetic.js';
+
+/**
+ * ClickHouseStore on a current ClickHouse engine (chDB 26.x through the testkit's HTTP adapter:
+ * the store's own client, RowBinary inserts with their dedup tokens, and SQL, unchanged): the store
+ * contract both engines owe; every query shape (time series and top-N; raw, each rollup and auto;
+ * filters, null included; every metric) answered with the numbers computed here from the batches,
+ * by chDB and by the local ClickHouse 18.16 from the same rows; and the dedup token where two
+ * writers race on one batch.
+ */
+
+const opts = chdbTestOptions();
+let opened: Promise<{ s: ChdbSession; http: ChdbHttp }> | undefined;
+const env = (): Promise<{ s: ChdbSession; http: ChdbHttp }> =>
+  (opened ??= ChdbSession.open().then(async (s) => ({ s, http: await startChdbHttp(s) })));
+const oldUrl = endpoints().clickhouseUrl;
+const oldDatabases: string[] = [];
+after(async () => {
+  if (oldDatabases.length > 0) {
+    for (const db of oldDatabases) await fetch(oldUrl, { method: 'POST', body: `DROP DATABASE IF EXISTS ${db}` });
+  }
+  if (!opened) return;
+  const { s, http } = await opened;
+  await http.close();
+  await s.close();
+});
+let n = 0;
+const HOUR = 3_600_000;
+
+/**
+ * A migrated store on a fresh chDB database. The contract writes rows of 2024, which the current
+ * DDL's TTLs (30 days raw) would let a background merge drop within a second; TTL merges are
+ * stopped on these tables so the contract sees what 18.16 sees (its retention test runs
+ * applyRetention, the deletes every server gets). The TTL itself is checked in
+ * clickhouse-schema.chdb.test.ts.
+ */
+async function openChdb(opts: { stopTtl?: boolean } = {}): Promise<{ store: ClickHouseStore; database: string }> {
+  const { s, http } = await env();
+  const database = `store_${n++}`;
+  const store = ClickHouseStore.open({ url: http.url, database });
+  await store.migrate();
+  if (opts.stopTtl) {
+    for (const t of await s.rows<{ name: string }>(`SELECT name FROM system.tables WHERE database = '${database}' AND engine LIKE '%MergeTree'`)) {
+      await s.query(`SYSTEM STOP TTL MERGES ${database}.${t.name}`);
+    }
+  }
+  return { store, database };
+}
+
+if (opts.skip) test('clickhouse on chDB: store contract', opts, () => undefined);
+else storeContract('clickhouse on chDB', async () => (await openChdb({ stopTtl: true })).store);
+
+// ---- every query shape, against numbers computed from the batches
+
+interface Flow { ts: number; flows: number; packets: number; bytes: number; get(field: string): string | number | null }
+
+function flowsOf(batch: FlowBatch, createdAt: number): Flow[] {
+  const out: Flow[] = [];
+  for (let r = 0; r < batch.length; r++) {
+    const get = (field: string): string | number | null => {
+      const v = batch.columns[colIndex(field)]?.[r];
+      if (v === undefined || v === null || (typeof v === 'number' && Number.isNaN(v))) return null;
+      return v;
+    };
+    const num = (f: string): number => Number(get(f) ?? 0);
+    out.push({ ts: Math.floor(rowTime(batch, r, createdAt) / 1000), flows: 1, packets: num('packets'), bytes: num('bytes'), get });
+  }
+  return out;
+}
+
+const matches = (f: Flow, filters: readonly Filter[]): boolean => filters.every((x) => x.values.includes(f.get(x.field)));
+
+function expectedSeries(flows: readonly Flow[], q: Required<Pick<TimeSeriesQuery, 'from' | 'to' | 'stepSeconds' | 'metric' | 'filters'>>): { t: number; value: number }[] {
+  const sums = new Map<number, number>();
+  for (const f of flows) {
+    if (f.ts * 1000 < q.from || f.ts * 1000 >= q.to || !matches(f, q.filters)) continue;
+    const t = Math.floor(f.ts / q.stepSeconds) * q.stepSeconds * 1000;
+    sums.set(t, (sums.get(t) ?? 0) + f[q.metric]);
+  }
+  return [...sums].sort((a, b) => a[0] - b[0]).map(([t, value]) => ({ t, value }));
+}
+
+/** Ordered as the store orders: value descending, then each key ascending with absent keys last. */
+function expectedTop(flows: readonly Flow[], q: Required<Pick<TopNQuery, 'from' | 'to' | 'metric' | 'filters' | 'dimensions' | 'n'>>): { key: (string | number | null)[]; value: number }[] {
+  const sums = new Map<string, { key: (string | number | null)[]; value: number }>();
+  for (const f of flows) {
+    if (f.ts * 1000 < q.from || f.ts * 1000 >= q.to || !matches(f, q.filters)) continue;
+    const key = q.dimensions.map((d) => f.get(d));
+    const k = JSON.stringify(key);
+    const e = sums.get(k) ?? { key, value: 0 };
+    e.value += f[q.metric];
+    sums.set(k, e);
+  }
+  const cmpKey = (a: string | number | null, b: string | number | null): number => {
+    if (a === b) return 0;
+    if (a === null) return 1;
+    if (b === null) return -1;
+    return typeof a === 'number' && typeof b === 'number' ? a - b : Buffer.compare(Buffer.from(String(a)), Buffer.from(String(b)));
+  };
+  return [...sums.values()]
+    .sort((a, b) => b.value - a.value || a.key.reduce<number>((c, _, i) => c || cmpKey(a.key[i] ?? null, b.key[i] ?? null), 0))
+    .slice(0, q.n);
+}
+
+const T0 = Math.floor(Date.now() / HOUR) * HOUR - 5 * HOUR; // recent: inside every TTL of the current DDL
+const RANGE = { from: T0, to: T0 + 4 * HOUR };
+const FILTERS: Filter[][] = [
+  [],
+  [{ field: 'dst_port', values: [443, 53] }],
+  [{ field: 'src_k8s_workload', values: ['svc-00', null] }],
+  [{ field: 'action', values: ['reject'] }, { field: 'direction', values: ['egress'] }],
+  [{ field: 'dst_k8s_namespace', values: ['shop', 'search'] }, { field: 'protocol', values: [6] }],
+];
+
+/** The query shapes: each with the table it must be answered from (`auto`: the store's choice). */
+function shapes(): { what: string; kind: 'series' | 'top'; q: TimeSeriesQuery | TopNQuery }[] {
+  const out: { what: string; kind: 'series' | 'top'; q: TimeSeriesQuery | TopNQuery }[] = [];
+  const steps: [TimeSeriesQuery['use'], number][] = [['raw', 60], ['raw', 3600], ['1m', 60], ['1m', 300], ['5m', 300], ['5m', 3600], ['1h', 3600], ['auto', 3600], ['auto', 300], ['auto', 60]];
+  for (const metric of ['flows', 'packets', 'bytes'] as const) {
+    for (const [use, stepSeconds] of steps) {
+      for (const filters of metric === 'bytes' ? FILTERS : FILTERS.slice(0, 2)) {
+        out.push({ what: `series ${metric} ${use} step ${stepSeconds} filters ${JSON.stringify(filters)}`, kind: 'series', q: { ...RANGE, metric, use, stepSeconds, filters } });
+      }
+    }
+  }
+  // a range off the hour: auto can only use 1m
+  out.push({ what: 'series bytes auto, range off the hour', kind: 'series', q: { from: T0 + 60_000, to: T0 + 2 * HOUR, stepSeconds: 60, metric: 'bytes' } });
+  const rollupDims = [['dst_k8s_namespace', 'dst_k8s_workload'], ['dst_port'], ['action', 'direction'], ['src_k8s_cluster', 'src_k8s_workload_kind'], ['protocol']];
+  for (const dimensions of rollupDims) {
+    for (const use of ['raw', '1m', '5m', '1h', 'auto'] as const) {
+      for (const metric of ['bytes', 'flows'] as const) {
+        for (const filters of FILTERS.slice(0, 3)) {
+          out.push({ what: `top ${dimensions.join(',')} ${use} ${metric} filters ${JSON.stringify(filters)}`, kind: 'top', q: { ...RANGE, dimensions, use, metric, filters, n: 10 } });
+        }
+      }
+    }
+  }
+  // fields the rollups do not carry: raw only
+  for (const dimensions of [['src_k8s_pod'], ['src_addr', 'dst_port'], ['src_port'], ['dst_k8s_node']]) {
+    out.push({ what: `top ${dimensions.join(',')} (raw only)`, kind: 'top', q: { ...RANGE, dimensions, metric: 'bytes', n: 10 } });
+  }
+  out.push({ what: 'top every key (n 10000)', kind: 'top', q: { ...RANGE, dimensions: ['dst_k8s_workload', 'dst_port', 'action'], metric: 'packets', n: 10_000 } });
+  return out;
+}
+
+async function writeSame(store: FlowStore): Promise<Flow[]> {
+  const flows: Flow[] = [];
+  for (let k = 0; k < 3; k++) {
+    const b = enrichedBatch(3000, 40 + k, T0 + k * 1_800_000, 2 * HOUR);
+    const meta = metaFor('acme', `shapes/${k}`, b.length);
+    assert.deepEqual(await store.writeBatch(meta, b), { written: true });
+    flows.push(...flowsOf(b, Date.parse(meta.createdAt)));
+  }
+  // another tenant's rows in the same hours, never in acme's answers
+  const other = enrichedBatch(2000, 50, T0, 4 * HOUR);
+  await store.writeBatch(metaFor('other', 'shapes/0', other.length), other);
+  return flows;
+}
+
+async function answer(store: FlowStore, shape: ReturnType<typeof shapes>[number]): Promise<{ source: string; body: unknown }> {
+  if (shape.kind === 'series') {
+    const r = await store.timeSeries('acme', shape.q as TimeSeriesQuery);
+    return { source: r.source, body: r.points };
+  }
+  const r = await store.topN('acme', shape.q as TopNQuery);
+  return { source: r.source, body: r.rows };
+}
+
+test('clickhouse on chDB and on 18.16: every query shape gives the numbers of the rows written', opts, async () => {
+  const { store: current } = await openChdb();
+  const oldDb = `sightline_chdb_cmp_${randomBytes(4).toString('hex')}`;
+  oldDatabases.push(oldDb);
+  const old = ClickHouseStore.open({ url: oldUrl, database: oldDb });
+  try {
+    await old.migrate();
+    const flows = await writeSame(current);
+    await writeSame(old); // the same seeds: the same rows
+    const engines = [
+      { name: `chDB ${(await current.features()).version}`, store: current },
+      { name: `ClickHouse ${(await old.features()).version}`, store: old },
+    ];
+    const problems: string[] = [];
+    let checked = 0;
+    for (const shape of shapes()) {
+      const q = { metric: 'bytes' as const, filters: [] as Filter[], use: 'auto' as const, n: 10, ...shape.q };
+      const want = shape.kind === 'series' ? expectedSeries(flows, q as Parameters<typeof expectedSeries>[1]) : expectedTop(flows, q as Parameters<typeof expectedTop>[1]);
+      assert.ok(Array.isArray(want) && want.length > 0, `${shape.what}: the rows give this shape an answer`);
+      for (const e of engines) {
+        const got = await answer(e.store, shape);
+        if (q.use !== 'auto' && got.source !== q.use) problems.push(`${e.name}: ${shape.what}: answered from ${got.source}`);
+        try {
+          assert.deepEqual(got.body, want);
+        } catch {
+          problems.push(`${e.name}: ${shape.what}: ${JSON.stringify(got.body).slice(0, 300)} where the rows give ${JSON.stringify(want).slice(0, 300)}`);
+        }
+        checked++;
+      }
+    }
+    assert.deepEqual(problems, []);
+    assert.ok(checked > 300, `${checked} answers checked`);
+    // auto reached every table
+    const sources = new Set<string>();
+    for (const shape of shapes()) if (!('use' in shape.q) || shape.q.use === 'auto') sources.add((await answer(current, shape)).source);
+    assert.deepEqual([...sources].sort(), ['1h', '1m', '5m', 'raw']);
+  } finally {
+    await current.close();
+    await old.close();
+  }
+});
+
+// ---- the dedup token
+
+test('clickhouse on chDB: two writers racing on one batch store it once, in the raw table, every rollup and the landed counts', opts, async () => {
+  const { s, http } = await env();
+  const { store: a, database } = await openChdb();
+  const b = ClickHouseStore.open({ url: http.url, database });
+  try {
+    // both know the server before the race, so their lookups go out together
+    await a.features();
+    await b.features();
+    const batch = enrichedBatch(1000, 61, T0, HOUR);
+    const meta = metaFor('acme', 'race/1', batch.length);
+    const before = http.statements.length;
+    const results = await Promise.all([a.writeBatch(meta, batch), b.writeBatch(meta, batch)]);
+    const inserts = http.statements.slice(before).filter((q) => /^INSERT INTO `\w+`\.`flows` \(.*\) FORMAT RowBinary$/.test(q));
+    assert.equal(inserts.length, 2, 'both writers looked the batch up before either inserted, and both inserted (the race the token is for)');
+    assert.ok(results.some((r) => r.written), 'one of them wrote it');
+    const q = { from: T0, to: T0 + HOUR, stepSeconds: 3600, metric: 'flows' as const };
+    for (const use of ['raw', ...ROLLUPS.map((r) => r.name)] as const) {
+      assert.deepEqual((await a.timeSeries('acme', { ...q, use })).points, [{ t: T0, value: 1000 }], `${use}: the batch counted once`);
+    }
+    for (const r of ROLLUPS) {
+      const [row] = await s.rows<{ n: string }>(`SELECT sum(flows) AS n FROM ${database}.${rollupTable(r)}`);
+      assert.equal(Number(row?.n), 1000, `${rollupTable(r)} holds the batch once`);
+    }
+    const [landed] = await s.rows<{ n: string }>(`SELECT sum(rows) AS n FROM ${database}.flows_landed WHERE batch_id = '${meta.id}'`);
+    assert.equal(Number(landed?.n), 1000, 'flows_landed counts its rows once');
+    assert.equal((await a.readBatch('acme', meta.id)).length, 1000);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test('clickhouse on chDB: a batch rewritten after its ledger entry was lost is dropped by its token', opts, async () => {
+  const { s } = await env();
+  const { store, database } = await openChdb();
+  try {
+    const batch = enrichedBatch(500, 62, T0, HOUR);
+    const meta = metaFor('acme', 'token/1', batch.length);
+    assert.deepEqual(await store.writeBatch(meta, batch), { written: true });
+    // as if a writer had looked it up before the first write landed: ledger and landed counts gone
+    await s.query(`ALTER TABLE ${database}.batches DELETE WHERE batch_id = '${meta.id}'`, { settings: { mutations_sync: 2 } });
+    await s.query(`ALTER TABLE ${database}.flows_landed DELETE WHERE batch_id = '${meta.id}'`, { settings: { mutations_sync: 2 } });
+    await store.writeBatch(meta, batch);
+    const q = { from: T0, to: T0 + HOUR, stepSeconds: 3600, metric: 'flows' as const };
+    for (const use of ['raw', ...ROLLUPS.map((r) => r.name)] as const) {
+      assert.deepEqual((await store.timeSeries('acme', { ...q, use })).points, [{ t: T0, value: 500 }], `${use}: the batch counted once`);
+    }
+  } finally {
+    await store.close();
+  }
+});
+
+// keeps FIELD_BY_NAME's import honest: every filter and dimension above is a field of the table
+test('clickhouse on chDB: the query shapes name only fields of the field table', () => {
+  for (const sh of shapes()) {
+    const q = sh.q as Partial<TopNQuery>;
+    for (const f of [...(q.dimensions ?? []), ...(q.filters ?? []).map((x) => x.field)]) assert.ok(FIELD_BY_NAME.has(f), f);
+  }
+});
