@@ -1,0 +1,114 @@
+// `sightline demo` as a whole process (start-up, store open and migrations, collect, parse,
+// attribute, DuckDB writes and rollups, the query API and its top-talkers summary, close, exit) on
+// BENCH_SCALE times the sample traffic, against `sightline parse --output none` of the same objects
+// as a whole process, measured in the same run: the two alternate, so both see the same machine
+// load. Issue 11's embedded target is end to end at least 0.6x the parse-only rate.
+// Rates are flows per wall second of each process; the ratio is the median demo rate over the
+// median parse-only rate. Each demo run's summary line must name every flow parse-only saw.
+//   pnpm -C services/cli bench:demo          (BENCH_SCALE=40: 449,616 flows; BENCH_RUNS=3)
+//   BENCH_DATA=/some/dir keeps the generated objects between invocations; needs the CLI built.
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { loadEmbeddedConfig } from '../src/embedded/config.js';
+import { listLocalObjects } from '../src/embedded/local-objects.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const CLI = path.join(ROOT, 'services/cli/dist/main.js');
+const Env = z.object({
+  BENCH_SCALE: z.coerce.number().positive().default(40),
+  BENCH_RUNS: z.coerce.number().int().min(1).default(3),
+  BENCH_DATA: z.string().optional(),
+  /** a folder: each demo run writes a V8 CPU profile there (`node --cpu-prof`) */
+  BENCH_PROFILE: z.string().optional(),
+});
+const env = Env.parse(process.env);
+const TARGET_RATIO = 0.6;
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const k = (n: number): string => `${Math.round(n / 1000).toLocaleString('en-US')}k`;
+
+if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: build the CLI first (pnpm -C services/cli build)`);
+
+// ---- the data: generated once per scale (deterministic), kept when BENCH_DATA names a folder
+const dataDir = env.BENCH_DATA ?? path.join(os.tmpdir(), `sightline-demo-bench-x${env.BENCH_SCALE}`);
+const configFile = path.join(dataDir, 'sightline.json');
+if (!fs.existsSync(path.join(dataDir, '.complete'))) {
+  console.log(`generating ${env.BENCH_SCALE}x the sample traffic into ${dataDir} ...`);
+  fs.rmSync(dataDir, { recursive: true, force: true });
+  execFileSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'samples/make-samples.ts'), dataDir], {
+    env: { ...process.env, SAMPLES_SCALE: String(env.BENCH_SCALE) },
+    stdio: 'inherit',
+  });
+  fs.copyFileSync(path.join(ROOT, 'samples/sightline.json'), configFile);
+  fs.writeFileSync(path.join(dataDir, '.complete'), '');
+}
+const cfg = loadEmbeddedConfig(configFile);
+// the same objects, in the same order, as the demo's local collector walks them
+const files = listLocalObjects(cfg.config.sources.map((s) => path.resolve(cfg.dir, s)));
+const bytes = files.reduce((n, f) => n + fs.statSync(f).size, 0);
+console.log(`${files.length} objects, ${(bytes / 2 ** 20).toFixed(0)} MiB stored, ${os.cpus().length} CPUs, load average ${os.loadavg()[0]!.toFixed(1)}`);
+
+/** Runs the CLI to its exit; wall seconds from spawn to exit, and its stdout. */
+function runCli(args: string[], nodeArgs: string[] = []): Promise<{ wall: number; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const wall = (performance.now() - t0) / 1000;
+      const stdout = Buffer.concat(out).toString();
+      const stderr = Buffer.concat(err).toString();
+      if (code !== 0) reject(new Error(`sightline ${args[0]} exited with ${code}: ${stderr.slice(-2000)}`));
+      else resolve({ wall, stdout: stdout + stderr });
+    });
+  });
+}
+
+const Stats = z.object({ records: z.number().int() });
+const Summary = z.object({ flows: z.number().int(), attributed: z.number().int() });
+const lastJson = (text: string): unknown => JSON.parse(text.trim().split('\n').at(-1)!);
+
+const parseWalls: number[] = [];
+const demoWalls: number[] = [];
+const pipelineMs: number[] = [];
+let flows = 0;
+const dbDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sightline-demo-bench-db-'));
+try {
+  for (let i = 1; i <= env.BENCH_RUNS; i++) {
+    const p = await runCli(['parse', '--output', 'none', '--stats', ...files]);
+    const records = Stats.parse(lastJson(p.stdout)).records;
+    const prof = env.BENCH_PROFILE !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(env.BENCH_PROFILE)}`] : [];
+    const d = await runCli(['demo', '--config', configFile, '--data', dbDir], prof);
+    const s = Summary.parse(lastJson(d.stdout));
+    if (s.flows !== records) throw new Error(`run ${i}: parse-only ${records} records, demo ${s.flows} flows`);
+    flows = records;
+    const m = /flows in (\d+) ms/.exec(d.stdout);
+    pipelineMs.push(m ? Number(m[1]) : NaN);
+    parseWalls.push(p.wall);
+    demoWalls.push(d.wall);
+    console.log(
+      `run ${i}: ${flows} flows (${((100 * s.attributed) / flows).toFixed(1)}% attributed); demo ${d.wall.toFixed(2)} s ` +
+        `(${k(flows / d.wall)} flows/s; its pipeline stage ${m?.[1] ?? '?'} ms), parse-only ${p.wall.toFixed(2)} s (${k(flows / p.wall)} flows/s); ` +
+        `ratio ${(p.wall / d.wall).toFixed(3)}; load average ${os.loadavg()[0]!.toFixed(1)}`,
+    );
+  }
+} finally {
+  fs.rmSync(dbDir, { recursive: true, force: true });
+}
+const demoRate = flows / median(demoWalls);
+const parseRate = flows / median(parseWalls);
+console.log(`\nmedians of ${env.BENCH_RUNS} runs, ${flows} flows each (whole processes, wall):`);
+console.log(`sightline demo                 ${median(demoWalls).toFixed(2)} s  ${k(demoRate)} flows/s (pipeline stage ${median(pipelineMs).toFixed(0)} ms)`);
+console.log(`sightline parse --output none  ${median(parseWalls).toFixed(2)} s  ${k(parseRate)} flows/s`);
+console.log(`ratio demo / parse-only ${(demoRate / parseRate).toFixed(3)} (target ${TARGET_RATIO})`);
