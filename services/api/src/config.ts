@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { jsonSyntaxError } from '@sightline/service-kit';
 import { z } from 'zod';
 import { QueryLimitsSchema } from './query-limiter.js';
+import { PipelineMetricsSchema } from './pipeline-health.js';
 
 /**
  * The api service's configuration file (JSON). Every field has a default except the tokens file.
@@ -108,6 +109,11 @@ export const ApiConfigSchema = z.strictObject({
       limits: QueryLimitsSchema.prefault({}),
     })
     .optional(),
+  /**
+   * Where the console's Pipeline health page reads the collectors' and enrichers' metrics (their
+   * `/metrics` URLs). Absent: GET /v1/pipeline/health answers 503.
+   */
+  pipeline: PipelineMetricsSchema.optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type ApiConfig = z.infer<typeof ApiConfigSchema>;

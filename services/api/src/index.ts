@@ -6,3 +6,5 @@ export * from './metrics.js';
 export * from './log.js';
 export * from './server.js';
 export * from './service.js';
+export * from './console-static.js';
+export * from './pipeline-health.js';

@@ -10,6 +10,8 @@ import { bearer, type ClusterIdentity } from './tokens.js';
 import { openApiDocument, type QueryKind } from './openapi.js';
 import { handleQuery, type QueryDeps } from './query.js';
 import { ClientGone } from './query-limiter.js';
+import { loadConsoleSite, type ConsoleSite } from './console-static.js';
+import type { PipelineHealthSource } from './pipeline-health.js';
 
 // The query API's parts, for processes that wire their own runner (the embedded CLI): a runner
 // rejects with QueryTimeout at the deadline for the handler to answer 504.
@@ -37,6 +39,10 @@ export interface ServerOptions {
   auth?: Partial<AuthLimits> | undefined;
   /** the query API; absent: its routes answer 503 */
   query?: (QueryDeps & { maxBodyBytes: number }) | undefined;
+  /** the web console under /console/; absent: the build of services/console if there is one; null: none */
+  console?: ConsoleSite | null | undefined;
+  /** GET /v1/pipeline/health for the console; absent: 503 */
+  health?: PipelineHealthSource | undefined;
 }
 
 export interface Readiness {
@@ -278,6 +284,33 @@ export async function startServer(deps: IngestDeps, opts: ServerOptions): Promis
     send(res, r.status, r.body);
   };
 
+  const site = opts.console === undefined ? loadConsoleSite() : opts.console;
+  /** GET /v1/pipeline/health: a read token's tenant, checked as the query routes check theirs */
+  const serveHealth = (req: IncomingMessage, res: ServerResponse) => {
+    if (req.method !== 'GET') return send(res, 405, { error: 'method', message: 'GET only' });
+    if (rateLimited(req, res, 'query')) return;
+    const token = bearer(req.headers.authorization);
+    const who = token === null ? null : (opts.query?.tokens ?? deps.tokens).lookupReader(token);
+    if (who === null) {
+      authFailed(req, 'query', token === null ? 'missing-token' : 'unknown-token');
+      return refuse(req, res, 401, { error: 'unauthenticated', message: token === null ? 'missing or malformed bearer token' : 'unknown token' });
+    }
+    if (who === 'ingest-token') {
+      authFailed(req, 'query', 'ingest-token');
+      return refuse(req, res, 403, { error: 'ingest-token', message: 'this is a cluster ingest token; the pipeline health needs a tenant read token' });
+    }
+    if (!opts.health) return send(res, 503, { error: 'no-health', message: 'this server reads no pipeline metrics (config `pipeline`)' });
+    const gone = new AbortController();
+    res.once('close', () => gone.abort());
+    opts.health.health(who.tenant, gone.signal).then(
+      (h) => send(res, 200, h),
+      (err: unknown) => {
+        deps.log.error({ tenant: who.tenant, err: err instanceof Error ? err.message : String(err) }, 'pipeline health: failed');
+        send(res, 500, { error: 'internal', message: 'the pipeline health could not be read' });
+      },
+    );
+  };
+
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (req.method === 'GET' && path === '/healthz') return send(res, 200, { status: 'ok' });
@@ -288,6 +321,8 @@ export async function startServer(deps: IngestDeps, opts: ServerOptions): Promis
       );
       return;
     }
+    if (site?.handle(req, res)) return;
+    if (path === '/v1/pipeline/health') return serveHealth(req, res);
     if (path === '/v1/openapi.json') {
       if (req.method !== 'GET') return send(res, 405, { error: 'method', message: 'GET only' });
       return send(res, 200, openApiDocument());

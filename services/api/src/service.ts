@@ -4,6 +4,7 @@ import { createLogger, type Logger } from './log.js';
 import { ApiMetrics, startMetricsServer, type MetricsServer } from './metrics.js';
 import { openQueryRunner, startServer, type QueryRunner, type RunningServer } from './server.js';
 import { StoreProbe } from './store-ready.js';
+import { ScrapedPipelineHealth } from './pipeline-health.js';
 import { TokenIndex } from './tokens.js';
 
 export interface ApiService {
@@ -57,6 +58,7 @@ export async function startApi(config: ApiConfig, opts: { log?: Logger; metrics?
         ready,
         queryReady: probe ? async () => { const s = await probe.check(); return { ok: s.ok, reasons: s.ok ? [] : [s.reason] }; } : undefined,
         query,
+        health: config.pipeline ? new ScrapedPipelineHealth(config.pipeline) : undefined,
       },
     );
     metricsServer = await startMetricsServer(config.metrics.host, config.metrics.port, metrics.registry).catch(async (err: unknown) => {

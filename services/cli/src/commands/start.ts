@@ -1,5 +1,6 @@
 import { curlExample, runEmbedded } from '../embedded/embedded.js';
 import { parseEmbeddedArgs, stdoutLines } from '../embedded/options.js';
+import { consoleUrl } from '../embedded/console-url.js';
 
 /**
  * `sightline start`: the embedded default, kept running. Collects, enriches and stores the
@@ -19,6 +20,7 @@ export async function runStart(args: string[]): Promise<number> {
   const run = await runEmbedded({ ...opts, out, warn: (l) => process.stderr.write(`sightline start: ${l}\n`) });
   out('');
   out(`query API listening on ${run.api.url}  (OpenAPI: ${run.api.url}/v1/openapi.json)`);
+  out(`console: ${consoleUrl(run.api.url, run.result.fromMs, run.result.toMs)}  (sign in with the read token below)`);
   // the token is shown this once, to the person who started the process; no log line carries it
   out(`read token for tenant demo (valid until this process stops): ${run.api.token}`);
   out(`try: ${curlExample(run)}`);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { DuckDBStore, type RetentionScheduler } from '@sightline/store';
 import { loadEmbeddedConfig } from './config.js';
 import { runPipeline, type PipelineResult } from './pipeline.js';
+import { embeddedHealth } from './health.js';
 import { startEmbeddedApi, type EmbeddedApi } from './query-api.js';
 import { startEmbeddedRetention } from './retention.js';
 import { formatTopTalkers, queryTopTalkers, topTalkersPath, TALKER_DIMENSIONS, type TopNAnswer } from './top-talkers.js';
@@ -57,7 +58,9 @@ export async function runEmbedded(o: EmbeddedOptions): Promise<EmbeddedRun> {
         `${result.attributed} (${pct.toFixed(1)}%) with at least one end attributed to ${cfg.config.clusters.map((c) => c.name).join(', ')}`,
     );
     o.out(`stored in DuckDB ${o.dbPath} (${result.batches} batches${result.duplicates ? `, ${result.duplicates} already there` : ''})`);
-    api = await startEmbeddedApi({ path: o.dbPath, memoryLimit: EMBEDDED_MEMORY_LIMIT }, cfg.config.tenant, { host: cfg.config.api.host, port: o.port ?? cfg.config.api.port });
+    api = await startEmbeddedApi({ path: o.dbPath, memoryLimit: EMBEDDED_MEMORY_LIMIT }, cfg.config.tenant, { host: cfg.config.api.host, port: o.port ?? cfg.config.api.port }, {
+      health: embeddedHealth(cfg.config.tenant, cfg.config.sources, result, Date.now()),
+    });
     const talkers = await queryTopTalkers(api.url, api.token, result.fromMs, result.toMs);
     o.out('');
     o.out(`top talkers by workload (tenant ${cfg.config.tenant}, ${new Date(result.fromMs).toISOString()} to ${new Date(result.toMs).toISOString()}):`);

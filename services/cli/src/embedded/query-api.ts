@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ApiMetrics, createLogger, DuckDBRunner, hashToken, startServer, TokenIndex, type QueryLimits } from '@sightline/api';
+import { ApiMetrics, createLogger, DuckDBRunner, hashToken, startServer, TokenIndex, type PipelineHealthSource, type QueryLimits } from '@sightline/api';
 
 /** Query slots of the one-process mode: a laptop's cores, shared by the pipeline's own user and a dashboard or two. */
 const EMBEDDED_LIMITS: Partial<QueryLimits> = { concurrent: 2, perTenant: 2 };
@@ -25,7 +25,7 @@ export async function startEmbeddedApi(
   db: { path: string; memoryLimit: string },
   tenant: string,
   listen: { host: '127.0.0.1'; port: number },
-  opts: { timeoutMs?: number } = {},
+  opts: { timeoutMs?: number; health?: PipelineHealthSource } = {},
 ): Promise<EmbeddedApi> {
   const token = randomBytes(32).toString('base64url');
   const tokens = new TokenIndex({ clusters: [], readers: [{ tokenSha256: hashToken(token), tenant, name: 'embedded-demo' }] });
@@ -47,6 +47,7 @@ export async function startEmbeddedApi(
       maxInflatedBytes: 8 * 1024 * 1024,
       ready: () => true,
       query: { tokens, runner, timeoutMs: opts.timeoutMs ?? 15_000, log, maxBodyBytes: 64 * 1024 },
+      health: opts.health,
     },
   );
   return {
