@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
 import { FIELD_LIST, type BatchMeta, type FlowBatch } from '@sightline/flow';
@@ -5,6 +6,8 @@ import { z } from 'zod';
 import { batchFromColumns } from './duckdb-store.js';
 import { clickhouseMigrations, featuresFor, ROLLUP_NUMERIC, rollupKey, type ClickHouseFeatures } from './clickhouse-schema.js';
 import { clickhouseLoggerClass, stderrJsonLogger, type StoreLogger } from './clickhouse-log.js';
+import { checkOnClusterAnswer, clusterBootstrap, clusterMigrations, distributedName, SHARDED_TABLES, type ClusterStatement } from './clickhouse-cluster.js';
+import { explainConnectionError } from './clickhouse-connect.js';
 import { rowBinaryBody, type RowBinaryItem } from './clickhouse-rowbinary.js';
 import { quoteIdent, quoteNumber, quoteString, quoteValue } from './clickhouse-sql.js';
 import { cutoffs, emptyReport, ledgerDays, uniformPolicy, type RetentionPolicy, type RetentionReport, type TenantCutoffs } from './retention.js';
@@ -39,6 +42,22 @@ export const ClickHouseStoreConfigSchema = z.object({
   username: z.string().default('default'),
   /** never logged nor put in an error */
   password: z.string().default(''),
+  /** a file holding the password (a mounted Secret); read at open, one trailing newline dropped; wins over `password` */
+  passwordFile: z.string().min(1).optional(),
+  /**
+   * HTTPS: the CA certificate(s) the server's certificate must chain to (PEM), and for mutual TLS the
+   * client's certificate and key. The server name checked is the URL's host.
+   */
+  tls: z
+    .object({ caFile: z.string().min(1), certFile: z.string().min(1).optional(), keyFile: z.string().min(1).optional() })
+    .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), 'tls.certFile and tls.keyFile go together')
+    .optional(),
+  /**
+   * Cluster mode: the name of a cluster in the servers' remote_servers (each node with the macros
+   * {shard} and {replica}, and ZooKeeper). Replicated tables on every shard, DDL ON CLUSTER, reads
+   * and writes through Distributed tables; see clickhouse-cluster.ts and the README.
+   */
+  cluster: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and underscore').optional(),
   /**
    * LowCardinality string columns. Unset: where the server has the type as a stable one (19.0+);
    * not on 18.x, where it is experimental and doubles the server's insert work (measured: 64k
@@ -82,14 +101,42 @@ export class ClickHouseStore implements FlowStore {
   /** `log` receives the client's own messages (default: JSON lines on stderr, never console text). */
   static open(config: ClickHouseStoreConfig, opts: { log?: StoreLogger } = {}): ClickHouseStore {
     const cfg = ClickHouseStoreConfigSchema.parse(config);
+    const read = (what: string, file: string): Buffer => {
+      try {
+        return readFileSync(file);
+      } catch (e) {
+        // the path and the reason only: never the content
+        throw new Error(`clickhouse store (${cfg.url}): cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+    };
+    const password = cfg.passwordFile !== undefined ? read('passwordFile', cfg.passwordFile).toString('utf8').replace(/\r?\n$/, '') : cfg.password;
+    const tls = cfg.tls
+      ? {
+          ca_cert: read('tls.caFile', cfg.tls.caFile),
+          ...(cfg.tls.certFile !== undefined && cfg.tls.keyFile !== undefined
+            ? { cert: read('tls.certFile', cfg.tls.certFile), key: read('tls.keyFile', cfg.tls.keyFile) }
+            : {}),
+        }
+      : undefined;
     const ch = createClient({
-      url: cfg.url, username: cfg.username, password: cfg.password, request_timeout: 120_000,
+      url: cfg.url, username: cfg.username, password, request_timeout: 120_000,
+      ...(tls ? { tls } : {}),
       log: { LoggerClass: clickhouseLoggerClass(opts.log ?? stderrJsonLogger) },
     });
     return new ClickHouseStore(ch, cfg);
   }
 
+  /**
+   * A table as reads and writes name it. Cluster mode: the sharded tables through their
+   * Distributed table (the ledger and migrations tables are replicated to every node, read locally).
+   */
   private t(name: string): string {
+    const n = this.cfg.cluster !== undefined && SHARDED_TABLES.has(name) ? distributedName(name) : name;
+    return `${quoteIdent(this.cfg.database)}.${quoteIdent(n)}`;
+  }
+
+  /** The node-local table (DDL and retention in cluster mode). */
+  private local(name: string): string {
     return `${quoteIdent(this.cfg.database)}.${quoteIdent(name)}`;
   }
 
@@ -146,9 +193,12 @@ export class ClickHouseStore implements FlowStore {
 
   async features(): Promise<ClickHouseFeatures> {
     if (this.ft === undefined) {
+      // the first request of nearly every path: a refused login or an untrusted certificate is named here
       const [v] = await this.rows<{ v: string; lc: string }>(
         "SELECT version() AS v, toString(ifNull((SELECT any(value) FROM system.settings WHERE name = 'allow_experimental_low_cardinality_type'), '0')) AS lc",
-      );
+      ).catch((e: unknown) => {
+        throw explainConnectionError(e, { url: this.cfg.url, username: this.cfg.username, tls: this.cfg.tls !== undefined });
+      });
       if (!v) throw new Error('clickhouse: SELECT version() returned nothing');
       const ft = featuresFor(v.v, v.lc === '1');
       const stable = featuresFor(v.v, false).lowCardinality;
@@ -159,6 +209,7 @@ export class ClickHouseStore implements FlowStore {
 
   async migrate(): Promise<number[]> {
     const ft = await this.features();
+    if (this.cfg.cluster !== undefined) return this.migrateCluster(ft, this.cfg.cluster);
     await this.ch.command({ query: `CREATE DATABASE IF NOT EXISTS ${quoteIdent(this.cfg.database)}` });
     await this.ch.command({
       query: `CREATE TABLE IF NOT EXISTS ${this.t('schema_migrations')} (version UInt32, name String, applied_at DateTime('UTC'), server String)
@@ -183,6 +234,38 @@ export class ClickHouseStore implements FlowStore {
       applied.push(m.version);
     }
     return applied;
+  }
+
+  /**
+   * Cluster mode: the database and the migrations table, then each pending migration's cluster
+   * form (clickhouse-cluster.ts), every DDL statement ON CLUSTER and checked on every node's
+   * answer; a migration is recorded once, in the replicated migrations table every node reads.
+   */
+  private async migrateCluster(ft: ClickHouseFeatures, cluster: string): Promise<number[]> {
+    for (const st of clusterBootstrap(this.cfg.database, cluster)) await this.runCluster(st, 'cluster bootstrap');
+    const done = new Set((await this.rows<{ version: number }>(`SELECT version FROM ${this.t('schema_migrations')}`)).map((r) => Number(r.version)));
+    const applied: number[] = [];
+    for (const m of clusterMigrations(this.cfg.database, cluster, clickhouseMigrations(this.cfg.database, ft, this.cfg.retentionDays))) {
+      if (done.has(m.version)) continue;
+      for (const st of m.statements) await this.runCluster(st, `clickhouse migration ${m.version} (${m.name}) on cluster ${cluster}`);
+      await this.ch.command({
+        query: `INSERT INTO ${this.t('schema_migrations')} VALUES (${m.version}, ${quoteString(m.name)}, now(), ${quoteString(ft.version)})`,
+      });
+      applied.push(m.version);
+    }
+    return applied;
+  }
+
+  private async runCluster(st: ClusterStatement, what: string): Promise<void> {
+    try {
+      const res = await this.ch.exec({ query: st.sql, ...(st.settings ? { clickhouse_settings: st.settings } : {}) });
+      let text = '';
+      for await (const chunk of res.stream) text += String(chunk);
+      if (st.onCluster) checkOnClusterAnswer(text, what);
+    } catch (e) {
+      if ((e as Error).message.startsWith(what)) throw e;
+      throw new Error(`${what} failed: ${(e as Error).message}`, { cause: e });
+    }
   }
 
   async writeBatch(meta: BatchMeta, batch: FlowBatch): Promise<{ written: boolean }> {
@@ -237,6 +320,10 @@ export class ClickHouseStore implements FlowStore {
         // the server reports 0 written rows when the token dropped the insert as a repeat
         if (written === 0) out[first.get(it.meta.id)!]!.written = false;
       }
+    } else if (this.cfg.cluster !== undefined) {
+      // one block per batch, synchronously on its shard: a repeat of the batch is then the same
+      // block, which the shard's Replicated tables (rollups included) drop (clickhouse-cluster.ts)
+      for (const it of rows) await this.insertRows([it], { insert_distributed_sync: 1 });
     } else if (rows.length > 0) {
       await this.insertRows(rows, {});
     }
@@ -448,9 +535,14 @@ export class ClickHouseStore implements FlowStore {
    * is the same as DuckDB's. Newer servers also drop rows through the tables' TTL.
    */
   private async expire(table: string, col: string, c: TenantCutoffs, unit: 'day' | 'month'): Promise<{ rows: number; partitions: number }> {
-    const parts = await this.rows<{ partition: string; rows: string }>(
-      `SELECT partition, sum(rows) AS rows FROM system.parts WHERE database = ${quoteString(this.cfg.database)} AND table = ${quoteString(table)} AND active GROUP BY partition`,
-    );
+    // Cluster mode: system.parts shows the entry node's shard only, so whole partitions are not
+    // dropped there; the rows go by one mutation ON CLUSTER (each shard's replicas share it).
+    const onCluster = this.cfg.cluster !== undefined ? ` ON CLUSTER ${quoteIdent(this.cfg.cluster)}` : '';
+    const parts = onCluster
+      ? []
+      : await this.rows<{ partition: string; rows: string }>(
+          `SELECT partition, sum(rows) AS rows FROM system.parts WHERE database = ${quoteString(this.cfg.database)} AND table = ${quoteString(table)} AND active GROUP BY partition`,
+        );
     const iso = c.earliest.toISOString();
     const cutKey = Number(unit === 'day' ? iso.slice(0, 10).replace(/-/g, '') : iso.slice(0, 7).replace(/-/g, ''));
     const out = { rows: 0, partitions: 0 };
@@ -469,7 +561,7 @@ export class ClickHouseStore implements FlowStore {
     const where = alts.join(' OR ');
     const [left] = await this.rows<{ n: string }>(`SELECT count() AS n FROM ${this.t(table)} WHERE ${where}`);
     if (Number(left?.n ?? 0) > 0) {
-      await this.ch.command({ query: `ALTER TABLE ${this.t(table)} DELETE WHERE ${where}` });
+      await this.ch.command({ query: `ALTER TABLE ${this.local(table)}${onCluster} DELETE WHERE ${where}` });
       await this.waitMutations(table);
       out.rows += Number(left!.n);
     }

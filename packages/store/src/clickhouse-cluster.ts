@@ -1,0 +1,160 @@
+import { quoteIdent, quoteString } from './clickhouse-sql.js';
+import type { Migration } from './clickhouse-schema.js';
+import { ROLLUPS, rollupTable } from './schema.js';
+
+/**
+ * The store's cluster mode (`cluster: <name>` in its config): the same migrations as a single
+ * server, rewritten for a ClickHouse cluster, so the cluster DDL cannot drift from the frozen
+ * single-node lists (and the pinned single-node SQL is left as it is).
+ *
+ * Layout, on every node of the cluster (each needs the macros {shard} and {replica}):
+ *  - `flows`, its rollups and `flows_landed`: Replicated*MergeTree, one replica set per shard
+ *    (ZooKeeper path /clickhouse/tables/{shard}/<db>/<table>); the rollup and landed views run on
+ *    the node an insert lands on and replication copies their parts to the shard's other replicas.
+ *  - `<table>_all`: a Distributed table over each of those, for reads; writes go through
+ *    `flows_all` with insert_distributed_sync, sharded by cityHash64(batch_id), so the rows of a
+ *    batch land on one shard (and its landed count beside them).
+ *  - `batches` (the ledger) and `schema_migrations`: one replica set over every node (path without
+ *    {shard}): the ledger is global, and any node answers for any batch.
+ *
+ * Exactly-once: the ledger is checked first, as on one server. Beyond it, each batch is inserted as
+ * its own block; a Replicated table keeps the hashes of its last blocks in ZooKeeper and drops a
+ * block it has seen, and on 18.16 each table the views feed is itself Replicated and drops its own
+ * repeated block. So a batch sent again (a writer retrying after a replica died mid-insert, two
+ * writers racing, a ledger read from a replica that lagged) counts once in the raw table and in
+ * every rollup, as long as the repeat comes within the dedup window (last 10000 blocks per table).
+ */
+
+/** Tables read through a Distributed table, and the sharding key of the ones written through it. */
+export const SHARDED_TABLES: ReadonlyMap<string, string> = new Map([
+  ['flows', 'cityHash64(batch_id)'],
+  ['flows_landed', 'cityHash64(batch_id)'],
+  ...ROLLUPS.map((r): [string, string] => [rollupTable(r), 'rand()']),
+]);
+/** One replica set over the whole cluster. */
+export const GLOBAL_TABLES: ReadonlySet<string> = new Set(['batches', 'schema_migrations']);
+
+export const distributedName = (table: string): string => `${table}_all`;
+
+/** One statement of cluster DDL, with the settings it needs (18.16 has no SETTINGS clause in INSERT). */
+export interface ClusterStatement {
+  readonly sql: string;
+  readonly settings?: Readonly<Record<string, number>>;
+  /** run ON CLUSTER: the server answers one status row per node */
+  readonly onCluster: boolean;
+}
+
+const REPLICATED_DEDUP = 'replicated_deduplication_window = 10000';
+
+function zkPath(db: string, table: string): string {
+  return GLOBAL_TABLES.has(table) ? `/clickhouse/tables/global/${db}/${table}` : `/clickhouse/tables/{shard}/${db}/${table}`;
+}
+
+/** `ENGINE = XMergeTree(args)` on its own line → the Replicated engine with its ZooKeeper path. */
+function replicatedEngine(sql: string, db: string, table: string): string {
+  const re = /ENGINE = (\w*)MergeTree(?:\((.*)\))?[ \t]*$/m;
+  const m = re.exec(sql);
+  if (!m) throw new Error(`cluster DDL: no MergeTree engine found in the statement for ${db}.${table}`);
+  const args = [quoteString(zkPath(db, table)), quoteString('{replica}'), ...(m[2] ? [m[2]] : [])];
+  let out = sql.replace(re, `ENGINE = Replicated${m[1]}MergeTree(${args.join(', ')})`);
+  // a dedup window far past the default 100 blocks: a batch retried after a minute of other writes is still found
+  out = /\n\s*SETTINGS\s/.test(out) ? out.replace(/\n(\s*)SETTINGS\s/, `\n$1SETTINGS ${REPLICATED_DEDUP}, `) : `${out}\n        SETTINGS ${REPLICATED_DEDUP}`;
+  return out;
+}
+
+/**
+ * The cluster variant of migration statements: CREATE and ALTER get ON CLUSTER, MergeTree engines
+ * become Replicated, every sharded table gets its Distributed table (and its added columns), and an
+ * INSERT ... SELECT (a backfill) runs through the Distributed tables so each shard's rows stay on it.
+ * A statement of another kind is refused rather than run on one node only.
+ */
+export function clusterStatements(db: string, cluster: string, statements: readonly string[]): ClusterStatement[] {
+  const d = quoteIdent(db);
+  const c = quoteIdent(cluster);
+  const name = `${d.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(\`?)(\\w+)\\1`;
+  const out: ClusterStatement[] = [];
+  const alters: { table: string; actions: string[]; index: number; count: number }[] = [];
+  for (const raw of statements) {
+    const sql = raw.trim();
+    let m: RegExpExecArray | null;
+    if ((m = new RegExp(`^CREATE TABLE IF NOT EXISTS ${name} \\(`).exec(sql))) {
+      const table = m[2]!;
+      const head = m[0].slice(0, -2);
+      out.push({ sql: replicatedEngine(`${head} ON CLUSTER ${c} (${sql.slice(m[0].length)}`, db, table), onCluster: true });
+      const key = SHARDED_TABLES.get(table);
+      if (key !== undefined) {
+        out.push({
+          sql: `CREATE TABLE IF NOT EXISTS ${d}.${quoteIdent(distributedName(table))} ON CLUSTER ${c} AS ${d}.${quoteIdent(table)}
+        ENGINE = Distributed(${c}, ${d}, ${quoteIdent(table)}, ${key})`,
+          onCluster: true,
+        });
+      }
+    } else if ((m = new RegExp(`^CREATE MATERIALIZED VIEW IF NOT EXISTS ${name} TO `).exec(sql))) {
+      const at = m[0].length - ' TO '.length;
+      out.push({ sql: `${sql.slice(0, at)} ON CLUSTER ${c}${sql.slice(at)}`, onCluster: true });
+    } else if ((m = new RegExp(`^ALTER TABLE ${name} `).exec(sql))) {
+      const table = m[2]!;
+      const rest = sql.slice(m[0].length);
+      // consecutive ALTERs of one table become one statement (one round of the DDL queue, not one per column)
+      const prev = alters.at(-1);
+      if (prev && prev.index === out.length - prev.count && prev.table === table) prev.actions.push(rest);
+      else alters.push({ table, actions: [rest], index: out.length, count: 0 });
+      const a = alters.at(-1)!;
+      out.splice(a.index, a.count);
+      const stmts: ClusterStatement[] = [{ sql: `ALTER TABLE ${d}.${quoteIdent(table)} ON CLUSTER ${c} ${a.actions.join(', ')}`, onCluster: true }];
+      const added = a.actions.filter((x) => /^ADD COLUMN /.test(x));
+      if (SHARDED_TABLES.has(table) && added.length > 0) {
+        stmts.push({ sql: `ALTER TABLE ${d}.${quoteIdent(distributedName(table))} ON CLUSTER ${c} ${added.join(', ')}`, onCluster: true });
+      }
+      out.push(...stmts);
+      a.count = stmts.length;
+    } else if (/^INSERT INTO /.test(sql)) {
+      const viaAll = sql.replace(new RegExp(name, 'g'), (all: string, _q: string, table: string) =>
+        SHARDED_TABLES.has(table) ? `${d}.${quoteIdent(distributedName(table))}` : all,
+      );
+      out.push({ sql: viaAll, settings: { insert_distributed_sync: 1 }, onCluster: false });
+    } else {
+      throw new Error(`cluster DDL: no cluster form for this migration statement: ${sql.slice(0, 80)}`);
+    }
+  }
+  return out;
+}
+
+/** Created before the migrations, on every node: the database and the global migrations table. */
+export function clusterBootstrap(db: string, cluster: string): ClusterStatement[] {
+  const d = quoteIdent(db);
+  const c = quoteIdent(cluster);
+  return [
+    { sql: `CREATE DATABASE IF NOT EXISTS ${d} ON CLUSTER ${c}`, onCluster: true },
+    {
+      sql: replicatedEngine(
+        `CREATE TABLE IF NOT EXISTS ${d}.${quoteIdent('schema_migrations')} ON CLUSTER ${c} (version UInt32, name String, applied_at DateTime('UTC'), server String)
+        ENGINE = ReplacingMergeTree
+        ORDER BY version`,
+        db,
+        'schema_migrations',
+      ),
+      onCluster: true,
+    },
+  ];
+}
+
+/** The cluster form of every migration, in order (what `migrate` runs in cluster mode). */
+export function clusterMigrations(db: string, cluster: string, migrations: readonly Migration[]): { version: number; name: string; statements: ClusterStatement[] }[] {
+  return migrations.map((m) => ({ version: m.version, name: m.name, statements: clusterStatements(db, cluster, m.statements) }));
+}
+
+/**
+ * The answer of an ON CLUSTER statement (TabSeparated: host, port, status, error, hosts remaining,
+ * hosts active): an error naming each node that failed. A node that did not answer in time is
+ * named by the server's own timeout error, which the client throws.
+ */
+export function checkOnClusterAnswer(text: string, what: string): void {
+  const failed: string[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    const [host, port, status, error] = line.split('\t');
+    if (status !== undefined && Number(status) !== 0) failed.push(`${host}:${port}: ${error ?? `status ${status}`}`);
+  }
+  if (failed.length > 0) throw new Error(`${what} failed on ${failed.length} node(s): ${failed.join('; ')}`);
+}
