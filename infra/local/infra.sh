@@ -9,13 +9,15 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/lib.sh"
 
 ALL_SERVICES=(kafka clickhouse moto fakegcs azurite kubernetes)
+# started only when named (`infra.sh up clickhouse-cluster`): the cluster tests and benchmark need it
+EXTRA_SERVICES=(clickhouse-cluster)
 
 cmd="${1:-status}"; shift || true
 services=("$@"); [ ${#services[@]} -eq 0 ] && services=("${ALL_SERVICES[@]}")
 
 for s in "${services[@]}"; do
   f="$HERE/services/$s.sh"
-  [ -f "$f" ] || { echo "infra: unknown service '$s' (known: ${ALL_SERVICES[*]})" >&2; exit 2; }
+  [ -f "$f" ] || { echo "infra: unknown service '$s' (known: ${ALL_SERVICES[*]} ${EXTRA_SERVICES[*]})" >&2; exit 2; }
   # shellcheck disable=SC1090
   source "$f"
 done
