@@ -140,7 +140,7 @@ export class FlowBatch {
   /** The row as a plain object: every field of its cloud (null where absent), times as ISO-8601. */
   row(row: number): FlowRow {
     const out: FlowRow = {};
-    for (const spec of fieldsFor(this.cloudOf(row))) out[spec.name] = this.cell(row, spec);
+    for (const spec of fieldsFor(this.cloudOf(row), this.get(row, FORMAT_COL))) out[spec.name] = this.cell(row, spec);
     const ex = this.extra?.[row];
     if (ex) out.extra = { ...ex };
     return out;
@@ -148,7 +148,7 @@ export class FlowBatch {
 
   /** One NDJSON line (no newline), same content as JSON.stringify(row(i)) but without building the object. */
   jsonLine(row: number): string {
-    const specs = fieldsFor(this.cloudOf(row));
+    const specs = fieldsFor(this.cloudOf(row), this.get(row, FORMAT_COL));
     let s = '{';
     for (let k = 0; k < specs.length; k++) {
       const spec = specs[k]!;
@@ -216,19 +216,24 @@ interface IndexedSpec extends FieldSpec {
 }
 
 const CLOUD_COL = colIndex('cloud');
+const FORMAT_COL = colIndex('format');
 
-const FIELDS_FOR: Record<Cloud, readonly IndexedSpec[]> = {
-  aws: index(fieldsForCloud('aws')),
-  gcp: index(fieldsForCloud('gcp')),
-  azure: index(fieldsForCloud('azure')),
-};
+/** Output fields by cloud and row format, built on first use (a few formats per cloud). */
+const FIELDS_FOR = new Map<string, readonly IndexedSpec[]>();
 
 function index(specs: readonly FieldSpec[]): IndexedSpec[] {
   return specs.map((s) => ({ ...s, index: colIndex(s.name), key: JSON.stringify(s.name) + ':' }));
 }
 
-function fieldsFor(cloud: Cloud): readonly IndexedSpec[] {
-  return FIELDS_FOR[cloud];
+function fieldsFor(cloud: Cloud, format: string | number | null): readonly IndexedSpec[] {
+  const f = typeof format === 'string' ? format : '';
+  const key = cloud + '/' + f;
+  let specs = FIELDS_FOR.get(key);
+  if (specs === undefined) {
+    specs = index(fieldsForCloud(cloud, [], f === '' ? undefined : f));
+    FIELDS_FOR.set(key, specs);
+  }
+  return specs;
 }
 
 /**

@@ -31,10 +31,19 @@ export interface FieldSpec {
    * so adding a group never changes what `sightline parse` writes.
    */
   readonly group?: FieldGroup;
+  /**
+   * Row formats (the `format` column) whose records carry this field; absent: every format of
+   * its clouds. Keeps a format's own fields (Transit Gateway's) off the rows of its cloud's other
+   * formats (VPC), so adding a format never changes what `sightline parse` writes for the others.
+   */
+  readonly formats?: readonly string[];
 }
 
 /** `k8s`: the Kubernetes attribution of both ends, added by the enricher (`sightline enrich`). */
 export type FieldGroup = 'k8s';
+
+/** The row formats of AWS Transit Gateway flow logs (text and Parquet). */
+export const AWS_TGW_FORMATS: readonly string[] = ['aws-tgw-text', 'aws-tgw-parquet'];
 
 const ALL: readonly Cloud[] = [];
 const AWS: readonly Cloud[] = ['aws'];
@@ -46,7 +55,7 @@ const f = (name: string, kind: FieldKind, clouds: readonly Cloud[], doc: string)
 export const FIELDS: readonly FieldSpec[] = [
   // --- common to every cloud -------------------------------------------------------
   f('cloud', 'string', ALL, 'aws | gcp | azure'),
-  f('format', 'string', ALL, 'source format: aws-vpc-text, aws-vpc-parquet, gcp-vpc-json, azure-nsg-v1, azure-nsg-v2, azure-vnet'),
+  f('format', 'string', ALL, 'source format: aws-vpc-text, aws-vpc-parquet, aws-tgw-text, aws-tgw-parquet, gcp-vpc-json, azure-nsg-v1, azure-nsg-v2, azure-vnet'),
   f('account', 'string', ALL, 'the cloud account the record belongs to: AWS account id, GCP project id, Azure subscription id'),
   f('src_addr', 'string', ALL, 'source IP (IPv6 in RFC 5952 form)'),
   f('dst_addr', 'string', ALL, 'destination IP (IPv6 in RFC 5952 form)'),
@@ -170,6 +179,31 @@ export const FIELDS: readonly FieldSpec[] = [
       ] as const
     ).map(([name, doc]): FieldSpec => ({ name: `${side}_k8s_${name}`, kind: 'string', clouds: CLOUDS, doc, group: 'k8s' })),
   ),
+  // --- AWS Transit Gateway flow logs (v6 fields; the v2-v5 ones are the AWS fields above) ----
+  // Appended after every older field: stores add their columns by a later migration, at the end.
+  ...(
+    [
+      ['resource_type', 'string', 'TransitGateway | TransitGatewayAttachment: what the flow log is created on'],
+      ['tgw_id', 'string', 'transit gateway id'],
+      ['tgw_attachment_id', 'string', 'the attachment the traffic is recorded at'],
+      ['tgw_src_vpc_account_id', 'string', 'account of the source VPC'],
+      ['tgw_dst_vpc_account_id', 'string', 'account of the destination VPC'],
+      ['tgw_src_vpc_id', 'string', 'source VPC'],
+      ['tgw_dst_vpc_id', 'string', 'destination VPC'],
+      ['tgw_src_subnet_id', 'string', 'subnet of the source traffic'],
+      ['tgw_dst_subnet_id', 'string', 'subnet of the destination traffic'],
+      ['tgw_src_eni', 'string', 'source attachment ENI'],
+      ['tgw_dst_eni', 'string', 'destination attachment ENI'],
+      ['tgw_src_az_id', 'string', 'source Availability Zone id (null for a sublocation)'],
+      ['tgw_dst_az_id', 'string', 'destination Availability Zone id'],
+      ['tgw_pair_attachment_id', 'string', 'the other attachment of the flow (egress or ingress one, by flow direction)'],
+      ['packets_lost_no_route', 'number', 'packets dropped: no route'],
+      ['packets_lost_blackhole', 'number', 'packets dropped: blackhole route'],
+      ['packets_lost_mtu_exceeded', 'number', 'packets dropped: larger than the MTU'],
+      ['packets_lost_ttl_expired', 'number', 'packets dropped: TTL expired'],
+    ] as const
+  ).map(([name, kind, doc]): FieldSpec => ({ name, kind, clouds: AWS, doc: `Transit Gateway v6: ${doc}`, formats: AWS_TGW_FORMATS })),
+
 ];
 
 /** `resource_id` is declared for AWS and Azure; the table keeps one entry per name. */
@@ -188,10 +222,16 @@ export const FIELD_BY_NAME: ReadonlyMap<string, FieldSpec> = (() => {
 /** Unique fields in table order. */
 export const FIELD_LIST: readonly FieldSpec[] = [...FIELD_BY_NAME.values()];
 
-/** Field names a record of this cloud always carries, in output order; grouped fields only when their group is asked for. */
-export function fieldsForCloud(cloud: Cloud, groups: readonly FieldGroup[] = []): readonly FieldSpec[] {
+/**
+ * Field names a record of this cloud always carries, in output order; grouped fields only when
+ * their group is asked for; with `format`, only the fields of that row format (see FieldSpec.formats).
+ */
+export function fieldsForCloud(cloud: Cloud, groups: readonly FieldGroup[] = [], format?: string): readonly FieldSpec[] {
   return FIELD_LIST.filter(
-    (s) => (s.group === undefined || groups.includes(s.group)) && (s.clouds.length === 0 || s.clouds.includes(cloud)),
+    (s) =>
+      (s.group === undefined || groups.includes(s.group)) &&
+      (s.clouds.length === 0 || s.clouds.includes(cloud)) &&
+      (s.formats === undefined || format === undefined || s.formats.includes(format)),
   );
 }
 

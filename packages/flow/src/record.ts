@@ -19,7 +19,7 @@ export const FlowRecordSchema = z
   .object({
     ...shape,
     cloud: z.enum(['aws', 'gcp', 'azure']),
-    format: z.enum(['aws-vpc-text', 'aws-vpc-parquet', 'gcp-vpc-json', 'azure-nsg-v1', 'azure-nsg-v2', 'azure-vnet']),
+    format: z.enum(['aws-vpc-text', 'aws-vpc-parquet', 'aws-tgw-text', 'aws-tgw-parquet', 'gcp-vpc-json', 'azure-nsg-v1', 'azure-nsg-v2', 'azure-vnet']),
     src_port: z.number().int().min(0).max(65535).nullable(),
     dst_port: z.number().int().min(0).max(65535).nullable(),
     protocol: z.number().int().min(0).max(255).nullable(),

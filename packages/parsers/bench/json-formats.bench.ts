@@ -19,9 +19,9 @@
  * document; rows are records handled (flows + errors). Then the same count of bad records that
  * are not empty (`{"time":5,"resourceId":"x"}`), which do go through JSON.parse and the checks.
  */
-import { createGcpJsonParser, GcpLogEntrySchema } from '../src/gcp-json.js';
-import { createAzureVnetParser } from '../src/azure-vnet.js';
-import { createAzureNsgParser } from '../src/azure-nsg.js';
+import { createGcpJsonParser, GcpLogEntrySchema } from '../src/formats/gcp-vpc-json/gcp-json.js';
+import { createAzureVnetParser } from '../src/formats/azure-vnet/azure-vnet.js';
+import { createAzureNsgParser } from '../src/formats/azure-nsg/azure-nsg.js';
 import { newStats, type ParseContext, type StreamParser } from '../src/types.js';
 import { gcpInput, vnetInput } from './json-inputs.js';
 

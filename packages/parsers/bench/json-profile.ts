@@ -8,8 +8,8 @@
  *
  * Env: LINES (GCP lines / Azure tuples), RUNS.
  */
-import { parseGcpJson } from '../src/gcp-json.js';
-import { createAzureVnetParser, parseAzureVnet } from '../src/azure-vnet.js';
+import { parseGcpJson } from '../src/formats/gcp-vpc-json/gcp-json.js';
+import { createAzureVnetParser, parseAzureVnet } from '../src/formats/azure-vnet/azure-vnet.js';
 import { newStats, type StreamParser } from '../src/types.js';
 import { gcpInput, vnetInput } from './json-inputs.js';
 

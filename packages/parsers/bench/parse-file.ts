@@ -4,8 +4,8 @@
  * Run built (see aws-bench.tsconfig.json), never through tsx: the benchmark times a plain node process.
  */
 import { createReadStream } from 'node:fs';
-import { parseAwsText } from '../src/aws-text.js';
-import { decompress } from '../src/decompress.js';
+import { parseAwsText } from '../src/formats/aws-vpc-text/aws-text.js';
+import { decompress } from '../src/core/decompress.js';
 import { newStats, type ParseIssue } from '../src/types.js';
 
 const file = process.argv[2];

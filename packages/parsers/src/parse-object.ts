@@ -1,14 +1,11 @@
 import type { Readable } from 'node:stream';
 import type { FlowBatch } from '@sightline/flow';
-import { detectFormat } from './detect.js';
-import { decompress } from './decompress.js';
-import { peek } from './peek.js';
-import { parseAwsText } from './aws-text.js';
-import { parseAwsParquet } from './aws-parquet.js';
-import { parseGcpJson } from './gcp-json.js';
-import { parseAzureNsg } from './azure-nsg.js';
-import { parseAzureVnet } from './azure-vnet.js';
-import { NoRecordsError, ParseError, type ByteSource, type FormatId, type ParseContext, type ParseIssue, type RandomAccessSource, type StreamParser } from './types.js';
+import { detectHead } from './detect.js';
+import { decompress } from './core/decompress.js';
+import { peek } from './core/peek.js';
+import { parquetColumnNames } from './formats/aws-vpc-parquet/aws-parquet.js';
+import { RANDOM_ACCESS_FORMATS, STREAM_FORMATS } from './registry.js';
+import { NoRecordsError, ParseError, type ByteSource, type ParseContext, type ParseIssue, type RandomAccessSource } from './types.js';
 
 /** One flow-log object, wherever it lives (a file, an S3/GCS/Azure object). */
 export interface ObjectInput {
@@ -20,13 +17,6 @@ export interface ObjectInput {
   randomAccess?(): Promise<RandomAccessSource>;
 }
 
-const STREAM_PARSERS: Record<Exclude<FormatId, 'aws-vpc-parquet'>, StreamParser> = {
-  'aws-vpc-text': parseAwsText,
-  'gcp-vpc-json': parseGcpJson,
-  'azure-nsg': parseAzureNsg,
-  'azure-vnet': parseAzureVnet,
-};
-
 /** Bytes of decompressed head used for detection: enough for an AWS header or a first GCP/Azure record. */
 const DETECT_BYTES = 16 * 1024;
 
@@ -37,11 +27,7 @@ const DETECT_BYTES = 16 * 1024;
  * An object read to its end that gave errors and not one flow throws NoRecordsError (a
  * ParseError) at the end: every caller then treats it as a bad object, not as an empty one.
  */
-export async function* parseObject(
-  input: ObjectInput,
-  ctx: ParseContext,
-  onFormat?: (format: FormatId) => void,
-): AsyncGenerator<FlowBatch, void, undefined> {
+export async function* parseObject(input: ObjectInput, ctx: ParseContext): AsyncGenerator<FlowBatch, void, undefined> {
   // ctx.stats may be shared by several objects (the embedded pipeline sums them): count from here
   // NODATA and SKIPDATA lines are good lines that carry no flow: an AWS file of them and one
   // corrupt line is a readable object with a bad line, not a bad object
@@ -56,25 +42,25 @@ export async function* parseObject(
       ctx.onIssue(issue);
     },
   };
-  yield* detectAndParse(input, inner, onFormat);
+  yield* detectAndParse(input, inner);
   const errors = ctx.stats.errors - errors0;
   if (good() === good0 && errors > 0) throw new NoRecordsError(ctx.source, errors, first);
 }
 
-async function* detectAndParse(
-  input: ObjectInput,
-  ctx: ParseContext,
-  onFormat?: (format: FormatId) => void,
-): AsyncGenerator<FlowBatch, void, undefined> {
+async function* detectAndParse(input: ObjectInput, ctx: ParseContext): AsyncGenerator<FlowBatch, void, undefined> {
   const raw = input.open();
   const { head: rawHead, stream: rawStream } = await peek(raw, 4);
   if (rawHead.length >= 4 && rawHead.toString('latin1', 0, 4) === 'PAR1') {
     destroy(raw);
     if (!input.randomAccess) throw new ParseError(input.name, 'Parquet needs random access to the object, and this input has none');
-    onFormat?.('aws-vpc-parquet');
     const ra = await input.randomAccess();
     try {
-      yield* parseAwsParquet(ra, ctx);
+      // which Parquet format shows in the columns; a file without a readable footer goes to the
+      // catch-all format's parser, whose error says what is wrong with it
+      const names = (await parquetColumnNames(ra)) ?? [];
+      const spec = RANDOM_ACCESS_FORMATS.find((f) => f.detectColumns(names));
+      if (spec === undefined) throw new ParseError(input.name, `a Parquet file of no known format (columns ${names.slice(0, 8).join(', ')})`);
+      yield* spec.parse(ra, ctx);
     } finally {
       await ra.close?.();
     }
@@ -83,12 +69,12 @@ async function* detectAndParse(
   const { head, stream } = await peek(decompress(rawStream, { source: input.name }), DETECT_BYTES);
   try {
     if (head.length === 0) throw new ParseError(input.name, 'empty file: no header and no records');
-    const format = detectFormat(head, input.name);
-    if (format === null || format === 'aws-vpc-parquet') {
+    const h = detectHead(head, input.name);
+    const spec = STREAM_FORMATS.find((f) => f.detect(h));
+    if (spec === undefined) {
       throw new ParseError(input.name, `not a flow log of any known format (starts with ${JSON.stringify(printable(head))})`, { offset: 0 });
     }
-    onFormat?.(format);
-    yield* STREAM_PARSERS[format](stream, ctx);
+    yield* spec.parse(stream, ctx);
   } finally {
     destroy(raw);
   }

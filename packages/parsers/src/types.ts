@@ -1,7 +1,6 @@
 import type { FlowBatch } from '@sightline/flow';
 
-/** Source formats the parsers know. */
-export type FormatId = 'aws-vpc-text' | 'aws-vpc-parquet' | 'gcp-vpc-json' | 'azure-nsg' | 'azure-vnet';
+export type { FormatId } from './registry.js';
 
 /** Counters every parser keeps; the CLI prints them with --stats, services export them as metrics. */
 export interface ParseStats {

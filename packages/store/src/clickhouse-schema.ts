@@ -1,6 +1,6 @@
 import { quoteIdent } from './clickhouse-sql.js';
 import { DEFAULT_RETENTION_DAYS, ROLLUPS, rollupTable } from './schema.js';
-import { V1_FLOW_COLUMNS, V2_ROLLUP_DIMS, type FrozenColumn } from './schema-frozen.js';
+import { V1_FLOW_COLUMNS, V2_ROLLUP_DIMS, type FrozenColumn, TGW_FLOW_COLUMNS } from './schema-frozen.js';
 
 /**
  * ClickHouse DDL, chosen by the server's version so the same migrations are right on the
@@ -178,5 +178,6 @@ export function clickhouseMigrations(db: string, ft: ClickHouseFeatures, retenti
         ? [...ROLLUPS.map(rollupTable), 'flows_landed'].map((t) => `ALTER TABLE ${id(t)} MODIFY SETTING non_replicated_deduplication_window = 10000`)
         : [],
     },
+    { version: 5, name: 'Transit Gateway flow-log fields', statements: clickhouseAddFlowColumns(db, ft, TGW_FLOW_COLUMNS) },
   ];
 }

@@ -1,5 +1,5 @@
 import { ROLLUPS, rollupTable } from './schema.js';
-import { V1_FLOW_COLUMNS, V2_ROLLUP_DIMS, type FrozenColumn } from './schema-frozen.js';
+import { TGW_FLOW_COLUMNS, V1_FLOW_COLUMNS, V2_ROLLUP_DIMS, type FrozenColumn } from './schema-frozen.js';
 
 /**
  * DuckDB DDL. DuckDB has no partitions: rows land in arrival order, which follows the flows' time
@@ -67,6 +67,7 @@ export function duckdbMigrations(): Migration[] {
         )`,
       ),
     },
+    { version: 3, name: 'Transit Gateway flow-log fields', statements: duckdbAddFlowColumns(TGW_FLOW_COLUMNS) },
   ];
 }
 

@@ -54,3 +54,14 @@ export const V1_FLOW_COLUMNS: readonly FrozenColumn[] = parse([
 /** Rollup key fields as migration 2 created them, frozen for the same reason. */
 export const V2_ROLLUP_DIMS: readonly string[] = ['src_k8s_cluster', 'src_k8s_namespace', 'src_k8s_workload_kind', 'src_k8s_workload', 'dst_k8s_cluster', 'dst_k8s_namespace', 'dst_k8s_workload_kind', 'dst_k8s_workload', 'dst_port', 'protocol', 'action', 'direction'];
 
+
+/**
+ * The AWS Transit Gateway flow-log columns, as DuckDB migration 3 and ClickHouse migration 5
+ * added them, frozen.
+ */
+export const TGW_FLOW_COLUMNS: readonly FrozenColumn[] = parse([
+  'resource_type:lc tgw_id:s tgw_attachment_id:s tgw_src_vpc_account_id:s tgw_dst_vpc_account_id:s',
+  'tgw_src_vpc_id:s tgw_dst_vpc_id:s tgw_src_subnet_id:s tgw_dst_subnet_id:s tgw_src_eni:lc tgw_dst_eni:lc',
+  'tgw_src_az_id:s tgw_dst_az_id:s tgw_pair_attachment_id:s packets_lost_no_route:i packets_lost_blackhole:i',
+  'packets_lost_mtu_exceeded:i packets_lost_ttl_expired:i',
+]);

@@ -26,6 +26,10 @@ export const INTEGER_FIELDS: ReadonlySet<string> = new Set([
   'src_location_asn',
   'dest_location_asn',
   'flow_log_version',
+  'packets_lost_no_route',
+  'packets_lost_blackhole',
+  'packets_lost_mtu_exceeded',
+  'packets_lost_ttl_expired',
 ]);
 
 /**
