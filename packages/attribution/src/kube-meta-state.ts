@@ -67,6 +67,22 @@ export class KubeMetaState {
     for (const s of opts.scopes ?? []) this.declared.set(`${s.tenant}/${s.cluster}`, s);
   }
 
+  /**
+   * Replaces the declared scopes (a configuration reload): a cluster already known takes its new
+   * declaration at once, a new one when its metadata arrives. A declaration removed leaves the
+   * cluster with what its nodes tell (a cluster whose nodes tell no cloud keeps its last scope).
+   */
+  setDeclaredScopes(scopes: readonly DeclaredScope[]): void {
+    this.declared.clear();
+    for (const s of scopes) this.declared.set(`${s.tenant}/${s.cluster}`, s);
+    for (const [tenant, t] of this.tenants) {
+      for (const [name, c] of t.clusters) {
+        c.declared = this.declared.get(`${tenant}/${name}`);
+        this.refreshScope(tenant, name, c);
+      }
+    }
+  }
+
   /** The tenant's attributor; null when no metadata of that tenant was seen (its flows stay unattributed). */
   attributor(tenant: string): Attributor | null {
     return this.tenants.get(tenant)?.attributor ?? null;

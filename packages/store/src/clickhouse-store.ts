@@ -12,7 +12,7 @@ import { rowBinaryBody, type RowBinaryItem } from './clickhouse-rowbinary.js';
 import { quoteIdent, quoteNumber, quoteString, quoteValue } from './clickhouse-sql.js';
 import { cutoffs, emptyReport, ledgerDays, uniformPolicy, type RetentionPolicy, type RetentionReport, type TenantCutoffs } from './retention.js';
 import { DEFAULT_RETENTION_DAYS, ROLLUPS, rollupTable, rowTime, STORED_FIELDS, type RollupSpec } from './schema.js';
-import { clickhouseDialect, fieldExpr, filterSql, isStringField } from './query-sql.js';
+import { clickhouseDialect, fieldExpr, filterSql } from './query-sql.js';
 import {
   AggregateQuerySchema,
   checkBatch,
@@ -592,8 +592,7 @@ export class ClickHouseStore implements FlowStore {
 /** Rollups hold '' and -1 for absent keys; give them back as null like the raw table does. */
 function fromKey(dim: string, v: string | number | null, rollup: boolean): string | number | null {
   if (v === null) return null;
-  // derived fields (query-sql.ts) are strings
-  const isNum = !isStringField(dim);
+  const isNum = FIELD_LIST.find((f) => f.name === dim)?.kind !== 'string';
   if (rollup && (v === '' || (isNum && Number(v) === -1))) return null;
   return isNum ? Number(v) : v;
 }

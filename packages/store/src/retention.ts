@@ -139,7 +139,16 @@ export class RetentionScheduler {
   private stopped = false;
   readonly status: RetentionStatus = { runs: 0, failures: 0, lastSuccessMs: null, removed: emptyReport() };
 
-  constructor(private readonly o: RetentionSchedulerOptions) {}
+  private policy: RetentionPolicy;
+
+  constructor(private readonly o: RetentionSchedulerOptions) {
+    this.policy = o.policy;
+  }
+
+  /** New days (a configuration reload): the next run applies them. */
+  setPolicy(policy: RetentionPolicy): void {
+    this.policy = policy;
+  }
 
   start(): this {
     this.schedule(this.o.firstRunDelayMs);
@@ -160,7 +169,7 @@ export class RetentionScheduler {
 
   private async runOnce(): Promise<void> {
     try {
-      const report = await this.o.store.applyRetention(new Date(), this.o.policy);
+      const report = await this.o.store.applyRetention(new Date(), this.policy);
       for (const k of Object.keys(report) as (keyof RetentionReport)[]) {
         this.status.removed[k].rows += report[k].rows;
         this.status.removed[k].partitions += report[k].partitions;

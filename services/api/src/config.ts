@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { jsonSyntaxError } from '@sightline/service-kit';
 import { z } from 'zod';
 import { QueryLimitsSchema } from './query-limiter.js';
+import { TokenFileSchema } from './tokens.js';
+import { ConfigFileError, isBackendConfig, parseConfigText, serviceConfig } from '@sightline/config';
 import { PipelineMetricsSchema } from './pipeline-health.js';
 
 /**
@@ -47,8 +48,10 @@ export const ApiConfigSchema = z.strictObject({
     .prefault({}),
   /** HTTPS certificate and key (PEM files). Absent: plain HTTP, for a TLS-terminating proxy in front. */
   tls: z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
-  /** token hash → tenant and cluster (see tokens.ts) */
-  tokensFile: z.string().min(1),
+  /** token hash → tenant and cluster (see tokens.ts); or `tokens` inline (the backend's one file sets them) */
+  tokensFile: z.string().min(1).optional(),
+  /** the tokens themselves (hashes), as the one backend file gives them from its tenants */
+  tokens: TokenFileSchema.optional(),
   kafka: z
     .strictObject({
       brokers: z.array(z.string().min(1)).min(1).default(['127.0.0.1:9092']),
@@ -115,7 +118,7 @@ export const ApiConfigSchema = z.strictObject({
    */
   pipeline: PipelineMetricsSchema.optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-});
+}).refine((c) => (c.tokensFile === undefined) !== (c.tokens === undefined), { message: 'exactly one of tokensFile and tokens', path: ['tokensFile'] });
 export type ApiConfig = z.infer<typeof ApiConfigSchema>;
 
 export function loadConfig(file: string): ApiConfig {
@@ -127,10 +130,18 @@ export function loadConfig(file: string): ApiConfig {
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
-  } catch {
-    // JSON.parse's own message quotes the text around the error, which may be a secret
-    throw new Error(`config ${file}: ${jsonSyntaxError(text, file)}`);
+    // JSON, or YAML for a .yaml/.yml file; errors by position only: parsers quote the text around them, which may be a secret
+    json = parseConfigText(text, file);
+  } catch (err) {
+    throw err instanceof ConfigFileError ? new Error(`config ${file}: ${err.problems.join('; ')}`) : err;
+  }
+  if (isBackendConfig(json)) {
+    // the backend's one file (packages/config): the api's part, errors naming places in it
+    try {
+      return serviceConfig(json, file, 'api', ApiConfigSchema);
+    } catch (err) {
+      throw err instanceof ConfigFileError ? new Error(`config ${file}: ${err.problems.join('; ')}`) : err;
+    }
   }
   const r = ApiConfigSchema.safeParse(json, { reportInput: false });
   if (!r.success) throw new Error(`config ${file}: ${r.error.issues.map(issueText).join('; ')}`);

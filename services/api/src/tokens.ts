@@ -56,8 +56,8 @@ export function hashToken(token: string): string {
 }
 
 export class TokenIndex {
-  private readonly byHash: Map<string, ClusterIdentity>;
-  private readonly readers: Map<string, ReaderIdentity>;
+  private byHash: Map<string, ClusterIdentity>;
+  private readers: Map<string, ReaderIdentity>;
 
   constructor(file: z.input<typeof TokenFileSchema>) {
     this.byHash = new Map(file.clusters.map((c) => [c.tokenSha256, { tenant: c.tenant, cluster: c.cluster }]));
@@ -75,6 +75,15 @@ export class TokenIndex {
     const r = TokenFileSchema.safeParse(json);
     if (!r.success) throw new Error(`tokens file ${file}: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     return new TokenIndex(r.data);
+  }
+
+  /**
+   * Takes another index's tokens (a configuration reload): the server holds this one object, so
+   * the next lookup sees the new set; a removed token stops working at once.
+   */
+  replace(next: TokenIndex): void {
+    this.byHash = next.byHash;
+    this.readers = next.readers;
   }
 
   get size(): number {

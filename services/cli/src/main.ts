@@ -11,6 +11,7 @@ commands:
   demo [--config FILE] [--data DIR] [--port N]    the same once, then exit; the last stdout line is {"flows","attributed","store","path"}
   collect --config FILE [--once]                   collect flow logs from S3/GCS/Azure into Kafka (--once: what the look-back window holds, then exit)
   backfill --config FILE --from T --to T [--source ID]   publish the flow logs of a time range, however old, under the batch ids live collection uses
+  config check FILE | schema | reference           check the one backend file (every service's part), print its JSON Schema or its reference
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -28,6 +29,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/collect.js')).runCollect(rest);
     case 'backfill':
       return (await import('./commands/backfill.js')).runBackfill(rest);
+    case 'config':
+      return (await import('./commands/config.js')).runConfig(rest);
     case undefined:
     case '-h':
     case '--help':

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { SourceConfigSchema, configErrorMap, issueLines } from '@sightline/object-store';
 import { jsonSyntaxError } from '@sightline/service-kit';
+import { ConfigFileError, isBackendConfig, parseConfigText, serviceConfig } from '@sightline/config';
 
 export { jsonErrorOffset, lineColumn } from '@sightline/service-kit';
 
@@ -103,11 +104,27 @@ export class ConfigError extends Error {
 /** Parses and validates a configuration text; throws ConfigError naming every bad field. */
 export function parseConfig(text: string, file: string): CollectorConfig {
   let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    // The position only, never JSON.parse's message: it quotes the neighbouring text, which can be a secret.
-    throw new ConfigError(file, [jsonSyntaxError(text, file)]);
+  if (/\.ya?ml$/i.test(file)) {
+    try {
+      raw = parseConfigText(text, file);
+    } catch (err) {
+      throw err instanceof ConfigFileError ? new ConfigError(file, err.problems) : err;
+    }
+  } else {
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      // The position only, never JSON.parse's message: it quotes the neighbouring text, which can be a secret.
+      throw new ConfigError(file, [jsonSyntaxError(text, file)]);
+    }
+  }
+  // the backend's one file (packages/config): the collector's part of it, errors naming places in it
+  if (isBackendConfig(raw)) {
+    try {
+      return serviceConfig(raw, file, 'collector', CollectorConfig, { error: configErrorMap });
+    } catch (err) {
+      throw err instanceof ConfigFileError ? new ConfigError(file, err.problems) : err;
+    }
   }
   // Messages only: zod's default messages can quote the received value, which may be a secret.
   const r = CollectorConfig.safeParse(raw, { reportInput: false, error: configErrorMap });

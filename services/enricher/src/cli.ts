@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.js';
 import { Enricher } from './enricher.js';
-import { logProcessWarnings } from '@sightline/service-kit';
+import { logProcessWarnings, watchConfigFile } from '@sightline/service-kit';
 import { createLogger, errField } from './log.js';
 
 const USAGE = 'usage: sightline-enricher --config FILE\n' +
@@ -38,7 +38,17 @@ export async function runEnricher(args: string[]): Promise<number> {
     log.error({ err: errField(err) }, 'enricher failed to start');
     return 1;
   }
+  const file = values.config;
+  // new clusters, tenants and retention days without a restart (the one backend file, or the enricher's own)
+  const unwatch = watchConfigFile(file, () => loadConfig(file), (next) => {
+    const r = enricher.reload(next);
+    log.info(r, r.needRestart.length > 0 ? 'configuration reloaded; some changes need a restart' : 'configuration reloaded');
+  }, (r) => {
+    enricher.metrics.configReloads.inc({ result: r.ok ? 'ok' : 'invalid' });
+    if (!r.ok) log.error({ err: errField(r.error) }, 'configuration change rejected: the running configuration is kept');
+  });
   const sig = await stopped;
+  unwatch();
   log.info({ signal: sig }, 'stopping');
   await enricher.stop();
   return 0;

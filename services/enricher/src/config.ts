@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { jsonSyntaxError } from '@sightline/service-kit';
+import { ConfigFileError, isBackendConfig, parseConfigText, serviceConfig } from '@sightline/config';
 import { RetentionConfig } from './retention.js';
 
 /**
@@ -113,10 +113,18 @@ export async function loadConfig(file: string): Promise<EnricherConfig> {
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
-  } catch {
-    // Its position only: JSON.parse's message quotes the text around the error (the store password, say).
-    throw new ConfigError(`${file}: ${jsonSyntaxError(text, file)}`);
+    // JSON, or YAML for a .yaml/.yml file; errors by position only: parsers quote the text around them (the store password, say)
+    json = parseConfigText(text, file);
+  } catch (err) {
+    throw err instanceof ConfigFileError ? new ConfigError(err.message) : err;
+  }
+  if (isBackendConfig(json)) {
+    // the backend's one file (packages/config): the enricher's part, errors naming places in it
+    try {
+      return serviceConfig(json, file, 'enricher', EnricherConfig);
+    } catch (err) {
+      throw err instanceof ConfigFileError ? new ConfigError(err.message) : err;
+    }
   }
   return parseConfig(json, file);
 }

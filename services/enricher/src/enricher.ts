@@ -11,6 +11,7 @@ import { MetaConsumer } from './meta-consumer.js';
 import { EnricherMetrics } from './metrics.js';
 import { WritePipeline, type PendingMessage } from './write-pipeline.js';
 import { startRetention, tableTtlDays } from './retention.js';
+import { retentionPolicy } from '@sightline/store';
 
 const END = colIndex('end');
 const START = colIndex('start');
@@ -67,7 +68,7 @@ export class Enricher {
   port = 0;
 
   private constructor(
-    readonly cfg: EnricherConfig,
+    public cfg: EnricherConfig,
     private readonly log: Logger,
     readonly metrics: EnricherMetrics,
     private readonly kafka: Kafka,
@@ -265,6 +266,33 @@ export class Enricher {
       const oldest = this.recent.values().next().value;
       if (oldest !== undefined) this.recent.delete(oldest);
     }
+  }
+
+  /**
+   * A configuration reload, without a restart: the clusters' declared scopes (new clusters and
+   * tenants included) and the retention days take effect now. Kafka, the store and the pipeline
+   * sizes are read at start only: a change of them is reported as needing a restart.
+   */
+  reload(next: EnricherConfig): { applied: string[]; needRestart: string[] } {
+    const applied: string[] = [];
+    const needRestart: string[] = [];
+    const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+    if (!same(next.enricher.clusters, this.cfg.enricher.clusters)) {
+      this.state.setDeclaredScopes(next.enricher.clusters);
+      applied.push('enricher.clusters');
+    }
+    if (!same(next.retention, this.cfg.retention)) {
+      if (this.retention && next.retention.enabled) {
+        this.retention.setPolicy(retentionPolicy({ days: next.retention.days, tenants: next.retention.tenants }));
+        applied.push('retention');
+      } else needRestart.push('retention.enabled');
+    }
+    for (const k of ['kafka', 'store', 'http'] as const) if (!same(next[k], this.cfg[k])) needRestart.push(k);
+    const { clusters: _a, ...restNext } = next.enricher;
+    const { clusters: _b, ...restNow } = this.cfg.enricher;
+    if (!same(restNext, restNow)) needRestart.push('enricher');
+    this.cfg = { ...this.cfg, enricher: { ...this.cfg.enricher, clusters: next.enricher.clusters }, retention: applied.includes('retention') ? next.retention : this.cfg.retention };
+    return { applied, needRestart };
   }
 
   /** Graceful drain: the messages already attributed are stored and committed, the rest stays for the next owner. */

@@ -13,6 +13,7 @@ export class EnricherMetrics {
   readonly unattributed = new Counter({ name: 'sightline_enricher_unattributed_total', help: 'flow ends left null (no lease at the flow time, out of scope, or ambiguous)', labelNames: ['tenant', 'side'], ...this.reg });
   readonly ambiguous = new Counter({ name: 'sightline_enricher_ambiguous_total', help: 'flow ends found in two candidate clusters at once (left null)', labelNames: ['tenant'], ...this.reg });
   readonly badMessages = new Counter({ name: 'sightline_enricher_bad_messages_total', help: 'flows topic messages that could not be decoded (skipped, logged with topic/partition/offset)', ...this.reg });
+  readonly configReloads = new Counter({ name: 'sightline_enricher_config_reloads_total', help: 'configuration file reloads, by result (ok, invalid)', labelNames: ['result'], ...this.reg });
   readonly metaRecords = new Counter({ name: 'sightline_enricher_kube_meta_records_total', help: 'kube-meta records applied, by type', labelNames: ['type'], ...this.reg });
   readonly metaBadRecords = new Counter({ name: 'sightline_enricher_kube_meta_bad_records_total', help: 'kube-meta records that failed validation (skipped)', ...this.reg });
   readonly metaWaits = new Counter({ name: 'sightline_enricher_meta_waits_total', help: 'flow batches that waited for metadata, by outcome', labelNames: ['outcome'], ...this.reg });

@@ -1,0 +1,3 @@
+export * from './schema.js';
+export * from './map.js';
+export * from './load.js';

@@ -1,0 +1,174 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { ApiConfigSchema } from '@sightline/api';
+import { CollectorConfig } from '@sightline/collector';
+import { EnricherConfig } from '@sightline/enricher';
+import { BackendConfigSchema, ConfigFileError, readConfigFile, serviceConfig, SHARED_KAFKA_KEYS, type ServiceName } from '@sightline/config';
+
+/**
+ * `sightline config check FILE | schema | reference`: the one backend file checked whole (shared
+ * sections and every service's part, by the services' own schemas), and its JSON Schema and
+ * reference generated from those same schemas, so the docs cannot drift from what is accepted.
+ */
+
+type Json = { [k: string]: unknown };
+const USAGE = 'usage: sightline config check FILE | schema | reference\n';
+
+function jsonSchema(s: z.ZodType): Json {
+  // input: what a user writes (defaults make fields optional); a transform or refine is not representable and is checked by `check`
+  return z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Json;
+}
+
+const props = (s: unknown): Json => ((s as { properties?: Json } | undefined)?.properties ?? {});
+
+function omitKeys(o: Json, keys: readonly string[]): Json {
+  return Object.fromEntries(Object.entries(o).filter(([k]) => !keys.includes(k)));
+}
+
+function objectOf(properties: Json, description?: string): Json {
+  return { type: 'object', ...(description ? { description } : {}), properties, additionalProperties: false };
+}
+
+/** The JSON Schema of the one backend file, assembled from the services' own schemas. */
+export function backendJsonSchema(): Json {
+  const whole = jsonSchema(BackendConfigSchema);
+  const col = props(jsonSchema(CollectorConfig));
+  const enr = props(jsonSchema(EnricherConfig));
+  const api = props(jsonSchema(ApiConfigSchema));
+  const own = (k: Json) => omitKeys(props(k), [...SHARED_KAFKA_KEYS]);
+  const kafkaShared = { ...props(whole['properties'] && props(whole)['kafka']), ...Object.fromEntries(Object.entries(props(col['kafka'])).filter(([k]) => (SHARED_KAFKA_KEYS as readonly string[]).includes(k))) };
+  const sourceItems = (col['sources'] as { items?: unknown } | undefined)?.items;
+  const tenants = props(whole)['tenants'] as Json;
+  const tenantEntry = (tenants['additionalProperties'] ?? {}) as Json;
+  const tenantProps = props(tenantEntry);
+  const withSources = { ...tenantEntry, properties: { ...tenantProps, sources: { type: 'array', description: 'the tenant\'s flow log sources (the collector\'s source schema; `tenant` is implied by the key)', items: stripTenant(sourceItems) } } };
+  const enricherOwn = props(enr['enricher']);
+  const retention = omitKeys(props(enr['retention']), ['tenants']);
+  const apiQuery = props(api['query']);
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    $id: 'https://sightline.dev/schemas/sightline-config-v1.json',
+    title: 'Sightline backend configuration (version 1)',
+    type: 'object',
+    required: ['version', 'kafka', 'store', 'tenants'],
+    additionalProperties: false,
+    properties: {
+      version: { const: 1, description: 'the format of this file' },
+      kafka: objectOf(kafkaShared, 'Kafka, for every service'),
+      store: { ...(enr['store'] as Json), description: 'the flow store the enricher writes and the api reads' },
+      tenants: { ...tenants, additionalProperties: withSources },
+      collector: objectOf({ ...omitKeys(props(col['collector']), []), kafka: objectOf(own(col['kafka'] as Json)), startup: col['startup'], http: col['http'] }, 'the collector\'s own knobs'),
+      enricher: objectOf({ ...omitKeys(enricherOwn, ['clusters']), kafka: objectOf(own(enr['kafka'] as Json)), http: enr['http'], retention: objectOf(retention) }, 'the enricher\'s own knobs; clusters come from tenants'),
+      api: objectOf({ ...omitKeys(api, ['kafka', 'tokensFile', 'tokens', 'query']), kafka: objectOf(own(api['kafka'] as Json)), query: { anyOf: [{ const: false }, objectOf(omitKeys(apiQuery, ['store']))] } }, 'the api\'s own knobs; tokens come from tenants, the store from store'),
+    },
+  };
+}
+
+function stripTenant(items: unknown): unknown {
+  // a source schema is a union by cloud: drop `tenant` from every branch
+  const strip = (s: unknown): unknown => {
+    if (s === null || typeof s !== 'object') return s;
+    const o = s as Json;
+    const out: Json = { ...o };
+    if (o['properties']) out['properties'] = omitKeys(o['properties'] as Json, ['tenant']);
+    if (Array.isArray(o['required'])) out['required'] = (o['required'] as string[]).filter((k) => k !== 'tenant');
+    for (const k of ['anyOf', 'oneOf', 'allOf'] as const) if (Array.isArray(o[k])) out[k] = (o[k] as unknown[]).map(strip);
+    return out;
+  };
+  return strip(items);
+}
+
+/** The reference, one table per section, generated from the JSON Schema. */
+export function backendReference(): string {
+  const schema = backendJsonSchema();
+  const out: string[] = [
+    '# Configuration reference (generated)',
+    '',
+    'Generated by `sightline config reference` from the zod schemas the services validate with; do not edit',
+    '(a test fails when it differs from the generator). The one backend file (YAML or JSON) is described in',
+    'packages/config/README.md; its JSON Schema, for editor completion, is `docs/config/sightline.schema.json`.',
+    '',
+  ];
+  const rows: string[] = [];
+  const walk = (s: unknown, path: string) => {
+    if (s === null || typeof s !== 'object') return;
+    const o = s as Json;
+    const kids = o['properties'] as Json | undefined;
+    const variants = (o['anyOf'] ?? o['oneOf']) as unknown[] | undefined;
+    if (path) rows.push(`| \`${path}\` | ${typeOf(o)} | ${o['default'] === undefined ? '' : `\`${JSON.stringify(o['default'])}\``} | ${constraints(o)} | ${String(o['description'] ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ')} |`);
+    if (kids) for (const [k, v] of Object.entries(kids)) walk(v, path ? `${path}.${k}` : k);
+    const ap = o['additionalProperties'];
+    if (ap && typeof ap === 'object') walk(ap, `${path}.<name>`);
+    const items = o['items'];
+    if (items && typeof items === 'object') walk(items, `${path}[]`);
+    if (variants && !kids) variants.forEach((v, i) => {
+      const tag = Object.entries(props(v)).find(([, p]) => (p as Json)['const'] !== undefined);
+      walk({ ...(v as Json), description: undefined, default: undefined }, `${path}{${tag ? `${tag[0]}=${String((tag[1] as Json)['const'])}` : `#${i}`}}`);
+    });
+  };
+  walk(schema, '');
+  out.push('| key | type | default | constraints | description |', '| --- | --- | --- | --- | --- |', ...rows, '');
+  return out.join('\n');
+}
+
+function typeOf(o: Json): string {
+  if (o['const'] !== undefined) return `\`${JSON.stringify(o['const'])}\``;
+  if (Array.isArray(o['enum'])) return (o['enum'] as unknown[]).map((e) => `\`${JSON.stringify(e)}\``).join(' \\| ');
+  if (o['type']) return String(o['type']);
+  const v = (o['anyOf'] ?? o['oneOf']) as Json[] | undefined;
+  if (v) return v.map((x) => (x['const'] !== undefined ? `\`${JSON.stringify(x['const'])}\`` : String(x['type'] ?? 'object'))).join(' \\| ');
+  return 'any';
+}
+
+function constraints(o: Json): string {
+  const c: string[] = [];
+  if (typeof o['minimum'] === 'number') c.push(`≥ ${o['minimum']}`);
+  if (typeof o['maximum'] === 'number' && (o['maximum'] as number) < Number.MAX_SAFE_INTEGER) c.push(`≤ ${o['maximum']}`);
+  if (typeof o['minLength'] === 'number' && (o['minLength'] as number) > 0) c.push(`length ≥ ${o['minLength']}`);
+  if (typeof o['minItems'] === 'number' && (o['minItems'] as number) > 0) c.push(`items ≥ ${o['minItems']}`);
+  if (typeof o['pattern'] === 'string') c.push(`pattern \`${(o['pattern'] as string).replace(/\|/g, '\\|')}\``);
+  if (typeof o['format'] === 'string') c.push(String(o['format']));
+  if (Array.isArray(o['required']) && (o['required'] as string[]).length > 0) c.push(`requires ${(o['required'] as string[]).join(', ')}`);
+  return c.join('; ');
+}
+
+const SCHEMAS: Record<ServiceName, z.ZodType> = { collector: CollectorConfig, enricher: EnricherConfig, api: ApiConfigSchema };
+
+/** Every problem of the file, each service's part by its own schema, places named in the one file. */
+export function checkBackendFile(file: string): string[] {
+  const raw = readConfigFile(file);
+  const problems: string[] = [];
+  for (const svc of ['collector', 'enricher', 'api'] as const) {
+    try {
+      serviceConfig(raw, file, svc, SCHEMAS[svc]);
+    } catch (err) {
+      if (!(err instanceof ConfigFileError)) throw err;
+      for (const p of err.problems) if (!problems.includes(p)) problems.push(p);
+    }
+  }
+  return problems;
+}
+
+export async function runConfig(args: string[]): Promise<number> {
+  const [sub, file] = args;
+  if (sub === 'schema') { process.stdout.write(`${JSON.stringify(backendJsonSchema(), null, 2)}\n`); return 0; }
+  if (sub === 'reference') { process.stdout.write(backendReference()); return 0; }
+  if (sub === 'check' && file) {
+    try {
+      const problems = checkBackendFile(file);
+      if (problems.length === 0) { process.stdout.write(`${file}: valid for the collector, the enricher and the api\n`); return 0; }
+      process.stderr.write(`${file}: invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}\n`);
+    } catch (err) {
+      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    }
+    return 2;
+  }
+  process.stderr.write(USAGE);
+  return 2;
+}
+
+// read by the docs test: the committed files next to the generator's output
+export const GENERATED = { schema: 'docs/config/sightline.schema.json', reference: 'docs/config/reference.md' } as const;
+export function readCommitted(root: string, what: keyof typeof GENERATED): string {
+  return readFileSync(`${root}/${GENERATED[what]}`, 'utf8');
+}
