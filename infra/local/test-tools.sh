@@ -14,3 +14,6 @@ fi
 bash "$HERE/chdb.sh" >/dev/null
 # helm for the chart tests (smoke/helm.test.ts): built from the Go module proxy, cached per version.
 bash "$HERE/helm.sh" >/dev/null
+# Chromium for the console's browser tests (services/console/test/*.browser.test.ts), driven by
+# puppeteer-core through its executablePath: Debian's package, since browser downloads cannot work here.
+need_cmd chromium chromium
