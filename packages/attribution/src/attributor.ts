@@ -1,4 +1,5 @@
 import { colIndex, type FlowBatch, type StringColumn } from '@sightline/flow';
+import { formatOfRow, GENERIC_ROWS, type RowRules } from '@sightline/parsers';
 import { ClusterState } from './cluster-state.js';
 import { ENDPOINT_FIELDS, EndpointTable } from './endpoints.js';
 import { ipv4ToUint, NONE } from './lease-index.js';
@@ -50,8 +51,8 @@ export interface BatchSourceScope {
   account?: string | null;
 }
 
-/** The `account-id` AWS writes for interfaces an AWS service created. */
-export const AWS_UNKNOWN_ACCOUNT = 'unknown';
+/** The `account-id` AWS writes for interfaces an AWS service created (the AWS formats' scope rule uses it). */
+export { AWS_UNKNOWN_ACCOUNT } from '@sightline/parsers';
 
 interface Cluster {
   state: ClusterState;
@@ -59,25 +60,20 @@ interface Cluster {
 }
 
 const SIDES = [
-  { k8s: 'src', addr: 'src_addr', pkt: 'pkt_srcaddr', gcp: 'src' },
-  { k8s: 'dst', addr: 'dst_addr', pkt: 'pkt_dstaddr', gcp: 'dest' },
+  { k8s: 'src', gcp: 'src' },
+  { k8s: 'dst', gcp: 'dest' },
 ] as const;
 
 const C = {
   cloud: colIndex('cloud'),
-  account: colIndex('account'),
+  format: colIndex('format'),
   start: colIndex('start'),
   end: colIndex('end'),
-  vpcId: colIndex('vpc_id'),
-  resourceId: colIndex('resource_id'),
 };
 
 const SIDE_COLS = SIDES.map((s) => ({
-  addr: colIndex(s.addr),
-  pkt: colIndex(s.pkt),
+  side: s.k8s,
   out: ENDPOINT_FIELDS.map((f) => colIndex(`${s.k8s}_k8s_${f}`)),
-  gcpVpcProject: colIndex(`${s.gcp}_vpc_project_id`),
-  gcpVpcName: colIndex(`${s.gcp}_vpc_vpc_name`),
   gkeCluster: colIndex(`${s.gcp}_gke_cluster_name`),
   gkePod: colIndex(`${s.gcp}_gke_pod_name`),
   gkeNs: colIndex(`${s.gcp}_gke_pod_namespace`),
@@ -105,8 +101,12 @@ const GKE_KINDS: Record<string, string> = {
  * Attributes both ends of flows to Kubernetes endpoints across the clusters of a tenant.
  * The rules, each tested in attributor.test.ts:
  * 1. scope first: only clusters whose scope matches the flow side's account and network are
- *    looked at; an address found in two of them at once is ambiguous and stays null;
- * 2. AWS `pkt-srcaddr`/`pkt-dstaddr` are preferred over `srcaddr`/`dstaddr` when present;
+ *    looked at; an address found in two of them at once is ambiguous and stays null. Which
+ *    account and network a side has, its format's spec in the parsers' registry says (AWS VPC:
+ *    the record's account and VPC; Transit Gateway: each side's own VPC and account; GCP: each
+ *    side's VPC; Azure: the subscription and VNet);
+ * 2. which address of a side is looked up, the spec says too (AWS VPC prefers `pkt-srcaddr`/
+ *    `pkt-dstaddr` over `srcaddr`/`dstaddr` when present);
  * 3. the lease is picked at the flow's own time (midpoint of [start, end], else any overlap);
  * 4. GCP `*_gke_details` fill an end the index has no answer for; disagreements are counted;
  * 5. anything else stays null and is counted;
@@ -194,31 +194,41 @@ export class Attributor {
   attributeBatch(batch: FlowBatch, stats: AttributionStats = newAttributionStats(), source: BatchSourceScope = {}): AttributionStats {
     const n = batch.length;
     const cloudCol = batch.columns[C.cloud] as StringColumn | undefined;
-    const accountCol = batch.columns[C.account] as StringColumn | undefined;
+    const formatCol = batch.columns[C.format] as StringColumn | undefined;
     const start = batch.columns[C.start] as Float64Array | undefined;
     const end = batch.columns[C.end] as Float64Array | undefined;
     const cols = this.endpoints.columns;
     const objectAccount = source.account ?? null;
     for (let s = 0; s < SIDES.length; s++) {
       const sc = SIDE_COLS[s]!;
+      const side = sc.side;
       const out = sc.out.map((i) => batch.strings(i));
-      const addrCol = batch.columns[sc.addr] as StringColumn | undefined;
-      const pktCol = batch.columns[sc.pkt] as StringColumn | undefined;
+      // a batch comes from one object: its rows share a format, whose rules are looked up once per change
+      let lastFormat: string | null | undefined;
+      let lastCloud: string | null | undefined;
+      let rules: RowRules = GENERIC_ROWS;
+      let addrCols: (StringColumn | undefined)[] = [];
       // rows of a batch share their scope (one object, one account and network) nearly always:
       // the candidate clusters of the previous row are reused while the scope is the same
       let last: FlowScope | null = null;
       let lastCands: ClusterState[] = [];
       for (let r = 0; r < n; r++) {
         const cloud = cloudCol?.[r] ?? null;
-        const addr = (cloud === 'aws' ? (pktCol?.[r] ?? null) : null) ?? addrCol?.[r] ?? null;
+        const format = formatCol?.[r] ?? null;
+        if (format !== lastFormat || cloud !== lastCloud) {
+          lastFormat = format;
+          lastCloud = cloud;
+          rules = formatOfRow(format, cloud) ?? GENERIC_ROWS;
+          addrCols = rules.addrColumns[side].map((c) => batch.columns[c] as StringColumn | undefined);
+        }
+        let addr: string | null = null;
+        for (let a = 0; a < addrCols.length && addr === null; a++) addr = addrCols[a]?.[r] ?? null;
         let id = NONE;
         if (cloud !== null && addr !== null) {
-          let account = accountCol?.[r] ?? null;
-          if (objectAccount !== null && account === AWS_UNKNOWN_ACCOUNT && cloud === 'aws') account = objectAccount;
-          const scope = this.flowScope(batch, r, cloud, account, sc);
-          if (last === null || scope.cloud !== last.cloud || scope.account !== last.account || scope.network !== last.network) {
-            lastCands = this.candidates(scope);
-            last = scope;
+          const own = rules.scope(batch, r, side, objectAccount);
+          if (last === null || cloud !== last.cloud || own.account !== last.account || own.network !== last.network) {
+            last = { cloud, account: own.account, network: own.network };
+            lastCands = this.candidates(last);
           }
           const cands = lastCands;
           id = this.lookup(cands, addr, start?.[r] ?? NaN, end?.[r] ?? NaN);
@@ -227,11 +237,12 @@ export class Attributor {
             id = NONE;
           }
         }
-        const gkePod = cloud === 'gcp' ? strAt(batch, sc.gkePod, r) : null;
+        // only GCP records carry GKE details; on other rows these columns are null
+        const gkePod = strAt(batch, sc.gkePod, r);
         if (id !== NONE) {
           for (let f = 0; f < out.length; f++) out[f]![r] = cols[f]![id] ?? null;
           if (gkePod !== null && (gkePod !== cols[POD]![id] || strAt(batch, sc.gkeNs, r) !== cols[NAMESPACE]![id])) stats.gkeDisagreements++;
-        } else if (cloud === 'gcp' && this.fromGke(batch, r, sc, out)) {
+        } else if (this.fromGke(batch, r, sc, out)) {
           stats.gkeFallback++;
         } else {
           for (let f = 0; f < out.length; f++) out[f]![r] = null;
@@ -244,13 +255,6 @@ export class Attributor {
       }
     }
     return stats;
-  }
-
-  private flowScope(batch: FlowBatch, r: number, cloud: string, account: string | null, sc: (typeof SIDE_COLS)[number]): FlowScope {
-    if (cloud === 'aws') return { cloud, account, network: strAt(batch, C.vpcId, r) };
-    if (cloud === 'gcp') return { cloud, account: strAt(batch, sc.gcpVpcProject, r) ?? account, network: strAt(batch, sc.gcpVpcName, r) };
-    const res = strAt(batch, C.resourceId, r);
-    return { cloud, account, network: res !== null && /\/virtualnetworks\//i.test(res) ? res : null };
   }
 
   /** GCP's own view of a GKE end, used only when the index has none. */

@@ -52,6 +52,11 @@ interface SpecBase<Id extends string, C extends string> extends RowRules {
   readonly rowFormats: readonly string[];
   /** the flow fields its rows fill (names in `@sightline/flow`'s field table) */
   readonly fields: readonly string[];
+  /**
+   * Rows of its cloud that carry no known `format` (batches built by hand, by tools) follow this
+   * format's row rules; one format per cloud says so.
+   */
+  readonly cloudDefault?: boolean;
 }
 
 /** A format read as a byte stream (text, NDJSON, a JSON document). */

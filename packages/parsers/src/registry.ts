@@ -1,4 +1,5 @@
-import type { Cloud as FlowCloud } from '@sightline/flow';
+import { colIndex, type Cloud as FlowCloud } from '@sightline/flow';
+import { strAt } from './core/rows.js';
 import type { FormatSpec, RandomAccessFormatSpec, RowRules, StreamFormatSpec } from './format-spec.js';
 import { AWS_TGW } from './formats/aws-tgw/spec.js';
 import { awsVpcText } from './formats/aws-vpc-text/spec.js';
@@ -45,14 +46,21 @@ export function formatSpec(id: FormatId): FormatSpec {
   return BY_ID.get(id)!;
 }
 
-/** The format of rows whose `format` column holds `value` (`azure-nsg-v2` is azure-nsg's), undefined when unknown. */
-export function formatOfRow(value: string | null): FormatSpec | undefined {
-  return value === null ? undefined : BY_ROW_FORMAT.get(value);
+const CLOUD_DEFAULT: ReadonlyMap<string, FormatSpec> = new Map(FORMATS.filter((f) => f.cloudDefault === true).map((f) => [f.cloud, f]));
+
+/**
+ * The format of rows whose `format` column holds `value` (`azure-nsg-v2` is azure-nsg's); for a
+ * row without a known format, its cloud's default format (see FormatSpec.cloudDefault) when
+ * `cloud` is given; else undefined.
+ */
+export function formatOfRow(value: string | null, cloud?: string | null): FormatSpec | undefined {
+  const f = value === null ? undefined : BY_ROW_FORMAT.get(value);
+  return f ?? (cloud == null ? undefined : CLOUD_DEFAULT.get(cloud));
 }
 
-/** Rows of an unknown format (none today): addresses as they are, scoped by the record's account alone. */
+/** Rows of no registered format (none are written today): addresses as they are, scoped by the record's account alone. */
 export const GENERIC_ROWS: RowRules = {
-  addrColumns: { src: [], dst: [] },
-  scope: () => ({ account: null, network: null }),
+  addrColumns: { src: [colIndex('src_addr')], dst: [colIndex('dst_addr')] },
+  scope: (b, r) => ({ account: strAt(b, colIndex('account'), r), network: null }),
   interfaceKey: () => null,
 };

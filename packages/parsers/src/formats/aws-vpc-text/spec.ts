@@ -51,6 +51,7 @@ export const awsVpcText: StreamFormatSpec<'aws-vpc-text', 'aws'> = {
   cloud: 'aws',
   title: 'AWS VPC flow logs, text (plain or gzip, default or custom format)',
   rowFormats: ['aws-vpc-text'],
+  cloudDefault: true,
   fields: AWS_FIELDS.map((f) => f.name.replaceAll('-', '_')),
   access: 'stream',
   detect: (head) =>

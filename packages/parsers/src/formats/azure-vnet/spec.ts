@@ -8,6 +8,7 @@ export const azureVnet: StreamFormatSpec<'azure-vnet', 'azure'> = {
   cloud: 'azure',
   title: 'Azure VNet flow logs',
   rowFormats: ['azure-vnet'],
+  cloudDefault: true,
   fields: FIELD_LIST.filter((f) => f.clouds.includes('azure') && f.group === undefined).map((f) => f.name),
   access: 'stream',
   // by content; a blob with only its opening `{"records":[` so far, by its container's name

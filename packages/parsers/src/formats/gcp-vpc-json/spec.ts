@@ -22,6 +22,7 @@ export const gcpVpcJson: StreamFormatSpec<'gcp-vpc-json', 'gcp'> = {
   cloud: 'gcp',
   title: 'GCP VPC flow logs (Cloud Logging export to Cloud Storage, one LogEntry per line)',
   rowFormats: ['gcp-vpc-json'],
+  cloudDefault: true,
   fields: FIELD_LIST.filter((f) => f.clouds.includes('gcp') && f.group === undefined).map((f) => f.name),
   access: 'stream',
   // one JSON object per line with a jsonPayload (or a connection) on the first line
