@@ -1,29 +1,17 @@
 import kafkajs, { type Kafka, type Producer } from 'kafkajs';
+import { kafkaClient, type KafkaConfigInput } from '@sightline/bus';
 import type { Logger } from './log.js';
 
-const { Kafka: KafkaClient, logLevel, Partitioners } = kafkajs;
+const { Partitioners } = kafkajs;
 
 /**
- * One kafkajs client per process. kafkajs logs go through pino at warn and above: its own lines
- * name brokers and topics, never credentials (the local broker has none; SASL settings would be
- * redacted by the logger's paths).
+ * A kafkajs client logging through pino at warn and above: @sightline/bus' kafkaClient, which
+ * owns the settings (timeouts, retries, TLS, SASL). Takes the service's `kafka` config, or a
+ * plain broker list (tests against the local PLAINTEXT listener).
  */
-export function createKafka(brokers: string[], clientId: string, log: Logger): Kafka {
-  return new KafkaClient({
-    clientId,
-    brokers,
-    connectionTimeout: 3000,
-    requestTimeout: 30_000,
-    // A broker restart takes seconds to tens of seconds: retry long enough to ride it out.
-    retry: { initialRetryTime: 300, maxRetryTime: 5000, retries: 30 },
-    logLevel: logLevel.WARN,
-    logCreator: () => ({ namespace, level, log: entry }) => {
-      const { message, ...rest } = entry;
-      const fields = { kafka: namespace, broker: rest.broker, topic: rest.topic, error: rest.error };
-      if (level <= logLevel.ERROR) log.error(fields, `kafka: ${message}`);
-      else log.warn(fields, `kafka: ${message}`);
-    },
-  });
+export function createKafka(config: KafkaConfigInput | string[], clientId: string | undefined, log: Logger): Kafka {
+  const cfg: KafkaConfigInput = Array.isArray(config) ? { brokers: config } : config;
+  return kafkaClient(clientId === undefined ? cfg : { ...cfg, clientId }, { log });
 }
 
 /**

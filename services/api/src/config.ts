@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { KafkaBrokers, extendKafkaConfig } from '@sightline/bus';
 import { QueryLimitsSchema } from './query-limiter.js';
 import { TokenFileSchema } from './tokens.js';
 import { ConfigFileError, isBackendConfig, parseConfigText, serviceConfig } from '@sightline/config';
@@ -52,16 +53,13 @@ export const ApiConfigSchema = z.strictObject({
   tokensFile: z.string().min(1).optional(),
   /** the tokens themselves (hashes), as the one backend file gives them from its tenants */
   tokens: TokenFileSchema.optional(),
-  kafka: z
-    .strictObject({
-      brokers: z.array(z.string().min(1)).min(1).default(['127.0.0.1:9092']),
-      clientId: z.string().default('sightline-api'),
-      /** prefix of the topic names (see @sightline/bus); the kube-meta topic is `<prefix>kube-meta` */
-      topicPrefix: z.string().regex(/^[a-zA-Z0-9._-]*$/).default('sightline.'),
-      /** create missing topics at start (the compacted kube-meta topic with its specs) */
-      ensureTopics: z.boolean().default(true),
-    })
-    .prefault({}),
+  /** brokers, topic prefix (the kube-meta topic is `<prefix>kube-meta`), TLS and SASL: @sightline/bus' shared Kafka config */
+  kafka: extendKafkaConfig({
+    brokers: KafkaBrokers.default(['127.0.0.1:9092']),
+    clientId: z.string().min(1).default('sightline-api'),
+    /** create missing topics at start (the compacted kube-meta topic with its specs) */
+    ensureTopics: z.boolean().default(true),
+  }).prefault({}),
   ingest: z
     .strictObject({
       /** request body limit, compressed as sent; a 20,000-pod snapshot goes in parts well below it */

@@ -1,17 +1,13 @@
 import kafkajs, { type Admin, type Producer } from 'kafkajs';
-import { ensureTopics, topicSpecs } from '@sightline/bus';
+import { checkKafkaAccess, ensureTopics, kafkaClient, topicSpecs, type KafkaConfigInput } from '@sightline/bus';
 import { partitionFor, type KeyedRecord } from '@sightline/kube-model';
 import type { ClusterIdentity } from './tokens.js';
 import type { Publisher } from './ingest.js';
 
-const { Kafka, logLevel, CompressionTypes } = kafkajs;
+const { CompressionTypes } = kafkajs;
 
-export interface KafkaPublisherOptions {
-  brokers: string[];
-  clientId: string;
-  topicPrefix: string;
-  ensureTopics: boolean;
-}
+/** The api's `kafka` config: brokers, TLS and SASL as every service has them (@sightline/bus), and ensureTopics. */
+export type KafkaPublisherOptions = KafkaConfigInput & { topicPrefix: string; ensureTopics: boolean };
 
 /**
  * Writes kube-meta records, every record of a cluster to that cluster's partition. The producer is
@@ -26,7 +22,7 @@ export class KafkaPublisher implements Publisher {
   private connected = false;
 
   constructor(private readonly opts: KafkaPublisherOptions) {
-    const kafka = new Kafka({ clientId: opts.clientId, brokers: opts.brokers, logLevel: logLevel.NOTHING, retry: { retries: 5 } });
+    const kafka = kafkaClient(opts, { retry: { retries: 5 } });
     this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     this.admin = kafka.admin();
     this.topic = `${opts.topicPrefix}kube-meta`;
@@ -37,6 +33,8 @@ export class KafkaPublisher implements Publisher {
   }
 
   async start(): Promise<void> {
+    // a broker refusing these credentials or certificates fails start-up now, naming broker and cause
+    await checkKafkaAccess(this.opts);
     await this.admin.connect();
     try {
       if (this.opts.ensureTopics) await ensureTopics(this.admin, [topicSpecs({ prefix: this.opts.topicPrefix }).kubeMeta], { onMismatch: 'report' });

@@ -1,4 +1,4 @@
-import { collectorTopicSpecs, ensureTopics, topicSpecs } from '@sightline/bus';
+import { checkKafkaAccess, collectorTopicSpecs, ensureTopics, topicSpecs } from '@sightline/bus';
 import { AzureCursorSchema, azureBlobSource, gcsSource, s3Source, type AzureCursor, type ObjectReader, type ObjectRef, type TimeRange } from '@sightline/object-store';
 import { createKafka, createProducer } from '@sightline/service-kit';
 import type { Admin, Producer } from 'kafkajs';
@@ -156,7 +156,9 @@ export async function runBackfill(o: BackfillOptions): Promise<BackfillSummary> 
   const summary: BackfillSummary = { sources: ids, objects: 0, bytes: 0, flows: 0, batches: 0, failures: 0, seconds: 0 };
   log.info({ from: new Date(range.fromMs).toISOString(), to: new Date(range.toMs).toISOString(), sources: ids }, 'backfill starting');
 
-  const kafka = createKafka(config.kafka.brokers, config.kafka.clientId, log);
+  // a broker refusing these credentials or certificates fails the backfill now, naming broker and cause
+  await checkKafkaAccess(config.kafka, { log });
+  const kafka = createKafka(config.kafka, undefined, log);
   const checkpointsTopic = collectorTopicSpecs({ prefix: config.kafka.topicPrefix, workPartitions: config.kafka.workPartitions }).checkpoints.name;
   const live = selected.some((c) => c.cloud === 'azure') ? await liveCursors(kafka, checkpointsTopic, config.startup.attemptMs, log) : new Map<string, unknown>();
   const sources = selected.map((c) => {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { unwatchFile, watchFile } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Admin, Producer } from 'kafkajs';
-import { collectorTopicSpecs, ensureTopics, topicSpecs } from '@sightline/bus';
+import { checkKafkaAccess, collectorTopicSpecs, ensureTopics, topicSpecs } from '@sightline/bus';
 import type { ObjectRef } from '@sightline/object-store';
 import { CheckpointStore } from './checkpoints.js';
 import { Startup, settlesWithin } from './startup.js';
@@ -72,13 +72,16 @@ export class Collector {
     const config = await loadConfig(opts.configFile);
     const startup = new Startup(log, config.startup.timeoutMs);
     const retry = { retry: true, attemptMs: config.startup.attemptMs };
-    const kafka = createKafka(config.kafka.brokers, config.kafka.clientId, log);
+    const kafka = createKafka(config.kafka, undefined, log);
     const data = topicSpecs({ prefix: config.kafka.topicPrefix, flows: { partitions: config.kafka.flowsPartitions } });
     const own = collectorTopicSpecs({ prefix: config.kafka.topicPrefix, workPartitions: config.kafka.workPartitions });
     const topics = { flows: data.flows.name, deadLetter: data.deadLetter.name, checkpoints: own.checkpoints.name, work: own.work.name };
     const instanceId = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
     log.info({ instance: instanceId, brokers: config.kafka.brokers, timeoutMs: config.startup.timeoutMs }, 'collector starting');
 
+    // Not retried: a broker that refuses these credentials or certificates refuses them again, and
+    // kafkajs would retry a certificate that does not verify as long as a broker that is down.
+    await startup.step('check kafka access', () => checkKafkaAccess(config.kafka, { log }));
     await startup.step('ensure topics', async ({ signal }) => {
       const admin: Admin = kafka.admin();
       signal.addEventListener('abort', () => void admin.disconnect().catch(() => undefined), { once: true });

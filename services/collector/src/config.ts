@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { SourceConfigSchema, configErrorMap, issueLines } from '@sightline/object-store';
+import { extendKafkaConfig } from '@sightline/bus';
 import { jsonSyntaxError } from '@sightline/service-kit';
 import { ConfigFileError, isBackendConfig, parseConfigText, serviceConfig } from '@sightline/config';
 
@@ -19,18 +20,16 @@ export { jsonErrorOffset, lineColumn } from '@sightline/service-kit';
 export type SourceConfig = z.infer<typeof SourceConfigSchema>;
 
 export const CollectorConfig = z.object({
-  kafka: z.object({
-    brokers: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'host:port')).min(1),
+  /** brokers, topic prefix, TLS and SASL: @sightline/bus' shared Kafka config, plus the collector's own */
+  kafka: extendKafkaConfig({
     clientId: z.string().min(1).default('sightline-collector'),
-    /** prefix of every topic name (tests use a unique one) */
-    topicPrefix: z.string().regex(/^[a-zA-Z0-9._-]*$/).default('sightline.'),
     flowsPartitions: z.number().int().min(1).default(6),
     workPartitions: z.number().int().min(1).default(12),
     /** consumer group of the collectors sharing the sources */
     group: z.string().min(1).default('sightline-collector'),
     /** a member silent this long is declared dead and its sources move to the others */
     sessionTimeoutMs: z.number().int().min(6000).max(300_000).default(30_000),
-  }).strict(),
+  }),
   collector: z.object({
     /** units of work (objects or byte ranges) read at the same time, per process */
     workers: z.number().int().min(1).max(64).default(2),

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { extendKafkaConfig } from '@sightline/bus';
 import { ConfigFileError, isBackendConfig, parseConfigText, serviceConfig } from '@sightline/config';
 import { RetentionConfig } from './retention.js';
 
@@ -25,18 +26,16 @@ export const StoreConfig = z.discriminatedUnion('engine', [
 export type StoreConfig = z.infer<typeof StoreConfig>;
 
 export const EnricherConfig = z.object({
-  kafka: z.object({
-    brokers: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'host:port')).min(1),
+  /** brokers, topic prefix, TLS and SASL: @sightline/bus' shared Kafka config, plus the enricher's own */
+  kafka: extendKafkaConfig({
     clientId: z.string().min(1).default('sightline-enricher'),
-    /** prefix of every topic name (tests use a unique one) */
-    topicPrefix: z.string().regex(/^[a-zA-Z0-9._-]*$/).default('sightline.'),
     flowsPartitions: z.number().int().min(1).default(6),
     kubeMetaPartitions: z.number().int().min(1).default(3),
     /** consumer group of the enrichers sharing the flows partitions */
     group: z.string().min(1).default('sightline-enricher'),
     /** a member silent this long is declared dead and its partitions move to the others */
     sessionTimeoutMs: z.number().int().min(6000).max(300_000).default(30_000),
-  }).strict(),
+  }),
   store: StoreConfig,
   enricher: z.object({
     /** hours of lease history kept in memory; flows older than this (relative to now) find no metadata */

@@ -1,6 +1,6 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { KubeMetaState, newAttributionStats, type AttributionStats } from '@sightline/attribution';
-import { ensureTopics, topicSpecs } from '@sightline/bus';
+import { checkKafkaAccess, ensureTopics, topicSpecs } from '@sightline/bus';
 import { colIndex, decodeBatch, decodeBatchMeta, type BatchMeta, type FlowBatch } from '@sightline/flow';
 import { ClickHouseStore, DuckDBStore, type FlowStore, type RetentionDays, type RetentionScheduler } from '@sightline/store';
 import type { EnricherConfig, StoreConfig } from './config.js';
@@ -98,7 +98,9 @@ export class Enricher {
   }
 
   static async start(cfg: EnricherConfig, log: Logger, metrics = new EnricherMetrics()): Promise<Enricher> {
-    const kafka = createKafka(cfg.kafka.brokers, cfg.kafka.clientId, log);
+    // a broker refusing these credentials or certificates fails start-up now, naming broker and cause
+    await checkKafkaAccess(cfg.kafka, { log });
+    const kafka = createKafka(cfg.kafka, undefined, log);
     const admin = kafka.admin();
     await admin.connect();
     let store: FlowStore | undefined;
