@@ -88,7 +88,7 @@ export class DuckDBStore implements FlowStore {
     });
     const conn = await instance.connect();
     const store = new DuckDBStore(conn, cfg, instance);
-    store.writer = await DuckDBWriter.create(conn, (job) => store.run(job), cfg.maxGroupRows);
+    store.writer = DuckDBWriter.create(conn, (job) => store.run(job), cfg.maxGroupRows);
     return store;
   }
 
@@ -120,6 +120,8 @@ export class DuckDBStore implements FlowStore {
         }
         applied.push(m.version);
       }
+      // the writer's appender on flows has the columns it saw: a migration may have added some
+      if (applied.length > 0) this.writer.reset();
       return applied;
     });
   }

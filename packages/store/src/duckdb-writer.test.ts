@@ -90,3 +90,31 @@ test('group commit: an empty batch first in its column set does not stage the ot
     await s.close();
   }
 });
+
+test('a group failing after its raw rows were appended leaves none of them behind', async () => {
+  const s = await DuckDBStore.open({ path: path.join(dir, 'mid-append.duckdb') });
+  await s.migrate();
+  try {
+    // tcp_flags is not a rollup key: the rollup keys stage fine, and the raw append fails in the
+    // transaction, in the second batch's second chunk, with the first batch's rows appended
+    const good = enrichedBatch(5000, 901, T0, 3_600_000);
+    const bad = enrichedBatch(5000, 902, T0, 3_600_000);
+    bad.numbers(colIndex('tcp_flags'))[3000] = 1e300;
+    const results = await Promise.allSettled([
+      s.writeBatch(metaFor('acme', 'm/good', 5000), good),
+      s.writeBatch(metaFor('acme', 'm/bad', 5000), bad),
+    ]);
+    assert.deepEqual(results.map((r) => (r.status === 'fulfilled' ? r.value.written : 'failed')), [true, 'failed']);
+    assert.match(String((results[1] as PromiseRejectedResult).reason), /out of the BIGINT range/);
+    assert.equal((await s.readBatch('acme', metaFor('acme', 'm/good', 5000).id)).length, 5000);
+    assert.equal((await s.readBatch('acme', metaFor('acme', 'm/bad', 5000).id)).length, 0);
+    const q = { from: T0, to: T0 + 3_600_000, stepSeconds: 3600, metric: 'flows' as const };
+    for (const use of ['raw', '1m', '5m', '1h'] as const) assert.deepEqual((await s.timeSeries('acme', { ...q, use })).points, [{ t: T0, value: 5000 }], use);
+    // the writer goes on after the failure
+    bad.numbers(colIndex('tcp_flags'))[3000] = 2;
+    assert.deepEqual(await s.writeBatch(metaFor('acme', 'm/bad', 5000), bad), { written: true });
+    assert.deepEqual((await s.timeSeries('acme', { ...q, use: 'raw' })).points, [{ t: T0, value: 10000 }]);
+  } finally {
+    await s.close();
+  }
+});

@@ -1,27 +1,27 @@
-import { DuckDBDataChunk, LIST, listValue, VARCHAR, type DuckDBAppender, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBDataChunk, DuckDBTypeId, type DuckDBAppender, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import type { BatchMeta, FlowBatch } from '@sightline/flow';
+import { CHUNK_ROWS, vectorOf, writeConstantString, writeDoubles, writeInt32s, writeInt64s, writeNulls, writeStrings } from './duckdb-vectors.js';
 import { ROLLUP_DIMS, ROLLUPS, rollupTable, rowTime, STORED_FIELDS, type StoredField } from './schema.js';
 
 /**
- * The DuckDB write path: group commit over column-subset staging tables.
+ * The DuckDB write path: group commit, raw rows appended straight into `flows`.
  *
- * Why it looks like this (measured on 8,192-row enriched batches, 2 cores): filling one staging
- * table of every stored column (~160) cost ~200 ms per batch, almost all of it setting NULLs in
- * columns the batch does not have, and each batch's own transaction (ledger, raw insert, three
- * rollup inserts) another ~250 ms whatever its size. So:
- * - a batch is staged into a temp table holding only the columns it carries (one table per
- *   column set, kept for the connection's life; AWS, GCP and Azure batches each have their own);
- * - the batches waiting when the connection frees up are written in one transaction: one ledger
- *   insert, and per column set one raw insert and one insert per rollup.
+ * Why it looks like this (measured on the embedded demo at 40x the samples, 449,616 flows, 2 cores):
+ * - Each transaction (ledger, raw rows, three rollups) has a fixed cost of a few hundred ms, so the
+ *   batches waiting when the connection frees up are written together in one transaction.
+ * - The raw rows go into `flows` through an appender inside that transaction, filled column by
+ *   column by duckdb-vectors.ts (one native call per column per 2048-row chunk, each distinct string
+ *   handed over once per chunk). The earlier path staged every row into a temp table and copied it
+ *   into `flows` with `INSERT … SELECT`: two copies of every row, and node-api's per-value vector
+ *   calls cost several times the parsing.
+ * - Only the rollup keys (16 columns) are staged, into a temp table; the 1m rollup is grouped from it
+ *   in SQL, and the 5m and 1h rollups from the 1m rows (a tenth to a hundredth of the rows).
  * A group that fails (a bad value in one batch, or another store on the same file claiming one of
  * its batches first) is rolled back and its batches written one by one, so one bad batch fails
  * alone and every other batch of the group is still written exactly once.
  */
 
 const q = (name: string): string => `"${name.replace(/"/g, '""')}"`;
-
-/** DuckDB vectors hold 2048 rows; appending a full chunk at a time is the appender's fast path. */
-const CHUNK_ROWS = 2048;
 
 export interface WriteResult {
   written: boolean;
@@ -34,56 +34,30 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
-/** One staging table and its appender, for batches carrying exactly `fields` (and `extra` or not). */
-interface Staging {
-  table: string;
-  fields: readonly StoredField[];
-  extra: boolean;
+/** An appender and what each of its columns is filled from. */
+interface Target {
   appender: DuckDBAppender;
   types: DuckDBType[];
-  /**
-   * Per field, the distinct strings of the current group (low-cardinality string fields only;
-   * undefined for the others): such a column is staged as 1-based ids into this list, passed to
-   * the inserts as a parameter. Setting a string in a DuckDB vector from JavaScript costs ~360 ns,
-   * an integer ~40 ns, and flows repeat these strings (namespaces, workloads, actions) in most rows.
-   * High-cardinality strings (addresses, pods, interface ids) stay strings: DuckDB binds a list
-   * parameter element by element and copies it into the plan, which cost more than it saved once
-   * the lists had tens of thousands of addresses (measured: 0.9 s of planning for a 65k-row group).
-   */
-  dicts: (Dictionary | undefined)[];
+  columns: Column[];
 }
 
-class Dictionary {
-  readonly ids = new Map<string, number>();
-  readonly values: string[] = [];
-  id(v: string): number {
-    let id = this.ids.get(v);
-    if (id === undefined) {
-      this.values.push(v);
-      id = this.values.length;
-      this.ids.set(v, id);
-    }
-    return id;
-  }
-  clear(): void {
-    this.ids.clear();
-    this.values.length = 0;
-  }
-}
+/**
+ * A column of a target table: a stored field (by its batch column), one of the row's own columns,
+ * or one the writer does not know (a column a later migration added for a field this code lacks): NULL.
+ */
+type Column =
+  | { kind: 'field'; field: StoredField; type: DuckDBTypeId }
+  | { kind: 'tenant' | 'batch_id' | 'row_no' | 'ts' | 'extra' | 'unknown' };
 
-/** A batch of the group, staged and ready for the transaction. */
-interface Staged {
-  p: Pending;
-  /** index of the batch in the group (the staging tables' `b` column) */
-  b: number;
-  minTs: number;
-  maxTs: number;
+interface Tables {
+  flows: Target;
+  rk: Target;
 }
 
 export class DuckDBWriter {
   private readonly waiting: Pending[] = [];
   private scheduled = false;
-  private readonly stagings = new Map<string, Staging>();
+  private t: Tables | undefined;
 
   constructor(
     private readonly conn: DuckDBConnection,
@@ -92,8 +66,7 @@ export class DuckDBWriter {
     private readonly maxGroupRows: number,
   ) {}
 
-  static async create(conn: DuckDBConnection, run: <T>(job: () => Promise<T>) => Promise<T>, maxGroupRows: number): Promise<DuckDBWriter> {
-    await conn.run('CREATE TEMP TABLE IF NOT EXISTS grp (b INTEGER, tenant VARCHAR, batch_id VARCHAR)');
+  static create(conn: DuckDBConnection, run: <T>(job: () => Promise<T>) => Promise<T>, maxGroupRows: number): DuckDBWriter {
     return new DuckDBWriter(conn, run, maxGroupRows);
   }
 
@@ -162,75 +135,90 @@ export class DuckDBWriter {
     return new Set(r.getColumnsJS()[0]?.map(String) ?? []);
   }
 
-  /** Stages the group's batches, then one transaction: ledger claim, raw rows, rollups. */
+  /**
+   * One transaction: ledger claim, the raw rows appended straight into `flows` (the appender joins
+   * the connection's open transaction, so a rollback takes them back too), the rollups. Only the
+   * rollup keys are staged (a temp table of 16 columns), before the transaction: the 1m rollup is
+   * grouped from it, the 5m and 1h from the 1m rows.
+   */
   private async commit(group: Pending[]): Promise<void> {
-    for (const s of this.stagings.values()) for (const d of s.dicts) d?.clear();
-    const used: Staging[] = [];
-    const staged: Staged[] = [];
-    await this.conn.run('DELETE FROM temp.grp');
-    for (let b = 0; b < group.length; b++) {
-      const p = group[b]!;
-      const s = await this.stagingFor(p.batch);
-      // first batch of this column set in the group: its staging table is emptied and inserted from once
-      if (!used.includes(s)) {
-        await this.conn.run(`DELETE FROM temp.${s.table}`);
-        used.push(s);
-      }
-      const { minTs, maxTs } = stage(s, b, p.m, p.batch);
-      staged.push({ p, b, minTs, maxTs });
-    }
-    for (const s of used) s.appender.flushSync();
-    const params: DuckDBValue[] = [];
-    const values = staged.map(({ p, b }) => {
-      params.push(b, p.m.tenant, p.m.id);
-      return `($${params.length - 2}, $${params.length - 1}, $${params.length})`;
-    });
-    await this.conn.run(`INSERT INTO temp.grp VALUES ${values.join(', ')}`, params);
-
-    await this.conn.run('BEGIN TRANSACTION');
+    const t = await this.tables();
     try {
-      const lp: DuckDBValue[] = [];
-      const rows = staged.map(({ p, minTs, maxTs }) => {
-        lp.push(p.m.id, p.m.tenant, p.batch.length, BigInt(Math.round(minTs * 1000)), BigInt(Math.round(maxTs * 1000)));
-        const n = lp.length;
-        return `($${n - 4}, $${n - 3}, $${n - 2}, now(), make_timestamp($${n - 1}::BIGINT), make_timestamp($${n}::BIGINT))`;
-      });
-      const claimed = await this.conn.runAndReadAll(`INSERT INTO batches VALUES ${rows.join(', ')} ON CONFLICT DO NOTHING RETURNING batch_id`, lp);
-      if (claimed.currentRowCount !== staged.length) throw new Error(`${staged.length - claimed.currentRowCount} batch(es) of the group already in the ledger`);
-      for (const s of used) {
-        const raw = rawInsertSql(s);
-        await this.conn.run(raw.sql, raw.params, raw.types);
-        const [finest, ...coarser] = ROLLUPS;
-        const roll = finestRollupSql(s, finest!.seconds);
-        await this.conn.run(roll.sql, roll.params, roll.types);
-        await this.conn.run(`INSERT INTO ${rollupTable(finest!)} SELECT * FROM temp.rolled`);
-        for (const r of coarser) await this.conn.run(coarserRollupSql(r.seconds, rollupTable(r)));
-      }
-      await this.conn.run('COMMIT');
+      await this.commitTo(t, group);
     } catch (e) {
       await this.conn.run('ROLLBACK').catch(() => undefined);
+      // an appender that failed mid-group may hold rows of the group it did not flush: start afresh
+      this.dropTables();
       throw e;
     }
   }
 
-  /** The staging table for the batch's column set, created on first use. */
-  private async stagingFor(batch: FlowBatch): Promise<Staging> {
-    const fields = STORED_FIELDS.filter((f) => batch.columns[f.col] !== undefined);
-    const extra = batch.extra !== undefined && batch.extra.some((x) => x !== null && x !== undefined);
-    const key = `${fields.map((f) => f.col).join(',')}${extra ? '+extra' : ''}`;
-    let s = this.stagings.get(key);
-    if (s === undefined) {
-      const table = `staging_${this.stagings.size}`;
-      await this.conn.run(`CREATE OR REPLACE TEMP TABLE ${table} (
-        b INTEGER, row_no INTEGER, ts_ms DOUBLE,
-        ${fields.map((f) => `${q(f.spec.name)} ${f.spec.kind !== 'string' ? 'DOUBLE' : f.lowCardinality ? 'INTEGER' : 'VARCHAR'}`).join(', ')}${fields.length > 0 ? ',' : ''}
-        extra VARCHAR)`);
-      const appender = await this.conn.createAppender(table, 'main', 'temp');
-      const types = Array.from({ length: appender.columnCount }, (_, i) => appender.columnType(i));
-      s = { table, fields, extra, appender, types, dicts: fields.map((f) => (f.spec.kind === 'string' && f.lowCardinality ? new Dictionary() : undefined)) };
-      this.stagings.set(key, s);
+  private async commitTo(t: Tables, group: Pending[]): Promise<void> {
+    await this.conn.run('DELETE FROM temp.rk');
+    const lp: DuckDBValue[] = [];
+    const ledger: string[] = [];
+    const times: Float64Array[] = [];
+    for (const p of group) {
+      const ts = rowTimes(p.m, p.batch);
+      times.push(ts);
+      let minTs = Infinity;
+      let maxTs = -Infinity;
+      for (let i = 0; i < p.batch.length; i++) {
+        if (ts[i]! < minTs) minTs = ts[i]!;
+        if (ts[i]! > maxTs) maxTs = ts[i]!;
+      }
+      if (p.batch.length === 0) minTs = maxTs = Date.parse(p.m.createdAt);
+      appendRollupKeys(t.rk, p.m, p.batch, ts);
+      lp.push(p.m.id, p.m.tenant, p.batch.length, BigInt(Math.round(minTs * 1000)), BigInt(Math.round(maxTs * 1000)));
+      const n = lp.length;
+      ledger.push(`($${n - 4}, $${n - 3}, $${n - 2}, now(), make_timestamp($${n - 1}::BIGINT), make_timestamp($${n}::BIGINT))`);
     }
-    return s;
+    t.rk.appender.flushSync();
+
+    await this.conn.run('BEGIN TRANSACTION');
+    {
+      const claimed = await this.conn.runAndReadAll(`INSERT INTO batches VALUES ${ledger.join(', ')} ON CONFLICT DO NOTHING RETURNING batch_id`, lp);
+      if (claimed.currentRowCount !== group.length) throw new Error(`${group.length - claimed.currentRowCount} batch(es) of the group already in the ledger`);
+      for (let b = 0; b < group.length; b++) appendRaw(t.flows, group[b]!.m, group[b]!.batch, times[b]!);
+      t.flows.appender.flushSync();
+      const [finest, ...coarser] = ROLLUPS;
+      await this.conn.run(finestRollupSql(finest!.seconds));
+      await this.conn.run(`INSERT INTO ${rollupTable(finest!)} (tenant, bucket, ${DIMS_SQL}, flows, packets, bytes) SELECT * FROM temp.rolled`);
+      for (const r of coarser) await this.conn.run(coarserRollupSql(r.seconds, rollupTable(r)));
+      await this.conn.run('COMMIT');
+    }
+  }
+
+  /** The appenders on `flows` and on the rollup-key staging table, made on first use (after the migrations). */
+  private async tables(): Promise<Tables> {
+    if (this.t !== undefined) return this.t;
+    await this.conn.run(`CREATE OR REPLACE TEMP TABLE rk (tenant VARCHAR, ts TIMESTAMP, ${ROLLUP_KEY_FIELDS.map((f) => `${q(f.spec.name)} ${f.spec.kind === 'string' ? 'VARCHAR' : 'BIGINT'}`).join(', ')})`);
+    const cols = (await this.conn.runAndReadAll(
+      `SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main' AND table_name = 'flows' ORDER BY column_index`,
+    )).getColumnsJS()[0]?.map(String) ?? [];
+    if (cols.length === 0) throw new Error('duckdb: no flows table (was migrate() run?)');
+    this.t = { flows: await target(this.conn, 'flows', 'main', cols), rk: await target(this.conn, 'rk', 'temp', ['tenant', 'ts', ...ROLLUP_KEY_FIELDS.map((f) => f.spec.name)]) };
+    return this.t;
+  }
+
+  private dropTables(): void {
+    if (this.t === undefined) return;
+    for (const x of [this.t.flows, this.t.rk]) {
+      try {
+        // rows of a failed group not flushed yet: closing flushes, and outside the rolled-back
+        // transaction they would be committed on their own
+        x.appender.clear();
+        x.appender.closeSync();
+      } catch {
+        // an appender that failed may refuse to close; it is dropped either way
+      }
+    }
+    this.t = undefined;
+  }
+
+  /** A migration changed `flows`: the next group reads its columns again. */
+  reset(): void {
+    this.dropTables();
   }
 
   /** batches waiting or a group job queued */
@@ -239,132 +227,117 @@ export class DuckDBWriter {
   }
 
   close(): void {
-    for (const s of this.stagings.values()) s.appender.closeSync();
-    this.stagings.clear();
+    this.dropTables();
   }
-}
-
-/** Appends one batch to its staging table (only its own columns), 2048 rows per chunk. */
-function stage(s: Staging, b: number, m: BatchMeta, batch: FlowBatch): { minTs: number; maxTs: number } {
-  const fallbackTs = Date.parse(m.createdAt);
-  const n = batch.length;
-  let minTs = Infinity;
-  let maxTs = -Infinity;
-  for (let start = 0; start < n; start += CHUNK_ROWS) {
-    const rows = Math.min(CHUNK_ROWS, n - start);
-    const chunk = DuckDBDataChunk.create(s.types, rows);
-    const bv = chunk.getColumnVector(0);
-    const rowNo = chunk.getColumnVector(1);
-    const ts = chunk.getColumnVector(2);
-    for (let i = 0; i < rows; i++) {
-      const r = start + i;
-      bv.setItem(i, b);
-      rowNo.setItem(i, r);
-      const t = rowTime(batch, r, fallbackTs);
-      if (t < minTs) minTs = t;
-      if (t > maxTs) maxTs = t;
-      ts.setItem(i, t);
-    }
-    bv.flush();
-    rowNo.flush();
-    ts.flush();
-    for (let k = 0; k < s.fields.length; k++) {
-      const v = chunk.getColumnVector(k + 3);
-      const c = batch.columns[s.fields[k]!.col]!;
-      if (c instanceof Float64Array)
-        for (let i = 0; i < rows; i++) {
-          const x = c[start + i]!;
-          v.setItem(i, Number.isNaN(x) ? null : x);
-        }
-      else if (s.dicts[k] === undefined) for (let i = 0; i < rows; i++) v.setItem(i, (c[start + i] ?? null) as DuckDBValue);
-      else {
-        const d = s.dicts[k]!;
-        for (let i = 0; i < rows; i++) {
-          const x = c[start + i];
-          v.setItem(i, x === null || x === undefined ? null : d.id(x));
-        }
-      }
-      v.flush();
-    }
-    const ex = chunk.getColumnVector(s.fields.length + 3);
-    for (let i = 0; i < rows; i++) {
-      const x = s.extra ? batch.extra?.[start + i] : null;
-      ex.setItem(i, x ? JSON.stringify(x) : null);
-    }
-    ex.flush();
-    s.appender.appendDataChunk(chunk);
-  }
-  if (n === 0) minTs = maxTs = fallbackTs;
-  return { minTs, maxTs };
-}
-
-const msToTs = (e: string): string => `make_timestamp(CAST(round(${e} * 1000) AS BIGINT))`;
-
-interface Statement {
-  sql: string;
-  params: DuckDBValue[];
-  types: DuckDBType[];
-}
-
-/**
- * Expressions reading a staging table's columns as stored values. String columns are looked up in
- * their group dictionary, which becomes a statement parameter the first time it is used.
- */
-class Exprs {
-  readonly params: DuckDBValue[] = [];
-  readonly types: DuckDBType[] = [];
-  constructor(private readonly s: Staging) {}
-
-  /** the stored value of `f` from column `col` of the staging row (`s.` prefix), or a typed NULL */
-  value(f: StoredField, col = `s.${q(f.spec.name)}`): string {
-    const k = this.s.fields.indexOf(f);
-    const has = k >= 0;
-    if (f.spec.kind === 'string') {
-      if (!has) return 'NULL::VARCHAR';
-      if (!f.lowCardinality) return col;
-      this.params.push(listValue(this.s.dicts[k]!.values));
-      this.types.push(LIST(VARCHAR));
-      return `($${this.params.length}::VARCHAR[])[${col}]`;
-    }
-    if (f.spec.kind === 'time') return has ? msToTs(col) : 'NULL::TIMESTAMP';
-    if (f.integer) return has ? `CAST(${col} AS BIGINT)` : 'NULL::BIGINT';
-    return has ? col : 'NULL::DOUBLE';
-  }
-
-  statement(sql: string): Statement {
-    return { sql, params: this.params, types: this.types };
-  }
-}
-
-function rawInsertSql(s: Staging): Statement {
-  const e = new Exprs(s);
-  const present = s.fields;
-  return e.statement(`INSERT INTO flows (tenant, batch_id, row_no, ts, ${present.map((f) => q(f.spec.name)).join(', ')}${present.length > 0 ? ',' : ''} extra)
-    SELECT g.tenant, g.batch_id, s.row_no, ${msToTs('s.ts_ms')} AS ts, ${present.map((f) => e.value(f)).join(', ')}${present.length > 0 ? ',' : ''} s.extra
-    FROM temp.${s.table} s JOIN temp.grp g ON g.b = s.b`);
 }
 
 const BY_NAME = new Map(STORED_FIELDS.map((f) => [f.spec.name, f]));
 const DIMS_SQL = ROLLUP_DIMS.map(q).join(', ');
+/** The staged rollup keys: the dimensions, then the two summed measures. */
+const ROLLUP_KEY_FIELDS: readonly StoredField[] = [...ROLLUP_DIMS, 'packets', 'bytes'].map((d) => BY_NAME.get(d)!);
 
-/**
- * The finest rollup of the staged rows, into a temp table; the coarser rollups are summed from it
- * (a tenth to a hundredth of the rows) instead of grouping the staged rows three times. Grouped on
- * the staged ids, the strings looked up once per rollup row.
- */
-function finestRollupSql(s: Staging, seconds: number): Statement {
-  const e = new Exprs(s);
-  const dimFields = ROLLUP_DIMS.map((d) => BY_NAME.get(d)!);
-  const inner = dimFields.filter((f) => s.fields.includes(f)).map((f) => `s.${q(f.spec.name)}`);
-  const outer = dimFields.map((f) => `${e.value(f, `r.${q(f.spec.name)}`)} AS ${q(f.spec.name)}`);
-  const sum = (name: string): string => (s.fields.includes(BY_NAME.get(name)!) ? `sum(CAST(s.${q(name)} AS BIGINT))` : 'NULL::BIGINT');
-  return e.statement(`CREATE OR REPLACE TEMP TABLE rolled AS SELECT r.tenant, r.bucket, ${outer.join(', ')}, r.flows, r.packets, r.bytes
-    FROM (SELECT g.tenant, time_bucket(INTERVAL '${seconds} seconds', ${msToTs('s.ts_ms')}) AS bucket, ${inner.map((c) => `${c}, `).join('')}
-            count(*) AS flows, ${sum('packets')} AS packets, ${sum('bytes')} AS bytes
-          FROM temp.${s.table} s JOIN temp.grp g ON g.b = s.b GROUP BY ALL) r`);
+/** An appender on `table` whose columns are `names`, each mapped to what fills it. */
+async function target(conn: DuckDBConnection, table: string, schema: string, names: readonly string[]): Promise<Target> {
+  // a temp table lives in catalog `temp`, schema `main`
+  const appender = schema === 'temp' ? await conn.createAppender(table, 'main', 'temp') : await conn.createAppender(table);
+  const types = Array.from({ length: appender.columnCount }, (_, i) => appender.columnType(i));
+  if (types.length !== names.length) throw new Error(`duckdb: ${table} has ${types.length} columns, ${names.length} named`);
+  const columns = names.map((name, i): Column => {
+    if (name === 'tenant' || name === 'batch_id' || name === 'row_no' || name === 'ts' || name === 'extra') return { kind: name };
+    const field = BY_NAME.get(name);
+    return field === undefined ? { kind: 'unknown' } : { kind: 'field', field, type: types[i]!.typeId };
+  });
+  return { appender, types, columns };
+}
+
+/** Each row's time (ms): the first time field it has, else the batch's creation. */
+function rowTimes(m: BatchMeta, batch: FlowBatch): Float64Array {
+  const fallback = Date.parse(m.createdAt);
+  const ts = new Float64Array(batch.length);
+  for (let r = 0; r < batch.length; r++) ts[r] = rowTime(batch, r, fallback);
+  return ts;
+}
+
+/** Fills column `c` of a chunk from rows [start, start + rows) of the batch. */
+function fillField(v: ReturnType<typeof vectorOf>, f: StoredField, type: DuckDBTypeId, batch: FlowBatch, start: number, rows: number): void {
+  const c = batch.columns[f.col];
+  if (c === undefined) return writeNulls(v, rows);
+  if (c instanceof Float64Array) {
+    if (type === DuckDBTypeId.DOUBLE) return writeDoubles(v, c, start, rows);
+    if (type === DuckDBTypeId.BIGINT) return writeInt64s(v, c, start, rows);
+    if (type === DuckDBTypeId.TIMESTAMP) return writeInt64s(v, c, start, rows, 1000);
+  } else if (type === DuckDBTypeId.VARCHAR) return writeStrings(v, rows, (i) => c[start + i]);
+  throw new Error(`duckdb: field ${f.spec.name} (${f.spec.kind}) cannot be written to a ${DuckDBTypeId[type]} column`);
+}
+
+/** Appends one batch's raw rows, 2048 per chunk. A field the batch carries must have its column. */
+function appendRaw(t: Target, m: BatchMeta, batch: FlowBatch, ts: Float64Array): void {
+  for (const f of STORED_FIELDS) {
+    if (batch.columns[f.col] !== undefined && !t.columns.some((c) => c.kind === 'field' && c.field === f)) {
+      throw new Error(`duckdb: the flows table has no column ${f.spec.name} (a migration is missing)`);
+    }
+  }
+  const extra = batch.extra !== undefined && batch.extra.some((x) => x !== null && x !== undefined) ? batch.extra : undefined;
+  const n = batch.length;
+  for (let start = 0; start < n; start += CHUNK_ROWS) {
+    const rows = Math.min(CHUNK_ROWS, n - start);
+    const chunk = DuckDBDataChunk.create(t.types, rows);
+    for (const [k, c] of t.columns.entries()) {
+      const v = vectorOf(chunk, k);
+      switch (c.kind) {
+        case 'tenant':
+          writeConstantString(v, rows, m.tenant);
+          break;
+        case 'batch_id':
+          writeConstantString(v, rows, m.id);
+          break;
+        case 'row_no':
+          writeInt32s(v, rows, (i) => start + i);
+          break;
+        case 'ts':
+          writeInt64s(v, ts, start, rows, 1000);
+          break;
+        case 'extra':
+          if (extra === undefined) writeNulls(v, rows);
+          else
+            writeStrings(v, rows, (i) => {
+              const x = extra[start + i];
+              return x ? JSON.stringify(x) : null;
+            });
+          break;
+        case 'unknown':
+          writeNulls(v, rows);
+          break;
+        case 'field':
+          fillField(v, c.field, c.type, batch, start, rows);
+      }
+    }
+    t.appender.appendDataChunk(chunk);
+  }
+}
+
+/** Appends one batch's rollup keys (tenant, row time, dimensions, packets, bytes). */
+function appendRollupKeys(t: Target, m: BatchMeta, batch: FlowBatch, ts: Float64Array): void {
+  const n = batch.length;
+  for (let start = 0; start < n; start += CHUNK_ROWS) {
+    const rows = Math.min(CHUNK_ROWS, n - start);
+    const chunk = DuckDBDataChunk.create(t.types, rows);
+    writeConstantString(vectorOf(chunk, 0), rows, m.tenant);
+    writeInt64s(vectorOf(chunk, 1), ts, start, rows, 1000);
+    for (const [k, f] of ROLLUP_KEY_FIELDS.entries()) fillField(vectorOf(chunk, k + 2), f, t.types[k + 2]!.typeId, batch, start, rows);
+    t.appender.appendDataChunk(chunk);
+  }
+}
+
+/** The finest rollup of the staged keys, into a temp table the coarser rollups are summed from. */
+function finestRollupSql(seconds: number): string {
+  return `CREATE OR REPLACE TEMP TABLE rolled AS SELECT tenant, time_bucket(INTERVAL '${seconds} seconds', ts) AS bucket, ${DIMS_SQL},
+      count(*) AS flows, sum(packets) AS packets, sum(bytes) AS bytes
+    FROM temp.rk GROUP BY tenant, bucket, ${DIMS_SQL}`;
 }
 
 function coarserRollupSql(seconds: number, table: string): string {
-  return `INSERT INTO ${table} SELECT tenant, time_bucket(INTERVAL '${seconds} seconds', bucket) AS b2, ${DIMS_SQL}, sum(flows), sum(packets), sum(bytes)
+  return `INSERT INTO ${table} (tenant, bucket, ${DIMS_SQL}, flows, packets, bytes)
+    SELECT tenant, time_bucket(INTERVAL '${seconds} seconds', bucket) AS b2, ${DIMS_SQL}, sum(flows), sum(packets), sum(bytes)
     FROM temp.rolled GROUP BY tenant, b2, ${DIMS_SQL}`;
 }
