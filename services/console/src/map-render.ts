@@ -97,7 +97,7 @@ export function buildGraph(data: MapData): Graph {
     g.addNode(n.id, {
       x,
       y,
-      label: n.kind === 'workload' ? `${n.cluster}/${n.label}` : n.label,
+      label: n.kind === 'workload' && n.workload !== null ? `${n.cluster}/${n.label}` : n.label,
       size: (special ? 8 : 3) + 9 * Math.sqrt((total.get(n.id) ?? 0) / maxNode),
       color: special ? SPECIAL_COLORS[n.kind as 'internet' | 'unattributed'] : clusterColor(clusters, n.cluster),
       kind: n.kind,
@@ -113,15 +113,23 @@ export function buildGraph(data: MapData): Graph {
   return g;
 }
 
+/** The clusters on the map and their colours, for the legend. */
+export function legend(data: MapData): { cluster: string; color: string }[] {
+  const clusters = [...new Set(data.nodes.map((n) => n.cluster).filter((c): c is string => c !== null))].sort();
+  return clusters.map((c) => ({ cluster: c, color: clusterColor(clusters, c) }));
+}
+
 export function renderMap(container: HTMLElement, data: MapData, on: { select(sel: Selection): void }): MapController {
   const graph = buildGraph(data);
   let selected: Selection = null;
   let matches: Set<string> | null = null;
   const sigma = new Sigma(graph, container, {
     renderEdgeLabels: false,
-    defaultEdgeType: 'arrow',
+    // arrow heads cost a second WebGL program and are illegible in a dense map: plain lines there
+    defaultEdgeType: graph.size > 2000 ? 'line' : 'arrow',
     enableEdgeEvents: true,
-    labelRenderedSizeThreshold: 9,
+    // every label on a small map; on a large one only the big nodes' (the others on hover)
+    labelRenderedSizeThreshold: graph.order <= 60 ? 0 : 9,
     zIndex: true,
     nodeReducer: (node, attrs) => {
       const near = selected?.kind === 'node' ? node === selected.id || graph.areNeighbors(node, selected.id) : selected?.kind === 'edge' ? node === selected.source || node === selected.target : true;
