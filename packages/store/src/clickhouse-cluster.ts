@@ -108,6 +108,9 @@ export function clusterStatements(db: string, cluster: string, statements: reado
       }
       out.push(...stmts);
       a.count = stmts.length;
+    } else if ((m = new RegExp(`^DROP TABLE IF EXISTS ${name}$`).exec(sql))) {
+      // a view replaced by a later migration (the rollup cascade): dropped on every node
+      out.push({ sql: `${sql} ON CLUSTER ${c}`, onCluster: true });
     } else if (/^INSERT INTO /.test(sql)) {
       const viaAll = sql.replace(new RegExp(name, 'g'), (all: string, _q: string, table: string) =>
         SHARDED_TABLES.has(table) ? `${d}.${quoteIdent(distributedName(table))}` : all,
