@@ -48,6 +48,14 @@ test('sightline start: serves the query API with the printed token until SIGTERM
     assert.ok(curl, 'a curl line to try');
     assert.equal(curl[1], token);
 
+    // the console's URL, opened on the samples' hours, with no token in it; the api serves its page
+    const consoleUrl = /console: (http:\/\/127\.0\.0\.1:\d+\/console\/#\/map\?from=2026-03-10T12:00:00Z&to=2026-03-10T13:00:00Z\S*)/.exec(stdout)?.[1];
+    assert.ok(consoleUrl, `the console URL printed:\n${stdout}`);
+    assert.ok(!consoleUrl.includes(token), 'no token in the console URL');
+    const page = await fetch(consoleUrl.replace(/#.*$/, ''), { signal: AbortSignal.timeout(20_000) });
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<script type="module" src="app-[A-Z0-9]+\.js">/);
+
     // the printed query, as the user would run it
     const res = await fetch(curl[2]!, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(20_000) });
     assert.equal(res.status, 200);
