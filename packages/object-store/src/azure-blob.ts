@@ -377,6 +377,17 @@ export class AzureBlobReader implements ObjectReader {
     return countedStream(body, (n) => (this.bytesFetched += n), (err) => toCloudError('azure', where, err));
   }
 
+  /**
+   * A unit of blocks after the blob's first continues the `{"records":[` array an earlier unit
+   * opened: the head is put back in front (the parsers skip the `,` a record block starts with).
+   * No block unit holds the blob's `]}` tail block (it stays last while the blob grows): it is put
+   * back behind, else the parser would report every unit as an unfinished document. A blob read
+   * by bytes (no committed blocks) has its own tail.
+   */
+  framing(ref: ObjectRef): { head?: Uint8Array; tail?: Uint8Array } {
+    return { head: ref.fragment === true ? AZURE_RECORDS_HEAD : undefined, tail: ref.blocks !== undefined ? AZURE_RECORDS_TAIL : undefined };
+  }
+
   async randomAccess(ref: ObjectRef): Promise<RandomAccessSource> {
     const blob = this.service.getContainerClient(ref.bucket).getBlockBlobClient(ref.key);
     return {
@@ -393,6 +404,8 @@ export class AzureBlobReader implements ObjectReader {
 
 /** `{"records":[`: what a fragment lacks to be read by a scanner that expects a whole document. */
 export const AZURE_RECORDS_HEAD = Buffer.from('{"records":[');
+/** `]}`: the blob's tail block, which no block unit holds. */
+export const AZURE_RECORDS_TAIL = Buffer.from(']}');
 
 /**
  * Until the Azure scanner has a fragment mode, a fragment unit can be parsed by putting the

@@ -45,6 +45,13 @@ export interface ObjectReader {
   open(ref: ObjectRef, signal?: AbortSignal): Promise<Readable>;
   /** random access to the whole object (Parquet) by ranged reads */
   randomAccess(ref: ObjectRef): Promise<RandomAccessSource>;
+  /**
+   * The bytes a parser needs around the unit's own for them to be one well-formed document, when
+   * the unit is part of an object (Azure: a block range lacks the blob's `{"records":[` head or
+   * its `]}` tail). The source knows its framing; the collector only puts these around what
+   * `open` streams. Absent, or both undefined: the unit is a whole document already.
+   */
+  framing?(ref: ObjectRef): { head?: Uint8Array; tail?: Uint8Array };
 }
 
 /** A poll-based discovery with a cursor the caller persists (JSON-serialisable). */

@@ -54,13 +54,6 @@ function sourceRef(ref: ObjectRef): SourceRef {
   return { container: ref.bucket, key: ref.key, version: ref.version === '' ? null : ref.version, range };
 }
 
-// Azure ranges after the first continue a `{"records":[` array opened in an earlier unit; the
-// parsers accept a leading comma after the opening, so the opening is put back in front. No block
-// unit holds the blob's `]}` tail (it stays last while the blob grows), so it is put back behind:
-// without it the parser reports every unit as an unfinished document.
-const RECORDS_OPENING = Buffer.from('{"records":[');
-const RECORDS_CLOSING = Buffer.from(']}');
-
 export async function processUnit(ref: ObjectRef, reader: ObjectReader, o: UnitOptions): Promise<UnitResult> {
   const name = unitName(ref);
   const stats = newStats();
@@ -87,15 +80,17 @@ export async function processUnit(ref: ObjectRef, reader: ObjectReader, o: UnitO
     }));
   };
 
+  // the source frames its units (Azure block ranges become whole documents); only the unit's own bytes are counted as read
+  const framing = reader.framing?.(ref) ?? {};
   const open = (): ByteSource => (async function* () {
     const stream = await reader.open(ref, o.signal);
     try {
-      if (ref.fragment) yield RECORDS_OPENING;
+      if (framing.head !== undefined) yield framing.head;
       for await (const chunk of stream as AsyncIterable<Uint8Array>) {
         result.bytes += chunk.length;
         yield chunk;
       }
-      if (ref.blocks !== undefined) yield RECORDS_CLOSING;
+      if (framing.tail !== undefined) yield framing.tail;
     } finally {
       stream.destroy();
     }
