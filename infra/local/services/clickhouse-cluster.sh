@@ -68,12 +68,18 @@ chc_zk_up() {
   fi
 }
 
+chc_port_free() { ! port_open "$1"; }
+
 # chc_node_start NAME SHARD REPLICA HTTP TCP INTERSERVER  -- starts the node unless it answers or is starting
 chc_node_start() {
   local name="$1" shard="$2" replica="$3" http="$4" tcp="$5" inter="$6" d="$CHC_DATA/$1"
   chc_node_answers "$http" && return 0
   pid_alive "$DATA_DIR/chc-$name.pid" && return 0
-  port_open "$http" && { log "clickhouse-cluster: port 127.0.0.1:$http is held by another process"; return 1; }
+  # a node killed a moment ago may still hold its port while the kernel closes its sockets
+  if port_open "$http"; then
+    wait_for "clickhouse-cluster: port 127.0.0.1:$http to be free" 15 chc_port_free "$http" \
+      || { log "clickhouse-cluster: port 127.0.0.1:$http is held by another process"; return 1; }
+  fi
   mkdir -p "$d"/{etc,log,tmp,user_files,format_schemas}
   sed -e "s:@DATA@:$d:g" -e "s:@HTTP@:$http:g" -e "s:@TCP@:$tcp:g" -e "s:@INTERSERVER@:$inter:g" \
       -e "s:@SHARD@:$shard:g" -e "s:@REPLICA@:$replica:g" "$CHC_SRC/node.xml" > "$d/etc/config.xml"

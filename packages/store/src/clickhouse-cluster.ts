@@ -82,13 +82,7 @@ export function clusterStatements(db: string, cluster: string, statements: reado
       const head = m[0].slice(0, -2);
       out.push({ sql: replicatedEngine(`${head} ON CLUSTER ${c} (${sql.slice(m[0].length)}`, db, table), onCluster: true });
       const key = SHARDED_TABLES.get(table);
-      if (key !== undefined) {
-        out.push({
-          sql: `CREATE TABLE IF NOT EXISTS ${d}.${quoteIdent(distributedName(table))} ON CLUSTER ${c} AS ${d}.${quoteIdent(table)}
-        ENGINE = Distributed(${c}, ${d}, ${quoteIdent(table)}, ${key})`,
-          onCluster: true,
-        });
-      }
+      if (key !== undefined) out.push(distributedTable(d, c, table, key));
     } else if ((m = new RegExp(`^CREATE MATERIALIZED VIEW IF NOT EXISTS ${name} TO `).exec(sql))) {
       const at = m[0].length - ' TO '.length;
       out.push({ sql: `${sql.slice(0, at)} ON CLUSTER ${c}${sql.slice(at)}`, onCluster: true });
@@ -102,9 +96,15 @@ export function clusterStatements(db: string, cluster: string, statements: reado
       const a = alters.at(-1)!;
       out.splice(a.index, a.count);
       const stmts: ClusterStatement[] = [{ sql: `ALTER TABLE ${d}.${quoteIdent(table)} ON CLUSTER ${c} ${a.actions.join(', ')}`, onCluster: true }];
-      const added = a.actions.filter((x) => /^ADD COLUMN /.test(x));
-      if (SHARDED_TABLES.has(table) && added.length > 0) {
-        stmts.push({ sql: `ALTER TABLE ${d}.${quoteIdent(distributedName(table))} ON CLUSTER ${c} ${added.join(', ')}`, onCluster: true });
+      const key = SHARDED_TABLES.get(table);
+      if (key !== undefined && a.actions.some((x) => /^(ADD|DROP|MODIFY) COLUMN /.test(x))) {
+        // 18.16 refuses ALTER ON CLUSTER of a table that is not replicated on a replicated shard, and
+        // a Distributed table holds no rows here (inserts are synchronous): it is made again with the
+        // new columns (a replicated ALTER returns once the shard's active replicas applied it)
+        stmts.push(
+          { sql: `DROP TABLE IF EXISTS ${d}.${quoteIdent(distributedName(table))} ON CLUSTER ${c}`, onCluster: true },
+          distributedTable(d, c, table, key),
+        );
       }
       out.push(...stmts);
       a.count = stmts.length;
@@ -112,8 +112,11 @@ export function clusterStatements(db: string, cluster: string, statements: reado
       // a view replaced by a later migration (the rollup cascade): dropped on every node
       out.push({ sql: `${sql} ON CLUSTER ${c}`, onCluster: true });
     } else if (/^INSERT INTO /.test(sql)) {
+      // the target and the main FROM go through the Distributed tables: each shard runs the SELECT
+      // on its own rows, where a subquery reads the shard's local tables (sharded by the same key)
+      let n = 0;
       const viaAll = sql.replace(new RegExp(name, 'g'), (all: string, _q: string, table: string) =>
-        SHARDED_TABLES.has(table) ? `${d}.${quoteIdent(distributedName(table))}` : all,
+        n++ < 2 && SHARDED_TABLES.has(table) ? `${d}.${quoteIdent(distributedName(table))}` : all,
       );
       out.push({ sql: viaAll, settings: { insert_distributed_sync: 1 }, onCluster: false });
     } else {
@@ -121,6 +124,14 @@ export function clusterStatements(db: string, cluster: string, statements: reado
     }
   }
   return out;
+}
+
+function distributedTable(d: string, c: string, table: string, key: string): ClusterStatement {
+  return {
+    sql: `CREATE TABLE IF NOT EXISTS ${d}.${quoteIdent(distributedName(table))} ON CLUSTER ${c} AS ${d}.${quoteIdent(table)}
+        ENGINE = Distributed(${c}, ${d}, ${quoteIdent(table)}, ${key})`,
+    onCluster: true,
+  };
 }
 
 /** Created before the migrations, on every node: the database and the global migrations table. */

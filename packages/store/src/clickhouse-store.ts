@@ -72,6 +72,9 @@ export const ClickHouseStoreConfigSchema = z.object({
 });
 export type ClickHouseStoreConfig = z.input<typeof ClickHouseStoreConfigSchema>;
 
+/** Cluster mode: batch inserts in flight at once in one writeBatches call. */
+const CLUSTER_INSERTS_IN_FLIGHT = 4;
+
 /** How often a writer looks for raced batches nobody repaired (a writer killed between insert and check). */
 const SWEEP_MS = 5 * 60_000;
 
@@ -366,7 +369,12 @@ export class ClickHouseStore implements FlowStore {
     } else if (this.cfg.cluster !== undefined) {
       // one block per batch, synchronously on its shard: a repeat of the batch is then the same
       // block, which the shard's Replicated tables (rollups included) drop (clickhouse-cluster.ts)
-      for (const it of rows) await this.insertRows([it], { insert_distributed_sync: 1 });
+      // (a few at a time, so both shards work at once; a failure fails the call before the ledger write)
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < rows.length) await this.insertRows([rows[next++]!], { insert_distributed_sync: 1 });
+      };
+      await Promise.all(Array.from({ length: Math.min(CLUSTER_INSERTS_IN_FLIGHT, rows.length) }, worker));
     } else if (rows.length > 0) {
       await this.insertRows(rows, {});
       if (repairing) {

@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { ClickHouseStore } from './clickhouse-store.js';
+import { CLUSTER, dropEverywhere, nodeClient, NODES, q, syncReplicas, until, type NodeName } from './testdata/cluster.js';
+import { metaFor } from './testdata/sample.js';
+import { enrichedBatch } from './testdata/synthetic.js';
+
+// Against the local ClickHouse cluster (`pnpm infra:up clickhouse-cluster`): two shards, the first
+// with two replicas. One database per test run, dropped from every node at the end.
+const database = `sightline_cluster_${randomBytes(4).toString('hex')}`;
+const T0 = Date.UTC(2024, 10, 26, 8);
+const HOUR = { from: T0, to: T0 + 3_600_000, stepSeconds: 3600 };
+const REPLICATED = ['flows', 'batches', 'schema_migrations', 'flows_landed', 'flows_1m', 'flows_5m', 'flows_1h', 'flows_repaired'];
+let store: ClickHouseStore;
+
+before(async () => {
+  store = ClickHouseStore.open({ url: NODES[0].url, database, cluster: CLUSTER });
+});
+
+after(async () => {
+  await store.close();
+  await dropEverywhere(database);
+});
+
+/** Rows of the node's own (local) table, without FINAL: a duplicate would show here. */
+async function localCount(node: NodeName, table: string, measure = 'count()'): Promise<number> {
+  const c = nodeClient(node);
+  try {
+    return Number((await q<{ n: string }>(c, `SELECT ${measure} AS n FROM ${database}.${table}`))[0]?.n ?? 0);
+  } finally {
+    await c.close();
+  }
+}
+
+test('cluster: a migration reaches every node, is recorded once for all, and a second migrate from another node does nothing', async () => {
+  const applied = await store.migrate();
+  assert.ok(applied.length >= 3 && applied[0] === 1, `applied ${applied.join(',')}`);
+  // the flow columns on n1, as migrations 1 and the later ADD COLUMN ones left them
+  const n1 = nodeClient('n1');
+  const columns = async (c: ReturnType<typeof nodeClient>, table: string): Promise<string[]> =>
+    (await q<{ name: string; type: string }>(c, `SELECT name, type FROM system.columns WHERE database = '${database}' AND table = '${table}' ORDER BY name`)).map((r) => `${r.name} ${r.type}`);
+  const flowColumns = await columns(n1, 'flows');
+  await n1.close();
+  assert.ok(flowColumns.length > 100, `${flowColumns.length} flow columns`);
+  const want = new Set([...REPLICATED, 'flows_all', 'flows_landed_all', 'flows_1m_all', 'flows_5m_all', 'flows_1h_all', 'flows_1m_mv', 'flows_5m_from_1m_mv', 'flows_1h_from_1m_mv', 'flows_landed_mv']);
+  for (const n of NODES) {
+    const c = nodeClient(n.name);
+    try {
+      const tables = await q<{ name: string; engine: string }>(c, `SELECT name, engine FROM system.tables WHERE database = '${database}'`);
+      assert.deepEqual(new Set(tables.map((t) => t.name)), want, `${n.name}: tables`);
+      for (const t of tables) {
+        if (REPLICATED.includes(t.name)) assert.match(t.engine, /^Replicated/, `${n.name}: ${t.name} engine`);
+        if (t.name.endsWith('_all')) assert.equal(t.engine, 'Distributed', `${n.name}: ${t.name} engine`);
+      }
+      assert.deepEqual(await columns(c, 'flows'), flowColumns, `${n.name}: flows columns`);
+      assert.deepEqual(await columns(c, 'flows_all'), flowColumns, `${n.name}: flows_all columns`);
+      // the migrations table is one replica set over the cluster: every node lists every version, once
+      await c.command({ query: `SYSTEM SYNC REPLICA ${database}.schema_migrations` });
+      const versions = (await q<{ version: number }>(c, `SELECT version FROM ${database}.schema_migrations ORDER BY version`)).map((r) => Number(r.version));
+      assert.deepEqual(versions, applied, `${n.name}: schema_migrations`);
+    } finally {
+      await c.close();
+    }
+  }
+  const other = ClickHouseStore.open({ url: NODES[2].url, database, cluster: CLUSTER });
+  try {
+    assert.deepEqual(await other.migrate(), []);
+  } finally {
+    await other.close();
+  }
+});
+
+test('cluster: rows land on both shards, each batch on one, and the queries sum them', async () => {
+  const bs = Array.from({ length: 16 }, (_, k) => enrichedBatch(200 + 10 * k, 100 + k, T0 + k * 60_000, 600_000));
+  const metas = bs.map((b, k) => metaFor('acme', `spread/${k}`, b.length));
+  const total = bs.reduce((a, b) => a + b.length, 0);
+  const res = await store.writeBatches(bs.map((batch, k) => ({ meta: metas[k]!, batch })));
+  assert.deepEqual(res.map((r) => r.written), bs.map(() => true));
+  await syncReplicas(database, ['flows']);
+
+  // each batch whole on exactly one shard; both shards used; the second replica mirrors the first
+  const perNode = new Map<NodeName, Map<string, number>>();
+  for (const n of NODES) {
+    const c = nodeClient(n.name);
+    try {
+      const rows = await q<{ batch_id: string; n: string }>(c, `SELECT batch_id, count() AS n FROM ${database}.flows GROUP BY batch_id`);
+      perNode.set(n.name, new Map(rows.map((r) => [r.batch_id, Number(r.n)])));
+    } finally {
+      await c.close();
+    }
+  }
+  const shard1 = perNode.get('n1')!;
+  const shard2 = perNode.get('n3')!;
+  assert.deepEqual(perNode.get('n2'), shard1, 'replica n2 holds what n1 holds');
+  assert.ok(shard1.size > 0 && shard2.size > 0, `batches per shard: ${shard1.size} and ${shard2.size}`);
+  metas.forEach((m, k) => {
+    const on = [shard1.get(m.id), shard2.get(m.id)].filter((x) => x !== undefined);
+    assert.deepEqual(on, [bs[k]!.length], `batch ${m.id}: all its rows on one shard`);
+  });
+
+  for (const use of ['raw', '1m', '5m', '1h'] as const) {
+    assert.deepEqual((await store.timeSeries('acme', { ...HOUR, metric: 'flows', use })).points, [{ t: T0, value: total }], use);
+  }
+  const bytesRaw = await store.timeSeries('acme', { ...HOUR, metric: 'bytes', use: 'raw' });
+  assert.deepEqual((await store.timeSeries('acme', { ...HOUR, metric: 'bytes', use: '1h' })).points, bytesRaw.points, 'bytes: rollup = raw');
+  const top = await store.topN('acme', { ...HOUR, metric: 'flows', dimensions: ['dst_k8s_namespace'], n: 1000 });
+  assert.equal(top.rows.reduce((a, r) => a + r.value, 0), total, 'topN sums both shards');
+  for (const k of [0, 7, 15]) {
+    const back = await store.readBatch('acme', metas[k]!.id);
+    assert.equal(back.length, bs[k]!.length, `readBatch ${k}`);
+    assert.deepEqual(back.row(3), bs[k]!.row(3), `readBatch ${k} row 3`);
+  }
+});
+
+test('cluster: a batch written twice counts once: again through the ledger, and raced by two writers on two nodes', async () => {
+  const b = enrichedBatch(500, 9001, T0 + 3 * 3_600_000, 600_000);
+  const meta = metaFor('twice', 'once/1', b.length);
+  assert.deepEqual(await store.writeBatch(meta, b), { written: true });
+  assert.deepEqual(await store.writeBatch(meta, b), { written: false });
+
+  // Two writers, entering the cluster by different nodes, write the same new batches at the same
+  // time: both find no ledger entry and both insert. The shard keeps each batch's block once.
+  const other = ClickHouseStore.open({ url: NODES[2].url, database, cluster: CLUSTER });
+  try {
+    const raced = [1, 2, 3, 4].map((k) => enrichedBatch(300 + k, 9100 + k, T0 + 3 * 3_600_000 + k * 60_000, 600_000));
+    const items = raced.map((batch, k) => ({ meta: metaFor('twice', `race/${k}`, batch.length), batch }));
+    await Promise.all([store.writeBatches(items), other.writeBatches(items)]);
+    const total = b.length + raced.reduce((a, x) => a + x.length, 0);
+    await syncReplicas(database, ['flows', 'flows_1m', 'flows_1h']);
+    const where = "WHERE tenant = 'twice'";
+    // raw rows without FINAL, and the rollups' sums, on the shard replicas that hold them
+    assert.equal((await localCount('n1', `flows ${where}`)) + (await localCount('n3', `flows ${where}`)), total, 'raw rows, no duplicate');
+    assert.equal((await localCount('n2', `flows ${where}`)), await localCount('n1', `flows ${where}`), 'n2 = n1');
+    for (const r of ['flows_1m', 'flows_1h']) {
+      assert.equal((await localCount('n1', `${r} ${where}`, 'sum(flows)')) + (await localCount('n3', `${r} ${where}`, 'sum(flows)')), total, `${r}: each batch once`);
+    }
+    const q4 = { from: T0 + 3 * 3_600_000, to: T0 + 4 * 3_600_000, stepSeconds: 3600, metric: 'flows' as const };
+    for (const use of ['raw', '1m', '1h'] as const) {
+      assert.deepEqual((await store.timeSeries('twice', { ...q4, use })).points, [{ t: q4.from, value: total }], use);
+    }
+  } finally {
+    await other.close();
+  }
+});
