@@ -400,6 +400,14 @@ test('helm sightline chart, every option on: secrets mounted where the configs l
       // Kafka credentials: a Secret mounted in all three pods
       const kafka = find(objects, 'Secret', `${fullname}-kafka`);
       assert.equal(secretFile(kafka, 'sasl-password'), 'test-only-kafka-password');
+      // ...and every config names its files at their mount (kafka.tls / kafka.sasl values), never the password
+      for (const svc of ['collector', 'enricher', 'api'] as const) {
+        const k = cfg[svc].kafka;
+        assert.deepEqual(k.ssl, { caFile: '/etc/sightline/kafka/ca.crt', servername: 'kafka.example.com', rejectUnauthorized: true }, `${svc} kafka.ssl`);
+        assert.deepEqual(k.sasl, { mechanism: 'scram-sha-512', username: 'sightline', passwordFile: '/etc/sightline/kafka/sasl-password' }, `${svc} kafka.sasl`);
+      }
+      assert.ok(secretFile(kafka, 'ca.crt').includes('BEGIN CERTIFICATE'));
+      for (const o of objects.filter((x) => x.kind === 'ConfigMap')) assert.ok(!JSON.stringify(o).includes('test-only-kafka-password'), `${o.metadata.name} holds the Kafka password`);
       for (const svc of ['collector', 'enricher', 'api']) {
         assert.ok(JSON.stringify(find(objects, 'Deployment', `${fullname}-${svc}`)).includes(`"secretName":"${fullname}-kafka"`), `${svc} mounts the Kafka Secret`);
       }

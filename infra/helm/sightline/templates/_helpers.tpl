@@ -52,8 +52,25 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 {{- default (printf "%s-api-tokens" (include "sightline.fullname" .)) .Values.api.tokens.existingSecret -}}
 {{- end -}}
 
+{{/* The shared kafka section (packages/bus kafka-config.ts): files are the credentials Secret's keys under its mount. */}}
 {{- define "sightline.kafkaConfig" -}}
-{{- dict "brokers" .Values.kafka.brokers "topicPrefix" .Values.kafka.topicPrefix | toJson -}}
+{{- $k := dict "brokers" .Values.kafka.brokers "topicPrefix" .Values.kafka.topicPrefix -}}
+{{- $dir := "/etc/sightline/kafka" -}}
+{{- with .Values.kafka.tls -}}{{- if .enabled -}}
+{{- $ssl := dict -}}
+{{- if .caKey -}}{{- $_ := set $ssl "caFile" (printf "%s/%s" $dir .caKey) -}}{{- end -}}
+{{- if .certKey -}}{{- $_ := set $ssl "certFile" (printf "%s/%s" $dir .certKey) -}}{{- $_ := set $ssl "keyFile" (printf "%s/%s" $dir (required "kafka.tls.keyKey goes with kafka.tls.certKey" .keyKey)) -}}{{- end -}}
+{{- if .servername -}}{{- $_ := set $ssl "servername" .servername -}}{{- end -}}
+{{- $_ := set $k "ssl" $ssl -}}
+{{- end -}}{{- end -}}
+{{- with .Values.kafka.sasl -}}{{- if .mechanism -}}
+{{- if eq .mechanism "aws-msk-iam" -}}
+{{- $_ := set $k "sasl" (dict "mechanism" .mechanism "region" (required "kafka.sasl.region is needed for aws-msk-iam" .region)) -}}
+{{- else -}}
+{{- $_ := set $k "sasl" (dict "mechanism" .mechanism "username" (required "kafka.sasl.username is needed" .username) "passwordFile" (printf "%s/%s" $dir .passwordKey)) -}}
+{{- end -}}
+{{- end -}}{{- end -}}
+{{- $k | toJson -}}
 {{- end -}}
 
 {{/* Each service's config file, JSON, only keys its schema accepts (services/<svc>/src/config.ts). */}}
