@@ -14,6 +14,10 @@ bash infra/local/test-tools.sh || exit 1
 
 mapfile -t all < <(find packages services infra -name '*.test.ts' -not -path '*/node_modules/*' -not -path '*/dist/*' | sort)
 if [ "$#" -gt 0 ]; then mapfile -t all < <(printf '%s\n' "${all[@]}" | grep -E "$1"); fi
+# the ClickHouse cluster (not in infra.sh's default set) only when a cluster test is selected
+if [ "${SIGHTLINE_SKIP_INFRA:-0}" != "1" ] && printf '%s\n' "${all[@]}" | grep -q 'clickhouse-cluster'; then
+  bash infra/local/infra.sh up clickhouse-cluster || exit 1
+fi
 ordinary=(); disruptive=()
 for f in "${all[@]}"; do
   case "$f" in *.disruptive.test.ts) disruptive+=("$f") ;; *) ordinary+=("$f") ;; esac
