@@ -6,6 +6,7 @@ import kafkajs from 'kafkajs';
 import { endpoints } from '@sightline/testkit';
 import { KafkaAccessError, checkKafkaAccess, kafkaClient, type KafkaLog } from './kafka-client.js';
 import type { KafkaConfigInput } from './kafka-config.js';
+import { waitForTopics } from './ensure-topics.js';
 
 // The local broker's SASL_SSL (PLAIN, SCRAM-SHA-512) and SSL-with-client-certificate listeners,
 // with the throw-away CA, certificates and passwords infra/local/services/kafka.sh made.
@@ -31,7 +32,9 @@ async function roundTrip(cfg: KafkaConfigInput): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: false });
+    // a KRaft broker can answer UNKNOWN_TOPIC_OR_PARTITION right after a create: wait as ensureTopics does
+    await waitForTopics(admin, [topic]);
     const producer = kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
     await producer.connect();
     await producer.send({ topic, acks: -1, compression: CompressionTypes.GZIP, messages: [{ key: 'k', value: 'over TLS' }] });
