@@ -175,9 +175,15 @@ function addrKnown(engine: Engine, addr: string): string {
 /** The address column (a string, dotted quad or RFC 5952) inside the range. Range bounds are ours (parsed), never input text. */
 function cidrSql(engine: Engine, addr: string, c: Cidr): string {
   if (engine === 'clickhouse') {
-    if (c.v === 4)
-      return `(position(${addr}, ':') = 0 AND IPv4StringToNum(ifNull(${addr}, '')) BETWEEN ${quoteNumber(c.lo)} AND ${quoteNumber(c.hi)} AND match(ifNull(${addr}, ''), '^[0-9]{1,3}(\\\\.[0-9]{1,3}){3}$'))`;
-    return `(position(${addr}, ':') > 0 AND hex(IPv6StringToNum(ifNull(${addr}, ''))) BETWEEN '${c.lo}' AND '${c.hi}')`;
+    // 18.16 converts text it cannot read to 0, current servers throw (every row is converted, the
+    // AND does not short-circuit): only text of the right family reaches the conversion
+    const text = `ifNull(${addr}, '')`;
+    if (c.v === 4) {
+      const dotted = `match(${text}, '^[0-9]{1,3}(\\\\.[0-9]{1,3}){3}$')`;
+      return `(${dotted} AND IPv4StringToNum(if(${dotted}, ${text}, '0.0.0.0')) BETWEEN ${quoteNumber(c.lo)} AND ${quoteNumber(c.hi)})`;
+    }
+    const colon = `position(${text}, ':') > 0`;
+    return `(${colon} AND hex(IPv6StringToNum(if(${colon}, ${text}, '::'))) BETWEEN '${c.lo}' AND '${c.hi}')`;
   }
   if (c.v === 4) return `(regexp_full_match(${addr}, '[0-9]{1,3}(\\.[0-9]{1,3}){3}') AND ${duckIpv4(addr)} BETWEEN ${c.lo} AND ${c.hi})`;
   return `(contains(${addr}, ':') AND ${duckIpv6Hex(addr)} BETWEEN '${c.lo}' AND '${c.hi}')`;

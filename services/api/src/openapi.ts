@@ -16,6 +16,7 @@ import {
   TopNRequest,
   TopNResponse,
 } from './query-schema.js';
+import { PipelineHealthResponse } from './pipeline-health.js';
 
 export type QueryKind = 'timeseries' | 'topn' | 'edges' | 'flows';
 
@@ -116,6 +117,16 @@ export function openApiDocument(): Record<string, unknown> {
       '/v1/query/topn': route('topn', 'the top keys of one or more dimensions', 'TopNRequest', 'TopNResponse'),
       '/v1/query/edges': route('edges', 'the service map: who talks to whom, top-K edges between workloads and the internet / unattributed peers', 'EdgesRequest', 'EdgesResponse'),
       '/v1/query/flows': route('flows', 'raw flows, a page at a time (cursor pagination on time, batch, row)', 'FlowsRequest', 'FlowsResponse'),
+      '/v1/pipeline/health': {
+        get: {
+          operationId: 'pipelineHealthGet',
+          summary: "the tenant's pipeline health (collector lag per source, dead letters, enricher lag and unattributed ends) from the services' metrics",
+          responses: {
+            '200': { description: 'figures as of `at`', content: { 'application/json': { schema: { $ref: '#/components/schemas/PipelineHealth' } } } },
+            ...errors({ '503': 'this server reads no pipeline metrics (config `pipeline`)' }),
+          },
+        },
+      },
       '/v1/deadletters': {
         get: {
           operationId: 'deadLettersGet',
@@ -144,6 +155,7 @@ export function openApiDocument(): Record<string, unknown> {
         FlowsRequest: schema(FlowsRequest, 'input'),
         FlowsResponse: schema(FlowsResponse, 'output'),
         DeadLettersResponse: schema(DeadLettersResponse, 'output'),
+        PipelineHealth: schema(PipelineHealthResponse, 'output'),
         Error: schema(ErrorResponse, 'output'),
       },
     },

@@ -10,6 +10,7 @@ import { bearer, type ClusterIdentity } from './tokens.js';
 import { openApiDocument, type QueryKind } from './openapi.js';
 import { handleQuery, type QueryDeps } from './query.js';
 import { ClientGone } from './query-limiter.js';
+import { handleDeadLetters, type DeadLetterSource } from './query-deadletters.js';
 import { loadConsoleSite, type ConsoleSite } from './console-static.js';
 import type { PipelineHealthSource } from './pipeline-health.js';
 
@@ -39,6 +40,8 @@ export interface ServerOptions {
   auth?: Partial<AuthLimits> | undefined;
   /** the query API; absent: its routes answer 503 */
   query?: (QueryDeps & { maxBodyBytes: number }) | undefined;
+  /** GET /v1/deadletters: the tenant's dead letters; absent: answered with `available: false` */
+  deadLetters?: DeadLetterSource | undefined;
   /** the web console under /console/; absent: the build of services/console if there is one; null: none */
   console?: ConsoleSite | null | undefined;
   /** GET /v1/pipeline/health for the console; absent: 503 */
@@ -326,6 +329,16 @@ export async function startServer(deps: IngestDeps, opts: ServerOptions): Promis
     if (path === '/v1/openapi.json') {
       if (req.method !== 'GET') return send(res, 405, { error: 'method', message: 'GET only' });
       return send(res, 200, openApiDocument());
+    }
+    if (path === '/v1/deadletters') {
+      if (req.method !== 'GET') return send(res, 405, { error: 'method', message: 'GET only' });
+      if (rateLimited(req, res, 'query')) return;
+      const r = handleDeadLetters(
+        { tokens: opts.query?.tokens ?? deps.tokens, source: opts.deadLetters ?? null },
+        { authorization: req.headers.authorization, search: new URL(req.url ?? '/', 'http://x').searchParams, arrived: Date.now() },
+      );
+      if (r.status === 401 || r.status === 403) authFailed(req, 'query', r.status === 403 ? 'ingest-token' : bearer(req.headers.authorization) === null ? 'missing-token' : 'unknown-token');
+      return send(res, r.status, r.body);
     }
     const qm = QUERY.exec(path);
     if (qm) {

@@ -4,6 +4,7 @@ import { createLogger, type Logger } from './log.js';
 import { ApiMetrics, startMetricsServer, type MetricsServer } from './metrics.js';
 import { openQueryRunner, startServer, type QueryRunner, type RunningServer } from './server.js';
 import { StoreProbe } from './store-ready.js';
+import { KafkaDeadLetterReader } from './query-deadletters.js';
 import { ScrapedPipelineHealth } from './pipeline-health.js';
 import { TokenIndex } from './tokens.js';
 
@@ -53,6 +54,10 @@ export async function startApi(config: ApiConfig, opts: { log?: Logger; metrics?
   };
   // the query API is optional: an ingest-only deployment has no store and its query routes answer 503
   let runner: QueryRunner | null = null;
+  // the tenant's dead letters (GET /v1/deadletters) come with the query API, read from the collector's topic
+  const deadLetters = config.query
+    ? new KafkaDeadLetterReader({ brokers: config.kafka.brokers, clientId: config.kafka.clientId, topicPrefix: config.kafka.topicPrefix }, log)
+    : null;
   try {
     runner = config.query ? await openQueryRunner(config.query, metrics.registry) : null;
     const query = config.query
@@ -72,6 +77,7 @@ export async function startApi(config: ApiConfig, opts: { log?: Logger; metrics?
         ready,
         queryReady: probe ? async () => { const s = await probe.check(); return { ok: s.ok, reasons: s.ok ? [] : [s.reason] }; } : undefined,
         query,
+        deadLetters: deadLetters?.buffer,
         health: config.pipeline ? new ScrapedPipelineHealth(config.pipeline) : undefined,
       },
     );
@@ -81,11 +87,13 @@ export async function startApi(config: ApiConfig, opts: { log?: Logger; metrics?
     });
   } catch (err) {
     await probe?.close();
+    await deadLetters?.stop();
     await runner?.close();
     await publisher.stop();
     throw err;
   }
   const metricsAt = metricsServer;
+  deadLetters?.startInBackground();
   log.info({ url: server.url, metrics: metricsAt.url, clusters: tokens.size, topic: publisher.topic }, 'api: listening');
   return {
     url: server.url,
@@ -109,6 +117,7 @@ export async function startApi(config: ApiConfig, opts: { log?: Logger; metrics?
       await server.close();
       await metricsAt.close();
       await probe?.close();
+      await deadLetters?.stop();
       await runner?.close();
       await publisher.stop();
       log.info('api: stopped');
