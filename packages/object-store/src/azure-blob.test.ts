@@ -81,7 +81,7 @@ test('Azure PT1H.json: first read takes head + records, the next poll fetches on
     const first = await pollAll(discovery, undefined);
     assert.equal(first.refs.length, 1);
     const u1 = first.refs[0]!;
-    assert.deepEqual([u1.range, u1.blocks, u1.fragment, u1.formatHint, u1.account, u1.size], [{ start: 0, end: 12 + rec[0]!.length }, { first: 0, last: 2 }, undefined, 'azure-vnet', sub, 14 + rec[0]!.length]);
+    assert.deepEqual([u1.range, u1.blocks, u1.fragment, u1.account, u1.size], [{ start: 0, end: 12 + rec[0]!.length }, { first: 0, last: 2 }, undefined, sub, 14 + rec[0]!.length]);
     const got1 = await bytesOf(await reader.open(u1));
     assert.ok(got1.equals(Buffer.concat([head, rec[0]!])));
     assert.deepEqual(scan(got1).records, [records[0]]);

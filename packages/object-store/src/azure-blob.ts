@@ -193,7 +193,6 @@ export interface AzureDiscoveryOptions {
 interface Container {
   client: ContainerClient;
   name: string;
-  formatHint: 'azure-nsg' | 'azure-vnet';
 }
 
 export class AzureBlobDiscovery implements Discovery<AzureCursor> {
@@ -202,8 +201,8 @@ export class AzureBlobDiscovery implements Discovery<AzureCursor> {
 
   constructor(service: BlobServiceClient, private readonly c: AzureSourceConfig, private readonly opts: AzureDiscoveryOptions = {}) {
     this.containers = [];
-    if (c.containers.nsg !== null) this.containers.push({ client: service.getContainerClient(c.containers.nsg), name: c.containers.nsg, formatHint: 'azure-nsg' });
-    if (c.containers.vnet !== null) this.containers.push({ client: service.getContainerClient(c.containers.vnet), name: c.containers.vnet, formatHint: 'azure-vnet' });
+    if (c.containers.nsg !== null) this.containers.push({ client: service.getContainerClient(c.containers.nsg), name: c.containers.nsg });
+    if (c.containers.vnet !== null) this.containers.push({ client: service.getContainerClient(c.containers.vnet), name: c.containers.vnet });
   }
 
   async *poll(cursor: AzureCursor | undefined, signal?: AbortSignal): AsyncIterable<{ ref: ObjectRef; cursor: AzureCursor }> {
@@ -275,7 +274,6 @@ export class AzureBlobDiscovery implements Discovery<AzureCursor> {
       cloud: 'azure' as const, tenant: this.c.tenant, account: this.c.subscriptionId, bucket: ct.name, key: name, size: length,
       range: { start: plan.start, end: plan.end },
       ...(plan.start > 0 ? { fragment: true } : {}),
-      formatHint: ct.formatHint,
       ...(list.lastModified !== undefined ? { lastModified: list.lastModified.toISOString() } : {}),
     };
     if (plan.kind === 'bytes') {

@@ -41,7 +41,7 @@ test('GCS list polling: hourly S shards, then a late A shard that sorts before t
     await bucket.file(`${day}README.txt`).save('not a flow log', { resumable: false });
     const first = await pollAll(discovery, undefined);
     assert.deepEqual(first.refs.map((r) => r.key), [s08]);
-    assert.ok(first.refs.every((r) => r.size === body.length && r.formatHint === 'gcp-vpc-json' && /^\d+$/.test(r.version) && r.account === 'sightline-local'));
+    assert.ok(first.refs.every((r) => r.size === body.length && /^\d+$/.test(r.version) && r.account === 'sightline-local'));
 
     // The trap: the addendum shard of the same hour sorts before S0, which the cursor has passed.
     const a08 = `${day}08:00:00_08:59:59_A0:${Math.floor(Date.now() / 1000)}.json`;

@@ -116,7 +116,7 @@ export class GcsDiscovery implements Discovery<WindowCursor> {
   private toRef(obj: ListedObject): ObjectRef {
     return {
       cloud: 'gcp', tenant: this.c.tenant, account: this.c.projectId, bucket: this.c.bucket, key: obj.key,
-      version: obj.version, size: obj.size, formatHint: 'gcp-vpc-json', lastModified: new Date(obj.lastModified).toISOString(),
+      version: obj.version, size: obj.size, lastModified: new Date(obj.lastModified).toISOString(),
     };
   }
 

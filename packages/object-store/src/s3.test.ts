@@ -47,7 +47,7 @@ test('S3 list polling: flow-log objects after the cursor only, including names t
 
     const first = await pollAll(discovery, undefined);
     assert.deepEqual(first.refs.map((r) => r.key).sort(), [k1, k2]);
-    assert.ok(first.refs.every((r) => r.size === body.length && r.formatHint === 'aws-vpc-text' && r.tenant === 'acme' && r.account === ACCOUNT && r.version.length > 0));
+    assert.ok(first.refs.every((r) => r.size === body.length && r.tenant === 'acme' && r.account === ACCOUNT && r.version.length > 0));
 
     // Another flow log delivering to the same folder, and a second file of an already-seen window
     // whose hash sorts first: both sort before the last key, so "start after" would miss them.

@@ -34,7 +34,6 @@ export function s3FlowLogBase(c: Pick<AwsSourceConfig, 'prefix' | 'layout' | 'ac
 
 const FLOW_LOG_NAME = /vpcflowlogs_[^/]*\.(?:log\.gz|log|parquet|gz\.parquet)$/;
 export const isS3FlowLogKey = (key: string): boolean => FLOW_LOG_NAME.test(key);
-export const s3FormatHint = (key: string): ObjectRef['formatHint'] => (key.endsWith('.parquet') ? 'aws-vpc-parquet' : 'aws-vpc-text');
 /** The `YYYYMMDDTHHmmZ` stamp of a flow-log file name (the start of what it covers), as ms. */
 export function s3NameTime(key: string): number | undefined {
   const m = /_(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})Z_[^/]*$/.exec(key);
@@ -89,7 +88,6 @@ export class S3Discovery implements Discovery<WindowCursor> {
       key: obj.key,
       version: obj.version,
       size: obj.size,
-      formatHint: s3FormatHint(obj.key),
       lastModified: new Date(obj.lastModified).toISOString(),
     };
   }

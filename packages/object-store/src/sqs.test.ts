@@ -53,9 +53,9 @@ test('SQS: S3 notifications become refs; extend keeps a message away, an un-acke
       await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: '{"hello":"world"}' }));
 
       const notes = await receiveObjects(src, 2);
-      assert.deepEqual(notes.map((n) => n.refs.map((r) => [r.key, r.size, r.formatHint, r.version.length > 0])).flat().sort(), [
-        [keyA, body.length, 'aws-vpc-text', true],
-        [keyB, body.length, 'aws-vpc-text', true],
+      assert.deepEqual(notes.map((n) => n.refs.map((r) => [r.key, r.size, r.version.length > 0])).flat().sort(), [
+        [keyA, body.length, true],
+        [keyB, body.length, true],
       ]);
       assert.ok(issues.some((i) => /not an S3 event/.test(i.message)), JSON.stringify(issues));
       const a = notes.find((n) => n.refs[0]!.key === keyA)!;
@@ -87,7 +87,7 @@ test('SQS message bodies: SNS envelope, S3 test event, other buckets and prefixe
   const event = (bucket: string, k: string) => JSON.stringify({ Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: bucket }, object: { key: encodeURIComponent(k).replace(/%2F/g, '/'), size: 7, eTag: 'abc' } } }] });
   const viaSns = src.refsOf(JSON.stringify({ Type: 'Notification', Message: event('acme-flow-logs', key) }));
   assert.ok(Array.isArray(viaSns));
-  assert.deepEqual(viaSns.map((r) => [r.key, r.size, r.version, r.formatHint]), [[key, 7, 'abc', 'aws-vpc-parquet']]);
+  assert.deepEqual(viaSns.map((r) => [r.key, r.size, r.version]), [[key, 7, 'abc']]);
   assert.deepEqual(src.refsOf('{"Service":"Amazon S3","Event":"s3:TestEvent","Bucket":"acme-flow-logs"}'), []);
   assert.deepEqual(src.refsOf(event('other-bucket', key)), []);
   assert.deepEqual(src.refsOf(event('acme-flow-logs', 'AWSLogs/999999999999/vpcflowlogs/us-east-1/x.log.gz')), []);

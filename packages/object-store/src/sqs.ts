@@ -2,7 +2,7 @@ import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCom
 import { z } from 'zod';
 import type { AwsSourceConfig } from './config.js';
 import { cloudCall } from './errors.js';
-import { isS3FlowLogKey, s3FlowLogBase, s3FormatHint } from './s3.js';
+import { isS3FlowLogKey, s3FlowLogBase } from './s3.js';
 import { awsCredentialsFor, type AwsCredentialProvider } from './sts.js';
 import type { Notification, NotificationSource, ObjectRef } from './types.js';
 
@@ -143,7 +143,6 @@ export class SqsNotificationSource implements NotificationSource {
         key,
         version: (r.s3.object.eTag ?? '').replace(/^"|"$/g, ''),
         size: r.s3.object.size ?? 0,
-        formatHint: s3FormatHint(key),
         ...(r.eventTime !== undefined ? { lastModified: r.eventTime } : {}),
       });
     }

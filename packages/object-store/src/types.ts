@@ -34,8 +34,6 @@ export interface ObjectRef {
    * must read them as a fragment.
    */
   fragment?: boolean;
-  /** format hint from the object's name or container (content decides when it can) */
-  formatHint?: 'aws-vpc-text' | 'aws-vpc-parquet' | 'gcp-vpc-json' | 'azure-nsg' | 'azure-vnet';
   lastModified?: string;
 }
 
