@@ -8,7 +8,7 @@ import { startHttp } from '@sightline/service-kit';
 import { createKafka } from '@sightline/service-kit';
 import { errField, type Logger } from './log.js';
 import { MetaConsumer } from './meta-consumer.js';
-import { EnricherMetrics } from './metrics.js';
+import { countAttribution, EnricherMetrics } from './metrics.js';
 import { WritePipeline, type PendingMessage } from './write-pipeline.js';
 import { startRetention, tableTtlDays } from './retention.js';
 import { retentionPolicy } from '@sightline/store';
@@ -210,12 +210,7 @@ export class Enricher {
 
     await this.waitForMetadata(meta.tenant, batch);
     const stats = this.attribute(meta.tenant, batch, meta.account);
-    const t = { tenant: meta.tenant };
-    this.metrics.attributed.inc({ ...t, side: 'src' }, stats.attributedSrc);
-    this.metrics.attributed.inc({ ...t, side: 'dst' }, stats.attributedDst);
-    this.metrics.unattributed.inc({ ...t, side: 'src' }, stats.unattributedSrc);
-    this.metrics.unattributed.inc({ ...t, side: 'dst' }, stats.unattributedDst);
-    this.metrics.ambiguous.inc(t, stats.ambiguous);
+    countAttribution(this.metrics, meta.tenant, stats);
     return { meta, batch };
   }
 

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AttributionStats } from '@sightline/attribution';
 
 /** The enricher's Prometheus metrics, by tenant where a tenant is known. */
 export class EnricherMetrics {
@@ -12,6 +13,8 @@ export class EnricherMetrics {
   readonly attributed = new Counter({ name: 'sightline_enricher_attributed_total', help: 'flow ends attributed to a Kubernetes endpoint', labelNames: ['tenant', 'side'], ...this.reg });
   readonly unattributed = new Counter({ name: 'sightline_enricher_unattributed_total', help: 'flow ends left null (no lease at the flow time, out of scope, or ambiguous)', labelNames: ['tenant', 'side'], ...this.reg });
   readonly ambiguous = new Counter({ name: 'sightline_enricher_ambiguous_total', help: 'flow ends found in two candidate clusters at once (left null)', labelNames: ['tenant'], ...this.reg });
+  readonly gkeFallback = new Counter({ name: 'sightline_enricher_gke_fallback_total', help: 'flow ends attributed from GCP gke_details because no cluster of the scope knew the address', labelNames: ['tenant'], ...this.reg });
+  readonly gkeDisagreements = new Counter({ name: 'sightline_enricher_gke_disagreements_total', help: 'flow ends where the index and GCP gke_details name different pods (the index wins)', labelNames: ['tenant'], ...this.reg });
   readonly badMessages = new Counter({ name: 'sightline_enricher_bad_messages_total', help: 'flows topic messages that could not be decoded (skipped, logged with topic/partition/offset)', ...this.reg });
   readonly configReloads = new Counter({ name: 'sightline_enricher_config_reloads_total', help: 'configuration file reloads, by result (ok, invalid)', labelNames: ['result'], ...this.reg });
   readonly metaRecords = new Counter({ name: 'sightline_enricher_kube_meta_records_total', help: 'kube-meta records applied, by type', labelNames: ['type'], ...this.reg });
@@ -26,4 +29,16 @@ export class EnricherMetrics {
   constructor(defaults = true) {
     if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'sightline_enricher_' });
   }
+}
+
+/** Adds one batch's attribution counts to the tenant's counters. */
+export function countAttribution(m: EnricherMetrics, tenant: string, stats: AttributionStats): void {
+  const t = { tenant };
+  m.attributed.inc({ ...t, side: 'src' }, stats.attributedSrc);
+  m.attributed.inc({ ...t, side: 'dst' }, stats.attributedDst);
+  m.unattributed.inc({ ...t, side: 'src' }, stats.unattributedSrc);
+  m.unattributed.inc({ ...t, side: 'dst' }, stats.unattributedDst);
+  m.ambiguous.inc(t, stats.ambiguous);
+  m.gkeFallback.inc(t, stats.gkeFallback);
+  m.gkeDisagreements.inc(t, stats.gkeDisagreements);
 }
