@@ -1,6 +1,6 @@
 import { quoteIdent } from './clickhouse-sql.js';
 import { DEFAULT_RETENTION_DAYS, ROLLUPS, rollupTable } from './schema.js';
-import { V1_FLOW_COLUMNS, V2_ROLLUP_DIMS, type FrozenColumn, TGW_FLOW_COLUMNS } from './schema-frozen.js';
+import { TGW_FLOW_COLUMNS, V1_FLOW_COLUMNS, V2_ROLLUP_DIMS, type FrozenColumn } from './schema-frozen.js';
 
 /**
  * ClickHouse DDL, chosen by the server's version so the same migrations are right on the
@@ -67,7 +67,10 @@ function columnType(c: FrozenColumn, ft: ClickHouseFeatures): string {
  * after `extra`: a writer must name its columns rather than rely on the table's order.
  */
 export function clickhouseAddFlowColumns(db: string, ft: ClickHouseFeatures, columns: readonly FrozenColumn[]): string[] {
-  return columns.map((c) => `ALTER TABLE ${quoteIdent(db)}.${quoteIdent('flows')} ADD COLUMN IF NOT EXISTS ${quoteIdent(c.name)} ${columnType(c, ft)}`);
+  const table = `${quoteIdent(db)}.${quoteIdent('flows')}`;
+  // 18.16 has no ADD COLUMN IF NOT EXISTS: there one ALTER adds them all, so it adds all or none
+  if (!ft.ttl) return [`ALTER TABLE ${table} ${columns.map((c) => `ADD COLUMN ${quoteIdent(c.name)} ${columnType(c, ft)}`).join(', ')}`];
+  return columns.map((c) => `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${quoteIdent(c.name)} ${columnType(c, ft)}`);
 }
 
 /**

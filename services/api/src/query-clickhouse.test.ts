@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, test } from 'node:test';
 import { endpoints } from '@sightline/testkit';
 import { ClickHouseStore } from '@sightline/store';
-import { call, deadlineCheck, fairnessCheck, heavyRowsSql, HOUR, metaFor, queryContract, seed, seedRows, serve, T0, toBatch, TOKENS } from './query-contract.test.js';
+import { call, consoleContract, deadlineCheck, fairnessCheck, heavyRowsSql, HOUR, metaFor, queryContract, seed, seedRows, serve, T0, toBatch, TOKENS } from './query-contract.test.js';
 import type { QueryLimits } from './query-limiter.js';
 import { ClickHouseRunner } from './query-runner.js';
 
@@ -39,7 +39,10 @@ async function fresh(limits: Partial<QueryLimits> = {}, heavyRows = 0) {
   };
 }
 
-if (!skip) queryContract('clickhouse', () => fresh());
+if (!skip) {
+  queryContract('clickhouse', () => fresh());
+  consoleContract('clickhouse', () => fresh());
+}
 
 test('clickhouse: an impossible deadline answers 504 (request aborted, max_execution_time set) and the next query answers', { skip }, async () => {
   const { runner, writer, close } = await fresh();

@@ -578,3 +578,315 @@ export function heavyRowsSql(n: number, table: string, engine: 'duckdb' | 'click
     SELECT 'acme', 'heavy', ${i}, ${ts}, concat('10.1.', ${str(`${i} % 251`)}, '.', ${str(`${div(i, 251)} % 251`)}),
       concat('10.2.', ${str(`${i} % 241`)}, '.', ${str(`${div(i, 241)} % 241`)}), concat('pod-', ${str(i)}), 'shop', 100, 1 FROM ${from}`;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The console's queries (issue 14): edges, flows with a cursor, the new filter operators and
+// dimensions, relative times. Their rows live in a window of their own (T1), after the rows above.
+
+export const T1 = T0 + 4 * HOUR;
+
+/** A record by field name (times in epoch ms); fields not named stay null. */
+type Rec = Record<string, string | number | null>;
+
+function batchOf(recs: readonly Rec[]): FlowBatch {
+  const b = new FlowBatch(recs.length);
+  recs.forEach((r, i) => {
+    for (const [k, v] of Object.entries(r)) {
+      if (v === null) continue;
+      if (typeof v === 'string') b.strings(colIndex(k))[i] = v;
+      else b.numbers(colIndex(k))[i] = v;
+    }
+  });
+  b.length = recs.length;
+  return b;
+}
+
+const ends = (side: 'src' | 'dst', cluster: string, namespace: string, kind: string, workload: string): Rec => ({
+  [`${side}_k8s_kind`]: 'pod',
+  [`${side}_k8s_cluster`]: cluster,
+  [`${side}_k8s_namespace`]: namespace,
+  [`${side}_k8s_workload_kind`]: kind,
+  [`${side}_k8s_workload`]: workload,
+  [`${side}_k8s_pod`]: `${workload}-0`,
+});
+
+/** Acme's console rows: every cloud, internet and unattributed peers (IPv4 and IPv6), the clouds' network fields. */
+export function consoleRows(): Rec[] {
+  const t = (min: number) => T1 + min * 60_000;
+  const aws = { cloud: 'aws', format: 'aws-vpc-text', account: '123456789012', vpc_id: 'vpc-1', subnet_id: 'subnet-1', interface_id: 'eni-1', region: 'eu-west-1', az_id: 'euw1-az1', action: 'accept', direction: 'egress', protocol: 6 };
+  return [
+    // 0: cart to the internet (IPv4)
+    { ...aws, ...ends('src', 'prod-a', 'shop', 'Deployment', 'cart'), src_addr: '10.0.1.5', dst_addr: '93.184.216.34', src_port: 40001, dst_port: 443, packets: 10, bytes: 1000, start: t(0), end: t(1) },
+    // 1: the internet (IPv6) to cart
+    { ...aws, ...ends('dst', 'prod-a', 'shop', 'Deployment', 'cart'), src_addr: '2a00:1450:4001::1', dst_addr: '10.0.1.5', src_port: 52000, dst_port: 443, packets: 20, bytes: 2000, start: t(1), end: t(2), direction: 'ingress' },
+    // 2: GCP, reported by the destination: region, network and subnet are the reporter's (dest) side
+    {
+      cloud: 'gcp', format: 'gcp-vpc-json', account: 'acme-web', reporter: 'DEST', location: 'europe-west2-a', subnetwork_name: 'web-subnet',
+      src_instance_region: 'europe-west1', dest_instance_region: 'europe-west2', src_vpc_vpc_name: 'vpc-src', dest_vpc_vpc_name: 'web-vpc',
+      ...ends('src', 'prod-g', 'web', 'Deployment', 'front'), src_addr: '10.4.0.12', dst_addr: '10.4.0.99', src_port: 43000, dst_port: 8080, protocol: 6, packets: 30, bytes: 3000, start: t(2), end: t(3),
+    },
+    // 3: Azure: a ULA source (unattributed, not the internet) to a StatefulSet; VNet and subnet from the resource id, the MAC as interface
+    {
+      cloud: 'azure', format: 'azure-vnet', account: 'sub-1', resource_id: '/subscriptions/sub-1/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/vnet1/subnets/sub1', mac: '000D3A000001',
+      ...ends('dst', 'prod-z', 'api', 'StatefulSet', 'db'), src_addr: 'fd00::5', dst_addr: '10.8.0.4', src_port: 41000, dst_port: 5432, protocol: 6, packets: 40, bytes: 4000, start: t(3), end: t(4), action: 'reject', direction: 'ingress',
+    },
+    // 4: a public IPv6 source (2001:db8::/32 is not listed as private) to an IPv4-mapped destination (not the internet)
+    { ...aws, src_addr: '2001:db8:1::7', dst_addr: '::ffff:10.1.2.3', src_port: 1234, dst_port: 53, protocol: 17, packets: 5, bytes: 500, start: t(4), end: t(5) },
+    // 5..24: cart to shopfront's checkout, same minute for several rows (ties broken by batch and row)
+    ...Array.from({ length: 20 }, (_, i): Rec => ({
+      ...aws, ...ends('src', 'prod-a', 'shop', 'Deployment', 'cart'), ...ends('dst', 'prod-a', 'shopfront', 'Deployment', 'checkout'),
+      src_addr: '10.0.1.5', dst_addr: `10.0.2.${i + 1}`, src_port: 45000 + i, dst_port: 8443, packets: 1, bytes: 100 + i, start: t(10 + Math.floor(i / 4)), end: t(11 + Math.floor(i / 4)),
+    })),
+  ];
+}
+
+/** Globex's rows in the same window: another cluster, an internet peer of its own. */
+export function consoleRowsB(): Rec[] {
+  return [
+    { cloud: 'aws', account: '999', vpc_id: 'vpc-b', ...ends('src', 'prod-b', 'vault', 'Deployment', 'secret'), src_addr: '10.9.0.1', dst_addr: '8.8.8.8', dst_port: 53, protocol: 17, packets: 1, bytes: 77, start: T1 + 60_000, end: T1 + 120_000, action: 'accept' },
+    { cloud: 'aws', account: '999', vpc_id: 'vpc-b', ...ends('dst', 'prod-b', 'vault', 'Deployment', 'secret'), src_addr: '93.184.216.34', dst_addr: '10.9.0.1', dst_port: 443, protocol: 6, packets: 1, bytes: 88, start: T1 + 60_000, end: T1 + 120_000, action: 'accept' },
+  ];
+}
+
+/** Writes the console rows: acme's in three batches (so ties cross batches), globex's in one. Returns acme's batch ids per row. */
+export async function seedConsole(store: FlowStore, run: string): Promise<{ a: Rec[]; b: Rec[]; batchOfRow: string[]; rowNo: number[] }> {
+  const a = consoleRows();
+  const b = consoleRowsB();
+  const parts = [a.slice(0, 5), a.slice(5, 15), a.slice(15)];
+  const batchOfRow: string[] = [];
+  const rowNo: number[] = [];
+  for (const [i, part] of parts.entries()) {
+    const meta = metaFor('acme', `${run}/console/${i}`, part.length);
+    assert.deepEqual(await store.writeBatch(meta, batchOf(part)), { written: true });
+    part.forEach((_, k) => {
+      batchOfRow.push(meta.id);
+      rowNo.push(k);
+    });
+  }
+  assert.deepEqual(await store.writeBatch(metaFor('globex', `${run}/console/b`, b.length), batchOf(b)), { written: true });
+  return { a, b, batchOfRow, rowNo };
+}
+
+type Edge = { src: string; dst: string; flows: number; packets: number; bytes: number };
+type Node = { id: string; type: string; cluster: string | null; namespace: string | null; kind: string | null; workload: string | null };
+
+/** The console contract for one engine: `open` gives a runner and the writer on a fresh, migrated store. */
+export function consoleContract(name: string, open: () => Promise<{ runner: QueryRunner; writer: FlowStore; close: () => Promise<void> }>): void {
+  test(`${name}: console: edges (split peers from raw, merged from the rollup), flows with a cursor, new filters and dimensions, relative times; tenants apart`, async (t) => {
+    const { runner, writer, close } = await open();
+    const srv = await serve(runner, 30_000);
+    t.after(async () => {
+      await srv.close();
+      await close();
+    });
+    const run = randomBytes(3).toString('hex');
+    const { a, b, batchOfRow, rowNo } = await seedConsole(writer, run);
+    const range = { from: T1, to: T1 + HOUR };
+    const bytesOf = (rows: Rec[]) => rows.reduce((s, r) => s + (r.bytes as number), 0);
+
+    // --- edges, peers split: internet (public v4 and v6) and unattributed (private, ULA, mapped) apart; the raw table answers
+    const split = await call(srv.url, 'POST', '/v1/query/edges', TOKENS.readA, { ...range });
+    assert.equal(split.status, 200, JSON.stringify(split.body));
+    assert.equal(split.body.rollup, 'raw');
+    const cart = 'w:prod-a/shop/Deployment/cart';
+    const checkout = 'w:prod-a/shopfront/Deployment/checkout';
+    const edges = (split.body.edges as Edge[]).map((e) => [e.src, e.dst, e.bytes, e.flows]);
+    assert.deepEqual(edges, [
+      ['unattributed', 'w:prod-z/api/StatefulSet/db', 4000, 1],
+      ['w:prod-g/web/Deployment/front', 'unattributed', 3000, 1],
+      [cart, checkout, bytesOf(a.slice(5)), 20],
+      ['internet', cart, 2000, 1],
+      [cart, 'internet', 1000, 1],
+      ['internet', 'unattributed', 500, 1],
+    ]);
+    const nodes = new Map((split.body.nodes as Node[]).map((n) => [n.id, n]));
+    assert.deepEqual(nodes.get(cart), { id: cart, type: 'workload', cluster: 'prod-a', namespace: 'shop', kind: 'Deployment', workload: 'cart' });
+    assert.deepEqual(nodes.get('internet'), { id: 'internet', type: 'internet', cluster: null, namespace: null, kind: null, workload: null });
+    assert.equal(nodes.size, 6);
+    assert.equal(split.body.truncated, false);
+
+    // --- merged peers over whole hours: the 1h rollup answers, the same edges with one unattributed node
+    const merged = await call(srv.url, 'GET', `/v1/query/edges?from=${T1}&to=${T1 + HOUR}&peers=merged&metric=flows&limit=3`, TOKENS.readA);
+    assert.equal(merged.status, 200, JSON.stringify(merged.body));
+    assert.equal(merged.body.rollup, '1h');
+    assert.deepEqual((merged.body.edges as Edge[]).map((e) => [e.src, e.dst, e.flows, e.bytes]), [
+      [cart, checkout, 20, bytesOf(a.slice(5))],
+      // ties on flows: by the keys, absent ones last (the top 3 of 6)
+      [cart, 'unattributed', 1, 1000],
+      ['w:prod-g/web/Deployment/front', 'unattributed', 1, 3000],
+    ]);
+    assert.equal(merged.body.truncated, true);
+    assert.ok((merged.body.nodes as Node[]).every((n) => n.type !== 'internet'));
+    // the raw table gives the merged edges too, equal to the rollup's
+    const mergedRaw = await call(srv.url, 'POST', '/v1/query/edges', TOKENS.readA, { ...range, peers: 'merged', resolution: 'raw', metric: 'flows', limit: 3 });
+    assert.deepEqual(mergedRaw.body.edges, merged.body.edges);
+    // grouped by namespace, filtered to accepted traffic of one cluster
+    const ns = await call(srv.url, 'POST', '/v1/query/edges', TOKENS.readA, { ...range, group: 'namespace', peers: 'merged', filters: [{ dimension: 'src_cluster', op: 'eq', value: 'prod-a' }] });
+    assert.equal(ns.body.rollup, '1h');
+    assert.deepEqual((ns.body.edges as Edge[]).map((e) => [e.src, e.dst, e.bytes]), [
+      ['n:prod-a/shop', 'n:prod-a/shopfront', bytesOf(a.slice(5))],
+      ['n:prod-a/shop', 'unattributed', 1000],
+    ]);
+
+    // --- filter operators on topn (raw where the field is no rollup key)
+    const top = async (dimensions: string[], filters: unknown[], extra: Record<string, unknown> = {}) => {
+      const r = await call(srv.url, 'POST', '/v1/query/topn', TOKENS.readA, { ...range, dimensions, filters, limit: 50, ...extra });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      return r.body.rows!.map((x) => [...Object.values(x.key), x.value]);
+    };
+    // ne: absent values are not equal to a value
+    assert.deepEqual(await top(['dst_namespace'], [{ dimension: 'dst_namespace', op: 'ne', value: 'shopfront' }]), [[null, 4500], ['api', 4000], ['shop', 2000]]);
+    assert.deepEqual(await top(['dst_namespace'], [{ dimension: 'dst_namespace', op: 'ne', value: null }]), [['api', 4000], ['shopfront', bytesOf(a.slice(5))], ['shop', 2000]]);
+    assert.deepEqual(await top(['dst_namespace'], [{ dimension: 'dst_namespace', op: 'not_in', values: ['shopfront', null] }]), [['api', 4000], ['shop', 2000]]);
+    assert.deepEqual(await top(['dst_namespace'], [{ dimension: 'dst_namespace', op: 'prefix', value: 'shop' }]), [['shopfront', bytesOf(a.slice(5))], ['shop', 2000]]);
+    // the same on the rollup (not_in and prefix on rollup keys): equal answers
+    for (const f of [{ dimension: 'dst_namespace', op: 'not_in', values: ['shopfront', null] }, { dimension: 'dst_namespace', op: 'prefix', value: 'shop' }, { dimension: 'dst_port', op: 'ne', value: 8443 }]) {
+      const raw = await top(['dst_namespace'], [f], { resolution: 'raw' });
+      const rolled = await top(['dst_namespace'], [f], { resolution: '1h' });
+      assert.deepEqual(rolled, raw, JSON.stringify(f));
+    }
+    // CIDR on both address families
+    assert.deepEqual(await top(['dst_addr'], [{ dimension: 'dst_addr', op: 'cidr', value: '10.0.2.0/30' }]), [['10.0.2.3', 102], ['10.0.2.2', 101], ['10.0.2.1', 100]]);
+    assert.deepEqual(await top(['src_addr'], [{ dimension: 'src_addr', op: 'cidr', value: '2a00:1450::/32' }]), [['2a00:1450:4001::1', 2000]]);
+    assert.deepEqual(await top(['src_addr'], [{ dimension: 'src_addr', op: 'cidr', value: 'fc00::/7' }]), [['fd00::5', 4000]]);
+    assert.deepEqual(await top(['dst_addr'], [{ dimension: 'dst_addr', op: 'cidr', value: '::ffff:10.0.0.0/104' }]), [['::ffff:10.1.2.3', 500]]);
+    assert.deepEqual(await top(['src_addr'], [{ dimension: 'src_addr', op: 'cidr', value: '2001:db8:1::7' }]), [['2001:db8:1::7', 500]]);
+    // every IPv4 address, and no IPv6 one (the mapped address is IPv6 text)
+    const all4 = await top(['dst_addr'], [{ dimension: 'dst_addr', op: 'cidr', value: '0.0.0.0/0' }]);
+    assert.deepEqual(all4.map((x) => x[0]).sort(), [...new Set(a.map((r) => r.dst_addr as string).filter((x) => !x.includes(':')))].sort());
+    const all6 = await top(['src_addr'], [{ dimension: 'src_addr', op: 'cidr', value: '::/0' }]);
+    assert.deepEqual(all6.map((x) => x[0]).sort(), ['2001:db8:1::7', '2a00:1450:4001::1', 'fd00::5']);
+    // GET forms of the operators
+    const g = await call(srv.url, 'GET', `/v1/query/topn?from=${T1}&to=${T1 + HOUR}&dimension=dst_addr&where.dst_addr.cidr=10.0.2.0/31&where.dst_port.ne=53`, TOKENS.readA);
+    assert.deepEqual(g.body.rows!.map((x) => x.key.dst_addr), ['10.0.2.1']);
+
+    // --- the record's network dimensions, one per cloud's own fields
+    const notDns = [{ dimension: 'dst_port', op: 'not_in', values: [8443, 53] }];
+    const vnet = '/subscriptions/sub-1/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/vnet1';
+    assert.deepEqual(await top(['cloud', 'region', 'zone', 'network'], notDns), [
+      ['azure', null, null, vnet, 4000],
+      ['aws', 'eu-west-1', 'euw1-az1', 'vpc-1', 3000],
+      ['gcp', 'europe-west2', 'europe-west2-a', 'web-vpc', 3000],
+    ]);
+    assert.deepEqual(await top(['cloud', 'subnet', 'interface'], notDns), [
+      ['azure', `${vnet}/subnets/sub1`, '000D3A000001', 4000],
+      ['aws', 'subnet-1', 'eni-1', 3000],
+      ['gcp', 'web-subnet', null, 3000],
+    ]);
+    assert.deepEqual(await top(['network'], [{ dimension: 'cloud', op: 'eq', value: 'GCP' }]), [['web-vpc', 3000]]);
+    assert.deepEqual(await top(['region'], [{ dimension: 'region', op: 'prefix', value: 'europe' }]), [['europe-west2', 3000]]);
+
+    // --- flows: pages of 4, newest first, stable on (ts, batch, row); every row once; both ends and the cloud fields
+    const order = a
+      .map((r, i) => ({ i, ts: r.start as number, batch: batchOfRow[i]!, row: rowNo[i]! }))
+      .sort((x, y) => y.ts - x.ts || (x.batch < y.batch ? 1 : x.batch > y.batch ? -1 : y.row - x.row));
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const q: string = `/v1/query/flows?from=${T1}&to=${T1 + HOUR}&limit=4${cursor ? `&cursor=${cursor}` : ''}`;
+      const page = await call(srv.url, 'GET', q, TOKENS.readA);
+      assert.equal(page.status, 200, JSON.stringify(page.body));
+      const rows = page.body.rows as unknown as { id: string; ts: number; src: { addr: string } }[];
+      seen.push(...rows.map((r) => r.id));
+      cursor = page.body.next as string | null;
+      pages++;
+      assert.ok(pages <= 10, 'pagination ends');
+    } while (cursor !== null);
+    assert.deepEqual(seen, order.map((o) => `${o.batch}:${o.row}`));
+    assert.equal(pages, Math.ceil(a.length / 4));
+    // oldest first, filtered, one page: the fields of the record
+    const asc = await call(srv.url, 'POST', '/v1/query/flows', TOKENS.readA, { ...range, order: 'asc', limit: 2, filters: [{ dimension: 'cloud', op: 'in', values: ['gcp', 'azure'] }] });
+    assert.equal(asc.status, 200, JSON.stringify(asc.body));
+    const [gcp, azure] = asc.body.rows as unknown as { id: string; ts: number; cloud: string; src: { addr: string; port: number; k8s: Record<string, string | null> }; dst: { addr: string; k8s: Record<string, string | null> }; bytes: number; start: number; fields: Record<string, unknown> }[];
+    assert.deepEqual([gcp!.cloud, gcp!.ts, gcp!.start, gcp!.src.addr, gcp!.src.port, gcp!.src.k8s.workload, gcp!.src.k8s.pod, gcp!.dst.k8s.cluster, gcp!.bytes], ['gcp', T1 + 2 * 60_000, T1 + 2 * 60_000, '10.4.0.12', 43000, 'front', 'front-0', null, 3000]);
+    assert.equal(gcp!.fields.reporter, 'DEST');
+    assert.equal(gcp!.fields.dest_vpc_vpc_name, 'web-vpc');
+    assert.equal(gcp!.fields.end, undefined, 'top-level fields are not repeated');
+    assert.equal(azure!.fields.mac, '000D3A000001');
+    assert.equal(asc.body.next, null);
+    // a cursor of another order, or made up: 400 naming it
+    const bad = await call(srv.url, 'GET', `/v1/query/flows?from=${T1}&to=${T1 + HOUR}&order=asc&cursor=${encodeURIComponent('bm90LWpzb24')}`, TOKENS.readA);
+    assert.deepEqual([bad.status, bad.body.path], [400, 'cursor']);
+
+    // --- relative times: now-<n>d/d to now covers the window; the answer carries the resolved range
+    const before = Date.now();
+    const days = Math.ceil((before - T1) / 86_400_000) + 1;
+    const rel = await call(srv.url, 'GET', `/v1/query/topn?from=now-${days}d/d&to=now&dimension=dst_cluster&metric=flows&where.dst_namespace=shopfront`, TOKENS.readA);
+    const after = Date.now();
+    assert.equal(rel.status, 200, JSON.stringify(rel.body));
+    assert.deepEqual(rel.body.rows, [{ key: { dst_cluster: 'prod-a' }, value: 20 }]);
+    const to = rel.body.to as number;
+    assert.ok(to >= Math.floor(before / 1000) * 1000 && to <= after, `to ${to}`);
+    assert.equal(rel.body.from, Math.floor((to - days * 86_400_000) / 86_400_000) * 86_400_000);
+    const relEdges = await call(srv.url, 'POST', '/v1/query/edges', TOKENS.readA, { from: 'now-1h', to: 'now' });
+    assert.equal(relEdges.status, 200, JSON.stringify(relEdges.body));
+
+    // --- tenants apart: globex sees its own map and flows only, whatever it asks
+    const bEdges = await call(srv.url, 'POST', '/v1/query/edges', TOKENS.readB, { ...range });
+    assert.deepEqual((bEdges.body.edges as Edge[]).map((e) => [e.src, e.dst, e.bytes]), [
+      ['internet', 'w:prod-b/vault/Deployment/secret', 88],
+      ['w:prod-b/vault/Deployment/secret', 'internet', 77],
+    ]);
+    const bFlows = await call(srv.url, 'POST', '/v1/query/flows', TOKENS.readB, { ...range, limit: 100 });
+    assert.deepEqual((bFlows.body.rows as unknown as { bytes: number }[]).map((r) => r.bytes).sort(), [77, 88]);
+    // acme's cursor in globex's hands: still only globex's rows
+    const aPage = await call(srv.url, 'POST', '/v1/query/flows', TOKENS.readA, { ...range, order: 'asc', limit: 1 });
+    const stolen = await call(srv.url, 'POST', '/v1/query/flows', TOKENS.readB, { ...range, order: 'asc', cursor: aPage.body.next });
+    assert.equal(stolen.status, 200);
+    assert.ok((stolen.body.rows as unknown as { account: string }[]).every((r) => r.account === '999'));
+    // filters that match only the other tenant's rows give nothing
+    const onlyB = await call(srv.url, 'POST', '/v1/query/edges', TOKENS.readA, { ...range, filters: [{ dimension: 'src_cluster', op: 'prefix', value: 'prod-b' }] });
+    assert.deepEqual(onlyB.body.edges, []);
+    const onlyBFlows = await call(srv.url, 'POST', '/v1/query/flows', TOKENS.readA, { ...range, filters: [{ dimension: 'dst_addr', op: 'cidr', value: '8.8.8.0/24' }] });
+    assert.deepEqual(onlyBFlows.body.rows, []);
+    assert.equal(b.length, 2);
+  });
+
+  test(`${name}: console: bad edges, flows and filters get 400 with the path at fault`, async (t) => {
+    const { runner, close } = await open();
+    const srv = await serve(runner, 30_000);
+    t.after(async () => {
+      await srv.close();
+      await close();
+    });
+    const r = { from: T1, to: T1 + HOUR };
+    const cases: [string, unknown, string][] = [
+      ['edges', { ...r, limit: 10_001 }, 'limit'],
+      ['edges', { ...r, peers: 'some' }, 'peers'],
+      ['edges', { ...r, group: 'pod' }, 'group'],
+      ['edges', { ...r, peers: 'split', resolution: '1h' }, 'resolution'],
+      ['flows', { ...r, limit: 1001 }, 'limit'],
+      ['flows', { ...r, cursor: '' }, 'cursor'],
+      ['flows', { ...r, cursor: 'eyJ2IjoxfQ' }, 'cursor'],
+      ['flows', { ...r, resolution: 'raw' }, 'resolution'],
+      ['topn', { ...r, dimensions: ['dst_namespace'], filters: [{ dimension: 'dst_port', op: 'prefix', value: '44' }] }, 'filters.0.op'],
+      ['topn', { ...r, dimensions: ['dst_namespace'], filters: [{ dimension: 'dst_namespace', op: 'cidr', value: '10.0.0.0/8' }] }, 'filters.0.op'],
+      ['topn', { ...r, dimensions: ['dst_namespace'], filters: [{ dimension: 'dst_addr', op: 'cidr', value: '10.0.0.0/33' }] }, 'filters.0.value'],
+      ['topn', { ...r, dimensions: ['dst_namespace'], filters: [{ dimension: 'dst_addr', op: 'cidr', value: "10.0.0.0/8' OR 1=1" }] }, 'filters.0.value'],
+      ['topn', { ...r, dimensions: ['dst_namespace'], filters: [{ dimension: 'dst_namespace', op: 'prefix', value: '' }] }, 'filters.0.value'],
+      ['topn', { ...r, dimensions: ['dst_namespace'], filters: [{ dimension: 'dst_port', op: 'not_in', values: ['x'] }] }, 'filters.0.values.0'],
+      ['topn', { ...r, dimensions: ['dst_namespace'], filters: [{ dimension: 'cloud', op: 'eq', value: 'oracle' }] }, 'filters.0.value'],
+      ['topn', { ...r, dimensions: ['dst_namespace'], from: 'now-1y' }, 'from'],
+      ['topn', { ...r, dimensions: ['dst_namespace'], from: 'now+1h' }, 'from'],
+      ['topn', { ...r, dimensions: ['dst_namespace'], from: 'now', to: 'now-1h' }, 'to'],
+    ];
+    for (const [kind, body, path] of cases) {
+      const res = await call(srv.url, 'POST', `/v1/query/${kind}`, TOKENS.readA, body);
+      assert.equal(res.status, 400, `${kind} ${JSON.stringify(body)}: ${JSON.stringify(res.body)}`);
+      assert.equal(res.body.path, path, `${kind} ${JSON.stringify(body)}: ${JSON.stringify(res.body)}`);
+    }
+    // SQL-looking values in the new operators are values: they match nothing, never a 500
+    for (const v of SQL_VALUES) {
+      for (const f of [{ dimension: 'dst_namespace', op: 'prefix', value: v }, { dimension: 'dst_namespace', op: 'ne', value: v }, { dimension: 'network', op: 'not_in', values: [v] }]) {
+        const res = await call(srv.url, 'POST', '/v1/query/flows', TOKENS.readA, { ...r, filters: [f] });
+        assert.equal(res.status, 200, `${JSON.stringify(f)}: ${JSON.stringify(res.body)}`);
+      }
+    }
+    // the token first, on every new route
+    for (const route of ['/v1/query/edges', '/v1/query/flows']) {
+      assert.equal((await call(srv.url, 'POST', route, null, r)).status, 401);
+      assert.equal((await call(srv.url, 'POST', route, TOKENS.ingestA, r)).status, 403);
+    }
+  });
+}

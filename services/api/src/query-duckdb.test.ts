@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { DuckDBStore } from '@sightline/store';
-import { deadlineCheck, fairnessCheck, heavyRowsSql, queryContract, seed } from './query-contract.test.js';
+import { consoleContract, deadlineCheck, fairnessCheck, heavyRowsSql, queryContract, seed } from './query-contract.test.js';
 import type { QueryLimits } from './query-limiter.js';
 import { DuckDBRunner } from './query-runner.js';
 
@@ -33,6 +33,7 @@ async function fresh(limits: Partial<QueryLimits> = {}, heavyRows = 0) {
 }
 
 queryContract('duckdb', () => fresh());
+consoleContract('duckdb', () => fresh());
 
 test('duckdb: an impossible deadline answers 504, interrupts the connection, and the pool keeps answering', async () => {
   // rows enough that the raw grouping runs well past the interrupt (a statement that finished first is not interrupted)

@@ -1,4 +1,5 @@
 import { COL, FlowBatch, type Column } from '@sightline/flow';
+import { fnv1a, formatOfRow, strAt, type FormatSpec } from '@sightline/parsers';
 
 /**
  * Splits a parsed batch by the interface that reported each flow, into a fixed number of groups.
@@ -6,57 +7,35 @@ import { COL, FlowBatch, type Column } from '@sightline/flow';
  * land in one partition in the order they were read, while an account's interfaces still spread
  * over partitions (one key per account would pin a large account to a single partition).
  *
- * The interface is what each cloud reports per: AWS interface_id (ENI), Azure the NIC's mac,
- * GCP the reporting VM (src or dest instance depending on `reporter`), falling back to the
- * subnetwork and then the source address when a record has none of them.
+ * What the interface is, each format's spec in the parsers' registry says (AWS VPC: the ENI;
+ * Transit Gateway: the attachment; Azure: the NIC's MAC; GCP: the reporting VM, else the
+ * subnetwork); a record that names none falls back to its source address.
  */
 
-const C = {
-  interface_id: COL['interface_id']!,
-  mac: COL['mac']!,
-  reporter: COL['reporter']!,
-  src_vm: COL['src_instance_vm_name']!,
-  dest_vm: COL['dest_instance_vm_name']!,
-  subnetwork_id: COL['subnetwork_id']!,
-  src_addr: COL['src_addr']!,
-};
-
-type Strings = (string | null)[];
-
-function str(b: FlowBatch, i: number): Strings | undefined {
-  const c = b.columns[i];
-  return c === undefined || c instanceof Float64Array ? undefined : c;
-}
+const FORMAT = COL['format']!;
+const SRC_ADDR = COL['src_addr']!;
 
 /** The interface a row belongs to (see the module comment), or '' when nothing identifies it. */
 export function interfaceKeys(b: FlowBatch): string[] {
-  const eni = str(b, C.interface_id);
-  const mac = str(b, C.mac);
-  const reporter = str(b, C.reporter);
-  const srcVm = str(b, C.src_vm);
-  const destVm = str(b, C.dest_vm);
-  const subnet = str(b, C.subnetwork_id);
-  const src = str(b, C.src_addr);
+  const formats = b.columns[FORMAT];
   const out = new Array<string>(b.length);
+  // a batch comes from one object: its rows share a format, looked up once per change
+  let lastFormat: string | null | undefined;
+  let spec: FormatSpec | undefined;
   for (let r = 0; r < b.length; r++) {
-    let k = eni?.[r] ?? mac?.[r] ?? null;
-    if (k === null && reporter !== undefined) {
-      const rep = reporter[r];
-      k = (rep === 'SRC' || rep === 'SRC_GATEWAY' ? srcVm?.[r] : rep === 'DEST' || rep === 'DEST_GATEWAY' ? destVm?.[r] : null) ?? null;
+    const f = formats === undefined || formats instanceof Float64Array ? null : (formats[r] ?? null);
+    if (f !== lastFormat) {
+      lastFormat = f;
+      spec = formatOfRow(f);
     }
-    out[r] = k ?? subnet?.[r] ?? src?.[r] ?? '';
+    out[r] = spec?.interfaceKey(b, r) ?? strAt(b, SRC_ADDR, r) ?? '';
   }
   return out;
 }
 
 /** FNV-1a: stable across processes and releases (the group of an interface must never move). */
 export function groupOf(key: string, groups: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0) % groups;
+  return fnv1a(key) % groups;
 }
 
 /** The rows of `b` by group, order kept within each; groups without rows are absent. */

@@ -46,6 +46,7 @@ const html = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
 <title>Sightline</title>
 ${css.map((f) => `<link rel="stylesheet" href="${f}">`).join('\n')}
 ${js.map((f) => `<script type="module" src="${f}"></script>`).join('\n')}

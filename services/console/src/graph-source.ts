@@ -17,7 +17,7 @@ interface EdgesAnswer {
 export function fromEdges(a: EdgesAnswer, metric: string): MapData {
   const nodes: MapNode[] = a.nodes.map((n) =>
     n.type === 'workload'
-      ? { id: n.id, kind: 'workload', cluster: n.cluster, namespace: n.namespace, workload: n.workload, label: `${n.namespace ?? '?'}/${n.workload ?? n.kind ?? '(host)'}` }
+      ? { id: n.id, kind: 'workload', cluster: n.cluster, namespace: n.namespace, workload: n.workload, label: n.workload !== null ? `${n.namespace ?? '-'}/${n.workload}` : `${n.cluster ?? '?'} hosts` }
       : { ...specialNode(n.type), id: n.id },
   );
   const m = metric as 'bytes' | 'flows' | 'packets';

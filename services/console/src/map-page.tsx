@@ -4,7 +4,7 @@ import { Chart } from './chart.js';
 import { useApp } from './context.js';
 import { loadGraph, type MapData, type MapNode } from './graph-source.js';
 import { useLoad } from './hooks.js';
-import { renderMap, type MapController, type Selection } from './map-render.js';
+import { legend, renderMap, SPECIAL_COLORS, type MapController, type Selection } from './map-render.js';
 import { loadSeries, MetricSelect, Status, TopTable } from './pages.js';
 import { apiFilters, formatValue } from './view.js';
 
@@ -93,7 +93,7 @@ function Details(props: { data: MapData; sel: Exclude<Selection, null>; base: { 
           <h2>{r.data.title}</h2>
           <Chart series={r.data.series} metric={base.metric} height={140} title={`${base.metric} over time`} />
           {r.data.tables.map((t) => (
-            <TopTable answer={t.a} testid={`details-${t.caption.split(' ')[0]!.toLowerCase()}`} caption={t.caption} />
+            <TopTable answer={t.a} testid={`details-${t.caption.split(' ')[0]!.toLowerCase()}`} caption={t.caption} drill />
           ))}
         </>
       )}
@@ -146,6 +146,16 @@ export function MapPage() {
         <p class="meta" data-testid="map-summary" data-nodes={r.data.nodes.length} data-edges={r.data.edges.length} data-total={r.data.edges.reduce((a, e) => a + e.value, 0)}>
           {r.data.nodes.length} nodes, {r.data.edges.length} edges, {formatValue(view.metric, r.data.edges.reduce((a, e) => a + e.value, 0))} in all
         </p>
+      )}
+      {r.data && (
+        <ul class="legend" aria-label="Clusters">
+          {[...legend(r.data), { cluster: 'internet', color: SPECIAL_COLORS.internet }, { cluster: 'unattributed', color: SPECIAL_COLORS.unattributed }].map((l) => (
+            <li>
+              <span class="swatch" style={{ background: l.color }} />
+              {l.cluster}
+            </li>
+          ))}
+        </ul>
       )}
       <div class="maprow">
         <div class="map" ref={box} data-testid="map-canvas" aria-label="Service map (the edge list below can be used with the keyboard)" role="img" />

@@ -3,6 +3,7 @@ import type { ApiFilter, Scalar, TopNAnswer } from './api.js';
 import { Chart, type Series } from './chart.js';
 import { useApp } from './context.js';
 import { withFilter } from './controls.js';
+import { unattributedShare, type DeadLetters, type FlowRow, type FlowsAnswer, type PipelineHealth } from './health-data.js';
 import { useLoad } from './hooks.js';
 import { apiFilters, formatValue, keyText, type Filter } from './view.js';
 
@@ -193,34 +194,10 @@ export function SeriesPage() {
 
 
 
+export type { FlowsAnswer, PipelineHealth };
 export const FLOWS_PATH = '/v1/query/flows';
 export const DEAD_LETTERS_PATH = '/v1/deadletters';
 export const HEALTH_PATH = '/v1/pipeline/health';
-
-type K8s = Record<string, Scalar>;
-export interface FlowRow {
-  id: string;
-  ts: number;
-  cloud: string | null;
-  account: string | null;
-  src: { addr: string | null; port: number | null; k8s: K8s };
-  dst: { addr: string | null; port: number | null; k8s: K8s };
-  protocol: number | null;
-  packets: number;
-  bytes: number;
-  action: string | null;
-  direction: string | null;
-  start: number | null;
-  end: number | null;
-  fields: Record<string, Scalar>;
-}
-export interface FlowsAnswer {
-  from: number;
-  to: number;
-  order: 'asc' | 'desc';
-  next: string | null;
-  rows: FlowRow[];
-}
 
 const PROTOCOLS: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmpv6' };
 const iso = (t: number | null) => (t === null ? '' : new Date(t).toISOString().replace('.000Z', 'Z'));
@@ -342,48 +319,6 @@ export function FlowsPage() {
   );
 }
 
-/** GET /v1/pipeline/health (services/api pipeline-health.ts) */
-interface SourceRow {
-  cloud: string;
-  account: string;
-  source: string | null;
-  lagSeconds: number | null;
-  lastReadAt: number | null;
-  objectsRead: number | null;
-  records: number | null;
-  errors: number | null;
-  deadLetters: number | null;
-}
-export interface PipelineHealth {
-  mode: string;
-  at: number;
-  sources: SourceRow[];
-  enricher: { lagMessages: number | null; pendingRows: number | null; attributedEnds: number | null; unattributedEnds: number | null } | null;
-  unreachable: string[];
-}
-export interface DeadLetters {
-  available: boolean;
-  letters: { at: number; kind: string; reason: string; stage: string; cloud: string | null; account: string | null; bucket: string | null; object: string | null; line: number | null }[];
-}
-
-/** Per cluster: the share of its flows whose other end is attributed to no cluster. */
-export function unattributedShare(a: TopNAnswer): { cluster: string; flows: number; unattributed: number; share: number }[] {
-  const by = new Map<string, { flows: number; unattributed: number }>();
-  const add = (c: Scalar | undefined, other: Scalar | undefined, v: number) => {
-    if (c === null || c === undefined) return;
-    const e = by.get(String(c)) ?? { flows: 0, unattributed: 0 };
-    e.flows += v;
-    if (other === null || other === undefined) e.unattributed += v;
-    by.set(String(c), e);
-  };
-  for (const r of a.rows) {
-    add(r.key.src_cluster, r.key.dst_cluster, r.value);
-    // a flow inside one cluster counts once for it
-    if (r.key.dst_cluster !== r.key.src_cluster) add(r.key.dst_cluster, r.key.src_cluster, r.value);
-  }
-  return [...by.entries()].map(([cluster, e]) => ({ cluster, ...e, share: e.flows === 0 ? 0 : e.unattributed / e.flows })).sort((x, y) => x.cluster.localeCompare(y.cluster));
-}
-
 const n = (v: number | null) => (v === null ? '—' : Math.round(v).toLocaleString('en-US'));
 const ago = (s: number | null) => (s === null ? '—' : s < 120 ? `${s.toFixed(0)} s` : s < 7200 ? `${(s / 60).toFixed(0)} min` : s < 172_800 ? `${(s / 3600).toFixed(1)} h` : `${(s / 86_400).toFixed(1)} d`);
 
@@ -393,7 +328,7 @@ export function HealthPage() {
   const key = JSON.stringify([range, filters]);
   const health = useLoad(key, (signal) => api.request<PipelineHealth>('GET', HEALTH_PATH, undefined, signal));
   const letters = useLoad(key, (signal) =>
-    shape.paths.includes(DEAD_LETTERS_PATH) ? api.request<DeadLetters>('GET', `${DEAD_LETTERS_PATH}?limit=50&from=${range.from}&to=${range.to}`, undefined, signal) : Promise.resolve({ available: false, letters: [] }),
+    shape.paths.includes(DEAD_LETTERS_PATH) ? api.request<DeadLetters>('GET', `${DEAD_LETTERS_PATH}?limit=50&from=${range.from}&to=${range.to}`, undefined, signal) : Promise.resolve<DeadLetters>({ available: false, letters: [] }),
   );
   const share = useLoad(key, (signal) => api.topN({ from: range.from, to: range.to, metric: 'flows', dimensions: ['src_cluster', 'dst_cluster'], filters, limit: 1000 }, signal));
   const h = health.data;
