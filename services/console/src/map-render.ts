@@ -20,6 +20,8 @@ export interface MapController {
 }
 
 const GOLDEN = Math.PI * (3 - Math.sqrt(5));
+/** workloads of a namespace apart enough for their labels, namespaces apart by their largest */
+const WORKLOAD_SPACING = 1.8;
 const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
 export const SPECIAL_COLORS = { internet: '#222222', unattributed: '#999999' } as const;
 
@@ -50,12 +52,12 @@ export function layout(nodes: MapNode[]): Map<string, [number, number]> {
   const local = new Map<string, [number, number]>();
   for (const c of clusters) {
     const spaces = [...byCluster.get(c)!.entries()].sort((a, b) => b[1].length - a[1].length || a[0].localeCompare(b[0]));
-    const nsR = Math.max(...spaces.map(([, ws]) => Math.sqrt(ws.length + 0.5))) + 1;
+    const nsR = Math.max(...spaces.map(([, ws]) => WORKLOAD_SPACING * Math.sqrt(ws.length + 0.5))) + 1;
     let cr = 0;
     spaces.forEach(([, ws], i) => {
       const [cx, cy] = spaces.length === 1 ? [0, 0] : spiral(i, nsR * 1.15);
       ws.sort((a, b) => a.label.localeCompare(b.label)).forEach((w, j) => {
-        const [dx, dy] = spiral(j, 1);
+        const [dx, dy] = spiral(j, WORKLOAD_SPACING);
         local.set(w.id, [cx + dx, cy + dy]);
         cr = Math.max(cr, Math.hypot(cx + dx, cy + dy));
       });
@@ -64,7 +66,7 @@ export function layout(nodes: MapNode[]): Map<string, [number, number]> {
   }
   // clusters side by side on a ring wide enough for the largest
   const maxR = Math.max(1, ...clusterRadius.values());
-  const ring = clusters.length <= 1 ? 0 : (maxR * 1.2) / Math.sin(Math.PI / clusters.length);
+  const ring = clusters.length <= 1 ? 0 : Math.max((maxR * 1.2) / Math.sin(Math.PI / clusters.length), maxR * 1.8);
   clusters.forEach((c, i) => {
     const a = (2 * Math.PI * i) / Math.max(1, clusters.length) - Math.PI / 2;
     const [ox, oy] = [ring * Math.cos(a), ring * Math.sin(a)];
@@ -73,10 +75,11 @@ export function layout(nodes: MapNode[]): Map<string, [number, number]> {
       pos.set(w.id, [ox + x, oy + y]);
     }
   });
-  const outer = ring + maxR + 3;
+  // the internet and unattributed peers talk to every cluster: in the ring's empty middle, or beside a lone cluster
+  const [ix, iy, ux, uy] = clusters.length >= 2 ? [0, 0.3 * ring, 0, -0.3 * ring] : [maxR + 4, 0, -(maxR + 4), 0];
   for (const n of nodes) {
-    if (n.kind === 'internet') pos.set(n.id, [0, outer]);
-    else if (n.kind === 'unattributed') pos.set(n.id, [0, -outer]);
+    if (n.kind === 'internet') pos.set(n.id, [ix, iy]);
+    else if (n.kind === 'unattributed') pos.set(n.id, [ux, uy]);
   }
   return pos;
 }
@@ -97,7 +100,9 @@ export function buildGraph(data: MapData): Graph {
     g.addNode(n.id, {
       x,
       y,
-      label: n.kind === 'workload' && n.workload !== null ? `${n.cluster}/${n.label}` : n.label,
+      // the cluster is the colour (legend); the label names namespace/workload
+      label: n.label,
+      fullLabel: n.kind === 'workload' && n.workload !== null ? `${n.cluster}/${n.label}` : n.label,
       size: (special ? 8 : 3) + 9 * Math.sqrt((total.get(n.id) ?? 0) / maxNode),
       color: special ? SPECIAL_COLORS[n.kind as 'internet' | 'unattributed'] : clusterColor(clusters, n.cluster),
       kind: n.kind,
@@ -130,6 +135,7 @@ export function renderMap(container: HTMLElement, data: MapData, on: { select(se
     enableEdgeEvents: true,
     // every label on a small map; on a large one only the big nodes' (the others on hover)
     labelRenderedSizeThreshold: graph.order <= 60 ? 0 : 9,
+    labelDensity: graph.order <= 60 ? 4 : 1,
     zIndex: true,
     nodeReducer: (node, attrs) => {
       const near = selected?.kind === 'node' ? node === selected.id || graph.areNeighbors(node, selected.id) : selected?.kind === 'edge' ? node === selected.source || node === selected.target : true;
@@ -167,7 +173,7 @@ export function renderMap(container: HTMLElement, data: MapData, on: { select(se
     select,
     search(q: string) {
       const s = q.trim().toLowerCase();
-      matches = s === '' ? null : new Set(graph.filterNodes((n, a) => n.toLowerCase().includes(s) || String(a.label ?? '').toLowerCase().includes(s)));
+      matches = s === '' ? null : new Set(graph.filterNodes((n, a) => n.toLowerCase().includes(s) || String(a.fullLabel ?? a.label ?? '').toLowerCase().includes(s)));
       sigma.refresh({ skipIndexation: true });
       return matches === null ? graph.order : matches.size;
     },

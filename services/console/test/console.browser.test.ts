@@ -125,6 +125,22 @@ test('every page shows what the API answers to the same query', { timeout: 300_0
   assert.equal(await page.$eval('[data-testid=map-canvas]', (e) => (e as HTMLElement).dataset.edges), String(edges.edges.length), 'sigma drew every edge');
   await page.screenshot({ path: screenshotPath('map-1280x800') });
 
+  // the filter bar offers the API's own dimensions and operators (its OpenAPI document)
+  const doc = await (await fetch(`${sl.apiUrl}/v1/openapi.json`)).json() as { components: { schemas: { TopNRequest: { properties: { dimensions: { items: { enum: string[] } }; filters: { items: { anyOf: { properties: { op: { const: string } } }[] } } } } } } };
+  const tn = doc.components.schemas.TopNRequest.properties;
+  assert.deepEqual(await page.$$eval('select[aria-label="Filter dimension"] option', (os) => os.map((o) => (o as HTMLOptionElement).value)), tn.dimensions.items.enum);
+  assert.deepEqual(await page.$$eval('select[aria-label="Filter operator"] option', (os) => os.map((o) => (o as HTMLOptionElement).value)), tn.filters.items.anyOf.map((v) => v.properties.op.const));
+
+  // search: the nodes whose workload matches
+  await page.type('input[type=search]', 'storefront');
+  const matching = (edges.nodes as { workload: string | null }[]).filter((n) => n.workload?.includes('storefront')).length;
+  assert.ok(matching >= 1);
+  await page.waitForFunction((n) => document.getElementById('hits')?.textContent === `${n} matching`, {}, matching);
+  await page.screenshot({ path: screenshotPath('map-search-1280x800') });
+  await page.$eval('input[type=search]', (e) => ((e as HTMLInputElement).value = ''));
+  await page.type('input[type=search]', ' ');
+  await page.keyboard.press('Backspace');
+
   // an edge's details: its ports against top-N with both ends' filters
   await page.click('[data-testid=map-edges] tbody tr:first-child td.num button');
   await settled(page, '[data-testid=details-ports]');
