@@ -106,3 +106,10 @@ test('GET /v1/pipeline/health: the tenant of the read token sees its collectors 
   t.after(() => none.close());
   assert.equal((await fetch(`${none.url}/v1/pipeline/health`, { headers: { authorization: `Bearer ${reader}` } })).status, 503);
 });
+
+test('config: without a `pipeline` section the api reads no metrics (the route answers 503); with one, its defaults', async () => {
+  const { ApiConfigSchema } = await import('./config.js');
+  assert.equal(ApiConfigSchema.parse({ tokensFile: '/t.json' }).pipeline, undefined);
+  assert.deepEqual(ApiConfigSchema.parse({ tokensFile: '/t.json', pipeline: { collectors: ['http://c:9464/metrics'] } }).pipeline, { collectors: ['http://c:9464/metrics'], enrichers: [], timeoutMs: 2000 });
+  assert.throws(() => ApiConfigSchema.parse({ tokensFile: '/t.json', pipeline: { collector: [] } }));
+});

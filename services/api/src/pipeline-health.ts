@@ -58,8 +58,7 @@ export const PipelineMetricsSchema = z
     enrichers: z.array(z.string().url()).default([]),
     /** each scrape's time limit */
     timeoutMs: z.number().int().min(100).max(30_000).default(2_000),
-  })
-  .prefault({});
+  });
 export type PipelineMetricsConfig = z.infer<typeof PipelineMetricsSchema>;
 
 export interface Sample {

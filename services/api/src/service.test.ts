@@ -48,6 +48,11 @@ test('startApi opens the configured store for the query routes, and closes it on
     const body = (await res.json()) as { rollup?: string; rows?: unknown[] };
     assert.equal(res.status, 200, JSON.stringify(body));
     assert.ok(typeof body.rollup === 'string', 'the answer names the table that answered');
+    // the distributed mode's api serves the console too (services/console's build), with its CSP
+    const page = await fetch(`${withStore.url}/console/`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-security-policy') ?? '', /^default-src 'self'/);
+    assert.equal((await fetch(`${withStore.url}/v1/pipeline/health`, { headers: auth })).status, 503, 'no `pipeline` section: no metrics to read');
   } finally {
     await withStore.stop();
   }
