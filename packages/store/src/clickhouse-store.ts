@@ -8,7 +8,8 @@ import { clickhouseMigrations, featuresFor, ROLLUP_NUMERIC, rollupKey, type Clic
 import { clickhouseLoggerClass, stderrJsonLogger, type StoreLogger } from './clickhouse-log.js';
 import { checkOnClusterAnswer, clusterBootstrap, clusterMigrations, distributedName, SHARDED_TABLES, type ClusterStatement } from './clickhouse-cluster.js';
 import { explainConnectionError } from './clickhouse-connect.js';
-import { rowBinaryBody, type RowBinaryItem } from './clickhouse-rowbinary.js';
+import { nativeBody } from './clickhouse-native.js';
+import type { RowBinaryItem } from './clickhouse-rowbinary.js';
 import { quoteIdent, quoteNumber, quoteString, quoteValue } from './clickhouse-sql.js';
 import { cutoffs, emptyReport, ledgerDays, uniformPolicy, type RetentionPolicy, type RetentionReport, type TenantCutoffs } from './retention.js';
 import { DEFAULT_RETENTION_DAYS, ROLLUPS, rollupTable, rowTime, STORED_FIELDS, type RollupSpec } from './schema.js';
@@ -72,6 +73,39 @@ export const ClickHouseStoreConfigSchema = z.object({
 });
 export type ClickHouseStoreConfig = z.input<typeof ClickHouseStoreConfigSchema>;
 
+/** Cluster mode: batch inserts in flight at once in one writeBatches call. */
+const CLUSTER_INSERTS_IN_FLIGHT = 4;
+
+/** How often a writer looks for raced batches nobody repaired (a writer killed between insert and check). */
+const SWEEP_MS = 5 * 60_000;
+
+/** A batch found in the raw table more than once, with its ledger facts. */
+interface Repair {
+  id: string;
+  tenant: string;
+  records: number;
+  minS: number;
+  maxS: number;
+  /** the landed count it was found at */
+  landed: number;
+}
+
+/** Each row's time in whole seconds (the `ts` column), and their range. */
+function span(m: BatchMeta, batch: FlowBatch): { secs: Float64Array; minS: number; maxS: number } {
+  const fallback = Date.parse(m.createdAt);
+  let minS = Infinity;
+  let maxS = -Infinity;
+  const secs = new Float64Array(batch.length);
+  for (let r = 0; r < batch.length; r++) {
+    const sec = Math.floor(rowTime(batch, r, fallback) / 1000);
+    secs[r] = sec;
+    if (sec < minS) minS = sec;
+    if (sec > maxS) maxS = sec;
+  }
+  if (batch.length === 0) minS = maxS = Math.floor(fallback / 1000);
+  return { secs, minS, maxS };
+}
+
 interface LedgerEntry {
   meta: BatchMeta;
   records: number;
@@ -85,13 +119,28 @@ interface LedgerEntry {
  * On older servers (18.16 here) a ledger is checked before the insert and written after it; a
  * batch whose rows landed but whose ledger entry did not (crash in between) is found by its id
  * in `flows_landed` (row counts per batch, kept by a view of the raw table) and is not written
- * again. `writeBatches` does this for many batches with one lookup, one insert and one ledger write. Two writers racing on one
- * batch both insert: the raw table's ReplacingMergeTree key (batch_id, row_no) collapses them,
- * reads use FINAL, but the rollups count such a batch twice (see README).
+ * again. `writeBatches` does this for many batches with one lookup, one insert and one ledger write.
+ *
+ * Raw reads need no FINAL (24 h of 10M flows: FINAL took ~28 s on 18.16): a batch is in the raw
+ * table at most once whenever a write has returned. The lookup keeps a redelivered batch out, and
+ * the landed count a crashed insert left; what the lookup cannot see is a second writer of the
+ * same batch between its lookup and its insert (a consumer that lost its partitions still
+ * writing). On a single 18.16 server (no dedup token, no Replicated tables) the writer checks the
+ * landed rows of what it inserted before it writes the ledger: more rows than the batch has is a
+ * race, repaired before the call returns (see `repair`: the raw table's ReplacingMergeTree key
+ * (batch_id, row_no) collapses the copies). The last of two racing inserts always sees both; a
+ * writer killed between its insert and that check leaves its offsets uncommitted, so the batch
+ * comes back and the lookup finds it (a killed zombie is found by the periodic sweep,
+ * `repairDuplicates`). The rollups still count a raced batch twice (see README).
  */
 export class ClickHouseStore implements FlowStore {
   readonly engine = 'clickhouse' as const;
   private ft: ClickHouseFeatures | undefined;
+  private nextSweep = 0;
+  /** the flows table's column types (the Native insert names them); read again after a migration */
+  private flowTypes: Promise<Map<string, string>> | undefined;
+  /** batches this store found written twice (raced) and repaired, since it opened */
+  repairs = 0;
 
   private constructor(
     private readonly ch: ClickHouseClient,
@@ -209,6 +258,7 @@ export class ClickHouseStore implements FlowStore {
 
   async migrate(): Promise<number[]> {
     const ft = await this.features();
+    this.flowTypes = undefined;
     if (this.cfg.cluster !== undefined) return this.migrateCluster(ft, this.cfg.cluster);
     await this.ch.command({ query: `CREATE DATABASE IF NOT EXISTS ${quoteIdent(this.cfg.database)}` });
     await this.ch.command({
@@ -287,26 +337,26 @@ export class ClickHouseStore implements FlowStore {
     const first = new Map<string, number>();
     metas.forEach((m, i) => { if (!first.has(m.id)) first.set(m.id, i); });
     if (first.size === 0) return out;
-    const known = await this.known([...first.keys()]);
+    const repairing = this.repairsRaces(ft);
+    if (repairing && Date.now() >= this.nextSweep) {
+      await this.repairDuplicates();
+      this.nextSweep = Date.now() + SWEEP_MS;
+    }
+    const known = await this.known([...first.keys()], repairing);
 
     const rows: RowBinaryItem[] = [];
     const ledger: LedgerEntry[] = [];
+    const repairs: Repair[] = [];
     for (const [id, i] of first) {
       const k = known.get(id);
-      if (k?.ledger) continue;
       const m = metas[i]!;
       const batch = items[i]!.batch;
-      const fallback = Date.parse(m.createdAt);
-      let minS = Infinity;
-      let maxS = -Infinity;
-      const secs = new Float64Array(batch.length);
-      for (let r = 0; r < batch.length; r++) {
-        const sec = Math.floor(rowTime(batch, r, fallback) / 1000);
-        secs[r] = sec;
-        if (sec < minS) minS = sec;
-        if (sec > maxS) maxS = sec;
-      }
-      if (batch.length === 0) minS = maxS = Math.floor(fallback / 1000);
+      // more rows landed than the batch has, not repaired yet: a race (or a partial insert retried)
+      const raced = repairing && k !== undefined && k.landed > batch.length && k.landed > k.repaired;
+      if (k?.ledger && !raced) continue;
+      const { secs, minS, maxS } = span(m, batch);
+      if (raced) repairs.push({ id, tenant: m.tenant, records: batch.length, minS, maxS, landed: k.landed });
+      if (k?.ledger) continue;
       ledger.push({ meta: m, records: batch.length, minS, maxS });
       // A previous attempt inserted the rows and died before the ledger entry: only the entry is missing.
       if (batch.length > 0 && (k?.landed ?? 0) >= batch.length) continue;
@@ -323,10 +373,27 @@ export class ClickHouseStore implements FlowStore {
     } else if (this.cfg.cluster !== undefined) {
       // one block per batch, synchronously on its shard: a repeat of the batch is then the same
       // block, which the shard's Replicated tables (rollups included) drop (clickhouse-cluster.ts)
-      for (const it of rows) await this.insertRows([it], { insert_distributed_sync: 1 });
+      // (a few at a time, so both shards work at once; a failure fails the call before the ledger write)
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < rows.length) await this.insertRows([rows[next++]!], { insert_distributed_sync: 1 });
+      };
+      await Promise.all(Array.from({ length: Math.min(CLUSTER_INSERTS_IN_FLIGHT, rows.length) }, worker));
     } else if (rows.length > 0) {
       await this.insertRows(rows, {});
+      if (repairing) {
+        // the last of two racing inserts sees both here, before anything is confirmed
+        const after = await this.known(rows.map((r) => r.meta.id), true);
+        for (const r of rows) {
+          const k = after.get(r.meta.id);
+          if (k !== undefined && k.landed > r.batch.length && k.landed > k.repaired) {
+            const e = ledger.find((x) => x.meta.id === r.meta.id)!;
+            repairs.push({ id: r.meta.id, tenant: r.meta.tenant, records: r.batch.length, minS: e.minS, maxS: e.maxS, landed: k.landed });
+          }
+        }
+      }
     }
+    if (repairs.length > 0) await this.repair(repairs);
     if (ledger.length > 0) {
       await this.ch.command({
         query: `INSERT INTO ${this.t('batches')} VALUES ${ledger
@@ -337,31 +404,123 @@ export class ClickHouseStore implements FlowStore {
     return out;
   }
 
-  /** Per id: whether the ledger has it, and how many of its rows the raw table holds (the landed view). */
-  private async known(ids: readonly string[]): Promise<Map<string, { ledger: boolean; landed: number }>> {
+  /**
+   * Per id: whether the ledger has it, how many of its rows the raw table received (the landed
+   * view) and, with `repaired`, the landed count at which a repair last found it there once.
+   */
+  private async known(ids: readonly string[], repaired = false): Promise<Map<string, { ledger: boolean; landed: number; repaired: number }>> {
     const list = ids.map(quoteString).join(', ');
-    const found = await this.rows<{ batch_id: string; ledger: string; landed: string }>(
-      `SELECT batch_id, toUInt64(1) AS ledger, toUInt64(0) AS landed FROM ${this.t('batches')} WHERE batch_id IN (${list})
+    const found = await this.rows<{ batch_id: string; ledger: string; landed: string; repaired: string }>(
+      `SELECT batch_id, toUInt64(1) AS ledger, toUInt64(0) AS landed, toUInt64(0) AS repaired FROM ${this.t('batches')} WHERE batch_id IN (${list})
         UNION ALL
-        SELECT batch_id, toUInt64(0) AS ledger, sum(rows) AS landed FROM ${this.t('flows_landed')} WHERE batch_id IN (${list}) GROUP BY batch_id`,
+        SELECT batch_id, toUInt64(0) AS ledger, sum(rows) AS landed, toUInt64(0) AS repaired FROM ${this.t('flows_landed')} WHERE batch_id IN (${list}) GROUP BY batch_id${
+          repaired
+            ? `
+        UNION ALL
+        SELECT batch_id, toUInt64(0) AS ledger, toUInt64(0) AS landed, max(at_landed) AS repaired FROM ${this.t('flows_repaired')} WHERE batch_id IN (${list}) GROUP BY batch_id`
+            : ''
+        }`,
     );
-    const out = new Map<string, { ledger: boolean; landed: number }>();
+    const out = new Map<string, { ledger: boolean; landed: number; repaired: number }>();
     for (const r of found) {
-      const k = out.get(r.batch_id) ?? { ledger: false, landed: 0 };
+      const k = out.get(r.batch_id) ?? { ledger: false, landed: 0, repaired: 0 };
       if (Number(r.ledger) > 0) k.ledger = true;
       k.landed += Number(r.landed);
+      k.repaired = Math.max(k.repaired, Number(r.repaired));
       out.set(r.batch_id, k);
     }
     return out;
   }
 
-  /** One INSERT of the rows of these batches; returns the rows the server reports written. */
+  /** Single 18.16-era server: no dedup token and no Replicated tables drop a raced repeat, so the writer repairs it. */
+  private repairsRaces(ft: ClickHouseFeatures): boolean {
+    return !ft.dedupToken && this.cfg.cluster === undefined;
+  }
+
+  /**
+   * Finds every batch of the ledger whose landed rows exceed its records and that no repair has
+   * seen at that count (a writer killed between a racing insert and its check), and repairs it.
+   * Runs on the first write of a store and then every few minutes; both tables it groups hold one
+   * row per batch. Returns the ids repaired.
+   */
+  async repairDuplicates(): Promise<string[]> {
+    if (!this.repairsRaces(await this.features())) return [];
+    const over = await this.rows<{ batch_id: string; landed: string; records: string; tenant: string; min_s: string; max_s: string }>(
+      `SELECT batch_id, landed, records, tenant, min_s, max_s
+        FROM (SELECT batch_id, sum(rows) AS landed FROM ${this.t('flows_landed')} GROUP BY batch_id)
+        ANY INNER JOIN (SELECT batch_id, any(records) AS records, any(tenant) AS tenant, toUInt32(min(min_ts)) AS min_s, toUInt32(max(max_ts)) AS max_s
+          FROM ${this.t('batches')} GROUP BY batch_id) USING batch_id
+        WHERE landed > records`,
+    );
+    if (over.length === 0) return [];
+    const seen = await this.known(over.map((r) => r.batch_id), true);
+    const todo: Repair[] = over
+      .filter((r) => Number(r.landed) > (seen.get(r.batch_id)?.repaired ?? 0))
+      .map((r) => ({ id: r.batch_id, tenant: r.tenant, records: Number(r.records), minS: Number(r.min_s), maxS: Number(r.max_s), landed: Number(r.landed) }));
+    if (todo.length > 0) await this.repair(todo);
+    return todo.map((r) => r.id);
+  }
+
+  /**
+   * Collapses the copies of raced batches: OPTIMIZE ... FINAL of their day partitions (the
+   * ReplacingMergeTree key ends in batch_id, row_no, and a row's copies share its ts, so they are
+   * in one partition), then counts each batch's rows in the raw table (its tenant and hours: a key
+   * range) and records the landed count it was checked at. A merge can be refused while another
+   * runs on the same parts, so the count decides, with a few tries. Costly (a day partition is
+   * rewritten), and only ever run for a race.
+   */
+  private async repair(batches: readonly Repair[]): Promise<void> {
+    const days = new Set<number>();
+    for (const b of batches) for (let s = b.minS - (b.minS % 86_400); s <= b.maxS; s += 86_400) days.add(Number(new Date(s * 1000).toISOString().slice(0, 10).replace(/-/g, '')));
+    const ids = batches.map((b) => quoteString(b.id)).join(', ');
+    const tenants = [...new Set(batches.map((b) => b.tenant))].map(quoteString).join(', ');
+    const minS = Math.min(...batches.map((b) => b.minS));
+    const maxS = Math.max(...batches.map((b) => b.maxS));
+    let counts = new Map<string, number>();
+    for (let attempt = 1; ; attempt++) {
+      for (const day of days) await this.ch.command({ query: `OPTIMIZE TABLE ${this.local('flows')} PARTITION ${quoteNumber(day)} FINAL` });
+      const rs = await this.rows<{ batch_id: string; n: string }>(
+        `SELECT batch_id, count() AS n FROM ${this.t('flows')} WHERE tenant IN (${tenants})
+          AND ts >= toDateTime(${quoteNumber(minS)}, 'UTC') AND ts <= toDateTime(${quoteNumber(maxS)}, 'UTC') AND batch_id IN (${ids}) GROUP BY batch_id`,
+      );
+      counts = new Map(rs.map((r) => [r.batch_id, Number(r.n)]));
+      if (batches.every((b) => (counts.get(b.id) ?? 0) <= b.records)) break;
+      if (attempt >= 10) {
+        const bad = batches.find((b) => (counts.get(b.id) ?? 0) > b.records)!;
+        throw new Error(`clickhouse ${this.cfg.database}.flows: batch ${bad.id} still holds ${counts.get(bad.id)} rows for ${bad.records} records after ${attempt} OPTIMIZE ... FINAL runs`);
+      }
+      await new Promise((ok) => setTimeout(ok, 200 * attempt));
+    }
+    await this.ch.command({
+      query: `INSERT INTO ${this.t('flows_repaired')} VALUES ${batches.map((b) => `(${quoteString(b.id)}, ${quoteNumber(b.landed)}, now())`).join(', ')}`,
+    });
+    this.repairs += batches.length;
+  }
+
+  /** One INSERT of the rows of these batches (one Native block, see clickhouse-native.ts); returns the rows the server reports written. */
   private async insertRows(items: readonly RowBinaryItem[], settings: ClickHouseSettings): Promise<number> {
-    const { columns, body } = rowBinaryBody(items);
+    this.flowTypes ??= this.rows<{ name: string; type: string }>(
+      `SELECT name, type FROM system.columns WHERE database = ${quoteString(this.cfg.database)} AND table = 'flows'`,
+    ).then((rs) => new Map(rs.map((r) => [r.name, r.type])));
+    let types: Map<string, string>;
+    try {
+      types = await this.flowTypes;
+    } catch (e) {
+      this.flowTypes = undefined;
+      throw e;
+    }
+    let native: ReturnType<typeof nativeBody>;
+    try {
+      native = nativeBody(items, types);
+    } catch (e) {
+      this.flowTypes = undefined; // a column added since (another writer migrated): read the types again on the retry
+      throw e;
+    }
+    const { columns, body, plainForLowCardinality } = native;
     const res = await this.ch.exec({
-      query: `INSERT INTO ${this.t('flows')} (${columns}) FORMAT RowBinary`,
+      query: `INSERT INTO ${this.t('flows')} (${columns}) FORMAT Native`,
       values: Readable.from([body]),
-      clickhouse_settings: settings,
+      clickhouse_settings: plainForLowCardinality ? { ...settings, low_cardinality_allow_in_native_format: 0 } : settings,
     });
     res.stream.resume();
     await new Promise<void>((ok, fail) => res.stream.on('end', ok).on('error', fail));
@@ -457,7 +616,7 @@ export class ClickHouseStore implements FlowStore {
     };
   }
 
-  /** Raw rows in (ts, batch_id, row_no) order, keyset-paginated; FINAL where a repeated batch may still be stored twice. */
+  /** Raw rows in (ts, batch_id, row_no) order, keyset-paginated; no FINAL (see the class comment). */
   async listFlows(tenant: string, query: FlowListQuery, opts: QueryOptions = {}): Promise<FlowListResult> {
     const t = checkTenant(tenant);
     const qy = parseQuery(FlowListQuerySchema, query, 'listFlows');
@@ -479,7 +638,7 @@ export class ClickHouseStore implements FlowStore {
     });
     const rows = await this.rows<Record<string, string | number | null>>(
       `SELECT toUInt32(ts) AS p_ts, batch_id AS p_batch, row_no AS p_row, ${cols.join(', ')}, extra AS c_extra
-        FROM ${this.t('flows')}${ft.dedupToken ? '' : ' FINAL'} WHERE ${where}
+        FROM ${this.t('flows')} WHERE ${where}
         ORDER BY ts ${dir}, batch_id ${dir}, row_no ${dir} LIMIT ${quoteNumber(qy.limit)}`,
       opts,
     );
@@ -498,12 +657,13 @@ export class ClickHouseStore implements FlowStore {
   }
 
   private source(rollup: RollupSpec | null, metric: 'flows' | 'packets' | 'bytes', ft: ClickHouseFeatures): { table: string; time: string; measure: string } {
-    // FINAL (before 22.2): a batch written twice by racing writers is collapsed at read time, at a
-    // price (24 h of 10M flows: 27.6 s on 18.16, see README). Servers with insert_deduplication_token
-    // never store the repeat, so they read the table as it is. count() is wrong under FINAL on 18.16; sum(1) is right.
+    // No FINAL on any server: the writers keep each batch in the raw table once (a token or
+    // Replicated tables drop a repeat; on one 18.16 server the writer repairs a race before its
+    // write returns, see the class comment). FINAL cost 27.6 s over 24 h of 10M flows on 18.16.
+    // sum(1), not count(): count() was wrong under FINAL on 18.16 and costs the same.
     if (rollup === null)
       return {
-        table: `${this.t('flows')}${ft.dedupToken ? '' : ' FINAL'}`,
+        table: this.t('flows'),
         time: 'ts',
         measure: metric === 'flows' ? 'sum(toUInt64(1))' : `sum(ifNull(${metric}, 0))`,
       };
