@@ -1,11 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { endpoints } from '@sightline/testkit';
+import { ChdbSession, chdbTestOptions, endpoints } from '@sightline/testkit';
 import { ClickHouseStore, featuresFor } from '@sightline/store';
 // The DDL builder is not re-exported by the package index (only featuresFor is): read it from the module
 // itself so the tables and columns checked here are exactly the ones a current server gets.
@@ -59,7 +57,7 @@ function schemaTables(): Map<string, Set<string>> {
 const TABLES = schemaTables();
 
 test('grafana: the schema reader finds the store tables (guards the checks below)', () => {
-  assert.deepEqual([...TABLES.keys()].sort(), ['batches', 'flows', 'flows_1h', 'flows_1m', 'flows_5m', 'flows_landed']);
+  assert.deepEqual([...TABLES.keys()].sort(), ['batches', 'flows', 'flows_1h', 'flows_1m', 'flows_5m', 'flows_landed', 'flows_repaired']);
   for (const c of ['tenant', 'ts', 'bytes', 'packets', 'src_k8s_workload', 'action']) assert.ok(TABLES.get('flows')?.has(c), `flows.${c}`);
   for (const c of ['tenant', 'bucket', 'k_src_k8s_workload', 'k_dst_port', 'k_action', 'flows', 'bytes']) assert.ok(TABLES.get('flows_5m')?.has(c), `flows_5m.${c}`);
   assert.ok(!TABLES.get('flows_1m')?.has('src_port'), 'rollups have no source port');
@@ -273,30 +271,6 @@ test('grafana: no query uses what ClickHouse 18.16 lacks (toStartOfInterval, $__
   assert.deepEqual(bad, []);
 });
 
-const cacheDir = process.env.SIGHTLINE_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'sightline');
-const chdbPython = process.env.SIGHTLINE_CHDB_PYTHON ?? (existsSync(path.join(cacheDir, 'chdb-python')) ? path.join(cacheDir, 'chdb-python') : 'python3');
-const hasChdb = spawnSync(chdbPython, ['-c', 'import chdb'], { stdio: 'ignore' }).status === 0;
-/** In CI the current-engine test must run: a missing chDB is a failure there, not a skip. */
-const chdbRequired = process.env.CI === 'true';
-
-// Reads {statements, queries} on stdin, runs them in one chDB session, prints [{rows} | {error}] per query.
-const CHDB_RUNNER = `
-import json, sys
-from chdb import session
-job = json.load(sys.stdin)
-s = session.Session()
-for st in job["statements"]:
-    s.query(st)
-out = []
-for q in job["queries"]:
-    try:
-        text = s.query(q, "JSONCompact").bytes().decode()
-        out.append({"rows": json.loads(text)["data"] if text.strip() else []})
-    except Exception as e:
-        out.append({"error": str(e)[:500]})
-json.dump(out, sys.stdout)
-`;
-
 /**
  * The official plugin's macro expansion (grafana/clickhouse-datasource pkg/macros): for a 6-hour
  * range ending at `to` (seconds) and a 60 s interval.
@@ -418,20 +392,29 @@ test('grafana: every query runs on ClickHouse 18.16 (the local server) over the 
   }
 });
 
-test('grafana: every query runs on an embedded current ClickHouse (chDB) over the store DDL, with the expected answers', {
-  skip: hasChdb || chdbRequired ? false : 'needs chDB: bash infra/local/chdb.sh (or SIGHTLINE_CHDB_PYTHON=a python with chdb)',
-}, () => {
-  assert.ok(hasChdb, `chDB not found (python ${chdbPython}): bash infra/local/chdb.sh installs it; scripts/test.sh runs that through infra/local/test-tools.sh`);
+// chDB through testkit's runner: skipped (with how to install) only outside CI; with CI=true a missing chDB fails
+test('grafana: every query runs on an embedded current ClickHouse (chDB) over the store DDL, with the expected answers', chdbTestOptions(), async () => {
   const c = dashboardCase();
-  const statements = [
-    'CREATE DATABASE sightline',
-    ...clickhouseMigrations('sightline', featuresFor(COMPOSE_CLICKHOUSE, true)).flatMap((m) => m.statements),
-    'USE sightline',
-    ...c.data,
-  ];
-  const r = spawnSync(chdbPython, ['-c', CHDB_RUNNER], { input: JSON.stringify({ statements, queries: c.queries.map((q) => q.sql) }), encoding: 'utf8', maxBuffer: 64 << 20 });
-  assert.equal(r.status, 0, `chDB runner failed: ${r.stderr}`);
-  const version = spawnSync(chdbPython, ['-c', 'import chdb; print(chdb.query("SELECT version()", "CSV"), end="")'], { encoding: 'utf8' }).stdout.trim().replace(/"/g, '');
-  const results = z.array(z.union([z.object({ rows: z.array(z.array(z.unknown())) }), z.object({ error: z.string() })])).parse(JSON.parse(r.stdout));
-  c.check(results, `chDB ${version}`);
+  const s = await ChdbSession.open();
+  try {
+    const statements = [
+      'CREATE DATABASE sightline',
+      ...clickhouseMigrations('sightline', featuresFor(COMPOSE_CLICKHOUSE, true)).flatMap((m) => m.statements),
+      'USE sightline',
+      ...c.data,
+    ];
+    for (const sql of statements) await s.query(sql);
+    const results: ({ rows: unknown[][] } | { error: string })[] = [];
+    for (const q of c.queries) {
+      try {
+        const text = (await s.query(q.sql, { format: 'JSONCompact' })).data.toString('utf8');
+        results.push({ rows: text.trim() ? (JSON.parse(text) as { data: unknown[][] }).data : [] });
+      } catch (err) {
+        results.push({ error: (err as Error).message.slice(0, 500) });
+      }
+    }
+    c.check(results, `chDB ${s.version}`);
+  } finally {
+    await s.close();
+  }
 });
