@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CLOUDS } from '@sightline/flow';
 
 /**
  * Which flows a cluster can appear in. Clusters in different accounts or networks may use the
@@ -7,7 +8,7 @@ import { z } from 'zod';
  * of its cloud, and the attributor's ambiguity rule keeps it from stealing flows.
  */
 export const ClusterScopeSchema = z.object({
-  cloud: z.enum(['aws', 'gcp', 'azure']),
+  cloud: z.enum(CLOUDS),
   /** AWS account ids, GCP project ids (host project for Shared VPC), Azure subscription ids */
   accounts: z.array(z.string().min(1)).default([]),
   /** AWS VPC ids, GCP VPC network names, Azure VNet resource ids */

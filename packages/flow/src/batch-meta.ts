@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { FLOW_SCHEMA_VERSION } from './fields.js';
+import { CLOUDS, FLOW_SCHEMA_VERSION } from './fields.js';
 
 /**
  * The header of a Kafka message that carries one FlowBatch. Consumers read it (and dedupe
@@ -37,7 +37,7 @@ export const BatchMetaSchema = z.object({
   /** hex sha256 of the identity parts (see batchId); the dedupe key in the store */
   id: z.string().regex(/^[0-9a-f]{64}$/, '64 lower-case hex digits'),
   tenant: z.string().min(1),
-  cloud: z.enum(['aws', 'gcp', 'azure']),
+  cloud: z.enum(CLOUDS),
   /** AWS account id, GCP project id or Azure subscription id the source object belongs to */
   account: z.string().min(1),
   source: SourceRefSchema,

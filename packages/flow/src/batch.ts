@@ -1,4 +1,4 @@
-import { FIELD_LIST, fieldsForCloud, FLOW_SCHEMA_VERSION, type Cloud, type FieldSpec } from './fields.js';
+import { CLOUDS, FIELD_LIST, fieldsForCloud, FLOW_SCHEMA_VERSION, type Cloud, type FieldSpec } from './fields.js';
 
 /**
  * A columnar batch of normalized flows. Parsers fill columns in place (typed arrays for
@@ -133,8 +133,8 @@ export class FlowBatch {
 
   cloudOf(row: number): Cloud {
     const v = this.get(row, CLOUD_COL);
-    if (v !== 'aws' && v !== 'gcp' && v !== 'azure') throw new Error(`row ${row} has no cloud`);
-    return v;
+    if (typeof v !== 'string' || !(CLOUDS as readonly string[]).includes(v)) throw new Error(`row ${row} has no cloud`);
+    return v as Cloud;
   }
 
   /** The row as a plain object: every field of its cloud (null where absent), times as ISO-8601. */

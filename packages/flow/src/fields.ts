@@ -17,8 +17,9 @@ export type FieldKind =
   /** instant; held as epoch milliseconds (fractional ms keep sub-ms precision) in a Float64Array, NaN for null; written as ISO-8601 UTC */
   | 'time';
 
-export type Cloud = 'aws' | 'gcp' | 'azure';
-export const CLOUDS: readonly Cloud[] = ['aws', 'gcp', 'azure'];
+/** The clouds, written out once: every schema and type of a cloud derives from this list (the parsers' format registry checks it has the same). */
+export const CLOUDS = ['aws', 'gcp', 'azure'] as const;
+export type Cloud = (typeof CLOUDS)[number];
 
 export interface FieldSpec {
   readonly name: string;

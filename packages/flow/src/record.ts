@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FIELD_LIST, type FieldSpec } from './fields.js';
+import { CLOUDS, FIELD_LIST, type FieldSpec } from './fields.js';
 
 /**
  * The row form of a normalized flow, as it crosses boundaries in JSON (the CLI's NDJSON,
@@ -18,7 +18,7 @@ const shape: Record<string, z.ZodType> = Object.fromEntries(FIELD_LIST.map((s) =
 export const FlowRecordSchema = z
   .object({
     ...shape,
-    cloud: z.enum(['aws', 'gcp', 'azure']),
+    cloud: z.enum(CLOUDS),
     format: z.enum(['aws-vpc-text', 'aws-vpc-parquet', 'aws-tgw-text', 'aws-tgw-parquet', 'gcp-vpc-json', 'azure-nsg-v1', 'azure-nsg-v2', 'azure-vnet']),
     src_port: z.number().int().min(0).max(65535).nullable(),
     dst_port: z.number().int().min(0).max(65535).nullable(),

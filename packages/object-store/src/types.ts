@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { RandomAccessSource } from '@sightline/parsers';
+import type { Cloud, RandomAccessSource } from '@sightline/parsers';
 
 /**
  * The contract between object-store sources (S3, GCS, Azure Blob) and the collector.
@@ -8,7 +8,8 @@ import type { RandomAccessSource } from '@sightline/parsers';
  * the unit's flows were acknowledged by Kafka.
  */
 
-export type CloudKind = 'aws' | 'gcp' | 'azure';
+/** The cloud of a source: the flow record's (`@sightline/flow`'s CLOUDS, which the parsers' format registry matches). */
+export type CloudKind = Cloud;
 
 /** One unit of work: an object, or a byte range of it (Azure blocks added since the checkpoint). */
 export interface ObjectRef {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CLOUDS } from '@sightline/flow';
 import type { ObjectRef } from '@sightline/object-store';
 import { scrub } from './log.js';
 
@@ -11,7 +12,7 @@ export const DeadLetter = z.object({
   reason: z.string(),
   stage: z.literal('collector'),
   ref: z.object({
-    cloud: z.enum(['aws', 'gcp', 'azure']),
+    cloud: z.enum(CLOUDS),
     tenant: z.string(),
     account: z.string(),
     bucket: z.string(),
