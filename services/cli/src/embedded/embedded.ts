@@ -59,7 +59,7 @@ export async function runEmbedded(o: EmbeddedOptions): Promise<EmbeddedRun> {
     );
     o.out(`stored in DuckDB ${o.dbPath} (${result.batches} batches${result.duplicates ? `, ${result.duplicates} already there` : ''})`);
     api = await startEmbeddedApi({ path: o.dbPath, memoryLimit: EMBEDDED_MEMORY_LIMIT }, cfg.config.tenant, { host: cfg.config.api.host, port: o.port ?? cfg.config.api.port }, {
-      health: embeddedHealth(cfg.config.tenant, cfg.config.sources, result, Date.now()),
+      health: embeddedHealth(cfg.config.tenant, result, Date.now()),
     });
     const talkers = await queryTopTalkers(api.url, api.token, result.fromMs, result.toMs);
     o.out('');

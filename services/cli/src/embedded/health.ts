@@ -6,7 +6,7 @@ import type { PipelineResult } from './pipeline.js';
  * metrics listener to scrape). The embedded pipeline reads the configured sources once, so the
  * lag is now minus the newest flow end it stored, and nothing waits between stages once it is done.
  */
-export function embeddedHealth(tenant: string, sources: string[], result: PipelineResult, finishedAt: number): PipelineHealthSource {
+export function embeddedHealth(tenant: string, result: PipelineResult, finishedAt: number): PipelineHealthSource {
   return {
     async health(asked: string): Promise<PipelineHealth> {
       const now = Date.now();
@@ -15,21 +15,20 @@ export function embeddedHealth(tenant: string, sources: string[], result: Pipeli
       return {
         mode: 'embedded',
         at: now,
+        // one row per configured source: its lag is now minus the newest flow end read from it
         sources: mine
-          ? [
-              {
-                cloud: 'local',
-                account: 'files',
-                source: sources.join(', '),
-                lagSeconds: Number.isFinite(result.toMs) ? Math.max(0, Math.round((now - result.toMs) / 1000)) : null,
-                lastReadAt: finishedAt,
-                objectsRead: result.objects - result.failed,
-                records: result.flows,
-                errors: result.failed + result.parse.errors,
-                // the embedded mode keeps no dead letters: bad lines and objects are reported on stderr
-                deadLetters: null,
-              },
-            ]
+          ? result.sources.map((t) => ({
+              cloud: t.cloud ?? 'local',
+              account: t.account ?? 'unknown',
+              source: t.source,
+              lagSeconds: Number.isFinite(t.newestMs) ? Math.max(0, Math.round((now - t.newestMs) / 1000)) : null,
+              lastReadAt: t.objects > t.failed ? finishedAt : null,
+              objectsRead: t.objects - t.failed,
+              records: t.flows,
+              errors: t.failed,
+              // the embedded mode keeps no dead letters: bad lines and objects are reported on stderr
+              deadLetters: null,
+            }))
           : [],
         enricher: mine ? { lagMessages: 0, pendingRows: 0, attributedEnds: a.attributedSrc + a.attributedDst, unattributedEnds: a.unattributedSrc + a.unattributedDst } : null,
         unreachable: [],

@@ -27,6 +27,21 @@ export interface PipelineResult {
   /** the flows' time span (epoch ms; NaN when there were none) */
   fromMs: number;
   toMs: number;
+  /** per configured source (the console's Pipeline health): its objects, flows, failures and newest flow end */
+  sources: SourceTally[];
+}
+
+export interface SourceTally {
+  /** the source as configured (a folder or file under the config's folder) */
+  source: string;
+  /** of its first batch */
+  cloud: string | null;
+  account: string | null;
+  objects: number;
+  flows: number;
+  failed: number;
+  /** the newest flow end (or start) read from it, epoch ms; NaN: none */
+  newestMs: number;
 }
 
 /** Issues of one object passed on to onIssue; the rest are counted in one line (a blob of 10^6 bad records is not 10^6 log lines). */
@@ -72,7 +87,8 @@ export function loadClusters(cfg: LoadedConfig): Attributor {
 export async function runPipeline(cfg: LoadedConfig, store: FlowStore, opts: PipelineOptions = {}): Promise<PipelineResult> {
   const onIssue = opts.onIssue ?? (() => {});
   const attributor = loadClusters(cfg);
-  const files = listLocalObjects(cfg.config.sources.map((s) => path.resolve(cfg.dir, s)));
+  const roots = cfg.config.sources.map((s) => path.resolve(cfg.dir, s));
+  const files = listLocalObjects(roots);
   const r: PipelineResult = {
     objects: files.length,
     flows: 0,
@@ -84,6 +100,7 @@ export async function runPipeline(cfg: LoadedConfig, store: FlowStore, opts: Pip
     attribution: newAttributionStats(),
     fromMs: Infinity,
     toMs: -Infinity,
+    sources: cfg.config.sources.map((source) => ({ source, cloud: null, account: null, objects: 0, flows: 0, failed: 0, newestMs: NaN })),
   };
   const writer = writeBehind(store, r);
   for (const file of files) {
@@ -96,6 +113,11 @@ export async function runPipeline(cfg: LoadedConfig, store: FlowStore, opts: Pip
     // what the collector's batch meta says for a bucket's object: scopes records of account `unknown`
     const objectAccount = awsAccountOfKey(key);
     let seq = 0;
+    const tallied = r.sources[roots.findIndex((root) => file === root || file.startsWith(root + path.sep))];
+    const flowsBefore = r.flows;
+    // the object's own newest end, kept apart from the run's for its source's lag
+    const toBefore = r.toMs;
+    r.toMs = -Infinity;
     try {
       for await (const batch of parseObject(fileInput(file), { source: key, stats: r.parse, onIssue: report })) {
         if (batch.length === 0) continue;
@@ -111,12 +133,24 @@ export async function runPipeline(cfg: LoadedConfig, store: FlowStore, opts: Pip
           seq: seq++,
           records: batch.length,
         });
+        if (tallied && tallied.cloud === null) {
+          tallied.cloud = meta.cloud;
+          tallied.account = meta.account;
+        }
         await writer.enqueue(meta, batch);
       }
     } catch (err) {
       if (err instanceof StoreFailure) throw err.cause;
       r.failed++;
+      if (tallied) tallied.failed++;
       onIssue(`${key}: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      if (tallied) {
+        tallied.objects++;
+        tallied.flows += r.flows - flowsBefore;
+        if (r.toMs > (Number.isNaN(tallied.newestMs) ? -Infinity : tallied.newestMs)) tallied.newestMs = r.toMs;
+      }
+      r.toMs = Math.max(toBefore, r.toMs);
     }
     if (reported > MAX_ISSUES_PER_OBJECT) onIssue(`${key}: ${reported - MAX_ISSUES_PER_OBJECT} more issues not shown`);
   }
