@@ -369,12 +369,21 @@ export class ClickHouseStore implements FlowStore {
     } else if (this.cfg.cluster !== undefined) {
       // one block per batch, synchronously on its shard: a repeat of the batch is then the same
       // block, which the shard's Replicated tables (rollups included) drop (clickhouse-cluster.ts)
-      // (a few at a time, so both shards work at once; a failure fails the call before the ledger write)
+      // (a few at a time, so both shards work at once; after a failure no new insert starts, the ones
+      // in flight are waited for, and the call fails before the ledger write: a retry finds the rest)
       let next = 0;
+      let failed: { e: unknown } | undefined;
       const worker = async (): Promise<void> => {
-        while (next < rows.length) await this.insertRows([rows[next++]!], { insert_distributed_sync: 1 });
+        while (failed === undefined && next < rows.length) {
+          try {
+            await this.insertRows([rows[next++]!], { insert_distributed_sync: 1 });
+          } catch (e) {
+            failed ??= { e };
+          }
+        }
       };
       await Promise.all(Array.from({ length: Math.min(CLUSTER_INSERTS_IN_FLIGHT, rows.length) }, worker));
+      if (failed !== undefined) throw failed.e;
     } else if (rows.length > 0) {
       await this.insertRows(rows, {});
       if (repairing) {
