@@ -303,4 +303,6 @@ test('every page renders at 1280x800 and at 390x844 without a horizontal scroll,
     assert.deepEqual(problems, [], `${w}x${h}`);
     await page.close();
   }
+  // after every page of every test: the token the console sent on each request is in no log line of the api
+  assert.ok(!sl.stderr().includes(sl.token), 'no token in the process\'s logs');
 });

@@ -12,6 +12,8 @@ export interface Started {
   consoleUrl: string;
   token: string;
   stdout(): string;
+  /** its log lines and warnings */
+  stderr(): string;
   stop(): Promise<void>;
 }
 
@@ -47,6 +49,7 @@ export async function startSightline(): Promise<Started> {
     consoleUrl,
     token,
     stdout: () => out,
+    stderr: () => err,
     async stop() {
       if (!ended) {
         p.kill('SIGTERM');
