@@ -1,6 +1,5 @@
 import type { FlowBatch } from '@sightline/flow';
 
-export type { FormatId } from './registry.js';
 
 /** Counters every parser keeps; the CLI prints them with --stats, services export them as metrics. */
 export interface ParseStats {
