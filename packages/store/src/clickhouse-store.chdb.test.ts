@@ -16,7 +16,7 @@ import { enrichedBatch } from './testdata/synthetic.js';
 
 /**
  * ClickHouseStore on a current ClickHouse engine (chDB 26.x through the testkit's HTTP adapter:
- * the store's own client, RowBinary inserts with their dedup tokens, and SQL, unchanged): the store
+ * the store's own client, its inserts (the bytes it sends, in their format) with their dedup tokens, and SQL, unchanged): the store
  * contract both engines owe; every query shape (time series and top-N; raw, each rollup and auto;
  * filters, null included; every metric) answered with the numbers computed here from the batches,
  * by chDB and by the local ClickHouse 18.16 from the same rows; and the dedup token where two
@@ -382,7 +382,7 @@ test('clickhouse on chDB: two writers racing on one batch store it once, in the 
     const meta = metaFor('acme', 'race/1', batch.length);
     const before = http.statements.length;
     const results = await Promise.all([a.writeBatch(meta, batch), b.writeBatch(meta, batch)]);
-    const inserts = http.statements.slice(before).filter((q) => /^INSERT INTO `\w+`\.`flows` \(.*\) FORMAT RowBinary$/.test(q));
+    const inserts = http.statements.slice(before).filter((q) => /^INSERT INTO `\w+`\.`flows` \(.*\) FORMAT \w+$/.test(q));
     assert.equal(inserts.length, 2, 'both writers looked the batch up before either inserted, and both inserted (the race the token is for)');
     assert.ok(results.some((r) => r.written), 'one of them wrote it');
     const q = { from: T0, to: T0 + HOUR, stepSeconds: 3600, metric: 'flows' as const };

@@ -19,7 +19,7 @@ import { z } from 'zod';
  * - `startChdbHttp`: the part of ClickHouse's HTTP interface the official Node client uses
  *   (POST a statement, or an INSERT's data with the statement in `?query=`; settings as URL
  *   parameters; `X-ClickHouse-Summary`; errors as `Code: N. DB::Exception`), passed to a session,
- *   so `ClickHouseStore` runs unchanged (migrate, RowBinary inserts with their dedup tokens, every
+ *   so `ClickHouseStore` runs unchanged (migrate, its inserts in whatever format it sends, dedup tokens, every
  *   query) on the current engine. It is a transport adapter over the real engine, not a server:
  *   what it cannot show (HTTP, async inserts, server settings, replication) is listed in
  *   packages/store/README.md.
