@@ -64,17 +64,14 @@ export async function generateDuckDB(store: DuckDBConnectionHolder, opts: GenOpt
   const d = end('dw', 'dr', o.internet / 2, o.unattributed / 2);
   await store.withConnection(async (c) => {
     await c.run('SELECT setseed(0.42)');
-    await c.run(`CREATE TEMP TABLE gen AS SELECT i,
-        make_timestamp(${o.t0 * 1000}::BIGINT + CAST(floor(random() * ${DAY * 1000}) AS BIGINT)) AS ts,
-        CAST(floor(random() * random() * ${o.workloads}) AS BIGINT) AS sw, CAST(floor(random() * random() * 10) AS BIGINT) AS peer,
-        random() AS sr, random() AS dr,
-        CAST(floor(exp(random() * random() * 12)) AS BIGINT) AS packets, random() AS ar
-      FROM range(${o.flows}) t(i) ORDER BY ts`);
-    // the destination: one of the source's 10 peers; its port is the destination's own
-    await c.run(`CREATE TEMP TABLE gen2 AS SELECT *, (sw * 7 + peer * 13 + 1) % ${o.workloads} AS dw FROM gen ORDER BY ts`);
-    await c.run('DROP TABLE gen');
-    await c.run(`CREATE TEMP TABLE gen AS SELECT *, (ARRAY[${PORTS.join(', ')}])[1 + dw % 10] AS dst_port FROM gen2 ORDER BY ts`);
-    await c.run('DROP TABLE gen2');
+    // the destination: one of the source's 10 peers; its port is the destination's own (one sort, by time)
+    await c.run(`CREATE TEMP TABLE gen AS SELECT *, (ARRAY[${PORTS.join(', ')}])[1 + dw % 10] AS dst_port
+      FROM (SELECT *, (sw * 7 + peer * 13 + 1) % ${o.workloads} AS dw
+        FROM (SELECT i, make_timestamp(${o.t0 * 1000}::BIGINT + CAST(floor(random() * ${DAY * 1000}) AS BIGINT)) AS ts,
+            CAST(floor(random() * random() * ${o.workloads}) AS BIGINT) AS sw, CAST(floor(random() * random() * 10) AS BIGINT) AS peer,
+            random() AS sr, random() AS dr, CAST(floor(exp(random() * random() * 12)) AS BIGINT) AS packets, random() AS ar
+          FROM range(${o.flows}) t(i)))
+      ORDER BY ts`);
     await c.run(`INSERT INTO flows (${COLUMNS})
       SELECT ${lit(o.tenant)}, 'gen-' || (i // 8192), i % 8192, ts, 'aws', 'aws-vpc-text', '123456789012', ${s.addr}, ${d.addr}, 40000 + i % 20000, dst_port,
         CASE WHEN dst_port = 53 THEN 17 ELSE 6 END, packets, packets * 800, ts, CASE WHEN ar < 0.05 THEN 'reject' ELSE 'accept' END, 'ingress',
