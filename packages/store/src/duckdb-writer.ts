@@ -1,21 +1,22 @@
-import { DuckDBDataChunk, DuckDBTypeId, type DuckDBAppender, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
+import { BIGINT, DuckDBTableFunction, DuckDBTypeId, TIMESTAMP, VARCHAR, type DuckDBConnection, type DuckDBDataChunk, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import type { BatchMeta, FlowBatch } from '@sightline/flow';
 import { CHUNK_ROWS, vectorOf, writeConstantString, writeDoubles, writeInt32s, writeInt64s, writeNulls, writeStrings } from './duckdb-vectors.js';
 import { ROLLUP_DIMS, ROLLUPS, rollupTable, rowTime, STORED_FIELDS, type StoredField } from './schema.js';
 
 /**
- * The DuckDB write path: group commit, raw rows appended straight into `flows`.
+ * The DuckDB write path: group commit, raw rows inserted straight into `flows`.
  *
  * Why it looks like this (measured on the embedded demo at 40x the samples, 449,616 flows, 2 cores):
  * - Each transaction (ledger, raw rows, three rollups) has a fixed cost of a few hundred ms, so the
  *   batches waiting when the connection frees up are written together in one transaction.
- * - The raw rows go into `flows` through an appender inside that transaction, filled column by
- *   column by duckdb-vectors.ts (one native call per column per 2048-row chunk, each distinct string
- *   handed over once per chunk). The earlier path staged every row into a temp table and copied it
- *   into `flows` with `INSERT … SELECT`: two copies of every row, and node-api's per-value vector
- *   calls cost several times the parsing.
- * - Only the rollup keys (16 columns) are staged, into a temp table; the 1m rollup is grouped from it
- *   in SQL, and the 5m and 1h rollups from the 1m rows (a tenth to a hundredth of the rows).
+ * - DuckDB reads the group's rows from a table function (`RowSource`) whose chunks are filled column
+ *   by column by duckdb-vectors.ts (one native call per column per 2048-row chunk, each distinct
+ *   string handed over once per chunk). The earlier path staged every row into a temp table and
+ *   copied it into `flows` with `INSERT … SELECT`: two copies of every row, node-api's per-value
+ *   vector calls cost several times the parsing, and the rows went through the WAL, so the checkpoint
+ *   at close compressed all of them again.
+ * - The rollup keys come from a second table function over the same batches; the 1m rollup is
+ *   grouped from them, the 5m and 1h rollups from the 1m rows (a tenth to a hundredth of the rows).
  * A group that fails (a bad value in one batch, or another store on the same file claiming one of
  * its batches first) is rolled back and its batches written one by one, so one bad batch fails
  * alone and every other batch of the group is still written exactly once.
@@ -34,13 +35,6 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
-/** An appender and what each of its columns is filled from. */
-interface Target {
-  appender: DuckDBAppender;
-  types: DuckDBType[];
-  columns: Column[];
-}
-
 /**
  * A column of a target table: a stored field (by its batch column), one of the row's own columns,
  * or one the writer does not know (a column a later migration added for a field this code lacks): NULL.
@@ -49,15 +43,78 @@ type Column =
   | { kind: 'field'; field: StoredField; type: DuckDBTypeId }
   | { kind: 'tenant' | 'batch_id' | 'row_no' | 'ts' | 'extra' | 'unknown' };
 
-interface Tables {
-  flows: Target;
-  rk: Target;
+/** A batch of the group being written, with each row's time (ms). */
+interface Item {
+  m: BatchMeta;
+  batch: FlowBatch;
+  ts: Float64Array;
+}
+
+/** Fills `rows` rows of a chunk from the item's rows [start, start + rows). */
+type Fill = (out: DuckDBDataChunk, it: Item, start: number, rows: number) => void;
+
+let functionSeq = 0;
+
+/**
+ * A table function registered on the connection that yields the rows of the items given to
+ * `scan`, a chunk per call, never two batches in one chunk (tenant and batch id are constants of a
+ * chunk). DuckDB calls it from its own thread; node-api runs the call on the JavaScript thread and
+ * blocks the scan until it returns, so `scan`'s query sees exactly these items. A fill that throws
+ * fails the query with its message.
+ */
+class RowSource {
+  private items: Item[] = [];
+  private b = 0;
+  private start = 0;
+
+  constructor(conn: DuckDBConnection, readonly name: string, columns: { name: string; type: DuckDBType }[], fill: Fill) {
+    const fn = DuckDBTableFunction.create({
+      name,
+      bindFunction: (info) => {
+        for (const c of columns) info.addResultColumn(c.name, c.type);
+      },
+      initFunction: () => {},
+      mainFunction: (info, out) => {
+        try {
+          while (this.b < this.items.length && this.start >= this.items[this.b]!.batch.length) {
+            this.b++;
+            this.start = 0;
+          }
+          const it = this.items[this.b];
+          if (it === undefined) {
+            out.rowCount = 0;
+            return;
+          }
+          const rows = Math.min(CHUNK_ROWS, it.batch.length - this.start);
+          out.rowCount = rows;
+          fill(out, it, this.start, rows);
+          this.start += rows;
+        } catch (e) {
+          info.setError(e instanceof Error ? e.message : String(e));
+          out.rowCount = 0;
+        }
+      },
+    });
+    conn.registerTableFunction(fn);
+  }
+
+  /** Runs `query` (which reads this function once) over `items`. */
+  async scan<T>(items: Item[], query: () => Promise<T>): Promise<T> {
+    this.items = items;
+    this.b = 0;
+    this.start = 0;
+    try {
+      return await query();
+    } finally {
+      this.items = [];
+    }
+  }
 }
 
 export class DuckDBWriter {
   private readonly waiting: Pending[] = [];
   private scheduled = false;
-  private t: Tables | undefined;
+  private f: { raw: RowSource; keys: RowSource } | undefined;
 
   constructor(
     private readonly conn: DuckDBConnection,
@@ -136,89 +193,92 @@ export class DuckDBWriter {
   }
 
   /**
-   * One transaction: ledger claim, the raw rows appended straight into `flows` (the appender joins
-   * the connection's open transaction, so a rollback takes them back too), the rollups. Only the
-   * rollup keys are staged (a temp table of 16 columns), before the transaction: the 1m rollup is
-   * grouped from it, the 5m and 1h from the 1m rows.
+   * One transaction: ledger claim, the raw rows, the rollups. The raw rows and the rollup keys are
+   * read by DuckDB from two table functions over the group's batches (`INSERT INTO flows SELECT *
+   * FROM rows()`), which fill each 2048-row chunk when DuckDB asks for it: nothing is staged, the
+   * insert runs on DuckDB's threads (JavaScript fills a chunk per call between its own work), and an
+   * insert of more than a row group is written compressed to the database file as it goes instead
+   * of into the WAL for a checkpoint to compress later (measured: a 300 MB WAL and a checkpoint at
+   * close that took a third of the demo with an appender). The 1m rollup is grouped from the keys,
+   * the 5m and 1h from the 1m rows.
    */
   private async commit(group: Pending[]): Promise<void> {
-    const t = await this.tables();
-    try {
-      await this.commitTo(t, group);
-    } catch (e) {
-      await this.conn.run('ROLLBACK').catch(() => undefined);
-      // an appender that failed mid-group may hold rows of the group it did not flush: start afresh
-      this.dropTables();
-      throw e;
-    }
-  }
-
-  private async commitTo(t: Tables, group: Pending[]): Promise<void> {
-    await this.conn.run('DELETE FROM temp.rk');
-    const lp: DuckDBValue[] = [];
+    const f = await this.functions();
     const ledger: string[] = [];
-    const times: Float64Array[] = [];
+    const lp: DuckDBValue[] = [];
+    const items: Item[] = [];
     for (const p of group) {
       const ts = rowTimes(p.m, p.batch);
-      times.push(ts);
       let minTs = Infinity;
       let maxTs = -Infinity;
-      for (let i = 0; i < p.batch.length; i++) {
+      for (let i = 0; i < ts.length; i++) {
         if (ts[i]! < minTs) minTs = ts[i]!;
         if (ts[i]! > maxTs) maxTs = ts[i]!;
       }
       if (p.batch.length === 0) minTs = maxTs = Date.parse(p.m.createdAt);
-      appendRollupKeys(t.rk, p.m, p.batch, ts);
+      items.push({ m: p.m, batch: p.batch, ts });
       lp.push(p.m.id, p.m.tenant, p.batch.length, BigInt(Math.round(minTs * 1000)), BigInt(Math.round(maxTs * 1000)));
       const n = lp.length;
       ledger.push(`($${n - 4}, $${n - 3}, $${n - 2}, now(), make_timestamp($${n - 1}::BIGINT), make_timestamp($${n}::BIGINT))`);
     }
-    t.rk.appender.flushSync();
-
     await this.conn.run('BEGIN TRANSACTION');
-    {
+    try {
       const claimed = await this.conn.runAndReadAll(`INSERT INTO batches VALUES ${ledger.join(', ')} ON CONFLICT DO NOTHING RETURNING batch_id`, lp);
       if (claimed.currentRowCount !== group.length) throw new Error(`${group.length - claimed.currentRowCount} batch(es) of the group already in the ledger`);
-      for (let b = 0; b < group.length; b++) appendRaw(t.flows, group[b]!.m, group[b]!.batch, times[b]!);
-      t.flows.appender.flushSync();
+      await f.raw.scan(items, () => this.conn.run(`INSERT INTO flows SELECT * FROM ${f.raw.name}()`));
       const [finest, ...coarser] = ROLLUPS;
-      await this.conn.run(finestRollupSql(finest!.seconds));
+      await f.keys.scan(items, () => this.conn.run(finestRollupSql(finest!.seconds, f.keys.name)));
       await this.conn.run(`INSERT INTO ${rollupTable(finest!)} (tenant, bucket, ${DIMS_SQL}, flows, packets, bytes) SELECT * FROM temp.rolled`);
       for (const r of coarser) await this.conn.run(coarserRollupSql(r.seconds, rollupTable(r)));
       await this.conn.run('COMMIT');
+    } catch (e) {
+      await this.conn.run('ROLLBACK').catch(() => undefined);
+      throw e;
     }
   }
 
-  /** The appenders on `flows` and on the rollup-key staging table, made on first use (after the migrations). */
-  private async tables(): Promise<Tables> {
-    if (this.t !== undefined) return this.t;
-    await this.conn.run(`CREATE OR REPLACE TEMP TABLE rk (tenant VARCHAR, ts TIMESTAMP, ${ROLLUP_KEY_FIELDS.map((f) => `${q(f.spec.name)} ${f.spec.kind === 'string' ? 'VARCHAR' : 'BIGINT'}`).join(', ')})`);
+  /** The two table functions, registered on first use (after the migrations: `flows` gives the columns). */
+  private async functions(): Promise<{ raw: RowSource; keys: RowSource }> {
+    if (this.f !== undefined) return this.f;
     const cols = (await this.conn.runAndReadAll(
       `SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main' AND table_name = 'flows' ORDER BY column_index`,
     )).getColumnsJS()[0]?.map(String) ?? [];
     if (cols.length === 0) throw new Error('duckdb: no flows table (was migrate() run?)');
-    this.t = { flows: await target(this.conn, 'flows', 'main', cols), rk: await target(this.conn, 'rk', 'temp', ['tenant', 'ts', ...ROLLUP_KEY_FIELDS.map((f) => f.spec.name)]) };
-    return this.t;
-  }
-
-  private dropTables(): void {
-    if (this.t === undefined) return;
-    for (const x of [this.t.flows, this.t.rk]) {
-      try {
-        // rows of a failed group not flushed yet: closing flushes, and outside the rolled-back
-        // transaction they would be committed on their own
-        x.appender.clear();
-        x.appender.closeSync();
-      } catch {
-        // an appender that failed may refuse to close; it is dropped either way
+    // the column types, as the engine has them (an appender reports them; it writes nothing)
+    const probe = await this.conn.createAppender('flows');
+    const types = Array.from({ length: probe.columnCount }, (_, i) => probe.columnType(i));
+    probe.closeSync();
+    if (types.length !== cols.length) throw new Error(`duckdb: flows has ${types.length} columns, ${cols.length} named`);
+    const columns = cols.map((name, i): Column => {
+      if (name === 'tenant' || name === 'batch_id' || name === 'row_no' || name === 'ts' || name === 'extra') return { kind: name };
+      const field = BY_NAME.get(name);
+      return field === undefined ? { kind: 'unknown' } : { kind: 'field', field, type: types[i]!.typeId };
+    });
+    const fields = new Set(columns.flatMap((c) => (c.kind === 'field' ? [c.field] : [])));
+    const id = `${process.pid}_${++functionSeq}`;
+    const raw = new RowSource(this.conn, `sightline_flow_rows_${id}`, cols.map((name, i) => ({ name, type: types[i]! })), (out, it, start, rows) => {
+      for (const f of STORED_FIELDS) {
+        if (start === 0 && it.batch.columns[f.col] !== undefined && !fields.has(f)) throw new Error(`duckdb: the flows table has no column ${f.spec.name} (a migration is missing)`);
       }
-    }
-    this.t = undefined;
+      fillRaw(out, columns, it, start, rows);
+    });
+    const keys = new RowSource(
+      this.conn,
+      `sightline_rollup_keys_${id}`,
+      [
+        { name: 'tenant', type: VARCHAR },
+        { name: 'ts', type: TIMESTAMP },
+        ...ROLLUP_KEY_FIELDS.map((f) => ({ name: f.spec.name, type: f.spec.kind === 'string' ? VARCHAR : BIGINT })),
+      ],
+      fillRollupKeys,
+    );
+    this.f = { raw, keys };
+    return this.f;
   }
 
   /** A migration changed `flows`: the next group reads its columns again. */
   reset(): void {
-    this.dropTables();
+    this.f = undefined;
   }
 
   /** batches waiting or a group job queued */
@@ -227,7 +287,7 @@ export class DuckDBWriter {
   }
 
   close(): void {
-    this.dropTables();
+    this.f = undefined;
   }
 }
 
@@ -235,20 +295,6 @@ const BY_NAME = new Map(STORED_FIELDS.map((f) => [f.spec.name, f]));
 const DIMS_SQL = ROLLUP_DIMS.map(q).join(', ');
 /** The staged rollup keys: the dimensions, then the two summed measures. */
 const ROLLUP_KEY_FIELDS: readonly StoredField[] = [...ROLLUP_DIMS, 'packets', 'bytes'].map((d) => BY_NAME.get(d)!);
-
-/** An appender on `table` whose columns are `names`, each mapped to what fills it. */
-async function target(conn: DuckDBConnection, table: string, schema: string, names: readonly string[]): Promise<Target> {
-  // a temp table lives in catalog `temp`, schema `main`
-  const appender = schema === 'temp' ? await conn.createAppender(table, 'main', 'temp') : await conn.createAppender(table);
-  const types = Array.from({ length: appender.columnCount }, (_, i) => appender.columnType(i));
-  if (types.length !== names.length) throw new Error(`duckdb: ${table} has ${types.length} columns, ${names.length} named`);
-  const columns = names.map((name, i): Column => {
-    if (name === 'tenant' || name === 'batch_id' || name === 'row_no' || name === 'ts' || name === 'extra') return { kind: name };
-    const field = BY_NAME.get(name);
-    return field === undefined ? { kind: 'unknown' } : { kind: 'field', field, type: types[i]!.typeId };
-  });
-  return { appender, types, columns };
-}
 
 /** Each row's time (ms): the first time field it has, else the batch's creation. */
 function rowTimes(m: BatchMeta, batch: FlowBatch): Float64Array {
@@ -270,70 +316,54 @@ function fillField(v: ReturnType<typeof vectorOf>, f: StoredField, type: DuckDBT
   throw new Error(`duckdb: field ${f.spec.name} (${f.spec.kind}) cannot be written to a ${DuckDBTypeId[type]} column`);
 }
 
-/** Appends one batch's raw rows, 2048 per chunk. A field the batch carries must have its column. */
-function appendRaw(t: Target, m: BatchMeta, batch: FlowBatch, ts: Float64Array): void {
-  for (const f of STORED_FIELDS) {
-    if (batch.columns[f.col] !== undefined && !t.columns.some((c) => c.kind === 'field' && c.field === f)) {
-      throw new Error(`duckdb: the flows table has no column ${f.spec.name} (a migration is missing)`);
+/** One chunk of raw rows: every column of `flows`, in its order. */
+function fillRaw(out: DuckDBDataChunk, columns: readonly Column[], it: Item, start: number, rows: number): void {
+  const { m, batch } = it;
+  const extra = batch.extra;
+  for (const [k, c] of columns.entries()) {
+    const v = vectorOf(out, k);
+    switch (c.kind) {
+      case 'tenant':
+        writeConstantString(v, rows, m.tenant);
+        break;
+      case 'batch_id':
+        writeConstantString(v, rows, m.id);
+        break;
+      case 'row_no':
+        writeInt32s(v, rows, (i) => start + i);
+        break;
+      case 'ts':
+        writeInt64s(v, it.ts, start, rows, 1000);
+        break;
+      case 'extra':
+        if (extra === undefined) writeNulls(v, rows);
+        else
+          writeStrings(v, rows, (i) => {
+            const x = extra[start + i];
+            return x ? JSON.stringify(x) : null;
+          });
+        break;
+      case 'unknown':
+        writeNulls(v, rows);
+        break;
+      case 'field':
+        fillField(v, c.field, c.type, batch, start, rows);
     }
-  }
-  const extra = batch.extra !== undefined && batch.extra.some((x) => x !== null && x !== undefined) ? batch.extra : undefined;
-  const n = batch.length;
-  for (let start = 0; start < n; start += CHUNK_ROWS) {
-    const rows = Math.min(CHUNK_ROWS, n - start);
-    const chunk = DuckDBDataChunk.create(t.types, rows);
-    for (const [k, c] of t.columns.entries()) {
-      const v = vectorOf(chunk, k);
-      switch (c.kind) {
-        case 'tenant':
-          writeConstantString(v, rows, m.tenant);
-          break;
-        case 'batch_id':
-          writeConstantString(v, rows, m.id);
-          break;
-        case 'row_no':
-          writeInt32s(v, rows, (i) => start + i);
-          break;
-        case 'ts':
-          writeInt64s(v, ts, start, rows, 1000);
-          break;
-        case 'extra':
-          if (extra === undefined) writeNulls(v, rows);
-          else
-            writeStrings(v, rows, (i) => {
-              const x = extra[start + i];
-              return x ? JSON.stringify(x) : null;
-            });
-          break;
-        case 'unknown':
-          writeNulls(v, rows);
-          break;
-        case 'field':
-          fillField(v, c.field, c.type, batch, start, rows);
-      }
-    }
-    t.appender.appendDataChunk(chunk);
   }
 }
 
-/** Appends one batch's rollup keys (tenant, row time, dimensions, packets, bytes). */
-function appendRollupKeys(t: Target, m: BatchMeta, batch: FlowBatch, ts: Float64Array): void {
-  const n = batch.length;
-  for (let start = 0; start < n; start += CHUNK_ROWS) {
-    const rows = Math.min(CHUNK_ROWS, n - start);
-    const chunk = DuckDBDataChunk.create(t.types, rows);
-    writeConstantString(vectorOf(chunk, 0), rows, m.tenant);
-    writeInt64s(vectorOf(chunk, 1), ts, start, rows, 1000);
-    for (const [k, f] of ROLLUP_KEY_FIELDS.entries()) fillField(vectorOf(chunk, k + 2), f, t.types[k + 2]!.typeId, batch, start, rows);
-    t.appender.appendDataChunk(chunk);
-  }
+/** One chunk of rollup keys: tenant, row time, dimensions, packets, bytes. */
+function fillRollupKeys(out: DuckDBDataChunk, it: Item, start: number, rows: number): void {
+  writeConstantString(vectorOf(out, 0), rows, it.m.tenant);
+  writeInt64s(vectorOf(out, 1), it.ts, start, rows, 1000);
+  for (const [k, f] of ROLLUP_KEY_FIELDS.entries()) fillField(vectorOf(out, k + 2), f, f.spec.kind === 'string' ? DuckDBTypeId.VARCHAR : DuckDBTypeId.BIGINT, it.batch, start, rows);
 }
 
-/** The finest rollup of the staged keys, into a temp table the coarser rollups are summed from. */
-function finestRollupSql(seconds: number): string {
+/** The finest rollup of the group's keys, into a temp table the coarser rollups are summed from. */
+function finestRollupSql(seconds: number, keys: string): string {
   return `CREATE OR REPLACE TEMP TABLE rolled AS SELECT tenant, time_bucket(INTERVAL '${seconds} seconds', ts) AS bucket, ${DIMS_SQL},
       count(*) AS flows, sum(packets) AS packets, sum(bytes) AS bytes
-    FROM temp.rk GROUP BY tenant, bucket, ${DIMS_SQL}`;
+    FROM ${keys}() GROUP BY tenant, bucket, ${DIMS_SQL}`;
 }
 
 function coarserRollupSql(seconds: number, table: string): string {
