@@ -100,6 +100,10 @@ export const ApiConfigSchema = z.strictObject({
           username: z.string().default('default'),
           /** file holding the password, so the config itself carries no secret */
           passwordFile: z.string().min(1).optional(),
+          /** HTTPS: the CA file the server's certificate chains to, and a client certificate and key for mutual TLS */
+          tls: z.strictObject({ caFile: z.string().min(1), certFile: z.string().min(1).optional(), keyFile: z.string().min(1).optional() }).optional(),
+          /** cluster mode: the cluster's name in the servers' remote_servers (reads through its Distributed tables) */
+          cluster: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and underscore').optional(),
         }),
       ]),
       /** every query stops after this long (504) */

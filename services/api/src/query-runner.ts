@@ -297,5 +297,12 @@ export async function openQueryRunner(query: NonNullable<ApiConfig['query']>, re
   const { store, limits } = query;
   if (store.engine === 'duckdb') return DuckDBRunner.open(store.path, store.connections, { limits, memoryLimit: limits.duckdb.memoryLimit, registry });
   const password = store.passwordFile === undefined ? '' : readFileSync(store.passwordFile, 'utf8').trim();
-  return ClickHouseRunner.open({ url: store.url, database: store.database, username: store.username, password }, { limits, registry });
+  return ClickHouseRunner.open(
+    {
+      url: store.url, database: store.database, username: store.username, password,
+      ...(store.tls === undefined ? {} : { tls: store.tls }),
+      ...(store.cluster === undefined ? {} : { cluster: store.cluster }),
+    },
+    { limits, registry },
+  );
 }

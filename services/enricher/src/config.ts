@@ -19,6 +19,12 @@ export const StoreConfig = z.discriminatedUnion('engine', [
     database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and underscore'),
     username: z.string().default('default'),
     password: z.string().default(''),
+    /** a file holding the password (wins over `password`); read when the store opens */
+    passwordFile: z.string().min(1).optional(),
+    /** HTTPS: the CA file the server's certificate chains to, and a client certificate and key for mutual TLS */
+    tls: z.object({ caFile: z.string().min(1), certFile: z.string().min(1).optional(), keyFile: z.string().min(1).optional() }).strict().optional(),
+    /** cluster mode: the cluster's name in the servers' remote_servers (see packages/store README, "Cluster mode") */
+    cluster: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and underscore').optional(),
     /** LowCardinality in tables created from now on: unset = where the server has it as a stable type (19.0+); see packages/store README */
     lowCardinality: z.boolean().optional(),
   }).strict(),

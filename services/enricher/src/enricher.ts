@@ -31,6 +31,9 @@ export async function openStore(cfg: StoreConfig, log?: Logger, ttlDays?: Retent
     : ClickHouseStore.open(
       {
         url: cfg.url, database: cfg.database, username: cfg.username, password: cfg.password,
+        ...(cfg.passwordFile === undefined ? {} : { passwordFile: cfg.passwordFile }),
+        ...(cfg.tls === undefined ? {} : { tls: cfg.tls }),
+        ...(cfg.cluster === undefined ? {} : { cluster: cfg.cluster }),
         ...(cfg.lowCardinality === undefined ? {} : { lowCardinality: cfg.lowCardinality }),
         ...(ttlDays === undefined ? {} : { retentionDays: ttlDays }),
       },
