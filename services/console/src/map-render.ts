@@ -132,7 +132,8 @@ export function renderMap(container: HTMLElement, data: MapData, on: { select(se
     renderEdgeLabels: false,
     // arrow heads cost a second WebGL program and are illegible in a dense map: plain lines there
     defaultEdgeType: graph.size > 2000 ? 'line' : 'arrow',
-    enableEdgeEvents: true,
+    // edge picking renders every edge a second time; a dense map's edges are chosen from the list and a node's details
+    enableEdgeEvents: graph.size <= 2000,
     // every label on a small map; on a large one only the big nodes' (the others on hover)
     labelRenderedSizeThreshold: graph.order <= 60 ? 0 : 9,
     labelDensity: graph.order <= 60 ? 4 : 1,
