@@ -31,6 +31,7 @@ export interface ClickHouseCommander {
 }
 
 const DAY = 86_400_000;
+const BLOCK = 250_000;
 const CLUSTERS = ['eks-prod', 'gke-prod', 'aks-prod'];
 const PORTS = [443, 443, 443, 80, 53, 8080, 5432, 6379, 9092, 3306];
 
@@ -88,7 +89,7 @@ export async function generateDuckDB(store: DuckDBConnectionHolder, opts: GenOpt
 }
 
 /**
- * ClickHouse: INSERT SELECT from system.numbers in blocks of 1M through the real insert path (the
+ * ClickHouse: INSERT SELECT from system.numbers in blocks of 250k through the real insert path (the
  * rollup views fire). Values from intHash32 of the row number, so every run has the same rows.
  * `start` is written as the 18.16 column type (Int64 microseconds); on servers with DateTime64 use
  * a fresh schema of that server (the generator names only the columns it fills).
@@ -117,8 +118,10 @@ export async function generateClickHouse(client: ClickHouseCommander, database: 
   const s = end('src', 20, o.internet, o.unattributed);
   const d = end('dst', 40, o.internet / 2, o.unattributed / 2);
   const start = dateTime64 ? "toDateTime64(t, 6, 'UTC')" : 'toInt64(t) * 1000000';
-  for (let off = 0; off < o.flows; off += 1_000_000) {
-    const n = Math.min(1_000_000, o.flows - off);
+  // blocks small enough to finish within a client's request timeout on a loaded machine (1M rows through
+  // the three rollup views took over 120 s at a load average of 25 on 2 cores)
+  for (let off = 0; off < o.flows; off += BLOCK) {
+    const n = Math.min(BLOCK, o.flows - off);
     await client.command({
       query: `INSERT INTO ${database}.flows (${COLUMNS})
         SELECT '${o.tenant.replace(/[\\']/g, '\\$&')}', concat('gen-', toString(intDiv(number, 8192))), number % 8192, t, 'aws', 'aws-vpc-text', '123456789012', ${s.addr}, ${d.addr},
