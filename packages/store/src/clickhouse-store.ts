@@ -8,7 +8,8 @@ import { clickhouseMigrations, featuresFor, ROLLUP_NUMERIC, rollupKey, type Clic
 import { clickhouseLoggerClass, stderrJsonLogger, type StoreLogger } from './clickhouse-log.js';
 import { checkOnClusterAnswer, clusterBootstrap, clusterMigrations, distributedName, SHARDED_TABLES, type ClusterStatement } from './clickhouse-cluster.js';
 import { explainConnectionError } from './clickhouse-connect.js';
-import { rowBinaryBody, type RowBinaryItem } from './clickhouse-rowbinary.js';
+import { nativeBody } from './clickhouse-native.js';
+import type { RowBinaryItem } from './clickhouse-rowbinary.js';
 import { quoteIdent, quoteNumber, quoteString, quoteValue } from './clickhouse-sql.js';
 import { cutoffs, emptyReport, ledgerDays, uniformPolicy, type RetentionPolicy, type RetentionReport, type TenantCutoffs } from './retention.js';
 import { DEFAULT_RETENTION_DAYS, ROLLUPS, rollupTable, rowTime, STORED_FIELDS, type RollupSpec } from './schema.js';
@@ -136,6 +137,8 @@ export class ClickHouseStore implements FlowStore {
   readonly engine = 'clickhouse' as const;
   private ft: ClickHouseFeatures | undefined;
   private nextSweep = 0;
+  /** the flows table's column types (the Native insert names them); read again after a migration */
+  private flowTypes: Promise<Map<string, string>> | undefined;
   /** batches this store found written twice (raced) and repaired, since it opened */
   repairs = 0;
 
@@ -255,6 +258,7 @@ export class ClickHouseStore implements FlowStore {
 
   async migrate(): Promise<number[]> {
     const ft = await this.features();
+    this.flowTypes = undefined;
     if (this.cfg.cluster !== undefined) return this.migrateCluster(ft, this.cfg.cluster);
     await this.ch.command({ query: `CREATE DATABASE IF NOT EXISTS ${quoteIdent(this.cfg.database)}` });
     await this.ch.command({
@@ -502,13 +506,30 @@ export class ClickHouseStore implements FlowStore {
     this.repairs += batches.length;
   }
 
-  /** One INSERT of the rows of these batches; returns the rows the server reports written. */
+  /** One INSERT of the rows of these batches (one Native block, see clickhouse-native.ts); returns the rows the server reports written. */
   private async insertRows(items: readonly RowBinaryItem[], settings: ClickHouseSettings): Promise<number> {
-    const { columns, body } = rowBinaryBody(items);
+    this.flowTypes ??= this.rows<{ name: string; type: string }>(
+      `SELECT name, type FROM system.columns WHERE database = ${quoteString(this.cfg.database)} AND table = 'flows'`,
+    ).then((rs) => new Map(rs.map((r) => [r.name, r.type])));
+    let types: Map<string, string>;
+    try {
+      types = await this.flowTypes;
+    } catch (e) {
+      this.flowTypes = undefined;
+      throw e;
+    }
+    let native: ReturnType<typeof nativeBody>;
+    try {
+      native = nativeBody(items, types);
+    } catch (e) {
+      this.flowTypes = undefined; // a column added since (another writer migrated): read the types again on the retry
+      throw e;
+    }
+    const { columns, body, plainForLowCardinality } = native;
     const res = await this.ch.exec({
-      query: `INSERT INTO ${this.t('flows')} (${columns}) FORMAT RowBinary`,
+      query: `INSERT INTO ${this.t('flows')} (${columns}) FORMAT Native`,
       values: Readable.from([body]),
-      clickhouse_settings: settings,
+      clickhouse_settings: plainForLowCardinality ? { ...settings, low_cardinality_allow_in_native_format: 0 } : settings,
     });
     res.stream.resume();
     await new Promise<void>((ok, fail) => res.stream.on('end', ok).on('error', fail));
