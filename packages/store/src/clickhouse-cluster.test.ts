@@ -145,3 +145,21 @@ test('cluster: a batch written twice counts once: again through the ledger, and 
     await other.close();
   }
 });
+
+test('cluster: retention deletes what is due on every shard and replica, and keeps the rest', async () => {
+  const D0 = Date.UTC(2024, 9, 1, 8);
+  const old = Array.from({ length: 6 }, (_, k) => enrichedBatch(100 + k, 9500 + k, D0 + k * 60_000, 600_000));
+  const recent = Array.from({ length: 6 }, (_, k) => enrichedBatch(100 + k, 9600 + k, D0 + 40 * 86_400_000 + k * 60_000, 600_000));
+  await store.writeBatches([...old, ...recent].map((batch, k) => ({ meta: metaFor('ret', `ret/${k}`, batch.length), batch })));
+  const keep = recent.reduce((a, b) => a + b.length, 0);
+  // 45 days after D0 with 30 days of raw flows: the old batches' raw rows go, the recent ones stay
+  const report = await store.applyRetention(new Date(D0 + 45 * 86_400_000));
+  assert.equal(report.flows.rows, old.reduce((a, b) => a + b.length, 0), 'raw rows reported deleted');
+  await syncReplicas(database, ['flows']);
+  const where = "WHERE tenant = 'ret'";
+  await until('the mutation done on every replica', 60_000, async () =>
+    (await localCount('n1', `flows ${where}`)) + (await localCount('n3', `flows ${where}`)) === keep && (await localCount('n2', `flows ${where}`)) === (await localCount('n1', `flows ${where}`)),
+  );
+  const q = { from: D0, to: D0 + 41 * 86_400_000, stepSeconds: 41 * 86_400, metric: 'flows' as const, use: 'raw' as const };
+  assert.deepEqual((await store.timeSeries('ret', q)).points.reduce((a, p) => a + p.value, 0), keep);
+});
