@@ -1,4 +1,5 @@
 import { FNV_PRIME, FNV_SEED, SlotInterner } from '../../core/intern.js';
+import { asciiBytes, skipJsonWs } from '../../core/json-cursor.js';
 import { parseRfc3339Ms } from '../../core/time.js';
 
 /**
@@ -92,7 +93,7 @@ export class VnetStaged {
   }
 }
 
-const bytesOf = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+const bytesOf = asciiBytes;
 const TOP_KEYS = ['time', 'flowLogVersion', 'flowLogGUID', 'macAddress', 'category', 'flowLogResourceID', 'targetResourceID', 'operationName', 'flowRecords'].map(bytesOf);
 const K_FLOWS = bytesOf('flows');
 const K_ACL = bytesOf('aclID');
@@ -182,8 +183,7 @@ export class VnetFastReader {
     // time and flowRecords are required, and the time must read (the general code words both errors)
     if ((seen & 1) === 0 || (seen & (1 << 8)) === 0) return false;
     if (Number.isNaN(parseRfc3339Ms(o.time))) return false;
-    while (this.p < this.n && isWs(this.b[this.p]!)) this.p++;
-    return this.p === this.n;
+    return skipJsonWs(this.b, this.p, this.n) === this.n;
   }
 
   private flowRecords(): boolean {
@@ -444,11 +444,8 @@ export class VnetFastReader {
   // --- JSON pieces ----------------------------------------------------------------------
 
   private ws(): boolean {
-    const b = this.b;
-    let p = this.p;
-    while (p < this.n && isWs(b[p]!)) p++;
-    this.p = p;
-    return p < this.n;
+    this.p = skipJsonWs(this.b, this.p, this.n);
+    return this.p < this.n;
   }
 
   private open(ch: number): boolean {
@@ -534,4 +531,3 @@ export class VnetFastReader {
   }
 }
 
-const isWs = (c: number) => c === 32 || c === 10 || c === 13 || c === 9;

@@ -1,4 +1,5 @@
 import { daysFromCivil, parseRfc3339Ms } from '../../core/time.js';
+import { asciiBytes, JSON_FALSE, JSON_TRUE, matchJsonWord, skipJsonNumber, skipJsonWs } from '../../core/json-cursor.js';
 import { AddrCache, FNV_PRIME, FNV_SEED, SlotInterner } from '../../core/intern.js';
 import type { GcpCols, SideCols } from './gcp-cols.js';
 
@@ -17,7 +18,7 @@ import type { GcpCols, SideCols } from './gcp-cols.js';
  * value costs no new string at all; keys are matched as bytes.
  */
 
-const enc = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+const enc = asciiBytes;
 
 /** Keys of one object level, with the hash nextKey computes while scanning, so only one candidate is compared. */
 interface Keys {
@@ -126,7 +127,7 @@ export class GcpFastReader {
       }
     }
     if (!hasPayload) return false;
-    while (this.p < this.n && isWs(this.b[this.p]!)) this.p++;
+    this.p = skipJsonWs(this.b, this.p, this.n);
     if (this.p !== this.n) return false;
     // the row was clean before this line, so its cells tell what the line held
     let project = c.projectId[row] ?? null;
@@ -461,11 +462,8 @@ export class GcpFastReader {
 
   /** skips whitespace; false at the end of the input */
   private ws(): boolean {
-    const b = this.b;
-    let p = this.p;
-    while (p < this.n && isWs(b[p]!)) p++;
-    this.p = p;
-    return p < this.n;
+    this.p = skipJsonWs(this.b, this.p, this.n);
+    return this.p < this.n;
   }
 
   private open(): boolean {
@@ -687,40 +685,23 @@ export class GcpFastReader {
         if (c !== 44 || !this.ws()) return false;
       }
     }
-    if (ch === 116) return this.word(TRUE);
-    if (ch === 102) return this.word(FALSE);
+    if (ch === 116) return this.word(JSON_TRUE);
+    if (ch === 102) return this.word(JSON_FALSE);
     if (ch === 110) return this.isNull();
     return this.skipNumber();
   }
 
   private word(w: Uint8Array): boolean {
-    if (this.p + w.length > this.n) return false;
-    for (let j = 0; j < w.length; j++) if (this.b[this.p + j] !== w[j]) return false;
-    this.p += w.length;
+    const e = matchJsonWord(this.b, this.p, this.n, w);
+    if (e < 0) return false;
+    this.p = e;
     return true;
   }
 
   private skipNumber(): boolean {
-    const b = this.b;
-    let i = this.p;
-    const n = this.n;
-    if (b[i] === 45) i++;
-    const d0 = i;
-    while (i < n && b[i]! >= 48 && b[i]! <= 57) i++;
-    if (i === d0 || (b[d0] === 48 && i - d0 > 1)) return false;
-    if (i < n && b[i] === 46) {
-      const f = ++i;
-      while (i < n && b[i]! >= 48 && b[i]! <= 57) i++;
-      if (i === f) return false;
-    }
-    if (i < n && (b[i] === 101 || b[i] === 69)) {
-      i++;
-      if (i < n && (b[i] === 43 || b[i] === 45)) i++;
-      const f = i;
-      while (i < n && b[i]! >= 48 && b[i]! <= 57) i++;
-      if (i === f) return false;
-    }
-    this.p = i;
+    const e = skipJsonNumber(this.b, this.p, this.n);
+    if (e < 0) return false;
+    this.p = e;
     return true;
   }
 }
@@ -765,6 +746,3 @@ export function rfc3339Bytes(b: Uint8Array, s: number, e: number): number {
   return daysFromCivil(y, mo, d) * 86_400_000 + ((h * 60 + mi) * 60 + se) * 1000 + frac;
 }
 
-const TRUE = enc('true');
-const FALSE = enc('false');
-const isWs = (c: number) => c === 32 || c === 10 || c === 13 || c === 9;
