@@ -80,6 +80,80 @@ test('chdb: the flows columns after every migration are the field table\'s, type
   }
 });
 
+
+/** Tables that must keep a dedup window for the token to drop a repeat everywhere: flows and every view's target. */
+async function tablesWithoutWindow(s: ChdbSession, database: string): Promise<string[]> {
+  const tables = await s.rows<{ name: string; engine: string; create_table_query: string }>(
+    `SELECT name, engine, create_table_query FROM system.tables WHERE database = '${database}'`,
+  );
+  const ddl = new Map(tables.map((t) => [t.name, t.create_table_query]));
+  const windowOf = (t: string): number => Number(/non_replicated_deduplication_window = (\d+)/.exec(ddl.get(t) ?? '')?.[1] ?? 0);
+  const targets = tables
+    .filter((t) => t.engine === 'MaterializedView')
+    .map((v) => /\bTO `?\w+`?\.`?(\w+)`?/.exec(v.create_table_query)?.[1] ?? assert.fail(`view ${v.name}: no TO table`));
+  return ['flows', ...new Set(targets)].filter((t) => windowOf(t) === 0).sort();
+}
+
+/** A database as a store created on ClickHouse 18.16 left it (its DDL, every migration recorded), on the current engine: the server upgraded in place. */
+async function storeFrom1816(s: ChdbSession, url: string): Promise<{ store: ClickHouseStore; database: string }> {
+  const scratch = `schema_${n++}`;
+  const ref = ClickHouseStore.open({ url, database: scratch });
+  await ref.migrate();
+  await ref.close();
+  const database = `schema_${n++}`;
+  await s.query(`CREATE DATABASE ${database}`);
+  await s.query(`CREATE TABLE ${database}.schema_migrations AS ${scratch}.schema_migrations`);
+  for (const m of clickhouseMigrations(database, featuresFor('18.16.1', false))) {
+    for (const sql of m.statements) await s.query(sql);
+    await s.query(`INSERT INTO ${database}.schema_migrations SELECT version, name, applied_at, '18.16.1' FROM ${scratch}.schema_migrations WHERE version = ${m.version}`);
+  }
+  return { store: ClickHouseStore.open({ url, database }), database };
+}
+
+// Migrations recorded on 18.16 never run again, and the 18.16 DDL has no dedup window (18.16 has no
+// such setting): on the upgraded server the store sends the token, which dropped nothing until
+// migrate() gave those tables their window (before: flows, flows_1h, flows_1m, flows_5m, flows_landed had none).
+test('chdb: a store created on ClickHouse 18.16 whose server was upgraded to a current one gets the dedup windows the token needs', opts, async () => {
+  const { s, http } = await env();
+  const { store, database } = await storeFrom1816(s, http.url);
+  try {
+    assert.deepEqual(await store.migrate(), [], 'every migration was recorded on 18.16');
+    assert.ok((await store.features()).dedupToken, 'the upgraded server takes the token');
+    assert.deepEqual(await tablesWithoutWindow(s, database), [], 'tables the token cannot dedupe on the upgraded server');
+  } finally {
+    await store.close();
+  }
+});
+
+test('chdb: a store created on ClickHouse 18.16 writes and reads on the server upgraded in place', {
+  ...opts,
+  // seen here: the 5m and 1h views made on 18.16 read FROM the 1m view, which a current server never
+  // feeds (5m and 1h stay empty); readBatch and listFlows apply toUnixTimestamp64Micro to the 18.16
+  // Int64 time columns (the features, not the table, choose the expression)
+  todo: 'in-place server upgrade from 18.16: 5m/1h views and time columns (clickhouse-schema.ts migration 6, clickhouse-store.ts reads)',
+}, async () => {
+  const { s, http } = await env();
+  const { store, database } = await storeFrom1816(s, http.url);
+  const other = ClickHouseStore.open({ url: http.url, database });
+  try {
+    await store.migrate();
+    const batch = enrichedBatch(300, 7, T0, HOUR);
+    const meta = metaFor('acme', 'upgraded/1', batch.length);
+    await store.features();
+    await other.features();
+    await Promise.all([store.writeBatch(meta, batch), other.writeBatch(meta, batch)]);
+    const q = { from: T0, to: T0 + HOUR, stepSeconds: 3600, metric: 'flows' as const };
+    for (const use of ['raw', '1m', '5m', '1h'] as const) {
+      assert.deepEqual((await store.timeSeries('acme', { ...q, use })).points, [{ t: T0, value: 300 }], `${use}: the batch once`);
+    }
+    assert.equal((await store.readBatch('acme', meta.id)).length, 300);
+    assert.equal((await store.listFlows('acme', { from: T0, to: T0 + HOUR, limit: 1000 })).rows.length, 300);
+  } finally {
+    await store.close();
+    await other.close();
+  }
+});
+
 test('chdb: the current DDL\'s TTLs, codec and skip index are in place; every table a view of flows feeds keeps a dedup window as flows does', opts, async () => {
   const { s, http } = await env();
   const database = `schema_${n++}`;

@@ -283,7 +283,31 @@ export class ClickHouseStore implements FlowStore {
       });
       applied.push(m.version);
     }
+    if (ft.dedupToken) await this.ensureDedupWindows();
     return applied;
+  }
+
+  /**
+   * A store created on a server without the token (18.16: no dedup window in its DDL) keeps none when
+   * the server is upgraded in place, and the migrations that made its tables never run again; the
+   * token then drops nothing. On servers that take the token, flows and every table a view writes to
+   * get the window here, at every migrate (idempotent; seen on chDB 26.9: clickhouse-schema.chdb.test.ts).
+   */
+  private async ensureDedupWindows(): Promise<void> {
+    const tables = await this.rows<{ name: string; engine: string; q: string }>(
+      `SELECT name, engine, create_table_query AS q FROM system.tables WHERE database = ${quoteString(this.cfg.database)}`,
+    );
+    const byName = new Map(tables.map((t) => [t.name, t]));
+    const fed = new Set(['flows']);
+    for (const t of tables) {
+      const to = t.engine === 'MaterializedView' ? /\bTO `?\w+`?\.`?(\w+)`?/.exec(t.q)?.[1] : undefined;
+      if (to) fed.add(to);
+    }
+    for (const name of fed) {
+      const t = byName.get(name);
+      if (!t || !/^\w*MergeTree$/.test(t.engine) || /non_replicated_deduplication_window = [1-9]/.test(t.q)) continue;
+      await this.ch.command({ query: `ALTER TABLE ${this.t(name)} MODIFY SETTING non_replicated_deduplication_window = 10000` });
+    }
   }
 
   /**
