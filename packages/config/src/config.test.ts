@@ -53,7 +53,7 @@ test('a token used twice is an error naming both places', () => {
 });
 
 test('what is shared cannot be set again in a service section, nor a source name another tenant', () => {
-  const raw = { version: 1, kafka: { brokers: ['k:9092'] }, store: { engine: 'duckdb', path: '/x' },
+  const raw = { version: 1, kafka: { brokers: ['k:9092'] }, store: { engine: 'clickhouse', url: 'http://c:8123', database: 'd', password: 'hunter2' },
     tenants: { a: { sources: [{ cloud: 'aws', tenant: 'b' }] } },
     enricher: { kafka: { topicPrefix: 'other.' }, store: { engine: 'duckdb' } }, api: { tokensFile: '/t.json' } };
   const p = problems(() => parseBackendConfig(raw, 'one.json'));
@@ -61,6 +61,8 @@ test('what is shared cannot be set again in a service section, nor a source name
   assert.ok(p.some((l) => l.startsWith('enricher.kafka.topicPrefix: is shared: set it once in kafka.topicPrefix')), p.join('\n'));
   assert.ok(p.some((l) => l.startsWith('enricher.store: is shared')), p.join('\n'));
   assert.ok(p.some((l) => l.startsWith('api.tokensFile:')), p.join('\n'));
+  assert.ok(p.some((l) => l.startsWith('store.password: give passwordFile')), p.join('\n'));
+  assert.ok(!p.some((l) => l.includes('hunter2')), 'no password in an error');
 });
 
 test("a service's own schema errors name the place in the one file", () => {

@@ -100,6 +100,8 @@ export const BackendConfigSchema = z
         if (key in k) ctx.addIssue({ code: 'custom', path: [svc, 'kafka', key], message: `is shared: set it once in kafka.${key}, which every service reads` });
       }
     }
+    // the api reads the same store and takes no password inline (a config file is no place for it)
+    if ('password' in c.store) ctx.addIssue({ code: 'custom', path: ['store', 'password'], message: 'give passwordFile (a file holding the password, e.g. a mounted Secret): the api reads this store too and takes no inline password' });
     if ('store' in c.enricher) ctx.addIssue({ code: 'custom', path: ['enricher', 'store'], message: 'is shared: set it once in store, which the enricher writes and the api reads' });
     if ('tokensFile' in c.api) ctx.addIssue({ code: 'custom', path: ['api', 'tokensFile'], message: 'tokens are in tenants.<tenant>.clusters.<cluster>.tokenSha256 and tenants.<tenant>.readers' });
   });
