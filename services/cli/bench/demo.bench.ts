@@ -22,6 +22,11 @@ const Env = z.object({
   BENCH_SCALE: z.coerce.number().positive().default(40),
   BENCH_RUNS: z.coerce.number().int().min(1).default(3),
   BENCH_DATA: z.string().optional(),
+  /**
+   * another build's CLI (its dist/main.js, e.g. main before a change): its demo is timed in the same
+   * runs, after this one's, for a before/after under the same load
+   */
+  BENCH_BASELINE_CLI: z.string().optional(),
   /** a folder: each demo run writes a V8 CPU profile there (`node --cpu-prof`) */
   BENCH_PROFILE: z.string().optional(),
 });
@@ -56,10 +61,10 @@ const bytes = files.reduce((n, f) => n + fs.statSync(f).size, 0);
 console.log(`${files.length} objects, ${(bytes / 2 ** 20).toFixed(0)} MiB stored, ${os.cpus().length} CPUs, load average ${os.loadavg()[0]!.toFixed(1)}`);
 
 /** Runs the CLI to its exit; wall seconds from spawn to exit, and its stdout. */
-function runCli(args: string[], nodeArgs: string[] = []): Promise<{ wall: number; stdout: string }> {
+function runCli(args: string[], nodeArgs: string[] = [], cli = CLI): Promise<{ wall: number; stdout: string }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeArgs, cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -82,6 +87,7 @@ const lastJson = (text: string): unknown => JSON.parse(text.trim().split('\n').a
 const parseWalls: number[] = [];
 const demoWalls: number[] = [];
 const pipelineMs: number[] = [];
+const baselineWalls: number[] = [];
 let flows = 0;
 const dbDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sightline-demo-bench-db-'));
 try {
@@ -97,10 +103,18 @@ try {
     pipelineMs.push(m ? Number(m[1]) : NaN);
     parseWalls.push(p.wall);
     demoWalls.push(d.wall);
+    let baseline = '';
+    if (env.BENCH_BASELINE_CLI !== undefined) {
+      const bd = await runCli(['demo', '--config', configFile, '--data', dbDir], [], path.resolve(env.BENCH_BASELINE_CLI));
+      const bs = Summary.parse(lastJson(bd.stdout));
+      if (bs.flows !== records || bs.attributed !== s.attributed) throw new Error(`run ${i}: the baseline demo gave ${bs.flows} flows, ${bs.attributed} attributed`);
+      baselineWalls.push(bd.wall);
+      baseline = `; baseline demo ${bd.wall.toFixed(2)} s (ratio ${(p.wall / bd.wall).toFixed(3)})`;
+    }
     console.log(
       `run ${i}: ${flows} flows (${((100 * s.attributed) / flows).toFixed(1)}% attributed); demo ${d.wall.toFixed(2)} s ` +
         `(${k(flows / d.wall)} flows/s; its pipeline stage ${m?.[1] ?? '?'} ms), parse-only ${p.wall.toFixed(2)} s (${k(flows / p.wall)} flows/s); ` +
-        `ratio ${(p.wall / d.wall).toFixed(3)}; load average ${os.loadavg()[0]!.toFixed(1)}`,
+        `ratio ${(p.wall / d.wall).toFixed(3)}${baseline}; load average ${os.loadavg()[0]!.toFixed(1)}`,
     );
   }
 } finally {
@@ -111,4 +125,8 @@ const parseRate = flows / median(parseWalls);
 console.log(`\nmedians of ${env.BENCH_RUNS} runs, ${flows} flows each (whole processes, wall):`);
 console.log(`sightline demo                 ${median(demoWalls).toFixed(2)} s  ${k(demoRate)} flows/s (pipeline stage ${median(pipelineMs).toFixed(0)} ms)`);
 console.log(`sightline parse --output none  ${median(parseWalls).toFixed(2)} s  ${k(parseRate)} flows/s`);
-console.log(`ratio demo / parse-only ${(demoRate / parseRate).toFixed(3)} (target ${TARGET_RATIO})`);
+if (baselineWalls.length > 0) {
+  console.log(`baseline demo ${median(baselineWalls).toFixed(2)} s  ${k(flows / median(baselineWalls))} flows/s (${env.BENCH_BASELINE_CLI})`);
+  console.log(`baseline ratio demo / parse-only ${(median(parseWalls) / median(baselineWalls)).toFixed(3)}; this demo / baseline demo (speed-up) ${(median(baselineWalls) / median(demoWalls)).toFixed(2)}x`);
+}
+console.log(`ratio demo / parse-only ${(demoRate / parseRate).toFixed(3)} (target ${TARGET_RATIO}); median of the runs' own ratios ${median(parseWalls.map((p, i) => p / demoWalls[i]!)).toFixed(3)}`);
