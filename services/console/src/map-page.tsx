@@ -145,6 +145,8 @@ export function MapPage() {
       {r.data && (
         <p class="meta" data-testid="map-summary" data-nodes={r.data.nodes.length} data-edges={r.data.edges.length} data-total={r.data.edges.reduce((a, e) => a + e.value, 0)}>
           {r.data.nodes.length} nodes, {r.data.edges.length} edges, {formatValue(view.metric, r.data.edges.reduce((a, e) => a + e.value, 0))} in all
+          {r.data.rollup ? `, from the ${r.data.rollup} table` : ''}
+          {r.data.truncated ? ' — the lightest edges are left out (narrow the filters)' : ''}
         </p>
       )}
       {r.data && (
