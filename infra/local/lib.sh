@@ -35,8 +35,10 @@ stop_pid() {
   if pid_alive "$pf"; then
     local pid; pid=$(cat "$pf")
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    # the whole group, not only its leader: a JVM under a wrapper outlives it by a moment and still holds its ports
+    for _ in $(seq 1 30); do kill -0 -- "-$pid" 2>/dev/null || kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
     kill -KILL -- "-$pid" 2>/dev/null || true
+    for _ in $(seq 1 20); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.25; done
   fi
   rm -f "$pf"
 }
