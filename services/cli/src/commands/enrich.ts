@@ -1,11 +1,10 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { newStats, parseObject, ParseError, type ParseIssue, type ParseStats } from '@sightline/parsers';
 import { fromKubectlList } from '@sightline/kube-model';
 import { Attributor, enrichedJsonLine, newAttributionStats, scopeFromObjects, type ClusterScope } from '@sightline/attribution';
 import { LineWriter } from '../output.js';
-import { checkReadable, fileInput } from '../file-input.js';
+import { parseFiles } from '../file-input.js';
 
 const USAGE =
   'usage: sightline enrich --kube NAME=FILE [--kube NAME=FILE ...] [--scope NAME=ACCOUNT[/NETWORK]] [--labels KEY,KEY] [--stats] FLOWFILE...';
@@ -28,8 +27,6 @@ const EnrichOptions = z.object({
   stats: z.boolean().default(false),
   files: z.array(z.string()).min(1, 'at least one FLOWFILE is required'),
 });
-
-const MAX_ISSUES_PER_FILE = 100;
 
 /**
  * `sightline enrich`: `sightline parse` plus the Kubernetes attribution of both ends, from
@@ -89,53 +86,18 @@ export async function runEnrich(args: string[]): Promise<number> {
   }
 
   const out = new LineWriter(process.stdout);
-  const total = { files: 0, ...newStats() };
   const attribution = newAttributionStats();
-  let failed = 0;
-  for (const file of opts.files) {
-    const why = await checkReadable(file);
-    if (why !== null) {
-      process.stderr.write(`sightline: ${file}: cannot read: ${why}\n`);
-      failed++;
-      continue;
+  const { total, failed } = await parseFiles(opts.files, async (batch) => {
+    attributor.attributeBatch(batch, attribution);
+    if (out.closed) return;
+    for (let i = 0; i < batch.length; i++) {
+      const wait = out.line(enrichedJsonLine(batch, i));
+      if (wait) await wait;
     }
-    const stats: ParseStats = newStats();
-    let reported = 0;
-    const onIssue = (issue: ParseIssue) => {
-      if (reported++ < MAX_ISSUES_PER_FILE) process.stderr.write(`sightline: ${describe(issue)}\n`);
-    };
-    try {
-      for await (const batch of parseObject(fileInput(file), { source: file, stats, onIssue })) {
-        attributor.attributeBatch(batch, attribution);
-        if (out.closed) continue;
-        for (let i = 0; i < batch.length; i++) {
-          const wait = out.line(enrichedJsonLine(batch, i));
-          if (wait) await wait;
-        }
-      }
-      total.files++;
-    } catch (err) {
-      failed++;
-      const msg = err instanceof ParseError ? err.message : `${file}: ${(err as Error).message}`;
-      process.stderr.write(`sightline: ${msg}\n`);
-    } finally {
-      if (reported > MAX_ISSUES_PER_FILE) process.stderr.write(`sightline: ${file}: ${reported - MAX_ISSUES_PER_FILE} more issues not shown\n`);
-      total.records += stats.records;
-      total.nodata += stats.nodata;
-      total.skipdata += stats.skipdata;
-      total.errors += stats.errors;
-      total.incomplete += stats.incomplete;
-    }
-  }
+  });
   await out.flush();
   if (opts.stats) {
     process.stderr.write(JSON.stringify({ ...total, attributed_src: attribution.attributedSrc, attributed_dst: attribution.attributedDst }) + '\n');
   }
   return failed > 0 ? 1 : 0;
-}
-
-function describe(issue: ParseIssue): string {
-  const where = issue.line !== undefined ? `:${issue.line}` : issue.offset !== undefined ? ` (byte ${issue.offset})` : '';
-  const tag = issue.kind === 'incomplete' ? 'incomplete: ' : '';
-  return `${issue.source}${where}: ${tag}${issue.message}`;
 }
