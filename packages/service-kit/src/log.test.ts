@@ -40,3 +40,19 @@ test('an Error logged as it is gets the same safe shape', async () => {
   await new Promise((r) => setImmediate(r));
   assert.deepEqual(lines[0]?.err, { type: 'StepError', message: 'token=[redacted] refused' });
 });
+
+test('the one redaction list covers tokens, their hashes, cookies, passwords and keys at any depth a config or request is logged', async () => {
+  const { lines, stream } = capture();
+  const log = createLogger({ name: 'test', level: 'info', destination: stream });
+  log.info({
+    request: { headers: { authorization: 'Bearer T1', cookie: 'c=T2' } },
+    token: 'T3',
+    reader: { tokenSha256: 'T4' },
+    config: { kafka: { sasl: { password: 'T5' } }, store: { password: 'T6' }, sources: { aws: { secretAccessKey: 'T7' } } },
+    agent: { bearer: 'T8' },
+  }, 'everything');
+  await new Promise((r) => setImmediate(r));
+  const text = JSON.stringify(lines[0]);
+  for (let i = 1; i <= 8; i++) assert.ok(!text.includes(`T${i}`), `T${i} reached the log line: ${text}`);
+  assert.match(text, /\[redacted\]/);
+});

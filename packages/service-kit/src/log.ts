@@ -3,13 +3,16 @@ import { pino, type Logger, type DestinationStream } from 'pino';
 export type { Logger };
 
 /**
- * Field names that may hold a credential, wherever they sit in a logged object. Config objects
- * and SDK errors are logged through these paths, so a key never reaches a log line even when a
- * caller logs a whole source configuration by mistake.
+ * Field names that may hold a credential, wherever they sit in a logged object: the one list every
+ * service's logger uses (collector, enricher, api, kubetags). Config objects, requests and SDK
+ * errors are logged through these paths, so a key, password or token never reaches a log line even
+ * when a caller logs a whole source configuration or request by mistake. Cloud keys; passwords
+ * (ClickHouse, Kafka SASL); bearer tokens (agent and reader tokens, the `Authorization` header)
+ * and their hashes (the API's token index); cookies.
  */
 export const REDACT_PATHS = [
   'secretAccessKey', 'sessionToken', 'accessKeyId', 'externalId', 'accountKey', 'sasToken', 'clientSecret', 'keyFile',
-  'credentials', 'password', 'authorization', 'Authorization',
+  'credentials', 'password', 'authorization', 'Authorization', 'token', 'tokenSha256', 'bearer', 'cookie', 'Cookie',
 ].flatMap((k) => [k, `*.${k}`, `*.*.${k}`, `*.*.*.${k}`]);
 
 /** A pino logger named after its service, with every credential path redacted. */
@@ -28,6 +31,14 @@ export function createLogger(opts: { name: string; level?: string; destination?:
     },
     opts.destination ?? pino.destination(2),
   );
+}
+
+/**
+ * A service's `createLogger`: the shared logger under the service's name, so each service's log.ts
+ * is one line and the redaction list stays here.
+ */
+export function loggerFor(name: string): (opts?: { level?: string; destination?: DestinationStream }) => Logger {
+  return (opts = {}) => createLogger({ name, ...opts });
 }
 
 /**

@@ -1,18 +1,6 @@
-import { pino, type DestinationStream, type Logger } from 'pino';
+import { loggerFor } from '@sightline/service-kit/log';
 
-export type { Logger };
+export { errField, scrub, REDACT_PATHS, type Logger } from '@sightline/service-kit/log';
 
-// Wherever a request or config lands in a log object, its credentials do not.
-export const REDACT_PATHS = ['authorization', 'Authorization', 'token', 'tokenSha256', 'cookie'].flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
-
-export function createLogger(opts: { level?: string; destination?: DestinationStream } = {}): Logger {
-  return pino(
-    {
-      name: 'api',
-      level: opts.level ?? process.env.SIGHTLINE_LOG_LEVEL ?? 'info',
-      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-      timestamp: pino.stdTimeFunctions.isoTime,
-    },
-    opts.destination ?? pino.destination(2),
-  );
-}
+/** The API's logger: pino named 'api', with service-kit's one redaction list (tokens, their hashes, cookies, passwords, keys). */
+export const createLogger = loggerFor('api');

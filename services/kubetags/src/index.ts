@@ -1,6 +1,5 @@
 export * from './agent.js';
 export * from './config.js';
-export * from './http.js';
 export * from './lister.js';
 export * from './log.js';
 export * from './metrics.js';

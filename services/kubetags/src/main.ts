@@ -1,7 +1,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { Agent } from './agent.js';
 import { loadConfig } from './config.js';
-import { startHttp } from './http.js';
+import { startHttp } from '@sightline/service-kit/http';
 import { createLogger } from './log.js';
 import { AgentMetrics } from './metrics.js';
 import { HttpsTransport } from './transport.js';
@@ -19,8 +19,8 @@ async function main(): Promise<void> {
   else kc.loadFromCluster();
   const transport = new HttpsTransport(config.backend);
   const agent = new Agent(config, { kc, transport, log, metrics });
-  const http = await startHttp(config.http.host, config.http.port, metrics, {
-    live: () => ({ ok: true, detail: {} }),
+  // liveness: the process runs; readiness: listed and watching
+  const http = await startHttp(config.http.host, config.http.port, metrics, () => ({ ok: true, detail: {} }), {
     ready: () => ({ ok: agent.synced, detail: { epoch: agent.currentEpoch, queued: agent.sender.queuedObjects, sinceLastAcceptedSeconds: agent.sender.sinceLastOk } }),
   });
   log.info({ cluster: config.cluster, backend: config.backend.url, tenant: config.backend.tenant, http: http.port }, 'kubetags: starting');
