@@ -1,7 +1,7 @@
 /**
  * The service map's edges over 24 h of 10M flows, through the API (POST /v1/query/edges on a
  * runner with the default limits), on both engines:
- * `pnpm -C services/api bench:edges [--engine duckdb|clickhouse|both] [--flows 10000000] [--runs 3] [--limit 1000]`.
+ * `pnpm -C services/api bench:edges [--engine duckdb|clickhouse|both] [--flows 10000000] [--runs 3] [--limit 1000] [--ch-fill views|direct]`.
  *
  * One run per engine: the engine generates the day of flows itself (packages/store/bench/flows-gen.ts:
  * 600 workloads per side over 3 clusters, internet and unattributed peers), then each query is timed
@@ -35,6 +35,8 @@ const LIMIT = Number(arg('limit', '1000'));
 const T0 = Date.UTC(2024, 10, 26);
 const DAY = 86_400_000;
 const TARGET_MS = 200;
+// --ch-fill views|direct: ClickHouse rollups through the views as rows are inserted, or filled once (flows-gen.ts)
+const FILL = arg('ch-fill', 'views') === 'direct' ? 'direct' : 'views';
 const TOKEN = randomBytes(24).toString('base64url');
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -119,9 +121,15 @@ async function clickhouse(): Promise<void> {
   try {
     await store.migrate();
     const t = performance.now();
-    await generateClickHouse(client, database, { flows: FLOWS, t0: T0, tenant: 'acme' }, (await store.features()).dateTime64);
-    console.log(`clickhouse: generated ${fmt(FLOWS)} flows over 24 h server-side (rollup views fed) in ${fmt((performance.now() - t) / 1000, 1)} s`);
-    const runner = ClickHouseRunner.open({ url, database });
+    // over the server's HTTP interface without a client timeout: one INSERT SELECT may take minutes on a loaded machine
+    const command = async ({ query }: { query: string }) => {
+      const res = await fetch(url, { method: 'POST', body: query });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`clickhouse: ${text.slice(0, 500)}`);
+    };
+    await generateClickHouse({ command }, database, { flows: FLOWS, t0: T0, tenant: 'acme' }, (await store.features()).dateTime64, FILL);
+    console.log(`clickhouse: generated ${fmt(FLOWS)} flows over 24 h server-side (rollups: ${FILL === 'views' ? 'through the views' : 'one INSERT SELECT each, views dropped'}) in ${fmt((performance.now() - t) / 1000, 1)} s`);
+    const runner = await ClickHouseRunner.open({ url, database });
     try {
       await measure('clickhouse', runner);
     } finally {
