@@ -46,3 +46,14 @@ test('invalid fields are reported with their paths and the file, never with the 
   });
   await assert.rejects(loadConfig(path.join(dir, 'missing.json')), /missing\.json: cannot read: ENOENT/);
 });
+
+test("the store section is the one every service reads: the api's fields (connections, memoryLimit) are accepted here too", () => {
+  const duck = parseConfig({ kafka: { brokers: ['127.0.0.1:9092'] }, store: { engine: 'duckdb', path: '/tmp/x.duckdb', connections: 4, memoryLimit: '512MB' } }, 'x.json');
+  assert.deepEqual(duck.store, { engine: 'duckdb', path: '/tmp/x.duckdb', connections: 4, memoryLimit: '512MB' });
+  const ch = parseConfig({
+    kafka: { brokers: ['127.0.0.1:9092'] },
+    store: { engine: 'clickhouse', url: 'https://ch:8443', database: 'd', passwordFile: '/run/pw', tls: { caFile: '/ca' }, cluster: 'c', lowCardinality: false },
+  }, 'x.json');
+  assert.equal(ch.store.engine, 'clickhouse');
+  assert.throws(() => parseConfig({ kafka: { brokers: ['127.0.0.1:9092'] }, store: { engine: 'duckdb', path: '/x', memoryLimit: 'lots' } }, 'x.json'), /store\.memoryLimit: a size such as 1GB/);
+});

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { extendKafkaConfig } from '@sightline/bus';
 import { ConfigFileError, isBackendConfig, parseConfigText, serviceConfig } from '@sightline/config';
+import { StoreConfigSchema, type StoreConfig as StoreSection } from '@sightline/store';
 import { RetentionConfig } from './retention.js';
 
 /**
@@ -11,25 +12,9 @@ import { RetentionConfig } from './retention.js';
 
 const Name = z.string().regex(/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/, 'lower-case letters, digits, "-" and "."');
 
-export const StoreConfig = z.discriminatedUnion('engine', [
-  z.object({ engine: z.literal('duckdb'), path: z.string().min(1) }).strict(),
-  z.object({
-    engine: z.literal('clickhouse'),
-    url: z.string().url(),
-    database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and underscore'),
-    username: z.string().default('default'),
-    password: z.string().default(''),
-    /** a file holding the password (wins over `password`); read when the store opens */
-    passwordFile: z.string().min(1).optional(),
-    /** HTTPS: the CA file the server's certificate chains to, and a client certificate and key for mutual TLS */
-    tls: z.object({ caFile: z.string().min(1), certFile: z.string().min(1).optional(), keyFile: z.string().min(1).optional() }).strict().optional(),
-    /** cluster mode: the cluster's name in the servers' remote_servers (see packages/store README, "Cluster mode") */
-    cluster: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and underscore').optional(),
-    /** LowCardinality in tables created from now on: unset = where the server has it as a stable type (19.0+); see packages/store README */
-    lowCardinality: z.boolean().optional(),
-  }).strict(),
-]);
-export type StoreConfig = z.infer<typeof StoreConfig>;
+/** The store section every service shares (packages/store `StoreConfigSchema`, opened by `openStore`). */
+export const StoreConfig = StoreConfigSchema;
+export type StoreConfig = StoreSection;
 
 export const EnricherConfig = z.object({
   /** brokers, topic prefix, TLS and SASL: @sightline/bus' shared Kafka config, plus the enricher's own */

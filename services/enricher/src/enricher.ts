@@ -2,8 +2,8 @@ import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kaf
 import { KubeMetaState, newAttributionStats, type AttributionStats } from '@sightline/attribution';
 import { checkKafkaAccess, ensureTopics, topicSpecs } from '@sightline/bus';
 import { colIndex, decodeBatch, decodeBatchMeta, type BatchMeta, type FlowBatch } from '@sightline/flow';
-import { ClickHouseStore, DuckDBStore, type FlowStore, type RetentionDays, type RetentionScheduler } from '@sightline/store';
-import type { EnricherConfig, StoreConfig } from './config.js';
+import { openStore as openFlowStore, type FlowStore, type RetentionDays, type RetentionScheduler, type StoreConfigInput } from '@sightline/store';
+import type { EnricherConfig } from './config.js';
 import { startHttp } from '@sightline/service-kit';
 import { createKafka } from '@sightline/service-kit';
 import { errField, type Logger } from './log.js';
@@ -25,22 +25,9 @@ const COMPACT_EVERY_MS = 5 * 60_000;
  * enricher passes the longest of its retention days (tableTtlDays), so the server never deletes
  * what the retention config keeps longer than the defaults.
  */
-export async function openStore(cfg: StoreConfig, log?: Logger, ttlDays?: RetentionDays): Promise<FlowStore> {
-  const store = cfg.engine === 'duckdb'
-    ? await DuckDBStore.open({ path: cfg.path })
-    : ClickHouseStore.open(
-      {
-        url: cfg.url, database: cfg.database, username: cfg.username, password: cfg.password,
-        ...(cfg.passwordFile === undefined ? {} : { passwordFile: cfg.passwordFile }),
-        ...(cfg.tls === undefined ? {} : { tls: cfg.tls }),
-        ...(cfg.cluster === undefined ? {} : { cluster: cfg.cluster }),
-        ...(cfg.lowCardinality === undefined ? {} : { lowCardinality: cfg.lowCardinality }),
-        ...(ttlDays === undefined ? {} : { retentionDays: ttlDays }),
-      },
-      log ? { log: log.child({ component: 'clickhouse-client' }) } : {},
-    );
-  await store.migrate();
-  return store;
+export function openStore(cfg: StoreConfigInput, log?: Logger, ttlDays?: RetentionDays): Promise<FlowStore> {
+  // the writer migrates; everything else is the store's one entry point
+  return openFlowStore(cfg, { migrate: true, log: log?.child({ component: 'clickhouse-client' }), retentionDays: ttlDays });
 }
 
 /**
