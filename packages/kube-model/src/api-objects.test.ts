@@ -7,7 +7,8 @@ import { collectionPath, fromApiObject, rfc3339, WATCHED_KINDS, type WatchedKind
 import { fromKubectlList } from './kubectl.js';
 import { ReduceError } from './kubectl.js';
 
-const TD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'testdata');
+// the EKS dump is kept once, with the other cluster dumps in attribution (its generator writes it there)
+const TD = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../attribution/src/testdata');
 const dump = JSON.parse(fs.readFileSync(path.join(TD, 'eks.json'), 'utf8')) as { items: Array<Record<string, unknown>> };
 
 // client-node's typed lists deserialize every date-time field into a Date and leave `kind` off the items.

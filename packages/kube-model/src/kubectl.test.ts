@@ -7,7 +7,8 @@ import { fromKubectlList, KubectlDumpError } from './kubectl.js';
 import { podInterval, objectInterval } from './intervals.js';
 import type { Pod, KubeNode, Service, EndpointSlice, Owner } from './objects.js';
 
-const TD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'testdata');
+// the EKS dump is kept once, with the other cluster dumps in attribution (its generator writes it there)
+const TD = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../attribution/src/testdata');
 const eks = () => fromKubectlList(JSON.parse(fs.readFileSync(path.join(TD, 'eks.json'), 'utf8')), { source: 'eks.json', labelAllowList: ['app'] });
 const T = (iso: string) => Date.parse(iso);
 

@@ -4,14 +4,14 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { AccountSASPermissions, StorageSharedKeyCredential, generateAccountSASQueryParameters } from '@azure/storage-blob';
-import { endpoints } from '@sightline/testkit';
+import { endpoints, fixturePath } from '@sightline/testkit';
 import { RecordsScanner } from '@sightline/parsers';
 import { AzureSourceSchema, type AzureSourceConfig } from './config.js';
 import { asRecordsDocument, azureBlobSource, parseAzureCursor, planBlob, type AzureCursor, type AzureNotice } from './azure-blob.js';
 import { CloudError, type ObjectRef } from './types.js';
 import { skipInfra as skip } from './testing/infra.js';
 
-const sample = new URL('./testdata/azure-vnet.json', import.meta.url);
+const sample = fixturePath('parsers', 'azure/vnet.json');
 
 const config = (vnet: string, subscriptionId: string, credentials: AzureSourceConfig['credentials'] = { type: 'connection-string', connectionString: 'UseDevelopmentStorage=true' }) =>
   AzureSourceSchema.parse({

@@ -1,14 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { endpoints } from '@sightline/testkit';
+import { endpoints, fixturePath } from '@sightline/testkit';
 import { GcpSourceSchema, type GcpSourceConfig } from './config.js';
 import { gcsSource } from './gcs.js';
 import { dayPrefixes, parseWindowCursor, type WindowCursor } from './listing-window.js';
 import { CloudError, type ObjectRef } from './types.js';
 import { skipInfra as skip, uniqueName } from './testing/infra.js';
 
-const sample = new URL('./testdata/vpc_flows.ndjson', import.meta.url);
+const sample = fixturePath('parsers', 'gcp/vpc_flows.ndjson');
 
 const config = (bucket: string): GcpSourceConfig =>
   GcpSourceSchema.parse({ cloud: 'gcp', tenant: 'acme', projectId: 'sightline-local', bucket, credentials: { type: 'emulator' }, apiEndpoint: endpoints().gcsEndpoint });

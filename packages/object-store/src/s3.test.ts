@@ -2,14 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { S3Client, GetObjectCommand } from '@aws-sdk/client-s3';
-import { endpoints } from '@sightline/testkit';
+import { endpoints, fixturePath } from '@sightline/testkit';
 import { dayPrefixes, parseWindowCursor, type WindowCursor } from './listing-window.js';
 import { S3Reader, s3FlowLogBase, s3Source } from './s3.js';
 import { CloudError, type ObjectRef } from './types.js';
 import { ACCOUNT, DUMMY_SECRET, REGION, awsConfig, put, skipInfra as skip, withBucket } from './testing/moto.js';
 
-const sample = new URL('./testdata/default-v2.log.gz', import.meta.url);
-const parquet = new URL('./testdata/aws-v5.gzip.parquet', import.meta.url);
+const sample = fixturePath('parsers', 'aws/default-v2.log.gz');
+const parquet = fixturePath('parsers', 'aws/aws-v5.gzip.parquet');
 
 async function pollAll<C>(d: { poll(c: C | undefined): AsyncIterable<{ ref: ObjectRef; cursor: C }> }, cursor: C | undefined) {
   const refs: ObjectRef[] = [];

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PutBucketNotificationConfigurationCommand } from '@aws-sdk/client-s3';
+import { fixturePath } from '@sightline/testkit';
 import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { s3FlowLogBase } from './s3.js';
 import { SqsNotification, sqsNotifications, sqsSource, createSqsClient, type SqsIssue } from './sqs.js';
@@ -11,7 +12,7 @@ import { staticCredentials } from './sts.js';
 import type { Notification } from './types.js';
 import { ACCOUNT, REGION, awsConfig, dummyKeys, put, skipInfra as skip, uniqueName, withBucket } from './testing/moto.js';
 
-const sample = new URL('./testdata/default-v2.log.gz', import.meta.url);
+const sample = fixturePath('parsers', 'aws/default-v2.log.gz');
 
 /** Receives until `n` notifications naming objects arrived; S3's test event (no refs) is acked on the way. */
 async function receiveObjects(src: { receive(m: number, w: number): Promise<Notification[]> }, n: number, tries = 10): Promise<SqsNotification[]> {

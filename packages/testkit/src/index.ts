@@ -3,3 +3,4 @@ export * from './service-process.js';
 export * from './rng.js';
 export * from './kafka-read.js';
 export * from './chdb.js';
+export * from './fixtures.js';

@@ -3,13 +3,13 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { newStats, parseObject } from '@sightline/parsers';
 import type { ObjectRef } from '@sightline/object-store';
+import { fixturePath } from '@sightline/testkit';
 import { Collector } from './collector.js';
 import { DeadLetter } from './dead-letter.js';
 import { createLogger } from './log.js';
 import { decodeFlow, perObject, readTopic, skipInfra, uniqueName, writeConfig } from './testdata/harness.js';
 import { GCP_PROJECT, createGcsBucket, deleteGcsBucket, gcpFlowLog, gcpSource, gcsDay, gcsShard } from './testdata/clouds.js';
 
-const testdata = (f: string) => new URL(`./testdata/${f}`, import.meta.url).pathname;
 
 async function parsedCount(body: Buffer, name: string): Promise<number> {
   let n = 0;
@@ -27,7 +27,7 @@ test('GCS through the collector: hourly S0 shards, then a late A0 shard of a pas
     const put = async (key: string, body: Buffer) => { objects.set(key, body); await bucket.file(key).save(body, { resumable: false }); return key; };
     await put(gcsShard(day, 0, 'S0'), gcpFlowLog(4000, 51));
     const s01 = await put(gcsShard(day, 1, 'S0'), gcpFlowLog(2500, 52, 5));
-    await put(gcsShard(day, 2, 'S0'), await readFile(testdata('vpc_flows.ndjson')));
+    await put(gcsShard(day, 2, 'S0'), await readFile(fixturePath('parsers', 'gcp/vpc_flows.ndjson')));
     const notFlow = await put(gcsShard(day, 3, 'S0'), Buffer.from('the export of another log, not flows\n'));
 
     const config = await writeConfig({ prefix, sources: [gcpSource(bucketName)] });

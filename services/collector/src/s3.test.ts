@@ -12,9 +12,8 @@ import { createKafka } from '@sightline/service-kit';
 import {
   DUMMY_SECRET, adminS3, awsFlowLog, awsKey, awsSource, createBucket, decodeFlow, perObject, putObject, readTopic, skipInfra, uniqueName, writeConfig,
 } from './testdata/harness.js';
-import { endpoints } from '@sightline/testkit';
+import { endpoints, fixturePath } from '@sightline/testkit';
 
-const testdata = (f: string) => new URL(`./testdata/${f}`, import.meta.url).pathname;
 
 async function parsedCount(body: Buffer, name: string): Promise<number> {
   let n = 0;
@@ -38,8 +37,8 @@ test('S3 list polling --once: every flow of every object reaches Kafka once, bad
   const add = async (name: string, body: Buffer) => { const key = awsKey(name); objects.set(key, body); await putObject(s3, bucket, key, body); return key; };
   await add('big', awsFlowLog(20_000, 7));
   await add('small', awsFlowLog(300, 8, 3));
-  const sample = await add('sample', await readFile(testdata('default-v2.log.gz')));
-  const badLines = await add('badlines', gzipSync(await readFile(testdata('bad-lines.log'))));
+  const sample = await add('sample', await readFile(fixturePath('parsers', 'aws/default-v2.log.gz')));
+  const badLines = await add('badlines', gzipSync(await readFile(fixturePath('parsers', 'aws/bad-lines.log'))));
   const notFlow = await add('notflow', gzipSync('this is a shopping list, not a flow log\n'));
 
   const { lines, log } = logSink();

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import { fixturePath } from '@sightline/testkit';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
@@ -16,7 +17,6 @@ import {
 import { adminSqs, deleteQueue, notifyingQueue, queueDepth } from './testdata/clouds.js';
 import { spawnCollector } from './testdata/process.js';
 
-const testdata = (f: string) => new URL(`./testdata/${f}`, import.meta.url).pathname;
 const quiet = () => createLogger({ level: 'silent' });
 
 async function parsedCount(body: Buffer, name: string): Promise<number> {
@@ -108,7 +108,7 @@ test('SQS notifications: objects put -> messages -> flows in Kafka; a slow objec
     const objects = new Map<string, Buffer>([[slowKey, slowBody]]);
     const add = async (name: string, body: Buffer) => { const key = awsKey(name); objects.set(key, body); await putObject(s3, bucket, key, body); return key; };
     await add('a', awsFlowLog(3000, 32));
-    await add('sample', await readFile(testdata('default-v2.log.gz')));
+    await add('sample', await readFile(fixturePath('parsers', 'aws/default-v2.log.gz')));
     const notFlow = await add('notflow', gzipSync('minutes of the meeting, not a flow log\n'));
     const c2 = await Collector.start({ configFile: config, once: true, log: quiet(), sourceFactory: observedSources(new Set(), 0, published, acks), onUnit: (ref) => published.add(ref.key) });
     await c2.done;

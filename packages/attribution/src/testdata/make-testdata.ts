@@ -158,8 +158,7 @@ const write = (name: string, body: string) => fs.writeFileSync(path.join(DIR, na
     rs, dep, sts, ds, job1, job2, cj, migrate,
   ];
   write('eks.json', JSON.stringify(list(items), null, 2) + '\n');
-  // the kubectl converter's own test reads the same dump beside its module
-  fs.writeFileSync(path.join(DIR, '../../../kube-model/src/testdata/eks.json'), JSON.stringify(list(items), null, 2) + '\n');
+  // kube-model's converter tests read this same file (no copy beside them)
 
   const hdr = 'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status vpc-id pkt-srcaddr pkt-dstaddr flow-direction';
   const l = (eni: string, src: string, dst: string, sp: number, dp: number, start: number, end: number, psrc: string, pdst: string, dir: string) =>

@@ -1,5 +1,5 @@
 // Helpers for the GCS (fake-gcs-server), Azure Blob (Azurite) and SQS (moto) integration tests
-// and the per-emulator benchmark: flow-log objects shaped like the samples in this folder, written
+// and the per-emulator benchmark: flow-log objects shaped like the samples in packages/parsers/src/testdata, written
 // where and how each cloud writes them, and the source configs that read them back.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { BlobServiceClient, type BlockBlobClient, type ContainerClient } from '@azure/storage-blob';
@@ -44,7 +44,7 @@ export function gcsShard(day: string, h: number, shard: string): string {
 
 /**
  * `lines` GCP VPC flow log entries (the Cloud Logging export, one JSON per line), shaped like
- * vpc_flows.ndjson: a reporting VM, its VPC, a connection, string-typed counters. Deterministic per seed.
+ * parsers' testdata/gcp/vpc_flows.ndjson: a reporting VM, its VPC, a connection, string-typed counters. Deterministic per seed.
  */
 export function gcpFlowLog(lines: number, seed: number, vms = 40): Buffer {
   let x = seed >>> 0 || 1;
@@ -119,7 +119,7 @@ function xorshift(seed: number) {
   return () => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x; };
 }
 
-/** One NSG (version 2) record of `tuples` flow tuples, shaped like nsg-v2.json. */
+/** One NSG (version 2) record of `tuples` flow tuples, shaped like parsers' testdata/azure/nsg-v2.json. */
 export function nsgRecord(sub: string, tuples: number, seed: number, at = Date.now()): string {
   const rnd = xorshift(seed);
   const t0 = Math.floor(at / 1000) - 60;
@@ -137,7 +137,7 @@ export function nsgRecord(sub: string, tuples: number, seed: number, at = Date.n
   });
 }
 
-/** One VNet flow log (version 4) record of `tuples` flow tuples, shaped like vnet.json. */
+/** One VNet flow log (version 4) record of `tuples` flow tuples, shaped like parsers' testdata/azure/vnet.json. */
 export function vnetRecord(sub: string, tuples: number, seed: number, at = Date.now()): string {
   const rnd = xorshift(seed);
   const t0 = at - 60_000;

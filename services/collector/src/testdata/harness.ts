@@ -41,7 +41,7 @@ export function awsKey(name: string, at = new Date()): string {
 const HEADER = 'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n';
 
 /**
- * A default-format (v2) AWS flow log of `lines` records, shaped like testdata/default-v2.log
+ * A default-format (v2) AWS flow log of `lines` records, shaped like parsers' testdata/aws/default-v2.log
  * (same fields, realistic ENIs, private addresses, ports and one-minute windows), gzip-compressed.
  * Deterministic for a seed so a test can compute what it expects.
  */

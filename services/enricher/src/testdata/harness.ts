@@ -5,13 +5,12 @@ import fs from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
 import { ensureTopics, topicOffsets, topicSpecs } from '@sightline/bus';
 import { FlowBatch, colIndex, encodeBatch, makeBatchMeta, type BatchMeta } from '@sightline/flow';
 import { KubeMetaRecordSchema, partitionFor, type KubeMetaRecord } from '@sightline/kube-model';
 import type { FlowStore } from '@sightline/store';
-import { endpoints } from '@sightline/testkit';
+import { endpoints, fixturePath } from '@sightline/testkit';
 import type { EnricherConfigInput, StoreConfig } from '../config.js';
 import { retrying } from '../enricher.js';
 import { pino } from 'pino';
@@ -19,7 +18,6 @@ import { pino } from 'pino';
 const quietLog = pino({ level: 'silent' });
 
 const { Kafka, logLevel, Partitioners } = kafkajs;
-const TD = path.dirname(fileURLToPath(import.meta.url));
 
 export const skipInfra = process.env.SIGHTLINE_SKIP_INFRA === '1' ? 'SIGHTLINE_SKIP_INFRA=1' : false;
 export const uniqueName = (what: string) => `sl-${what}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
@@ -38,9 +36,9 @@ const SAMPLE_NOW = Date.parse('2026-11-26T11:00:00Z');
 export const SHIFT_MS = Math.floor(Date.now() / 3_600_000) * 3_600_000 - SAMPLE_NOW;
 export const at = (iso: string) => Date.parse(iso) + SHIFT_MS;
 
-/** kube-meta records of testdata/kube-meta-acme.ndjson, shifted to now; `tenant`/`cluster` rename them (and `podPrefix` the pods). */
+/** kube-meta records of attribution's testdata/kube-meta-acme.ndjson, shifted to now; `tenant`/`cluster` rename them (and `podPrefix` the pods). */
 export function kubeMeta(tenant = 'acme', cluster = 'eks-prod', podPrefix = 'web'): { key: string; value: KubeMetaRecord | null }[] {
-  const text = fs.readFileSync(path.join(TD, 'kube-meta-acme.ndjson'), 'utf8')
+  const text = fs.readFileSync(fixturePath('attribution', 'kube-meta-acme.ndjson'), 'utf8')
     .replace(/"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z)"/g, (_m, iso: string) => `"${new Date(Date.parse(iso) + SHIFT_MS).toISOString().replace('.000Z', 'Z')}"`);
   return text.split('\n').filter(Boolean).map((l, i) => {
     const r = JSON.parse(l) as { key: string; value: unknown };
