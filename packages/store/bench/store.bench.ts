@@ -97,7 +97,7 @@ async function clickhouseInsert(): Promise<void> {
     const raw = sizes.flows ?? 0;
     const all = Object.entries(sizes).filter(([t]) => t !== 'flows_copy').reduce((a, [, b]) => a + b, 0);
     const pqBytes = statSync(path.join(dir, 'flows.parquet')).size;
-    console.log(`clickhouse ${ft.version} insert: ${fmt(rows / api)} flows/s through writeBatch, one batch at a time (RowBinary of the present columns, id lookup + insert + ledger insert, 3 rollup views)`);
+    console.log(`clickhouse ${ft.version} insert: ${fmt(rows / api)} flows/s through writeBatch, one batch at a time (one Native block of the present columns, id lookup + insert + landed check + ledger insert, 1m view and the 5m/1h views fed from it)`);
     console.log(`  baseline server-side INSERT SELECT (also feeds no views): ${fmt(rows / copy)} flows/s; ratio api/baseline ${fmt(copy / api, 3)}`);
     console.log(`clickhouse bytes/flow: raw table ${fmt(raw / rows, 1)}, with rollups and ledger ${fmt(all / rows, 1)}; ratio raw/zstd Parquet ${fmt(raw / pqBytes, 2)}`);
   } finally {
