@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { jsonSyntaxError } from '@sightline/service-kit';
+// the subpath: a service that reads its config (kubetags) need not load service-kit's Kafka client
+import { jsonSyntaxError } from '@sightline/service-kit/json-errors';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { apiInput, collectorInput, enricherInput, type ServiceInput } from './map.js';
@@ -53,11 +54,21 @@ export function isBackendConfig(raw: unknown): boolean {
   return raw !== null && typeof raw === 'object' && 'tenants' in raw && 'version' in raw;
 }
 
-/** Messages only: zod's default messages may quote the received value, which may be a secret. */
-function issueLines(issues: readonly z.core.$ZodIssue[], where: (p: readonly PropertyKey[]) => string): string[] {
-  return issues.flatMap((i) =>
-    i.code === 'unrecognized_keys' ? i.keys.map((k) => `${where([...i.path, k])}: unknown key`) : [`${where(i.path)}: ${i.message}`],
-  );
+/**
+ * Zod issues as `place: message` lines (`a.b[2].c`, one per unknown key). Messages only: zod's
+ * default messages may quote the received value, which may be a secret.
+ */
+export function issueLines(
+  issues: readonly z.core.$ZodIssue[],
+  where: (p: readonly PropertyKey[]) => string = formatPath,
+  /** an unknown key's message is the error map's (one line a key: "unknown key (did you mean brokers?)"), not zod's */
+  keyMessages = false,
+): string[] {
+  return issues.flatMap((i) => {
+    if (i.code !== 'unrecognized_keys') return [`${where(i.path)}: ${i.message}`];
+    const msgs = i.message.split('\n');
+    return i.keys.map((k, j) => `${where([...i.path, k])}: ${keyMessages && msgs.length === i.keys.length ? msgs[j]! : 'unknown key'}`);
+  });
 }
 
 /** Validates the shared sections of the one file (tenants, tokens, what a service section may not set again). */
@@ -77,6 +88,36 @@ export function serviceConfig<S extends z.ZodType>(raw: unknown, file: string, s
   const whole = parseBackendConfig(raw, file);
   const { input, where } = MAPPERS[service](whole);
   const r = schema.safeParse(input, opts.error ? { reportInput: false, error: opts.error } : { reportInput: false });
-  if (!r.success) throw new ConfigFileError(file, issueLines(r.error.issues, where));
+  if (!r.success) throw new ConfigFileError(file, issueLines(r.error.issues, where, opts.error !== undefined));
   return r.data;
+}
+
+export interface ServiceConfigOptions {
+  /** the service's part of the one backend file, when the file is one; absent: the service has its own file only (kubetags) */
+  service?: ServiceName | undefined;
+  /** the service's own messages for zod issues (the collector's source hints) */
+  error?: z.core.$ZodErrorMap | undefined;
+  /** how an issue's place is written (default `a.b[2].c`) */
+  where?: ((p: readonly PropertyKey[]) => string) | undefined;
+}
+
+/**
+ * A service's configuration out of a file's parsed content: its part of the one backend file, or
+ * its own file parsed by its schema. Every problem is a ConfigFileError whose lines name places,
+ * never values.
+ */
+export function parseServiceConfig<S extends z.ZodType>(raw: unknown, file: string, schema: S, opts: ServiceConfigOptions = {}): z.infer<S> {
+  if (opts.service !== undefined && isBackendConfig(raw)) return serviceConfig(raw, file, opts.service, schema, opts.error ? { error: opts.error } : {});
+  const r = schema.safeParse(raw, opts.error ? { reportInput: false, error: opts.error } : { reportInput: false });
+  if (!r.success) throw new ConfigFileError(file, issueLines(r.error.issues, opts.where, opts.error !== undefined));
+  return r.data;
+}
+
+/**
+ * Every service's `loadConfig`: the file read (JSON, or YAML for `.yaml`/`.yml`; syntax errors by
+ * position only) and its configuration parsed as `parseServiceConfig` does. The service turns the
+ * ConfigFileError into its own error type and wording.
+ */
+export function loadServiceConfig<S extends z.ZodType>(file: string, schema: S, opts: ServiceConfigOptions = {}): z.infer<S> {
+  return parseServiceConfig(readConfigFile(file), file, schema, opts);
 }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { KafkaBrokers, extendKafkaConfig } from '@sightline/bus';
 import { QueryLimitsSchema } from './query-limiter.js';
 import { TokenFileSchema } from './tokens.js';
-import { ConfigFileError, isBackendConfig, parseConfigText, serviceConfig } from '@sightline/config';
+import { ConfigFileError, loadServiceConfig } from '@sightline/config';
 import { PipelineMetricsSchema } from './pipeline-health.js';
 
 /**
@@ -124,35 +124,10 @@ export const ApiConfigSchema = z.strictObject({
 export type ApiConfig = z.infer<typeof ApiConfigSchema>;
 
 export function loadConfig(file: string): ApiConfig {
-  let text: string;
   try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new Error(`config ${file}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  let json: unknown;
-  try {
-    // JSON, or YAML for a .yaml/.yml file; errors by position only: parsers quote the text around them, which may be a secret
-    json = parseConfigText(text, file);
+    // JSON or YAML, the api's part of the one file or its own file; errors by place, never a value (packages/config)
+    return loadServiceConfig(file, ApiConfigSchema, { service: 'api' });
   } catch (err) {
     throw err instanceof ConfigFileError ? new Error(`config ${file}: ${err.problems.join('; ')}`) : err;
   }
-  if (isBackendConfig(json)) {
-    // the backend's one file (packages/config): the api's part, errors naming places in it
-    try {
-      return serviceConfig(json, file, 'api', ApiConfigSchema);
-    } catch (err) {
-      throw err instanceof ConfigFileError ? new Error(`config ${file}: ${err.problems.join('; ')}`) : err;
-    }
-  }
-  const r = ApiConfigSchema.safeParse(json, { reportInput: false });
-  if (!r.success) throw new Error(`config ${file}: ${r.error.issues.map(issueText).join('; ')}`);
-  return r.data;
-}
-
-/** `a.b.c: message`, one per unknown key; messages only, never the value (it may be a secret). */
-function issueText(i: z.core.$ZodIssue): string {
-  const at = (p: readonly PropertyKey[]) => p.map(String).join('.') || '(root)';
-  if (i.code === 'unrecognized_keys') return i.keys.map((k) => `${at([...i.path, k])}: unknown key`).join('; ');
-  return `${at(i.path)}: ${i.message}`;
 }

@@ -1,9 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { SourceConfigSchema, configErrorMap, issueLines } from '@sightline/object-store';
+import { SourceConfigSchema, configErrorMap } from '@sightline/object-store';
 import { extendKafkaConfig } from '@sightline/bus';
-import { jsonSyntaxError } from '@sightline/service-kit';
-import { ConfigFileError, isBackendConfig, parseConfigText, serviceConfig } from '@sightline/config';
+import { ConfigFileError, loadServiceConfig, parseConfigText, parseServiceConfig } from '@sightline/config';
 
 export { jsonErrorOffset, lineColumn } from '@sightline/service-kit';
 
@@ -100,43 +98,25 @@ export class ConfigError extends Error {
   }
 }
 
-/** Parses and validates a configuration text; throws ConfigError naming every bad field. */
+/**
+ * Parses and validates a configuration text (JSON, or YAML for a .yaml/.yml file; the collector's
+ * part of the one backend file or its own file); throws ConfigError naming every bad field by its
+ * place, never its value (packages/config).
+ */
 export function parseConfig(text: string, file: string): CollectorConfig {
-  let raw: unknown;
-  if (/\.ya?ml$/i.test(file)) {
-    try {
-      raw = parseConfigText(text, file);
-    } catch (err) {
-      throw err instanceof ConfigFileError ? new ConfigError(file, err.problems) : err;
-    }
-  } else {
-    try {
-      raw = JSON.parse(text);
-    } catch {
-      // The position only, never JSON.parse's message: it quotes the neighbouring text, which can be a secret.
-      throw new ConfigError(file, [jsonSyntaxError(text, file)]);
-    }
-  }
-  // the backend's one file (packages/config): the collector's part of it, errors naming places in it
-  if (isBackendConfig(raw)) {
-    try {
-      return serviceConfig(raw, file, 'collector', CollectorConfig, { error: configErrorMap });
-    } catch (err) {
-      throw err instanceof ConfigFileError ? new ConfigError(file, err.problems) : err;
-    }
-  }
-  // Messages only: zod's default messages can quote the received value, which may be a secret.
-  const r = CollectorConfig.safeParse(raw, { reportInput: false, error: configErrorMap });
-  if (!r.success) throw new ConfigError(file, issueLines(r.error.issues));
-  return r.data;
+  return asConfigError(file, () => parseServiceConfig(parseConfigText(text, file), file, CollectorConfig, OPTS));
 }
 
 export async function loadConfig(file: string): Promise<CollectorConfig> {
-  let text: string;
+  return asConfigError(file, () => loadServiceConfig(file, CollectorConfig, OPTS));
+}
+
+const OPTS = { service: 'collector', error: configErrorMap } as const;
+
+function asConfigError<T>(file: string, read: () => T): T {
   try {
-    text = await readFile(file, 'utf8');
+    return read();
   } catch (err) {
-    throw new ConfigError(file, [`cannot read the file: ${(err as { code?: string }).code ?? (err instanceof Error ? err.message : String(err))}`]);
+    throw err instanceof ConfigFileError ? new ConfigError(file, err.problems) : err;
   }
-  return parseConfig(text, file);
 }

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ClusterName, TenantName } from '@sightline/kube-model';
+import { ConfigFileError, loadServiceConfig } from '@sightline/config';
 
 /** The agent's configuration file (JSON, mounted from a ConfigMap); the token comes from a file (a Secret). */
 export const AgentConfigSchema = z.object({
@@ -67,13 +67,10 @@ export const AgentConfigSchema = z.object({
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 
 export function loadConfig(file: string): AgentConfig {
-  let json: unknown;
   try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
+    // JSON or YAML; syntax errors by position and schema errors by place, never a value (packages/config)
+    return loadServiceConfig(file, AgentConfigSchema);
   } catch (err) {
-    throw new Error(`config ${file}: ${err instanceof Error ? err.message : String(err)}`);
+    throw err instanceof ConfigFileError ? new Error(`config ${file}: ${err.problems.join('; ')}`) : err;
   }
-  const r = AgentConfigSchema.safeParse(json);
-  if (!r.success) throw new Error(`config ${file}: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
-  return r.data;
 }
