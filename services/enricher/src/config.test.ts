@@ -26,7 +26,7 @@ test('invalid fields are reported with their paths and the file, never with the 
   }));
   await assert.rejects(loadConfig(file), (err: unknown) => {
     assert.ok(err instanceof ConfigError);
-    for (const where of ['kafka.brokers.0', 'kafka.group', 'store.url', 'store.database', 'enricher.metaWaitMs', 'enricher.clusters.0.tenant']) {
+    for (const where of ['kafka.brokers[0]', 'kafka.group', 'store.url', 'store.database', 'enricher.metaWaitMs', 'enricher.clusters[0].tenant']) {
       assert.ok(err.message.includes(`${where}:`), `${where} reported in:\n${err.message}`);
     }
     assert.ok(err.message.startsWith(file), 'names the file');
@@ -34,7 +34,7 @@ test('invalid fields are reported with their paths and the file, never with the 
     return true;
   });
   await writeFile(file, '{ not json');
-  await assert.rejects(loadConfig(file), /bad\.json: not valid JSON: unexpected character at line 1, column 3 \(.*bad\.json:1:3\)/);
+  await assert.rejects(loadConfig(file), /bad\.json: invalid enricher configuration:\n {2}not valid JSON: unexpected character at line 1, column 3 \(.*bad\.json:1:3\)/);
   // A password without its quotes: JSON.parse's message quotes the text around it ("...assword": enricher-d"...).
   const text = `{\n  "store": {"engine": "clickhouse", "url": "http://ch:8123", "database": "d", "password": ${SECRET}}\n}\n`;
   await writeFile(file, text);
@@ -44,7 +44,7 @@ test('invalid fields are reported with their paths and the file, never with the 
     assert.ok(!err.message.includes(SECRET.slice(0, 10)), `no part of the password (V8 quotes its first 10 characters) in: ${err.message}`);
     return true;
   });
-  await assert.rejects(loadConfig(path.join(dir, 'missing.json')), /missing\.json: cannot read: ENOENT/);
+  await assert.rejects(loadConfig(path.join(dir, 'missing.json')), /missing\.json: invalid enricher configuration:\n {2}cannot read the file: ENOENT/);
 });
 
 test("the store section is the one every service reads: the api's fields (connections, memoryLimit) are accepted here too", () => {

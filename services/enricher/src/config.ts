@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { extendKafkaConfig } from '@sightline/bus';
-import { ConfigFileError, isBackendConfig, parseConfigText, serviceConfig } from '@sightline/config';
+import { ConfigFileError, loadServiceConfig, parseServiceConfig } from '@sightline/config';
 import { StoreConfigSchema, type StoreConfig as StoreSection } from '@sightline/store';
 import { RetentionConfig } from './retention.js';
 
@@ -79,42 +78,29 @@ export type EnricherConfig = z.infer<typeof EnricherConfig>;
 export type EnricherConfigInput = z.input<typeof EnricherConfig>;
 
 export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(readonly file: string, readonly problems: string[]) {
+    super(`${file}: invalid enricher configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
     this.name = 'ConfigError';
   }
 }
 
+/** Validates a parsed configuration (the enricher's own file); `where` names it in errors. */
 export function parseConfig(input: unknown, where: string): EnricherConfig {
-  const r = EnricherConfig.safeParse(input);
-  if (!r.success) {
-    const lines = r.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new ConfigError(`${where}: invalid enricher configuration:\n${lines.join('\n')}`);
-  }
-  return r.data;
+  return asConfigError(() => parseServiceConfig(input, where, EnricherConfig));
 }
 
+/**
+ * The enricher's configuration file: JSON, or YAML for a .yaml/.yml file; its part of the one
+ * backend file or its own file. Errors name places, never values (packages/config).
+ */
 export async function loadConfig(file: string): Promise<EnricherConfig> {
-  let text: string;
+  return asConfigError(() => loadServiceConfig(file, EnricherConfig, { service: 'enricher' }));
+}
+
+function asConfigError<T>(read: () => T): T {
   try {
-    text = await readFile(file, 'utf8');
+    return read();
   } catch (err) {
-    throw new ConfigError(`${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw err instanceof ConfigFileError ? new ConfigError(err.file, err.problems) : err;
   }
-  let json: unknown;
-  try {
-    // JSON, or YAML for a .yaml/.yml file; errors by position only: parsers quote the text around them (the store password, say)
-    json = parseConfigText(text, file);
-  } catch (err) {
-    throw err instanceof ConfigFileError ? new ConfigError(err.message) : err;
-  }
-  if (isBackendConfig(json)) {
-    // the backend's one file (packages/config): the enricher's part, errors naming places in it
-    try {
-      return serviceConfig(json, file, 'enricher', EnricherConfig);
-    } catch (err) {
-      throw err instanceof ConfigFileError ? new ConfigError(err.message) : err;
-    }
-  }
-  return parseConfig(json, file);
 }
