@@ -95,6 +95,23 @@ export const KafkaConfigSchema = KafkaConfigShape.superRefine(kafkaConfigChecks)
 export function extendKafkaConfig<T extends z.core.$ZodLooseShape>(own: T) {
   return KafkaConfigShape.extend(own).superRefine(kafkaConfigChecks);
 }
+/**
+ * The `kafka` section of a pipeline stage whose instances share work in a consumer group (collector,
+ * enricher): clientId and group named after the service, the flows topic's partition count and the
+ * group's session timeout, written once here; `own` adds the service's topics (in the middle, so
+ * the generated config reference keeps its order).
+ */
+export function groupKafkaConfig<T extends z.core.$ZodLooseShape>(service: string, own: T) {
+  return extendKafkaConfig({
+    clientId: z.string().min(1).default(`sightline-${service}`),
+    flowsPartitions: z.number().int().min(1).default(6),
+    ...own,
+    /** consumer group of the service's instances sharing the work */
+    group: z.string().min(1).default(`sightline-${service}`),
+    /** a member silent this long is declared dead and its share of the work moves to the others */
+    sessionTimeoutMs: z.number().int().min(6000).max(300_000).default(30_000),
+  });
+}
 export type KafkaConfig = z.infer<typeof KafkaConfigSchema>;
 /** What a caller may write (defaults not applied yet). */
 export type KafkaConfigInput = z.input<typeof KafkaConfigSchema>;

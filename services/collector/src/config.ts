@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { SourceConfigSchema, configErrorMap } from '@sightline/object-store';
-import { extendKafkaConfig } from '@sightline/bus';
+import { groupKafkaConfig } from '@sightline/bus';
 import { ConfigFileError, loadServiceConfig, parseConfigText, parseServiceConfig } from '@sightline/config';
 
 export { jsonErrorOffset, lineColumn } from '@sightline/service-kit';
@@ -19,14 +19,9 @@ export type SourceConfig = z.infer<typeof SourceConfigSchema>;
 
 export const CollectorConfig = z.object({
   /** brokers, topic prefix, TLS and SASL: @sightline/bus' shared Kafka config, plus the collector's own */
-  kafka: extendKafkaConfig({
-    clientId: z.string().min(1).default('sightline-collector'),
-    flowsPartitions: z.number().int().min(1).default(6),
+  kafka: groupKafkaConfig('collector', {
+    /** partitions of the work topic: the sources are spread over the group by them */
     workPartitions: z.number().int().min(1).default(12),
-    /** consumer group of the collectors sharing the sources */
-    group: z.string().min(1).default('sightline-collector'),
-    /** a member silent this long is declared dead and its sources move to the others */
-    sessionTimeoutMs: z.number().int().min(6000).max(300_000).default(30_000),
   }),
   collector: z.object({
     /** units of work (objects or byte ranges) read at the same time, per process */

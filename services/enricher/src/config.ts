@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { extendKafkaConfig } from '@sightline/bus';
+import { groupKafkaConfig } from '@sightline/bus';
 import { ConfigFileError, loadServiceConfig, parseServiceConfig } from '@sightline/config';
 import { StoreConfigSchema, type StoreConfig as StoreSection } from '@sightline/store';
 import { RetentionConfig } from './retention.js';
@@ -17,14 +17,8 @@ export type StoreConfig = StoreSection;
 
 export const EnricherConfig = z.object({
   /** brokers, topic prefix, TLS and SASL: @sightline/bus' shared Kafka config, plus the enricher's own */
-  kafka: extendKafkaConfig({
-    clientId: z.string().min(1).default('sightline-enricher'),
-    flowsPartitions: z.number().int().min(1).default(6),
+  kafka: groupKafkaConfig('enricher', {
     kubeMetaPartitions: z.number().int().min(1).default(3),
-    /** consumer group of the enrichers sharing the flows partitions */
-    group: z.string().min(1).default('sightline-enricher'),
-    /** a member silent this long is declared dead and its partitions move to the others */
-    sessionTimeoutMs: z.number().int().min(6000).max(300_000).default(30_000),
   }),
   store: StoreConfig,
   enricher: z.object({
