@@ -4,7 +4,7 @@ import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@c
 import { FIELD_LIST, type BatchMeta, type FlowBatch } from '@sightline/flow';
 import { z } from 'zod';
 import { batchFromColumns } from './duckdb-store.js';
-import { clickhouseMigrations, featuresFor, ROLLUP_NUMERIC, rollupKey, type ClickHouseFeatures } from './clickhouse-schema.js';
+import { clickhouseMigrations, clickhouseRollupCascade, featuresFor, ROLLUP_NUMERIC, rollupKey, type ClickHouseFeatures } from './clickhouse-schema.js';
 import { clickhouseLoggerClass, stderrJsonLogger, type StoreLogger } from './clickhouse-log.js';
 import { checkOnClusterAnswer, clusterBootstrap, clusterMigrations, distributedName, SHARDED_TABLES, type ClusterStatement } from './clickhouse-cluster.js';
 import { explainConnectionError } from './clickhouse-connect.js';
@@ -284,6 +284,7 @@ export class ClickHouseStore implements FlowStore {
       applied.push(m.version);
     }
     if (ft.dedupToken) await this.ensureDedupWindows();
+    await this.ensureRollupCascade(ft);
     return applied;
   }
 
@@ -328,6 +329,27 @@ export class ClickHouseStore implements FlowStore {
       applied.push(m.version);
     }
     return applied;
+  }
+
+  /**
+   * Migration 6 made on 18.16 has the 5m and 1h views read FROM the 1m view's name, which a current
+   * server never feeds (chDB 26.9: the 5m and 1h tables stay empty), and it never runs again after
+   * the server is upgraded in place. On a server that cascades through TO tables, a view still
+   * reading the 1m view is remade from the current statement at every migrate (a no-op after).
+   */
+  private async ensureRollupCascade(ft: ClickHouseFeatures): Promise<void> {
+    if (!ft.cascadeViaTarget) return;
+    const views = await this.rows<{ name: string; q: string }>(
+      `SELECT name, create_table_query AS q FROM system.tables WHERE database = ${quoteString(this.cfg.database)} AND engine = 'MaterializedView'`,
+    );
+    const create = clickhouseRollupCascade(this.cfg.database, ft).filter((sql) => sql.startsWith('CREATE '));
+    for (const v of views) {
+      if (!/_from_1m_mv$/.test(v.name) || !/\bFROM\s+`?\w+`?\.`?flows_1m_mv`?/.test(v.q)) continue;
+      const sql = create.find((c) => c.includes(quoteIdent(v.name)));
+      if (sql === undefined) continue;
+      await this.ch.command({ query: `DROP TABLE IF EXISTS ${this.t(v.name)}` });
+      await this.ch.command({ query: sql });
+    }
   }
 
   private async runCluster(st: ClusterStatement, what: string): Promise<void> {
@@ -532,16 +554,7 @@ export class ClickHouseStore implements FlowStore {
 
   /** One INSERT of the rows of these batches (one Native block, see clickhouse-native.ts); returns the rows the server reports written. */
   private async insertRows(items: readonly RowBinaryItem[], settings: ClickHouseSettings): Promise<number> {
-    this.flowTypes ??= this.rows<{ name: string; type: string }>(
-      `SELECT name, type FROM system.columns WHERE database = ${quoteString(this.cfg.database)} AND table = 'flows'`,
-    ).then((rs) => new Map(rs.map((r) => [r.name, r.type])));
-    let types: Map<string, string>;
-    try {
-      types = await this.flowTypes;
-    } catch (e) {
-      this.flowTypes = undefined;
-      throw e;
-    }
+    const types = await this.columnTypes();
     let native: ReturnType<typeof nativeBody>;
     try {
       native = nativeBody(items, types);
@@ -560,16 +573,36 @@ export class ClickHouseStore implements FlowStore {
     return Number(res.summary?.written_rows ?? NaN);
   }
 
+  /** The flows table's column types (read once; again after a migration, or after an insert named a column the map lacked). */
+  private async columnTypes(): Promise<Map<string, string>> {
+    this.flowTypes ??= this.rows<{ name: string; type: string }>(
+      `SELECT name, type FROM system.columns WHERE database = ${quoteString(this.cfg.database)} AND table = 'flows'`,
+    ).then((rs) => new Map(rs.map((r) => [r.name, r.type])));
+    try {
+      return await this.flowTypes;
+    } catch (e) {
+      this.flowTypes = undefined;
+      throw e;
+    }
+  }
+
+  /**
+   * A time column as epoch ms, by the table's own type rather than the server's features: a store
+   * made on 18.16 keeps its Int64 microseconds after the server is upgraded in place (chDB test).
+   */
+  private timeMs(types: ReadonlyMap<string, string>, name: string): string {
+    const c = quoteIdent(name);
+    return /DateTime64/.test(types.get(name) ?? '') ? `toUnixTimestamp64Micro(${c}) / 1000` : `${c} / 1000`;
+  }
+
   async readBatch(tenant: string, batchId: string): Promise<FlowBatch> {
     const t = checkTenant(tenant);
-    const ft = await this.features();
+    const types = await this.columnTypes();
     const cols = STORED_FIELDS.map((f, i) => {
       const c = quoteIdent(f.spec.name);
       const e =
         f.spec.kind === 'time'
-          ? ft.dateTime64
-            ? `toUnixTimestamp64Micro(${c}) / 1000`
-            : `${c} / 1000`
+          ? this.timeMs(types, f.spec.name)
           : f.spec.kind === 'number'
             ? `toFloat64(${c})`
             : c;
@@ -653,7 +686,7 @@ export class ClickHouseStore implements FlowStore {
   async listFlows(tenant: string, query: FlowListQuery, opts: QueryOptions = {}): Promise<FlowListResult> {
     const t = checkTenant(tenant);
     const qy = parseQuery(FlowListQuerySchema, query, 'listFlows');
-    const ft = await this.features();
+    const types = await this.columnTypes();
     const dir = qy.order === 'desc' ? 'DESC' : 'ASC';
     let where = whereSql(t, 'ts', qy.from, qy.to, qy.filters, false);
     if (qy.after) {
@@ -666,7 +699,7 @@ export class ClickHouseStore implements FlowStore {
     }
     const cols = STORED_FIELDS.map((f, i) => {
       const c = quoteIdent(f.spec.name);
-      const e = f.spec.kind === 'time' ? (ft.dateTime64 ? `toUnixTimestamp64Micro(${c}) / 1000` : `${c} / 1000`) : f.spec.kind === 'number' ? `toFloat64(${c})` : c;
+      const e = f.spec.kind === 'time' ? this.timeMs(types, f.spec.name) : f.spec.kind === 'number' ? `toFloat64(${c})` : c;
       return `${e} AS c${i}`;
     });
     const rows = await this.rows<Record<string, string | number | null>>(
