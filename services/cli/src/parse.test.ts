@@ -1,41 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { fileURLToPath } from 'node:url';
 import { FlowRecordSchema } from '@sightline/flow';
+import { ROOT, rows, runCli, type Run } from './testdata/run-cli.js';
 
 /**
  * The `sightline parse` contract, end to end through the built CLI (the same binary users run):
  * output shape, order, stats line, exit status, and the bad-input suite.
  */
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const CLI = path.join(ROOT, 'services/cli/dist/main.js');
 const TD = path.join(ROOT, 'packages/parsers/src/testdata');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sightline-cli-'));
+const run = (args: string[]) => runCli(['parse', ...args]);
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [CLI, 'parse', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    p.stdout.on('data', (c: Buffer) => out.push(c));
-    p.stderr.on('data', (c: Buffer) => err.push(c));
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
-  });
-}
-
-const rows = (r: Run) => r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
 interface StatsLine {
   files: number;
   records: number;

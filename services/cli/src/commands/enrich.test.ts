@@ -1,30 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { FlowRecordSchema } from '@sightline/flow';
+import { ROOT, rows, runCli } from '../testdata/run-cli.js';
 
 /** `sightline enrich` end to end through the built CLI: parse output plus the k8s fields, checked field by field. */
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
-const CLI = path.join(ROOT, 'services/cli/dist/main.js');
 const TD = path.join(ROOT, 'packages/attribution/src/testdata');
 const td = (f: string) => path.join(TD, f);
-
-interface Run { code: number | null; stdout: string; stderr: string }
-function run(cmd: string, args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [CLI, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    p.stdout.on('data', (c: Buffer) => out.push(c));
-    p.stderr.on('data', (c: Buffer) => err.push(c));
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
-  });
-}
+const run = (cmd: string, args: string[]) => runCli([cmd, ...args]);
 type Rec = Record<string, unknown>;
-const rows = (r: Run) => r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Rec);
 const k8s = (r: Rec, side: 'src' | 'dst') => Object.fromEntries(Object.entries(r).filter(([k]) => k.startsWith(`${side}_k8s_`)).map(([k, v]) => [k.slice(8), v]));
 const NULLS = { kind: null, cluster: null, namespace: null, pod: null, node: null, workload: null, workload_kind: null, service: null, zone: null, labels: null };
 const pod = (o: Rec) => ({ ...NULLS, kind: 'pod', ...o });

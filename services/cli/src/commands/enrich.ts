@@ -1,10 +1,10 @@
 import fs from 'node:fs';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { fromKubectlList } from '@sightline/kube-model';
 import { Attributor, enrichedJsonLine, newAttributionStats, scopeFromObjects, type ClusterScope } from '@sightline/attribution';
 import { LineWriter } from '../output.js';
 import { parseFiles } from '../file-input.js';
+import { commandOptions } from '../args.js';
 
 const USAGE =
   'usage: sightline enrich --kube NAME=FILE [--kube NAME=FILE ...] [--scope NAME=ACCOUNT[/NETWORK]] [--labels KEY,KEY] [--stats] FLOWFILE...';
@@ -36,25 +36,11 @@ const EnrichOptions = z.object({
  * it where the dump cannot tell (EKS: account and VPC id).
  */
 export async function runEnrich(args: string[]): Promise<number> {
-  let opts: z.infer<typeof EnrichOptions>;
-  try {
-    const { values, positionals } = parseArgs({
-      args,
-      options: {
-        kube: { type: 'string', multiple: true },
-        scope: { type: 'string', multiple: true },
-        labels: { type: 'string' },
-        stats: { type: 'boolean' },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
-    opts = EnrichOptions.parse({ kube: values.kube ?? [], scope: values.scope, labels: values.labels, stats: values.stats, files: positionals });
-  } catch (err) {
-    const msg = err instanceof z.ZodError ? err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') : (err as Error).message;
-    process.stderr.write(`sightline enrich: ${msg}\n${USAGE}\n`);
-    return 2;
-  }
+  const opts = commandOptions('enrich', USAGE, args,
+    { kube: { type: 'string', multiple: true }, scope: { type: 'string', multiple: true }, labels: { type: 'string' }, stats: { type: 'boolean' } },
+    EnrichOptions,
+    (values, files) => ({ kube: values.kube ?? [], scope: values.scope, labels: values.labels, stats: values.stats, files }));
+  if (opts === null) return 2;
 
   const labelAllowList = opts.labels !== undefined ? opts.labels.split(',').map((s) => s.trim()).filter(Boolean) : DEFAULT_LABELS;
   const attributor = new Attributor({ labelAllowList });

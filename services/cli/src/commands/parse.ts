@@ -1,7 +1,7 @@
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { LineWriter } from '../output.js';
 import { parseFiles } from '../file-input.js';
+import { commandOptions } from '../args.js';
 
 const ParseOptions = z.object({
   stats: z.boolean().default(false),
@@ -10,20 +10,10 @@ const ParseOptions = z.object({
 });
 
 export async function runParse(args: string[]): Promise<number> {
-  let opts: z.infer<typeof ParseOptions>;
-  try {
-    const { values, positionals } = parseArgs({
-      args,
-      options: { stats: { type: 'boolean' }, output: { type: 'string' } },
-      allowPositionals: true,
-      strict: true,
-    });
-    opts = ParseOptions.parse({ stats: values.stats, output: values.output, files: positionals });
-  } catch (err) {
-    const msg = err instanceof z.ZodError ? err.issues.map((i) => i.message).join('; ') : (err as Error).message;
-    process.stderr.write(`sightline parse: ${msg}\nusage: sightline parse [--stats] [--output ndjson|none] FILE...\n`);
-    return 2;
-  }
+  const opts = commandOptions('parse', 'usage: sightline parse [--stats] [--output ndjson|none] FILE...', args,
+    { stats: { type: 'boolean' }, output: { type: 'string' } }, ParseOptions,
+    (values, files) => ({ stats: values.stats, output: values.output, files }));
+  if (opts === null) return 2;
 
   const out = new LineWriter(process.stdout);
   const { total, failed } = await parseFiles(opts.files, async (batch) => {
