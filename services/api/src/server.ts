@@ -287,21 +287,34 @@ export async function startServer(deps: IngestDeps, opts: ServerOptions): Promis
     send(res, r.status, r.body);
   };
 
-  const site = opts.console === undefined ? loadConsoleSite() : opts.console;
-  /** GET /v1/pipeline/health: a read token's tenant, checked as the query routes check theirs */
-  const serveHealth = (req: IncomingMessage, res: ServerResponse) => {
-    if (req.method !== 'GET') return send(res, 405, { error: 'method', message: 'GET only' });
-    if (rateLimited(req, res, 'query')) return;
+  /**
+   * The read token's reader for the query routes and the pipeline health, checked before any byte
+   * of a body is read: rate limit, then 401 (no or unknown token) or 403 (an ingest token); null
+   * once the refusal is sent.
+   */
+  const reader = (req: IncomingMessage, res: ServerResponse, needs: string) => {
+    if (rateLimited(req, res, 'query')) return null;
     const token = bearer(req.headers.authorization);
     const who = token === null ? null : (opts.query?.tokens ?? deps.tokens).lookupReader(token);
     if (who === null) {
       authFailed(req, 'query', token === null ? 'missing-token' : 'unknown-token');
-      return refuse(req, res, 401, { error: 'unauthenticated', message: token === null ? 'missing or malformed bearer token' : 'unknown token' });
+      refuse(req, res, 401, { error: 'unauthenticated', message: token === null ? 'missing or malformed bearer token' : 'unknown token' });
+      return null;
     }
     if (who === 'ingest-token') {
       authFailed(req, 'query', 'ingest-token');
-      return refuse(req, res, 403, { error: 'ingest-token', message: 'this is a cluster ingest token; the pipeline health needs a tenant read token' });
+      refuse(req, res, 403, { error: 'ingest-token', message: `this is a cluster ingest token; ${needs} a tenant read token` });
+      return null;
     }
+    return who;
+  };
+
+  const site = opts.console === undefined ? loadConsoleSite() : opts.console;
+  /** GET /v1/pipeline/health: a read token's tenant, checked as the query routes check theirs */
+  const serveHealth = (req: IncomingMessage, res: ServerResponse) => {
+    if (req.method !== 'GET') return send(res, 405, { error: 'method', message: 'GET only' });
+    const who = reader(req, res, 'the pipeline health needs');
+    if (who === null) return;
     if (!opts.health) return send(res, 503, { error: 'no-health', message: 'this server reads no pipeline metrics (config `pipeline`)' });
     const gone = new AbortController();
     res.once('close', () => gone.abort());
@@ -345,17 +358,7 @@ export async function startServer(deps: IngestDeps, opts: ServerOptions): Promis
       const kind = qm[1] as QueryKind;
       if (req.method !== 'GET' && req.method !== 'POST') return serveQuery(req, res, kind, opts.query);
       // who is asking, before any byte of a POST body is read (handleQuery checks the same again)
-      if (rateLimited(req, res, 'query')) return;
-      const token = bearer(req.headers.authorization);
-      const who = token === null ? null : (opts.query?.tokens ?? deps.tokens).lookupReader(token);
-      if (who === null) {
-        authFailed(req, 'query', token === null ? 'missing-token' : 'unknown-token');
-        return refuse(req, res, 401, { error: 'unauthenticated', message: token === null ? 'missing or malformed bearer token' : 'unknown token' });
-      }
-      if (who === 'ingest-token') {
-        authFailed(req, 'query', 'ingest-token');
-        return refuse(req, res, 403, { error: 'ingest-token', message: 'this is a cluster ingest token; queries need a tenant read token' });
-      }
+      if (reader(req, res, 'queries need') === null) return;
       if (!opts.query || !opts.queryReady) return serveQuery(req, res, kind, opts.query);
       // a store without its schema would answer every query with an error: 503 until it has one
       opts.queryReady().then(
