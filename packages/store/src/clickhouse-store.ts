@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
@@ -200,14 +201,29 @@ export class ClickHouseStore implements FlowStore {
     if (l?.maxRowsToRead !== undefined) settings.max_rows_to_read = String(l.maxRowsToRead);
     if (l?.readOverflowMode !== undefined) settings.read_overflow_mode = l.readOverflowMode;
     if (l?.maxThreads !== undefined && l.maxThreads > 0) settings.max_threads = l.maxThreads;
-    const rs = await this.ch.query({
-      query: sql,
-      format: 'JSONEachRow',
-      ...(opts.signal ? { abort_signal: opts.signal } : {}),
-      ...(opts.queryId !== undefined ? { query_id: opts.queryId } : {}),
-      ...(Object.keys(settings).length > 0 ? { clickhouse_settings: settings } : {}),
-    });
-    return rs.json<T>();
+    // a stopped read is killed by its id: the server does not stop a SELECT when the request goes
+    // away (18.16 notices the closed socket only when it writes the result)
+    const signal = opts.signal;
+    const queryId = opts.queryId ?? (signal ? `sightline-${randomUUID()}` : undefined);
+    let killed: Promise<void> | undefined;
+    const kill = () => {
+      killed = this.killQuery(queryId!).catch(() => undefined);
+    };
+    signal?.addEventListener('abort', kill, { once: true });
+    try {
+      const rs = await this.ch.query({
+        query: sql,
+        format: 'JSONEachRow',
+        ...(signal ? { abort_signal: signal } : {}),
+        ...(queryId !== undefined ? { query_id: queryId } : {}),
+        ...(Object.keys(settings).length > 0 ? { clickhouse_settings: settings } : {}),
+      });
+      return await rs.json<T>();
+    } finally {
+      signal?.removeEventListener('abort', kill);
+      // the read settles once the server has stopped the statement, so its caller's slot is really free
+      if (killed) await killed;
+    }
   }
 
   /**

@@ -21,6 +21,7 @@ import {
   type FlowListQuery,
   type FlowListResult,
   type FlowStore,
+  type QueryOptions,
   type TimeSeriesQuery,
   type TimeSeriesResult,
   type TopNQuery,
@@ -57,6 +58,9 @@ export const DuckDBStoreConfigSchema = z.object({
 });
 export type DuckDBStoreConfig = z.input<typeof DuckDBStoreConfigSchema>;
 
+/** Interrupt again until a stopped read settles: an interrupt that lands before the statement starts is lost. */
+const REINTERRUPT_MS = 5;
+
 const q = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 
 /**
@@ -90,6 +94,44 @@ export class DuckDBStore implements FlowStore {
     const store = new DuckDBStore(conn, cfg, instance);
     store.writer = DuckDBWriter.create(conn, (job) => store.run(job), cfg.maxGroupRows);
     return store;
+  }
+
+  /**
+   * A read under its limits: the caller's signal and `timeoutMs` (the store's own timer) interrupt
+   * the connection while this read runs on it, and only then (a queued read that is stopped never
+   * starts; a write on the same connection is never interrupted). An interrupt that lands before
+   * DuckDB has started the statement is lost, so it is repeated until the read settles.
+   */
+  private read<T>(opts: QueryOptions, job: () => Promise<T>): Promise<T> {
+    const { signal, timeoutMs } = opts;
+    if (signal === undefined && timeoutMs === undefined) return this.run(job);
+    return this.run(async () => {
+      signal?.throwIfAborted();
+      let timedOut = false;
+      let again: NodeJS.Timeout | undefined;
+      const interrupt = () => {
+        if (again !== undefined) return;
+        this.conn.interrupt();
+        again = setInterval(() => this.conn.interrupt(), REINTERRUPT_MS);
+      };
+      const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
+        timedOut = true;
+        interrupt();
+      }, Math.max(0, timeoutMs));
+      signal?.addEventListener('abort', interrupt, { once: true });
+      try {
+        return await job();
+      } catch (err) {
+        if (timedOut && /interrupt/i.test(err instanceof Error ? err.message : '')) {
+          throw new Error(`duckdb store: the query did not finish within its time limit of ${timeoutMs} ms and was interrupted`, { cause: err });
+        }
+        throw err;
+      } finally {
+        clearTimeout(timer);
+        clearInterval(again);
+        signal?.removeEventListener('abort', interrupt);
+      }
+    });
   }
 
   /** Serializes work on the connection; a failed job does not poison the ones after it. */
@@ -149,7 +191,7 @@ export class DuckDBStore implements FlowStore {
     });
   }
 
-  async timeSeries(tenant: string, query: TimeSeriesQuery): Promise<TimeSeriesResult> {
+  async timeSeries(tenant: string, query: TimeSeriesQuery, opts: QueryOptions = {}): Promise<TimeSeriesResult> {
     const t = checkTenant(tenant);
     const qy = parseQuery(TimeSeriesQuerySchema, query, 'timeSeries');
     const rollup = chooseRollup(qy.filters.map((f) => f.field), qy.from, qy.to, qy.stepSeconds, qy.use);
@@ -158,13 +200,13 @@ export class DuckDBStore implements FlowStore {
     const where = whereSql(time, qy.filters, params);
     const sql = `SELECT epoch_ms(time_bucket(to_microseconds(${qy.stepSeconds * 1_000_000}::BIGINT), ${time}, TIMESTAMP '1970-01-01'))::DOUBLE AS t, ${measure}::DOUBLE AS v
       FROM ${table} WHERE ${where} GROUP BY 1 ORDER BY 1`;
-    return this.run(async () => {
+    return this.read(opts, async () => {
       const rows = (await this.conn.runAndReadAll(sql, params)).getRowsJS();
       return { source: rollup?.name ?? 'raw', points: rows.map((r) => ({ t: Number(r[0]), value: Number(r[1] ?? 0) })) };
     });
   }
 
-  async topN(tenant: string, query: TopNQuery): Promise<TopNResult> {
+  async topN(tenant: string, query: TopNQuery, opts: QueryOptions = {}): Promise<TopNResult> {
     const t = checkTenant(tenant);
     const qy = parseQuery(TopNQuerySchema, query, 'topN');
     const rollup = chooseRollup([...qy.dimensions, ...qy.filters.map((f) => f.field)], qy.from, qy.to, undefined, qy.use);
@@ -176,7 +218,7 @@ export class DuckDBStore implements FlowStore {
     const keys = qy.dimensions.map((_, i) => `d${i}`);
     const sql = `SELECT ${dims}, ${measure}::DOUBLE AS v FROM ${table} WHERE ${where}
       GROUP BY ${keys.join(', ')} ORDER BY v DESC, ${keys.map((k) => `${k} NULLS LAST`).join(', ')} LIMIT ${qy.n}`;
-    return this.run(async () => {
+    return this.read(opts, async () => {
       const rows = (await this.conn.runAndReadAll(sql, params)).getRowsJS();
       const d = qy.dimensions.length;
       return {
@@ -186,7 +228,7 @@ export class DuckDBStore implements FlowStore {
     });
   }
 
-  async aggregate(tenant: string, query: AggregateQuery): Promise<AggregateResult> {
+  async aggregate(tenant: string, query: AggregateQuery, opts: QueryOptions = {}): Promise<AggregateResult> {
     const t = checkTenant(tenant);
     const qy = parseQuery(AggregateQuerySchema, query, 'aggregate');
     const rollup = chooseRollup([...qy.dimensions, ...qy.filters.map((f) => f.field)], qy.from, qy.to, undefined, qy.use);
@@ -200,7 +242,7 @@ export class DuckDBStore implements FlowStore {
     const sql = `SELECT ${dims}, ${m('flows')}::DOUBLE AS flows, ${m('packets')}::DOUBLE AS packets, ${m('bytes')}::DOUBLE AS bytes
       FROM ${table} WHERE ${where}
       GROUP BY ${keys.join(', ')} ORDER BY ${qy.metric} DESC, ${keys.map((k) => `${k} NULLS LAST`).join(', ')} LIMIT ${qy.n}`;
-    return this.run(async () => {
+    return this.read(opts, async () => {
       const rows = (await this.conn.runAndReadAll(sql, params)).getRowsJS();
       const n = qy.dimensions.length;
       return {
@@ -216,7 +258,7 @@ export class DuckDBStore implements FlowStore {
   }
 
   /** Raw rows in (ts, batch_id, row_no) order; keyset pagination, so a page costs the same wherever it is. */
-  async listFlows(tenant: string, query: FlowListQuery): Promise<FlowListResult> {
+  async listFlows(tenant: string, query: FlowListQuery, opts: QueryOptions = {}): Promise<FlowListResult> {
     const t = checkTenant(tenant);
     const qy = parseQuery(FlowListQuerySchema, query, 'listFlows');
     const params: DuckDBValue[] = [t, qy.from * 1000, qy.to * 1000];
@@ -235,7 +277,7 @@ export class DuckDBStore implements FlowStore {
     );
     const sql = `SELECT epoch_us(ts)::DOUBLE, batch_id, row_no, ${cols.join(', ')}, extra FROM flows WHERE ${where}
       ORDER BY ts ${dir}, batch_id ${dir}, row_no ${dir} LIMIT ${qy.limit}`;
-    return this.run(async () => {
+    return this.read(opts, async () => {
       const rows = (await this.conn.runAndReadAll(sql, params)).getRowsJS();
       return {
         rows: rows.map((r) => ({

@@ -70,7 +70,7 @@ test('StoreConfigSchema: every field the enricher and the api took before is one
     tls: { caFile: '/ca', certFile: '/c', keyFile: '/k' }, cluster: 'sightline', lowCardinality: true,
   });
   assert.equal(ch.engine, 'clickhouse');
-  assert.deepEqual(StoreConfigSchema.parse({ engine: 'duckdb', path: '/f.duckdb' }), { engine: 'duckdb', path: '/f.duckdb' });
+  assert.deepEqual(StoreConfigSchema.parse({ engine: 'duckdb', path: '/f.duckdb' }), { engine: 'duckdb', path: '/f.duckdb', connections: 2 });
   assert.throws(() => StoreConfigSchema.parse({ engine: 'duckdb', path: '/f', unknown: 1 }), /unknown|Unrecognized/i);
   assert.throws(() => StoreConfigSchema.parse({ engine: 'clickhouse', url: 'http://x', database: 'd', tls: { caFile: '/ca', certFile: '/c' } }), /go together/);
 });

@@ -23,8 +23,8 @@ export const DuckDBStoreSectionSchema = z.strictObject({
    * `query.limits.duckdb.memoryLimit` for its connections, DuckDB's default (80% of RAM) for a writer.
    */
   memoryLimit: size.optional(),
-  /** the query API's connections on the file, each running one query at a time (absent: 2); writers use one */
-  connections: z.number().int().min(1).max(16).optional(),
+  /** the query API's connections on the file, each running one query at a time; writers use one */
+  connections: z.number().int().min(1).max(16).default(2),
 });
 
 export const ClickHouseStoreSectionSchema = z.strictObject({

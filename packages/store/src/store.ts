@@ -43,16 +43,17 @@ export interface WriteItem {
 }
 
 /**
- * Limits of one read. Engines that can stop a running query honour them (ClickHouse: the
- * `max_execution_time` setting and an aborted request); the caller still owns the deadline
- * (the query API also interrupts a DuckDB connection, see services/api).
+ * Limits of one read; each engine honours them itself. DuckDB: the signal and `timeoutMs`
+ * interrupt the store's connection while the read runs on it. ClickHouse: `timeoutMs` is the
+ * statement's `max_execution_time`, and an aborted signal aborts the request and kills the
+ * statement by its query id (the read settles once the server has stopped it).
  */
 export interface QueryOptions {
   /** aborts the request; the promise rejects with the signal's reason */
   signal?: AbortSignal | undefined;
-  /** server-side limit; ClickHouse counts whole seconds, so it is rounded up */
+  /** the read's time limit; ClickHouse counts whole seconds, so it is rounded up there */
   timeoutMs?: number | undefined;
-  /** ClickHouse: the statement's query_id, so it can be stopped with `killQuery` (the server does not stop it when the request is aborted) */
+  /** ClickHouse: the statement's query_id (one is made when absent and a signal is given), killed when the signal aborts */
   queryId?: string | undefined;
   /** ClickHouse: per-query resource limits, sent as the statement's settings */
   limits?: ClickHouseQueryLimits | undefined;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { groupKafkaConfig } from '@sightline/bus';
 import { ConfigFileError, loadServiceConfig, parseServiceConfig } from '@sightline/config';
-import { StoreConfigSchema, type StoreConfig as StoreSection } from '@sightline/store';
+import { StoreConfigSchema, type StoreConfigInput } from '@sightline/store';
 import { RetentionConfig } from './retention.js';
 
 /**
@@ -13,7 +13,8 @@ const Name = z.string().regex(/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/, 'lower-c
 
 /** The store section every service shares (packages/store `StoreConfigSchema`, opened by `openStore`). */
 export const StoreConfig = StoreConfigSchema;
-export type StoreConfig = StoreSection;
+/** what a caller may write (defaults filled by the schema) */
+export type StoreConfig = StoreConfigInput;
 
 export const EnricherConfig = z.object({
   /** brokers, topic prefix, TLS and SASL: @sightline/bus' shared Kafka config, plus the enricher's own */
