@@ -121,3 +121,11 @@ export function parseServiceConfig<S extends z.ZodType>(raw: unknown, file: stri
 export function loadServiceConfig<S extends z.ZodType>(file: string, schema: S, opts: ServiceConfigOptions = {}): z.infer<S> {
   return parseServiceConfig(readConfigFile(file), file, schema, opts);
 }
+
+/** The config file a service is started with: `--config FILE`, else the environment variable `env`. */
+export function configFileArg(program: string, env: string, argv: readonly string[] = process.argv): string {
+  const i = argv.indexOf('--config');
+  const file = i === -1 ? process.env[env] : argv[i + 1];
+  if (!file) throw new Error(`usage: ${program} --config FILE (or ${env})`);
+  return file;
+}

@@ -2,12 +2,11 @@ import { loadConfig } from './config.js';
 import { createLogger } from './log.js';
 import { startApi } from './service.js';
 import { watchConfigFile } from '@sightline/service-kit';
+import { configFileArg } from '@sightline/config';
 
 /** `node dist/main.js --config api.json`: runs until SIGTERM/SIGINT, then drains. */
 async function main(): Promise<void> {
-  const i = process.argv.indexOf('--config');
-  const file = i === -1 ? process.env.SIGHTLINE_API_CONFIG : process.argv[i + 1];
-  if (!file) throw new Error('usage: sightline-api --config FILE (or SIGHTLINE_API_CONFIG)');
+  const file = configFileArg('sightline-api', 'SIGHTLINE_API_CONFIG');
   const config = loadConfig(file);
   const log = createLogger({ level: config.logLevel });
   const api = await startApi(config, { log });

@@ -5,12 +5,11 @@ import { startHttp } from '@sightline/service-kit/http';
 import { createLogger } from './log.js';
 import { AgentMetrics } from './metrics.js';
 import { HttpsTransport } from './transport.js';
+import { configFileArg } from '@sightline/config';
 
 /** `node dist/main.js --config /etc/kubetags/config.json`: runs until SIGTERM, then sends what is queued. */
 async function main(): Promise<void> {
-  const i = process.argv.indexOf('--config');
-  const file = i === -1 ? process.env.KUBETAGS_CONFIG : process.argv[i + 1];
-  if (!file) throw new Error('usage: kubetags --config FILE (or KUBETAGS_CONFIG)');
+  const file = configFileArg('kubetags', 'KUBETAGS_CONFIG');
   const config = loadConfig(file);
   const log = createLogger({ level: config.logLevel });
   const metrics = new AgentMetrics();
