@@ -1,5 +1,5 @@
-import { FNV_PRIME, FNV_SEED, SlotInterner } from '../../core/intern.js';
-import { asciiBytes, skipJsonWs } from '../../core/json-cursor.js';
+import { FNV_SEED, fnvStep, SlotInterner } from '../../core/intern.js';
+import { asciiBytes, isJsonWs, skipJsonWs } from '../../core/json-cursor.js';
 import { parseRfc3339Ms } from '../../core/time.js';
 
 /**
@@ -443,9 +443,13 @@ export class VnetFastReader {
 
   // --- JSON pieces ----------------------------------------------------------------------
 
+  // the loop written here, not a call: it runs between every two tokens
   private ws(): boolean {
-    this.p = skipJsonWs(this.b, this.p, this.n);
-    return this.p < this.n;
+    const b = this.b;
+    let p = this.p;
+    while (p < this.n && isJsonWs(b[p]!)) p++;
+    this.p = p;
+    return p < this.n;
   }
 
   private open(ch: number): boolean {
@@ -467,7 +471,7 @@ export class VnetFastReader {
       const c = b[i]!;
       if (c < 32) return false;
       hi |= c;
-      h = Math.imul(h ^ c, FNV_PRIME);
+      h = fnvStep(h, c);
     }
     this.sh = h;
     this.sascii = hi < 128;
