@@ -1,9 +1,6 @@
-import { createLogger as kitLogger, type Logger } from '@sightline/service-kit';
-import type { DestinationStream } from 'pino';
+import { loggerFor } from '@sightline/service-kit';
 
 export { errField, scrub, REDACT_PATHS, type Logger } from '@sightline/service-kit';
 
-/** The collector's logger: pino named 'collector', credential paths redacted (see @sightline/service-kit). */
-export function createLogger(opts: { level?: string; destination?: DestinationStream } = {}): Logger {
-  return kitLogger({ name: 'collector', ...opts });
-}
+/** The collector's logger: pino named 'collector', with service-kit's one redaction list. */
+export const createLogger = loggerFor('collector');
