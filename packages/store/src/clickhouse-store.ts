@@ -15,15 +15,12 @@ import { quoteIdent, quoteNumber, quoteString, quoteValue } from './clickhouse-s
 import { cutoffs, emptyReport, ledgerDays, uniformPolicy, type RetentionPolicy, type RetentionReport, type TenantCutoffs } from './retention.js';
 import { DEFAULT_RETENTION_DAYS, ROLLUPS, rollupTable, rowTime, STORED_FIELDS, type RollupSpec } from './schema.js';
 import { clickhouseDialect, fieldExpr, filterSql, isStringField } from './query-sql.js';
+import { planAggregate, planTimeSeries, planTopN } from './query-plan.js';
 import {
-  AggregateQuerySchema,
   checkBatch,
   checkTenant,
-  chooseRollup,
   FlowListQuerySchema,
   parseQuery,
-  TimeSeriesQuerySchema,
-  TopNQuerySchema,
   type AggregateQuery,
   type AggregateResult,
   type Filter,
@@ -633,9 +630,8 @@ export class ClickHouseStore implements FlowStore {
   }
 
   async timeSeries(tenant: string, query: TimeSeriesQuery, opts: QueryOptions = {}): Promise<TimeSeriesResult> {
-    const t = checkTenant(tenant);
-    const qy = parseQuery(TimeSeriesQuerySchema, query, 'timeSeries');
-    const rollup = chooseRollup(qy.filters.map((f) => f.field), qy.from, qy.to, qy.stepSeconds, qy.use);
+    const qy = planTimeSeries(tenant, query);
+    const { tenant: t, rollup } = qy;
     const src = this.source(rollup, qy.metric, await this.features());
     const step = quoteNumber(qy.stepSeconds);
     const rows = await this.rows<{ t: string; v: string }>(
@@ -644,13 +640,12 @@ export class ClickHouseStore implements FlowStore {
         GROUP BY t ORDER BY t`,
       opts,
     );
-    return { source: rollup?.name ?? 'raw', points: rows.map((r) => ({ t: Number(r.t) * 1000, value: Number(r.v) })) };
+    return { source: qy.source, points: rows.map((r) => ({ t: Number(r.t) * 1000, value: Number(r.v) })) };
   }
 
   async topN(tenant: string, query: TopNQuery, opts: QueryOptions = {}): Promise<TopNResult> {
-    const t = checkTenant(tenant);
-    const qy = parseQuery(TopNQuerySchema, query, 'topN');
-    const rollup = chooseRollup([...qy.dimensions, ...qy.filters.map((f) => f.field)], qy.from, qy.to, undefined, qy.use);
+    const qy = planTopN(tenant, query);
+    const { tenant: t, rollup } = qy;
     const src = this.source(rollup, qy.metric, await this.features());
     const dl = clickhouseDialect(rollup !== null, ROLLUP_NUMERIC);
     const dims = qy.dimensions.map((d, i) => `${fieldExpr(dl, d)} AS d${i}`);
@@ -662,7 +657,7 @@ export class ClickHouseStore implements FlowStore {
       opts,
     );
     return {
-      source: rollup?.name ?? 'raw',
+      source: qy.source,
       rows: rows.map((r) => ({
         key: qy.dimensions.map((d, i) => fromKey(d, r[`d${i}`] ?? null, rollup !== null)),
         value: Number(r.v),
@@ -672,9 +667,8 @@ export class ClickHouseStore implements FlowStore {
 
   /** The top `n` keys by `metric`, each with the three measures (the service map's edges). */
   async aggregate(tenant: string, query: AggregateQuery, opts: QueryOptions = {}): Promise<AggregateResult> {
-    const t = checkTenant(tenant);
-    const qy = parseQuery(AggregateQuerySchema, query, 'aggregate');
-    const rollup = chooseRollup([...qy.dimensions, ...qy.filters.map((f) => f.field)], qy.from, qy.to, undefined, qy.use);
+    const qy = planAggregate(tenant, query);
+    const { tenant: t, rollup } = qy;
     const ft = await this.features();
     const src = this.source(rollup, qy.metric, ft);
     const m = (x: 'flows' | 'packets' | 'bytes') => this.source(rollup, x, ft).measure;
@@ -688,7 +682,7 @@ export class ClickHouseStore implements FlowStore {
       opts,
     );
     return {
-      source: rollup?.name ?? 'raw',
+      source: qy.source,
       rows: rows.map((r) => ({
         key: qy.dimensions.map((d, i) => fromKey(d, r[`d${i}`] ?? null, rollup !== null)),
         flows: Number(r.m_flows),

@@ -6,15 +6,12 @@ import { DuckDBWriter } from './duckdb-writer.js';
 import { cutoffs, emptyReport, ledgerDays, uniformPolicy, type RetentionPolicy, type RetentionReport, type TenantCutoffs } from './retention.js';
 import { DEFAULT_RETENTION_DAYS, ROLLUPS, rollupTable, STORED_FIELDS, type RollupSpec } from './schema.js';
 import { duckdbDialect, fieldExpr, filterSql } from './query-sql.js';
+import { planAggregate, planTimeSeries, planTopN } from './query-plan.js';
 import {
-  AggregateQuerySchema,
   checkBatch,
   checkTenant,
-  chooseRollup,
   FlowListQuerySchema,
   parseQuery,
-  TimeSeriesQuerySchema,
-  TopNQuerySchema,
   type AggregateQuery,
   type AggregateResult,
   type Filter,
@@ -192,26 +189,24 @@ export class DuckDBStore implements FlowStore {
   }
 
   async timeSeries(tenant: string, query: TimeSeriesQuery, opts: QueryOptions = {}): Promise<TimeSeriesResult> {
-    const t = checkTenant(tenant);
-    const qy = parseQuery(TimeSeriesQuerySchema, query, 'timeSeries');
-    const rollup = chooseRollup(qy.filters.map((f) => f.field), qy.from, qy.to, qy.stepSeconds, qy.use);
+    const qy = planTimeSeries(tenant, query);
+    const rollup = qy.rollup;
     const { table, time, measure } = source(rollup, qy.metric);
-    const params: DuckDBValue[] = [t, qy.from * 1000, qy.to * 1000];
+    const params: DuckDBValue[] = [qy.tenant, qy.from * 1000, qy.to * 1000];
     const where = whereSql(time, qy.filters, params);
     const sql = `SELECT epoch_ms(time_bucket(to_microseconds(${qy.stepSeconds * 1_000_000}::BIGINT), ${time}, TIMESTAMP '1970-01-01'))::DOUBLE AS t, ${measure}::DOUBLE AS v
       FROM ${table} WHERE ${where} GROUP BY 1 ORDER BY 1`;
     return this.read(opts, async () => {
       const rows = (await this.conn.runAndReadAll(sql, params)).getRowsJS();
-      return { source: rollup?.name ?? 'raw', points: rows.map((r) => ({ t: Number(r[0]), value: Number(r[1] ?? 0) })) };
+      return { source: qy.source, points: rows.map((r) => ({ t: Number(r[0]), value: Number(r[1] ?? 0) })) };
     });
   }
 
   async topN(tenant: string, query: TopNQuery, opts: QueryOptions = {}): Promise<TopNResult> {
-    const t = checkTenant(tenant);
-    const qy = parseQuery(TopNQuerySchema, query, 'topN');
-    const rollup = chooseRollup([...qy.dimensions, ...qy.filters.map((f) => f.field)], qy.from, qy.to, undefined, qy.use);
+    const qy = planTopN(tenant, query);
+    const rollup = qy.rollup;
     const { table, time, measure } = source(rollup, qy.metric);
-    const params: DuckDBValue[] = [t, qy.from * 1000, qy.to * 1000];
+    const params: DuckDBValue[] = [qy.tenant, qy.from * 1000, qy.to * 1000];
     const where = whereSql(time, qy.filters, params);
     const d = duckdbDialect(params);
     const dims = qy.dimensions.map((f, i) => `${fieldExpr(d, f)} AS d${i}`).join(', ');
@@ -222,18 +217,17 @@ export class DuckDBStore implements FlowStore {
       const rows = (await this.conn.runAndReadAll(sql, params)).getRowsJS();
       const d = qy.dimensions.length;
       return {
-        source: rollup?.name ?? 'raw',
+        source: qy.source,
         rows: rows.map((r) => ({ key: r.slice(0, d).map((x) => (x === null || typeof x === 'string' ? x : Number(x))), value: Number(r[d] ?? 0) })),
       };
     });
   }
 
   async aggregate(tenant: string, query: AggregateQuery, opts: QueryOptions = {}): Promise<AggregateResult> {
-    const t = checkTenant(tenant);
-    const qy = parseQuery(AggregateQuerySchema, query, 'aggregate');
-    const rollup = chooseRollup([...qy.dimensions, ...qy.filters.map((f) => f.field)], qy.from, qy.to, undefined, qy.use);
+    const qy = planAggregate(tenant, query);
+    const rollup = qy.rollup;
     const { table, time } = source(rollup, qy.metric);
-    const params: DuckDBValue[] = [t, qy.from * 1000, qy.to * 1000];
+    const params: DuckDBValue[] = [qy.tenant, qy.from * 1000, qy.to * 1000];
     const where = whereSql(time, qy.filters, params);
     const d = duckdbDialect(params);
     const dims = qy.dimensions.map((f, i) => `${fieldExpr(d, f)} AS d${i}`).join(', ');
@@ -246,7 +240,7 @@ export class DuckDBStore implements FlowStore {
       const rows = (await this.conn.runAndReadAll(sql, params)).getRowsJS();
       const n = qy.dimensions.length;
       return {
-        source: rollup?.name ?? 'raw',
+        source: qy.source,
         rows: rows.map((r) => ({
           key: r.slice(0, n).map((x) => (x === null || typeof x === 'string' ? x : Number(x))),
           flows: Number(r[n] ?? 0),

@@ -12,6 +12,7 @@ export {
   type OpenStoreOptions,
   type OpenedStore,
 } from './open-store.js';
+export { planTimeSeries, planTopN, planAggregate, type ReadPlan, type TimeSeriesPlan } from './query-plan.js';
 export { clickhouseLoggerClass, stderrJsonLogger, type StoreLogger } from './clickhouse-log.js';
 export { clickhouseMigrations, featuresFor, type ClickHouseFeatures } from './clickhouse-schema.js';
 export { quoteString, quoteIdent, quoteNumber } from './clickhouse-sql.js';
