@@ -80,7 +80,7 @@ async function open(engine: string): Promise<{ runner: QueryRunner; close: () =>
   await writer.migrate();
   await writer.client.command({ query: rowsSql(engine, `${database}.flows`, 'acme', HEAVY_ROWS) });
   await writer.client.command({ query: rowsSql(engine, `${database}.flows`, 'globex', 3000) });
-  const runner = ClickHouseRunner.open({ url, database }, { limits: LIMITS });
+  const runner = await ClickHouseRunner.open({ url, database }, { limits: LIMITS });
   return {
     runner,
     close: async () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadConfig } from './config.js';
+import { ApiConfigSchema, loadConfig } from './config.js';
 
 test('config: defaults filled around the tokens file; bad fields named with the file', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'api-config-'));
@@ -57,4 +57,18 @@ test('config: an unknown key anywhere is refused with its path; a JSON syntax er
     const m = e instanceof Error ? e.message : '';
     return !m.includes('hunter2') && m.includes(`${file}:3:`) && /line 3, column \d+/.test(m);
   });
+});
+
+test("config: query.store is the store section every service shares (the enricher's lowCardinality, memoryLimit); an inline password is refused, naming passwordFile", () => {
+  const base = { tokensFile: 't.json' };
+  const ch = ApiConfigSchema.parse({ ...base, query: { store: { engine: 'clickhouse', url: 'http://127.0.0.1:8123', database: 'd', passwordFile: '/run/pw', lowCardinality: false } } });
+  assert.equal(ch.query?.store.engine, 'clickhouse');
+  const duck = ApiConfigSchema.parse({ ...base, query: { store: { engine: 'duckdb', path: '/f.duckdb', memoryLimit: '512MB' } } });
+  assert.deepEqual(duck.query?.store, { engine: 'duckdb', path: '/f.duckdb', memoryLimit: '512MB', connections: 2 });
+  const r = ApiConfigSchema.safeParse({ ...base, query: { store: { engine: 'clickhouse', url: 'http://127.0.0.1:8123', database: 'd', password: 'hunter2-secret' } } }, { reportInput: false });
+  assert.ok(!r.success);
+  const text = JSON.stringify(r.error.issues);
+  assert.match(text, /passwordFile/);
+  assert.deepEqual(r.error.issues[0]?.path, ['query', 'store', 'password']);
+  assert.ok(!text.includes('hunter2-secret'));
 });

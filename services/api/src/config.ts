@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { KafkaBrokers, extendKafkaConfig } from '@sightline/bus';
+import { StoreConfigSchema } from '@sightline/store';
 import { QueryLimitsSchema } from './query-limiter.js';
 import { TokenFileSchema } from './tokens.js';
 import { ConfigFileError, loadServiceConfig } from '@sightline/config';
@@ -86,26 +87,12 @@ export const ApiConfigSchema = z.strictObject({
    */
   query: z
     .strictObject({
-      store: z.discriminatedUnion('engine', [
-        z.strictObject({
-          engine: z.literal('duckdb'),
-          path: z.string().min(1),
-          /** connections on the file; each runs one query at a time */
-          connections: z.number().int().min(1).max(16).default(2),
-        }),
-        z.strictObject({
-          engine: z.literal('clickhouse'),
-          url: z.string().url(),
-          database: z.string().min(1),
-          username: z.string().default('default'),
-          /** file holding the password, so the config itself carries no secret */
-          passwordFile: z.string().min(1).optional(),
-          /** HTTPS: the CA file the server's certificate chains to, and a client certificate and key for mutual TLS */
-          tls: z.strictObject({ caFile: z.string().min(1), certFile: z.string().min(1).optional(), keyFile: z.string().min(1).optional() }).optional(),
-          /** cluster mode: the cluster's name in the servers' remote_servers (reads through its Distributed tables) */
-          cluster: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and underscore').optional(),
-        }),
-      ]),
+      /** the store section every service shares (packages/store StoreConfigSchema); no inline password here */
+      store: StoreConfigSchema.superRefine((st, ctx) => {
+        if (st.engine === 'clickhouse' && st.password !== undefined) {
+          ctx.addIssue({ code: 'custom', path: ['password'], message: 'give passwordFile (a file holding the password): the api takes no inline password' });
+        }
+      }),
       /** every query stops after this long (504) */
       timeoutMs: z.number().int().min(1).max(600_000).default(15_000),
       /** request body limit of a POST query */

@@ -31,7 +31,7 @@ async function open(): Promise<{ runner: ClickHouseRunner; seeded: Seeded; close
   })();
   const s = await seeded;
   // the reader enters by the other shard's node
-  const runner = ClickHouseRunner.open({ url: urls[2]!, database, cluster });
+  const runner = await ClickHouseRunner.open({ url: urls[2]!, database, cluster });
   return { runner, seeded: s, close: () => runner.close() };
 }
 

@@ -27,7 +27,7 @@ async function fresh(limits: Partial<QueryLimits> = {}, heavyRows = 0) {
   await writer.migrate();
   const seeded = await seed(writer, database);
   if (heavyRows > 0) await writer.client.command({ query: heavyRowsSql(heavyRows, `${database}.flows`, 'clickhouse') });
-  const runner = ClickHouseRunner.open({ url, database }, { limits });
+  const runner = await ClickHouseRunner.open({ url, database }, { limits });
   return {
     runner,
     seeded,

@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { Registry } from 'prom-client';
 import {
-  ClickHouseStore,
-  DuckDBStore,
+  openStore,
+  type ClickHouseStore,
+  type DuckDBStore,
   type AggregateQuery,
   type AggregateResult,
-  type ClickHouseStoreConfig,
+  type StoreConfigInput,
   type FlowListQuery,
   type FlowListResult,
   type FlowStore,
+  type QueryOptions,
   type TimeSeriesQuery,
   type TimeSeriesResult,
   type TopNQuery,
@@ -110,9 +111,6 @@ function tooLarge(err: unknown): unknown {
   return err;
 }
 
-/** Interrupt again until the read settles: an interrupt that lands before the statement starts is lost. */
-const REINTERRUPT_MS = 5;
-
 /**
  * DuckDB: a pool of connections on the database file, one per slot. A connection runs one query
  * at a time and only the query that holds it is interrupted, so an interrupt never hits a later
@@ -142,35 +140,32 @@ export class DuckDBRunner implements QueryRunner {
     const limits = QueryLimitsSchema.parse(opts.limits ?? {});
     const all: { store: DuckDBStore; conn: DuckDBConnection }[] = [];
     for (let i = 0; i < Math.max(connections, limits.concurrent); i++) {
-      const store = await DuckDBStore.open({ path, ...(opts.memoryLimit !== undefined ? { memoryLimit: opts.memoryLimit } : {}) });
+      const store = await openStore({ engine: 'duckdb', path }, { memoryLimit: opts.memoryLimit });
       all.push({ store, conn: await store.withConnection(async (c) => c) });
     }
     return new DuckDBRunner(all, new QueryLimiter(limits, opts.registry));
   }
 
-  private run<T>(tenant: string, ctx: QueryContext, read: (s: DuckDBStore) => Promise<T>): Promise<T> {
+  private run<T>(tenant: string, ctx: QueryContext, read: (s: DuckDBStore, opts: QueryOptions) => Promise<T>): Promise<T> {
     return limited(this.limiter, tenant, ctx, async (stop) => {
       const c = this.free.pop() ?? (await new Promise<{ store: DuckDBStore; conn: DuckDBConnection }>((resolve) => this.waiting.push(resolve)));
-      let again: NodeJS.Timeout | undefined;
-      const interrupt = () => {
+      // the store interrupts its own connection when `stop` aborts (deadline, client gone); the runner only reports it
+      let stopping = false;
+      const cancelled = () => {
+        stopping = true;
         this.limiter.emit({ type: 'cancelled', tenant, reason: abortReason(stop.reason) });
-        c.conn.interrupt();
-        again = setInterval(() => c.conn.interrupt(), REINTERRUPT_MS);
       };
       let interrupted = false;
       try {
         if (stop.aborted) throw stop.reason;
-        stop.addEventListener('abort', interrupt, { once: true });
-        return await read(c.store);
+        stop.addEventListener('abort', cancelled, { once: true });
+        return await read(c.store, { signal: stop });
       } catch (err) {
         interrupted = /interrupt/i.test(err instanceof Error ? err.message : '');
         throw tooLarge(err);
       } finally {
-        stop.removeEventListener('abort', interrupt);
-        if (again !== undefined) {
-          clearInterval(again);
-          this.limiter.emit({ type: 'stopped', tenant, interrupted });
-        }
+        stop.removeEventListener('abort', cancelled);
+        if (stopping) this.limiter.emit({ type: 'stopped', tenant, interrupted });
         const next = this.waiting.shift();
         if (next) next(c);
         else this.free.push(c);
@@ -179,19 +174,19 @@ export class DuckDBRunner implements QueryRunner {
   }
 
   timeSeries(tenant: string, q: TimeSeriesQuery, ctx: QueryContext): Promise<TimeSeriesResult> {
-    return this.run(tenant, ctx, (s) => s.timeSeries(tenant, q));
+    return this.run(tenant, ctx, (s, opts) => s.timeSeries(tenant, q, opts));
   }
 
   topN(tenant: string, q: TopNQuery, ctx: QueryContext): Promise<TopNResult> {
-    return this.run(tenant, ctx, (s) => s.topN(tenant, q));
+    return this.run(tenant, ctx, (s, opts) => s.topN(tenant, q, opts));
   }
 
   aggregate(tenant: string, q: AggregateQuery, ctx: QueryContext): Promise<AggregateResult> {
-    return this.run(tenant, ctx, (s) => s.aggregate(tenant, q));
+    return this.run(tenant, ctx, (s, opts) => s.aggregate(tenant, q, opts));
   }
 
   listFlows(tenant: string, q: FlowListQuery, ctx: QueryContext): Promise<FlowListResult> {
-    return this.run(tenant, ctx, (s) => s.listFlows(tenant, q));
+    return this.run(tenant, ctx, (s, opts) => s.listFlows(tenant, q, opts));
   }
 
   async close(): Promise<void> {
@@ -233,25 +228,28 @@ export class ClickHouseRunner implements QueryRunner {
     return this.threads;
   }
 
-  static open(config: ClickHouseStoreConfig, opts: { limits?: Partial<QueryLimits> | undefined; registry?: Registry | undefined } = {}): ClickHouseRunner {
-    return new ClickHouseRunner(ClickHouseStore.open(config), new QueryLimiter(QueryLimitsSchema.parse(opts.limits ?? {}), opts.registry));
+  /** `config`: the store section without its engine (the store's openStore reads the password and TLS files) */
+  static async open(
+    config: Omit<Extract<StoreConfigInput, { engine: 'clickhouse' }>, 'engine'>,
+    opts: { limits?: Partial<QueryLimits> | undefined; registry?: Registry | undefined } = {},
+  ): Promise<ClickHouseRunner> {
+    const store = await openStore({ ...config, engine: 'clickhouse' });
+    return new ClickHouseRunner(store, new QueryLimiter(QueryLimitsSchema.parse(opts.limits ?? {}), opts.registry));
   }
 
   private run<T>(tenant: string, ctx: QueryContext, read: (s: ClickHouseStore, opts: Parameters<ClickHouseStore['topN']>[2]) => Promise<T>): Promise<T> {
     const l = this.limiter.limits.clickhouse;
     return limited(this.limiter, tenant, ctx, async (stop) => {
       const queryId = `sightline-api-${randomUUID()}`;
-      let killed: Promise<void> | undefined;
-      const kill = () => {
+      // the store kills the statement by this id when `stop` aborts and settles once the server stopped it; the runner only reports it
+      let stopping = false;
+      const cancelled = () => {
+        stopping = true;
         this.limiter.emit({ type: 'cancelled', tenant, reason: abortReason(stop.reason), queryId });
-        killed = this.store.killQuery(queryId).then(
-          () => this.limiter.emit({ type: 'stopped', tenant, queryId }),
-          () => undefined,
-        );
       };
       const maxThreads = await this.maxThreads();
       if (stop.aborted) throw stop.reason;
-      stop.addEventListener('abort', kill, { once: true });
+      stop.addEventListener('abort', cancelled, { once: true });
       try {
         return await read(this.store, {
           signal: stop,
@@ -264,9 +262,9 @@ export class ClickHouseRunner implements QueryRunner {
         if (!stop.aborted && /TIMEOUT_EXCEEDED|Timeout exceeded/i.test(err instanceof Error ? err.message : '')) throw new QueryTimeout(ctx.limitMs);
         throw tooLarge(err);
       } finally {
-        stop.removeEventListener('abort', kill);
-        // the slot is freed once the server has stopped the statement
-        if (killed) await killed;
+        stop.removeEventListener('abort', cancelled);
+        // the read settled after the store's kill: the slot is freed once the server has stopped the statement
+        if (stopping) this.limiter.emit({ type: 'stopped', tenant, queryId });
       }
     });
   }
@@ -292,17 +290,16 @@ export class ClickHouseRunner implements QueryRunner {
   }
 }
 
-/** The runner a config's `query.store` names; a ClickHouse password is read from its file, never from the config. */
+/**
+ * The runner a config's `query.store` names, opened through the store's one entry point (which
+ * reads a ClickHouse password from its file; the api's config takes none inline). DuckDB: the
+ * section's memoryLimit, else the query limits' (the instance's limit is the only one DuckDB has).
+ */
 export async function openQueryRunner(query: NonNullable<ApiConfig['query']>, registry?: Registry): Promise<QueryRunner> {
   const { store, limits } = query;
-  if (store.engine === 'duckdb') return DuckDBRunner.open(store.path, store.connections, { limits, memoryLimit: limits.duckdb.memoryLimit, registry });
-  const password = store.passwordFile === undefined ? '' : readFileSync(store.passwordFile, 'utf8').trim();
-  return ClickHouseRunner.open(
-    {
-      url: store.url, database: store.database, username: store.username, password,
-      ...(store.tls === undefined ? {} : { tls: store.tls }),
-      ...(store.cluster === undefined ? {} : { cluster: store.cluster }),
-    },
-    { limits, registry },
-  );
+  if (store.engine === 'duckdb') {
+    return DuckDBRunner.open(store.path, store.connections, { limits, memoryLimit: store.memoryLimit ?? limits.duckdb.memoryLimit, registry });
+  }
+  const { engine: _engine, ...section } = store;
+  return ClickHouseRunner.open(section, { limits, registry });
 }

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ClickHouseStore, DuckDBStore, type FlowStore } from '@sightline/store';
+import { ClickHouseStore, DuckDBStore, openStore, type FlowStore } from '@sightline/store';
 import { endpoints } from '@sightline/testkit';
 import { ApiConfigSchema, type ApiConfig } from './config.js';
 import { createLogger } from './log.js';
@@ -86,4 +86,20 @@ test('readiness: a ClickHouse database that does not exist yet is not ready and 
   const database = `test_api_ready_${randomBytes(4).toString('hex')}`;
   t.after(() => fetch(url, { method: 'POST', body: `DROP DATABASE IF EXISTS ${database}` }));
   await notReadyThenReady(t, { engine: 'clickhouse', url, database, username: 'default' }, async () => ClickHouseStore.open({ url, database }));
+});
+
+test('readiness: a ClickHouse store over HTTPS (CA file, password file) turns ready: the probe opens the store as the runner does', { skip, timeout: 120_000 }, async (t) => {
+  // the local server's HTTPS port, self-signed certificate and user "sightline" (infra/local/services/clickhouse.sh)
+  const ep = endpoints();
+  const caFile = process.env.SIGHTLINE_CLICKHOUSE_CA_FILE ?? path.join(ep.dataDir, 'clickhouse', 'tls', 'server.crt');
+  const passwordFile = process.env.SIGHTLINE_CLICKHOUSE_PASSWORD_FILE ?? path.join(ep.dataDir, 'clickhouse', 'secrets', 'sightline.password');
+  assert.ok(existsSync(caFile) && existsSync(passwordFile), `run \`pnpm infra:up clickhouse\`: ${caFile} and ${passwordFile} are made there`);
+  const database = `test_api_ready_tls_${randomBytes(4).toString('hex')}`;
+  t.after(() => fetch(ep.clickhouseUrl, { method: 'POST', body: `DROP DATABASE IF EXISTS ${database}` }));
+  const store = {
+    engine: 'clickhouse' as const,
+    url: process.env.SIGHTLINE_CLICKHOUSE_HTTPS_URL ?? 'https://127.0.0.1:8443',
+    database, username: 'sightline', passwordFile, tls: { caFile },
+  };
+  await notReadyThenReady(t, store, () => openStore(store));
 });

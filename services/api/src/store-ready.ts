@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { DuckDBStore, quoteIdent } from '@sightline/store';
+import { openStore, quoteIdent, type ClickHouseStore, type DuckDBStore } from '@sightline/store';
 import type { ApiConfig } from './config.js';
 import type { Logger } from './log.js';
 
@@ -18,7 +17,7 @@ export interface StoreState {
 export class StoreProbe {
   private last: { at: number; state: StoreState } | null = null;
   private pending: Promise<StoreState> | null = null;
-  private duck: DuckDBStore | null = null;
+  private opened: DuckDBStore | ClickHouseStore | null = null;
   private logged = '';
 
   constructor(
@@ -47,8 +46,8 @@ export class StoreProbe {
   }
 
   async close(): Promise<void> {
-    await this.duck?.close();
-    this.duck = null;
+    await this.opened?.close();
+    this.opened = null;
   }
 
   private down(reason: string, err?: unknown): StoreState {
@@ -61,25 +60,32 @@ export class StoreProbe {
   }
 
   private async probe(): Promise<StoreState> {
-    const s = this.store;
+    // opened as the runner opens it (the store's one entry point: password and TLS files, DuckDB's memory limit), never migrated
+    this.opened ??= await openStore(this.store, { memoryLimit: this.duckdb.memoryLimit });
+    const s = this.opened;
     if (s.engine === 'duckdb') {
-      this.duck ??= await DuckDBStore.open({ path: s.path, ...(this.duckdb.memoryLimit !== undefined ? { memoryLimit: this.duckdb.memoryLimit } : {}) });
       try {
-        const n = await this.duck.withConnection(async (c) => Number((await c.runAndReadAll('SELECT count(*) FROM schema_migrations')).getColumnsJS()[0]?.[0] ?? 0));
+        const n = await s.withConnection(async (c) => Number((await c.runAndReadAll('SELECT count(*) FROM schema_migrations')).getColumnsJS()[0]?.[0] ?? 0));
         return n > 0 ? { ok: true, reason: '' } : this.down('the store has no migration applied yet (the writer creates the schema)');
       } catch (err) {
         if (/does not exist/i.test(err instanceof Error ? err.message : '')) return this.down('the store has no schema yet (the writer creates it)', err);
         throw err;
       }
     }
-    const password = s.passwordFile === undefined ? '' : readFileSync(s.passwordFile, 'utf8').trim();
-    const url = new URL(s.url);
-    url.searchParams.set('query', `SELECT count() FROM ${quoteIdent(s.database)}.${quoteIdent('schema_migrations')} FORMAT TabSeparated`);
-    const res = await fetch(url, { headers: { 'x-clickhouse-user': s.username, 'x-clickhouse-key': password }, signal: AbortSignal.timeout(5_000) });
-    const text = await res.text();
-    if (res.ok) return Number(text.trim()) > 0 ? { ok: true, reason: '' } : this.down('the store has no migration applied yet (the writer creates the schema)');
-    // 81 UNKNOWN_DATABASE, 60 UNKNOWN_TABLE
-    if (/Code: (81|60)\b/.test(text)) return this.down('the store has no schema yet (the writer creates it)', new Error(text.slice(0, 300)));
-    return this.down(`the store answered HTTP ${res.status}`, new Error(text.slice(0, 300)));
+    if (this.store.engine !== 'clickhouse') throw new Error('unreachable');
+    try {
+      const rs = await s.client.query({
+        query: `SELECT count() AS n FROM ${quoteIdent(this.store.database)}.${quoteIdent('schema_migrations')}`,
+        format: 'JSONEachRow',
+        abort_signal: AbortSignal.timeout(5_000),
+      });
+      const [row] = await rs.json<{ n: string }>();
+      return Number(row?.n ?? 0) > 0 ? { ok: true, reason: '' } : this.down('the store has no migration applied yet (the writer creates the schema)');
+    } catch (err) {
+      // 81 UNKNOWN_DATABASE, 60 UNKNOWN_TABLE: the client's code, or the text (it does not parse 18.16's error format)
+      const code = String((err as { code?: unknown }).code ?? '');
+      if (code === '81' || code === '60' || /Code: (81|60)\b/.test(err instanceof Error ? err.message : '')) return this.down('the store has no schema yet (the writer creates it)', err);
+      throw err;
+    }
   }
 }
