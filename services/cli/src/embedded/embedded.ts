@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { DuckDBStore, type RetentionScheduler } from '@sightline/store';
+import { openStore, type RetentionScheduler } from '@sightline/store';
 import { loadEmbeddedConfig } from './config.js';
 import { runPipeline, type PipelineResult } from './pipeline.js';
 import { embeddedHealth } from './health.js';
@@ -45,7 +45,8 @@ export async function runEmbedded(o: EmbeddedOptions): Promise<EmbeddedRun> {
   // a fresh file each run: the samples are the whole input, and an old schema never lingers
   fs.mkdirSync(path.dirname(o.dbPath), { recursive: true });
   for (const f of [o.dbPath, `${o.dbPath}.wal`]) fs.rmSync(f, { force: true });
-  const store = await DuckDBStore.open({ path: o.dbPath, memoryLimit: EMBEDDED_MEMORY_LIMIT });
+  // the store section a config file would give, through the store's one entry point (the API's runner opens the same)
+  const store = await openStore({ engine: 'duckdb', path: o.dbPath, memoryLimit: EMBEDDED_MEMORY_LIMIT });
   let api: EmbeddedApi | undefined;
   try {
     await store.migrate();
