@@ -298,6 +298,9 @@ test('every page renders at 1280x800 and at 390x844 without a horizontal scroll,
       await settled(page, { map: '[data-testid=map-summary]', top: '[data-testid=top-table]', series: '[data-testid=series-table]', flows: '[data-testid=flows-table]', health: '[data-testid=health-unattributed]' }[p]!);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert.ok(overflow <= 1, `${p} at ${w}x${h}: ${overflow} px wider than the window`);
+      // and readable: a table scrolls sideways inside its block rather than wrapping a cell a letter a line
+      const tallest = await page.evaluate(() => Math.max(0, ...[...document.querySelectorAll('table.top td, table.top th')].map((c) => c.getBoundingClientRect().height)));
+      assert.ok(tallest <= 80, `${p} at ${w}x${h}: a table cell is ${tallest} px tall (its text wrapped)`);
       await page.screenshot({ path: screenshotPath(`${p}-${w}x${h}${w === 1280 ? '-full' : ''}`), fullPage: true });
     }
     assert.deepEqual(problems, [], `${w}x${h}`);
