@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   const api = await startApi(config, { log });
   // new tokens, clusters and tenants without a restart: the config file, and a tokens file it names
   const reload = (what: string) => watchConfigFile(what, () => loadConfig(file), (next) => { api.reload(next); }, (r) => {
-    api.metrics.configReloads.inc({ result: r.ok ? 'applied' : 'invalid' });
+    api.metrics.configReloads.inc({ result: r.ok ? 'ok' : 'invalid' });
     if (!r.ok) log.error({ err: r.error instanceof Error ? r.error.message : String(r.error), file: what }, 'api: configuration change rejected: the running configuration is kept');
   });
   const unwatch = [reload(file), ...(config.tokensFile ? [reload(config.tokensFile)] : [])];

@@ -4,7 +4,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** Ingest metrics, by tenant and cluster where the request got that far (authenticated). */
 export class ApiMetrics {
   readonly registry = new Registry();
-  readonly configReloads = new Counter({ name: 'sightline_api_config_reloads_total', help: 'configuration file reloads, by result (applied, invalid)', labelNames: ['result'], registers: [this.registry] });
+  readonly configReloads = new Counter({ name: 'sightline_api_config_reloads_total', help: 'configuration file reloads, by result (ok, invalid)', labelNames: ['result'], registers: [this.registry] });
   readonly requests = new Counter({ name: 'sightline_api_ingest_requests_total', help: 'kubetags ingest requests by HTTP status', labelNames: ['status'], registers: [this.registry] });
   readonly objects = new Counter({ name: 'sightline_api_ingest_objects_total', help: 'objects accepted (upserts and deletes) by kind of envelope', labelNames: ['tenant', 'cluster', 'envelope'], registers: [this.registry] });
   readonly records = new Counter({ name: 'sightline_api_kube_meta_records_total', help: 'records written to the kube-meta topic and acknowledged', labelNames: ['tenant', 'cluster'], registers: [this.registry] });
