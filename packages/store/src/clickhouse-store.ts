@@ -288,6 +288,7 @@ export class ClickHouseStore implements FlowStore {
         try {
           await this.ch.command({ query: sql });
         } catch (e) {
+          if (await this.columnsAlreadyAdded(sql, e)) continue;
           throw new Error(`clickhouse migration ${m.version} (${m.name}) on ${ft.version} failed: ${(e as Error).message}`, { cause: e });
         }
       }
@@ -299,6 +300,22 @@ export class ClickHouseStore implements FlowStore {
     if (ft.dedupToken) await this.ensureDedupWindows();
     await this.ensureRollupCascade(ft);
     return applied;
+  }
+
+  /**
+   * 18.16 has no ADD COLUMN IF NOT EXISTS, so an ADD COLUMN migration run a second time fails with
+   * "column already exists": after a crash between its ALTER and its schema_migrations row, or when a
+   * second enricher migrates the same database at the same time (seen in CI: the second enricher
+   * then failed to start). Its ALTER adds all its columns or none, so when every column it names is
+   * there, it was applied (by this store before the crash, or by the other process): go on.
+   */
+  private async columnsAlreadyAdded(sql: string, e: unknown): Promise<boolean> {
+    if (!/^ALTER TABLE \S+ ADD COLUMN /.test(sql) || !/already exists/.test(e instanceof Error ? e.message : String(e))) return false;
+    const names = [...sql.matchAll(/ADD COLUMN (?:IF NOT EXISTS )?`([^`]+)`/g)].map((x) => x[1]!);
+    const have = new Set((await this.rows<{ name: string }>(
+      `SELECT name FROM system.columns WHERE database = ${quoteString(this.cfg.database)} AND table = 'flows'`,
+    )).map((r) => r.name));
+    return names.length > 0 && names.every((n) => have.has(n));
   }
 
   /**
