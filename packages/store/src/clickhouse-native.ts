@@ -1,5 +1,5 @@
 import { quoteIdent } from './clickhouse-sql.js';
-import { presentFields, Writer, type RowBinaryItem } from './clickhouse-rowbinary.js';
+import { encodeString, i64, presentFields, u32, Writer, type RowBinaryItem } from './clickhouse-rowbinary.js';
 import type { StoredField } from './schema.js';
 
 /**
@@ -28,8 +28,6 @@ export interface NativeBody {
   /** a column is sent as the plain type of a LowCardinality column: the insert needs low_cardinality_allow_in_native_format = 0 */
   plainForLowCardinality: boolean;
 }
-
-const TWO32 = 4294967296;
 
 /** `types`: the flows table's column types by name (system.columns). */
 export function nativeBody(items: readonly RowBinaryItem[], types: ReadonlyMap<string, string>): NativeBody {
@@ -175,26 +173,3 @@ function numberColumn(w: Writer, items: readonly RowBinaryItem[], f: StoredField
   w.pos = p;
 }
 
-function encodeString(s: string): Buffer {
-  const w = new Writer(s.length * 3 + 5);
-  w.str(s);
-  return w.buf.subarray(0, w.pos);
-}
-
-function u32(buf: Buffer, p: number, v: number): number {
-  buf[p] = v & 0xff;
-  buf[p + 1] = (v >>> 8) & 0xff;
-  buf[p + 2] = (v >>> 16) & 0xff;
-  buf[p + 3] = (v >>> 24) & 0xff;
-  return p + 4;
-}
-
-function i64(buf: Buffer, p: number, v: number): number {
-  if (v >= 0 && v < Number.MAX_SAFE_INTEGER) {
-    u32(buf, p, v % TWO32);
-    u32(buf, p + 4, Math.floor(v / TWO32));
-  } else {
-    buf.writeBigInt64LE(BigInt(v), p);
-  }
-  return p + 8;
-}

@@ -167,13 +167,14 @@ export function rowBinaryBody(items: readonly RowBinaryItem[]): RowBinaryBody {
   return { columns: names.map(quoteIdent).join(', '), body: w.buf.subarray(0, w.pos), rows };
 }
 
-function encodeString(s: string): Buffer {
+/** A string as RowBinary/Native writes it (varint length, UTF-8), once, for a value repeated in a column. */
+export function encodeString(s: string): Buffer {
   const w = new Writer(s.length * 3 + 5);
   w.str(s);
   return w.buf.subarray(0, w.pos);
 }
 
-function u32(buf: Buffer, p: number, v: number): number {
+export function u32(buf: Buffer, p: number, v: number): number {
   buf[p] = v & 0xff;
   buf[p + 1] = (v >>> 8) & 0xff;
   buf[p + 2] = (v >>> 16) & 0xff;
@@ -181,7 +182,7 @@ function u32(buf: Buffer, p: number, v: number): number {
   return p + 4;
 }
 
-function i64(buf: Buffer, p: number, v: number): number {
+export function i64(buf: Buffer, p: number, v: number): number {
   if (v >= 0 && v < Number.MAX_SAFE_INTEGER) {
     u32(buf, p, v % TWO32);
     u32(buf, p + 4, Math.floor(v / TWO32));
