@@ -7,14 +7,13 @@
 // median parse-only rate. Each demo run's summary line must name every flow parse-only saw.
 //   pnpm -C services/cli bench:demo          (BENCH_SCALE=40: 449,616 flows; BENCH_RUNS=3)
 //   BENCH_DATA=/some/dir keeps the generated objects between invocations; needs the CLI built.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { loadEmbeddedConfig } from '../src/embedded/config.js';
-import { listLocalObjects } from '../src/embedded/local-objects.js';
+import { scaledSamples } from './scaled-samples.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const CLI = path.join(ROOT, 'services/cli/dist/main.js');
@@ -42,23 +41,7 @@ const k = (n: number): string => `${Math.round(n / 1000).toLocaleString('en-US')
 if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: build the CLI first (pnpm -C services/cli build)`);
 
 // ---- the data: generated once per scale (deterministic), kept when BENCH_DATA names a folder
-const dataDir = env.BENCH_DATA ?? path.join(os.tmpdir(), `sightline-demo-bench-x${env.BENCH_SCALE}`);
-const configFile = path.join(dataDir, 'sightline.json');
-if (!fs.existsSync(path.join(dataDir, '.complete'))) {
-  console.log(`generating ${env.BENCH_SCALE}x the sample traffic into ${dataDir} ...`);
-  fs.rmSync(dataDir, { recursive: true, force: true });
-  execFileSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'samples/make-samples.ts'), dataDir], {
-    env: { ...process.env, SAMPLES_SCALE: String(env.BENCH_SCALE) },
-    stdio: 'inherit',
-  });
-  fs.copyFileSync(path.join(ROOT, 'samples/sightline.json'), configFile);
-  fs.writeFileSync(path.join(dataDir, '.complete'), '');
-}
-const cfg = loadEmbeddedConfig(configFile);
-// the same objects, in the same order, as the demo's local collector walks them
-const files = listLocalObjects(cfg.config.sources.map((s) => path.resolve(cfg.dir, s)));
-const bytes = files.reduce((n, f) => n + fs.statSync(f).size, 0);
-console.log(`${files.length} objects, ${(bytes / 2 ** 20).toFixed(0)} MiB stored, ${os.cpus().length} CPUs, load average ${os.loadavg()[0]!.toFixed(1)}`);
+const { configFile, files } = scaledSamples(ROOT, env.BENCH_SCALE, env.BENCH_DATA ?? path.join(os.tmpdir(), `sightline-demo-bench-x${env.BENCH_SCALE}`));
 
 /** Runs the CLI to its exit; wall seconds from spawn to exit, and its stdout. */
 function runCli(args: string[], nodeArgs: string[] = [], cli = CLI): Promise<{ wall: number; stdout: string }> {

@@ -8,7 +8,6 @@
 // process (all threads, DuckDB's included) since the machine is shared. Medians of BENCH_RUNS runs.
 //   pnpm -C services/cli bench                    (BENCH_SCALE=100 ~1.1M flows, BENCH_RUNS=3)
 //   BENCH_DATA=/some/dir keeps the generated objects between invocations.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,9 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { newStats, parseObject } from '@sightline/parsers';
 import { DuckDBStore } from '@sightline/store';
 import { z } from 'zod';
-import { loadEmbeddedConfig } from '../src/embedded/config.js';
+import { scaledSamples } from './scaled-samples.js';
 import { EMBEDDED_MEMORY_LIMIT } from '../src/embedded/embedded.js';
-import { listLocalObjects } from '../src/embedded/local-objects.js';
 import { runPipeline } from '../src/embedded/pipeline.js';
 import { fileInput } from '../src/file-input.js';
 
@@ -48,22 +46,7 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; wall: number;
 }
 
 // ---- the data: generated once per scale (deterministic), kept when BENCH_DATA names a folder
-const dataDir = env.BENCH_DATA ?? path.join(os.tmpdir(), `sightline-embedded-bench-x${env.BENCH_SCALE}`);
-const configFile = path.join(dataDir, 'sightline.json');
-if (!fs.existsSync(path.join(dataDir, '.complete'))) {
-  console.log(`generating ${env.BENCH_SCALE}x the sample traffic into ${dataDir} ...`);
-  fs.rmSync(dataDir, { recursive: true, force: true });
-  execFileSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'samples/make-samples.ts'), dataDir], {
-    env: { ...process.env, SAMPLES_SCALE: String(env.BENCH_SCALE) },
-    stdio: 'inherit',
-  });
-  fs.copyFileSync(path.join(ROOT, 'samples/sightline.json'), configFile);
-  fs.writeFileSync(path.join(dataDir, '.complete'), '');
-}
-const cfg = loadEmbeddedConfig(configFile);
-const files = listLocalObjects(cfg.config.sources.map((s) => path.resolve(cfg.dir, s)));
-const bytes = files.reduce((n, f) => n + fs.statSync(f).size, 0);
-console.log(`${files.length} objects, ${(bytes / 2 ** 20).toFixed(0)} MiB stored, ${os.cpus().length} CPUs, load average ${os.loadavg()[0]!.toFixed(1)}`);
+const { cfg, files } = scaledSamples(ROOT, env.BENCH_SCALE, env.BENCH_DATA ?? path.join(os.tmpdir(), `sightline-embedded-bench-x${env.BENCH_SCALE}`));
 
 async function parseOnly(): Promise<number> {
   const stats = newStats();
