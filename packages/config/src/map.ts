@@ -31,9 +31,12 @@ function kafkaFor(c: BackendConfig, section: Obj): Obj {
   return { ...c.kafka, ...obj(section['kafka']) };
 }
 
-/** `kafka.x` the service's own section does not set: the shared top `kafka`. */
-function kafkaWhere(rest: Path): string {
-  return formatPath(['kafka', ...rest]);
+/**
+ * A path under the service's `kafka` back to the one file: a key the service's own section sets
+ * is `<svc>.kafka.x`, any other the shared top `kafka.x`.
+ */
+function kafkaWhere(svc: string, section: Obj, rest: Path): string {
+  return formatPath(Object.hasOwn(obj(section['kafka']), String(rest[0])) ? [svc, 'kafka', ...rest] : ['kafka', ...rest]);
 }
 
 /** The collector: shared Kafka, its section (knobs at the top, `kafka`, `startup`, `http`), every tenant's sources. */
@@ -50,7 +53,6 @@ export function collectorInput(c: BackendConfig): ServiceInput {
   const input: Obj = { kafka: kafkaFor(c, sec), collector: omit(sec, ['kafka', 'startup', 'http']), sources };
   if ('startup' in sec) input['startup'] = sec['startup'];
   if ('http' in sec) input['http'] = sec['http'];
-  const ownKafka = Object.keys(obj(sec['kafka']));
   return {
     input,
     where(path) {
@@ -60,7 +62,7 @@ export function collectorInput(c: BackendConfig): ServiceInput {
         if (o) return formatPath(['tenants', o[0], 'sources', o[1], ...rest.slice(1)]);
         return formatPath(['tenants']);
       }
-      if (head === 'kafka') return ownKafka.includes(String(rest[0])) ? formatPath(['collector', 'kafka', ...rest]) : kafkaWhere(rest);
+      if (head === 'kafka') return kafkaWhere('collector', sec, rest);
       if (head === 'collector') return formatPath(['collector', ...rest]);
       return formatPath(['collector', ...path]);
     },
@@ -91,7 +93,6 @@ export function enricherInput(c: BackendConfig): ServiceInput {
     retention: Object.keys(retentionTenants).length > 0 ? { ...retention, tenants: retentionTenants } : retention,
   };
   if ('http' in sec) input['http'] = sec['http'];
-  const ownKafka = Object.keys(obj(sec['kafka']));
   return {
     input,
     where(path) {
@@ -102,7 +103,7 @@ export function enricherInput(c: BackendConfig): ServiceInput {
       }
       if (head === 'retention' && rest[0] === 'tenants' && typeof rest[1] === 'string') return formatPath(['tenants', rest[1], 'retention', ...rest.slice(2)]);
       if (head === 'store') return formatPath(path);
-      if (head === 'kafka') return ownKafka.includes(String(rest[0])) ? formatPath(['enricher', 'kafka', ...rest]) : kafkaWhere(rest);
+      if (head === 'kafka') return kafkaWhere('enricher', sec, rest);
       if (head === 'enricher') return formatPath(path);
       return formatPath(['enricher', ...path]);
     },
@@ -131,13 +132,12 @@ export function apiInput(c: BackendConfig): ServiceInput {
     // `lowCardinality` is the enricher's (table creation); the api only reads
     input['query'] = { ...obj(sec['query']), store: omit(c.store, ['lowCardinality']) };
   }
-  const ownKafka = Object.keys(obj(sec['kafka']));
   return {
     input,
     where(path) {
       const [head, ...rest] = path;
       if (head === 'query' && rest[0] === 'store') return formatPath(['store', ...rest.slice(1)]);
-      if (head === 'kafka') return ownKafka.includes(String(rest[0])) ? formatPath(['api', 'kafka', ...rest]) : kafkaWhere(rest);
+      if (head === 'kafka') return kafkaWhere('api', sec, rest);
       if (head === 'tokens') return 'tenants (tokens)';
       return formatPath(['api', ...path]);
     },
