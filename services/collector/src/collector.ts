@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { unwatchFile, watchFile } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Admin, Producer } from 'kafkajs';
 import { checkKafkaAccess, collectorTopicSpecs, ensureTopics, topicSpecs } from '@sightline/bus';
@@ -7,7 +6,7 @@ import type { ObjectRef } from '@sightline/object-store';
 import { CheckpointStore } from './checkpoints.js';
 import { Startup, settlesWithin } from './startup.js';
 import { loadConfig, sourceId, type CollectorConfig, type SourceConfig } from './config.js';
-import { startHttp } from '@sightline/service-kit';
+import { startHttp, watchConfigFile } from '@sightline/service-kit';
 import { createKafka, createProducer } from '@sightline/service-kit';
 import { createLogger, errField, type Logger } from './log.js';
 import { CollectorMetrics } from './metrics.js';
@@ -47,6 +46,8 @@ export class Collector {
   private stopping = false;
   /** start-up finished: /readyz answers 200 from then until stop */
   private started = false;
+  /** stops the configuration file watch */
+  private unwatch: (() => void) | undefined;
   private onceDone: Promise<void> | undefined;
 
   private constructor(
@@ -219,33 +220,29 @@ export class Collector {
   }
 
   private watch(): void {
-    // watchFile (stat polling) rather than fs.watch: editors replace the file, which fs.watch loses.
-    watchFile(this.opts.configFile, { interval: 1000 }, (cur, prev) => {
-      if (cur.mtimeMs === prev.mtimeMs && cur.size === prev.size) return;
-      loadConfig(this.opts.configFile).then(
-        async (next) => {
-          const old = this.config;
-          this.config = next;
-          if (JSON.stringify(next.kafka) !== JSON.stringify(old.kafka) || JSON.stringify(next.http) !== JSON.stringify(old.http)) {
-            this.log.warn('kafka and http settings take effect at the next restart; sources and collector settings apply now');
-          }
-          this.metrics.configReloads.inc({ result: 'ok' });
-          this.log.info({ sources: next.sources.length }, 'configuration reloaded');
-          await this.ownership?.announce(this.producer, this.describeSources());
-          await this.reconcile();
-        },
-        (err: unknown) => {
-          this.metrics.configReloads.inc({ result: 'invalid' });
-          this.log.error({ err: errField(err) }, 'configuration change rejected; keeping the previous one');
-        },
-      );
+    // service-kit's watcher: stat polling (editors and ConfigMap updates replace the file), one reload at a time
+    this.unwatch = watchConfigFile(this.opts.configFile, () => loadConfig(this.opts.configFile), (next) => {
+      const old = this.config;
+      this.config = next;
+      if (JSON.stringify(next.kafka) !== JSON.stringify(old.kafka) || JSON.stringify(next.http) !== JSON.stringify(old.http)) {
+        this.log.warn('kafka and http settings take effect at the next restart; sources and collector settings apply now');
+      }
+      this.log.info({ sources: next.sources.length }, 'configuration reloaded');
+      // announce and reconcile outside the reload: the new configuration is taken whether they succeed now or later
+      void (async () => {
+        await this.ownership?.announce(this.producer, this.describeSources());
+        await this.reconcile();
+      })().catch((err: unknown) => this.log.error({ err: errField(err) }, 'announcing the reloaded sources failed'));
+    }, (r) => {
+      this.metrics.configReloads.inc({ result: r.ok ? 'ok' : 'invalid' });
+      if (!r.ok) this.log.error({ err: errField(r.error) }, 'configuration change rejected; keeping the previous one');
     });
   }
 
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    unwatchFile(this.opts.configFile);
+    this.unwatch?.();
     // A consumer stopped while its group join is in flight may never settle (kafkajs #967, #1639).
     if (this.ownership && !(await settlesWithin(this.ownership.stop(), 15_000))) this.log.warn('the work consumer did not leave its group within 15000 ms; stopping anyway');
     await this.reconciling;
