@@ -7,3 +7,4 @@ export * from './s3.js';
 export * from './sqs.js';
 export * from './gcs.js';
 export * from './azure-blob.js';
+export * from './local.js';
