@@ -7,7 +7,8 @@ import { FORMATS } from './registry.js';
 
 /**
  * The package's layout, checked: one folder per format, shared pieces only in core/, no import
- * cycle, no format importing another cloud's files, one FNV-1a and one class of each cache.
+ * cycle, no format importing another cloud's files, one FNV-1a, one interning class and one
+ * byte-level JSON cursor.
  */
 
 const src = dirname(fileURLToPath(import.meta.url));
@@ -55,11 +56,35 @@ test('a cloud\'s formats import no other cloud\'s files, and core/ imports no fo
   }
 });
 
-test('one FNV-1a and one class of each cache, in core/intern.ts', () => {
+test('FNV-1a written once, in core/intern.ts', () => {
   for (const f of SOURCES) {
     if (rel(f) === 'core/intern.ts') continue;
     const text = readFileSync(f, 'utf8');
-    assert.ok(!/0x811c9dc5|16777619|0x01000193/.test(text), `${rel(f)} writes FNV-1a out again`);
-    assert.ok(!/class \w*Interner\b|class AddrCache\b/.test(text), `${rel(f)} declares its own cache`);
+    // its constants, or its step written out (the scanners call core's fnvStep)
+    assert.ok(!/0x811c9dc5|16777619|0x01000193|Math\.imul\(\s*h\s*\^/.test(text), `${rel(f)} writes FNV-1a out again`);
+  }
+});
+
+test('one interning class (Interner) and one IPv4 cache (Ip4Cache), both in core/intern.ts', () => {
+  const caches: string[] = [];
+  for (const f of SOURCES) {
+    for (const m of readFileSync(f, 'utf8').matchAll(/\bclass (\w*(?:Intern\w*|Cache))\b/g)) caches.push(`${rel(f)}: ${m[1]}`);
+  }
+  assert.deepEqual(caches.sort(), ['core/intern.ts: Interner', 'core/intern.ts: Ip4Cache']);
+  for (const f of SOURCES) {
+    const text = readFileSync(f, 'utf8');
+    // a Map used as a cache of strings or addresses is a cache of its own too
+    assert.ok(!/new Map<string, string( \| null)?>\(\)/.test(text) || rel(f) === 'core/intern.ts', `${rel(f)} keeps a string cache of its own`);
+  }
+});
+
+test('one byte-level JSON cursor: the fast readers extend core/json-cursor.ts and declare none of its pieces', () => {
+  const readers = SOURCES.filter((f) => /class \w+FastReader\b/.test(readFileSync(f, 'utf8')));
+  assert.deepEqual(readers.map(rel).sort(), ['formats/azure-vnet/azure-vnet-fast.ts', 'formats/gcp-vpc-json/gcp-json-fast.ts']);
+  for (const f of readers) assert.match(readFileSync(f, 'utf8'), /class \w+FastReader extends JsonCursor\b/, `${rel(f)} extends JsonCursor`);
+  const pieces = /^\s*(?:private |protected )?(ws|open|eat|isNull|nextKey|skipValue|skipNumber|word|num|int|isJsonWs)\s*[(=]/m;
+  for (const f of SOURCES.filter((f) => rel(f).startsWith('formats/'))) {
+    const m = pieces.exec(readFileSync(f, 'utf8'));
+    assert.equal(m, null, `${rel(f)} declares the JSON piece ${m?.[1]} of its own`);
   }
 });

@@ -2,27 +2,17 @@ import { Buffer } from 'node:buffer';
 import { normalizeIp } from '@sightline/flow';
 
 /**
- * The interning caches of every parser, and the one FNV-1a they hash with. Flow logs repeat
- * the same few values millions of times; each cache is tuned to the hot path that uses it:
- * - ByteInterner: open addressing keyed by bytes (AWS text scanner), cleared when half full;
- * - SlotInterner: direct-mapped by bytes, a collision replaces the slot (the JSON byte readers);
- * - StringInterner: a Map of strings already decoded (JSON.parse paths);
- * - AddrCache: address text to its normalized form (RFC 5952), or null when not an address;
- * - Ip4Cache: IPv4 addresses keyed by their 32-bit value.
+ * Interning for every parser, and the one FNV-1a it hashes with. Flow logs repeat the same few
+ * account ids, interface ids, resource ids, VM and pod names and addresses millions of times;
+ * a repeated value then costs a lookup instead of a new string per field, and a batch of rows
+ * holds shared strings instead of copies for the garbage collector to move.
+ * - Interner: strings by their bytes (the byte scanners hash while they scan) or by a string
+ *   (the JSON.parse paths); the value may be a normalized form of the key (addresses).
+ * - Ip4Cache: IPv4 text by the address's 32-bit value, for scanners that parse the dotted quad
+ *   as they read it (one integer compare per hit).
  */
 
-/**
- * A byte-keyed string cache. Flow logs repeat the same few account ids, interface ids and
- * addresses millions of times; looking them up by their bytes (hash computed by the caller
- * while it scans for the field's end) avoids allocating a string per field, and lets the
- * caller validate an address only the first time it is seen.
- *
- * Open addressing over a power-of-two table. When the table is half full it is cleared, not
- * grown: memory stays bounded on high-cardinality columns (task ARNs), where the cache simply
- * stops paying off.
- */
-
-/** FNV-1a step; the caller folds every byte of the key with it, starting from FNV_SEED. */
+/** FNV-1a seed and prime; a caller folds every byte of a key with fnvStep, starting from FNV_SEED. */
 export const FNV_SEED = 0x811c9dc5 | 0;
 export const FNV_PRIME = 16777619;
 
@@ -38,33 +28,47 @@ export const fnvStep = (h: number, c: number): number => Math.imul(h ^ c, 167776
  */
 export function fnv1a(key: string): number {
   let h = FNV_SEED;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), FNV_PRIME);
+  for (let i = 0; i < key.length; i++) h = fnvStep(h, key.charCodeAt(i));
   return h >>> 0;
 }
 
-/** Keys longer than this are not cached (ARNs are ~100 bytes; a longer value is unusual). */
+/** Keys longer than this are not cached (ARNs and Azure resource ids are 100-200 bytes; longer is unusual). */
 const MAX_KEY = 256;
 
-export class ByteInterner {
-  private readonly mask: number;
+/**
+ * A bounded string cache keyed by bytes or by a string: open addressing over a power-of-two
+ * table with linear probing. When the table is half full it is cleared, not grown: memory stays
+ * bounded on high-cardinality columns (task ARNs, unique ids), where the cache simply stops
+ * paying off.
+ *
+ * Keys are bytes (get/set/intern, the hash given by the caller's scan) or strings
+ * (getString/setString/internString, for values JSON.parse already made). Byte keys live in one
+ * growing pool, so a hit allocates nothing and a miss copies the key's bytes once. String keys
+ * are kept in a Map: V8 hashes a string natively, where hashing its UTF-16 units in JS made the
+ * general paths 3-5% slower (bench:json). Both count against the same bound.
+ */
+export class Interner {
+  private readonly slots: number;
   private readonly limit: number;
-  private hashes: Int32Array;
-  private starts: Int32Array;
-  private lens: Int32Array;
-  private values: (string | null)[];
-  private pool: Uint8Array;
+  // the table is made on the first byte key (a string-keyed instance never needs it); until then
+  // one empty slot, so a lookup misses without a test of its own
+  private mask = 0;
+  private hashes = new Int32Array(1);
+  private starts = new Int32Array(1);
+  /** key length in bytes; -1: empty slot */
+  private lens = Int32Array.of(-1);
+  private values: (string | null)[] = [null];
+  /** string keys, made on first use */
+  private byString: Map<string, string | null> | null = null;
+  private pool: Uint8Array = new Uint8Array(0);
   private poolLen = 0;
   private count = 0;
 
+  /** `slots`: the table size, a power of two; it holds at most slots / 2 keys before it is cleared. */
   constructor(slots = 4096) {
     if ((slots & (slots - 1)) !== 0 || slots < 16) throw new Error(`interner slots must be a power of two >= 16, got ${slots}`);
-    this.mask = slots - 1;
+    this.slots = slots;
     this.limit = slots >>> 1;
-    this.hashes = new Int32Array(slots);
-    this.starts = new Int32Array(slots);
-    this.lens = new Int32Array(slots).fill(-1);
-    this.values = new Array<string | null>(slots).fill(null);
-    this.pool = new Uint8Array(slots * 16);
   }
 
   /** The cached string for buf[start, end) whose FNV-1a hash is `h`, or null. */
@@ -93,14 +97,14 @@ export class ByteInterner {
   set(buf: Uint8Array, start: number, end: number, h: number, value: string): void {
     const len = end - start;
     if (len > MAX_KEY) return;
+    if (this.mask === 0) this.makeTable();
     if (this.count >= this.limit) this.clear();
     if (this.poolLen + len > this.pool.length) {
-      const bigger = new Uint8Array(Math.max(this.pool.length * 2, this.poolLen + len));
+      const bigger = new Uint8Array(Math.max(this.pool.length * 2, this.poolLen + len, 4096));
       bigger.set(this.pool.subarray(0, this.poolLen));
       this.pool = bigger;
     }
-    let i = h & this.mask;
-    while (this.lens[i]! >= 0) i = (i + 1) & this.mask;
+    const i = this.slot(h);
     this.pool.set(buf.subarray(start, end), this.poolLen);
     this.hashes[i] = h;
     this.starts[i] = this.poolLen;
@@ -110,9 +114,44 @@ export class ByteInterner {
     this.count++;
   }
 
+  /**
+   * The string of buf[start, end) (hash `h`), cached: decoded as latin1 when the caller saw only
+   * ASCII bytes (`ascii`), else as UTF-8, on the first sight only.
+   */
+  intern(buf: Uint8Array, start: number, end: number, h: number, ascii: boolean): string {
+    let s = this.get(buf, start, end, h);
+    if (s === null) {
+      s = Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString(ascii ? 'latin1' : 'utf8');
+      this.set(buf, start, end, h, s);
+    }
+    return s;
+  }
+
+  /** The cached value for the string `key` (null is a value), or undefined. */
+  getString(key: string): string | null | undefined {
+    return this.byString?.get(key);
+  }
+
+  /** Remembers `value` for the string `key`. */
+  setString(key: string, value: string | null): void {
+    const m = (this.byString ??= new Map());
+    if (this.count >= this.limit) this.clear();
+    m.set(key, value);
+    this.count++;
+  }
+
+  /** `s`, or the equal string seen before: rows then share one string instead of each holding a copy. */
+  internString(s: string): string {
+    const v = this.getString(s);
+    if (v !== undefined && v !== null) return v;
+    this.setString(s, s);
+    return s;
+  }
+
   clear(): void {
     this.lens.fill(-1);
     this.values.fill(null);
+    this.byString?.clear();
     this.poolLen = 0;
     this.count = 0;
   }
@@ -120,11 +159,41 @@ export class ByteInterner {
   get size(): number {
     return this.count;
   }
+
+  private makeTable(): void {
+    const n = this.slots;
+    this.hashes = new Int32Array(n);
+    this.starts = new Int32Array(n);
+    this.lens = new Int32Array(n).fill(-1);
+    this.values = new Array<string | null>(n).fill(null);
+    this.mask = n - 1;
+  }
+
+  /** The free slot for hash `h`. */
+  private slot(h: number): number {
+    let i = h & this.mask;
+    while (this.lens[i]! >= 0) i = (i + 1) & this.mask;
+    return i;
+  }
 }
 
 /**
- * IPv4 addresses keyed by their 32-bit value: the scanner parses and validates the dotted quad
- * as it reads it, so a hit costs one integer compare instead of a byte comparison.
+ * The normalized form (RFC 5952) of address text, or null when it is not an address; cached in
+ * `it` by the text.
+ */
+export function normalizedAddr(it: Interner, s: string): string | null {
+  let a = it.getString(s);
+  if (a === undefined) {
+    a = normalizeIp(s);
+    it.setString(s, a);
+  }
+  return a;
+}
+
+/**
+ * IPv4 addresses keyed by their 32-bit value (as an int32: `v | 0`): the scanner parses and
+ * validates the dotted quad as it reads it, so a hit costs one integer compare instead of a
+ * byte comparison. Cleared when half full.
  */
 export class Ip4Cache {
   private readonly mask: number;
@@ -164,62 +233,5 @@ export class Ip4Cache {
     this.keys[i] = ip;
     this.values[i] = value;
     this.count++;
-  }
-}
-
-const SLOTS = 1 << 14;
-
-/** Strings by their bytes (FNV-1a hash from the caller's scan): direct-mapped, a collision replaces the slot. */
-export class SlotInterner {
-  private readonly hashes = new Int32Array(SLOTS);
-  private readonly bytes: (Uint8Array | null)[] = new Array<Uint8Array | null>(SLOTS).fill(null);
-  private readonly strs: string[] = new Array<string>(SLOTS).fill('');
-  get(buf: Uint8Array, s: number, e: number, h: number, ascii: boolean): string {
-    const slot = h & (SLOTS - 1);
-    const k = this.bytes[slot];
-    const n = e - s;
-    if (k !== null && k !== undefined && this.hashes[slot] === h && k.length === n) {
-      let i = 0;
-      while (i < n && k[i] === buf[s + i]) i++;
-      if (i === n) return this.strs[slot]!;
-    }
-    const str = Buffer.from(buf.buffer, buf.byteOffset + s, n).toString(ascii ? 'latin1' : 'utf8');
-    this.hashes[slot] = h;
-    this.bytes[slot] = new Uint8Array(buf.subarray(s, e));
-    this.strs[slot] = str;
-    return str;
-  }
-}
-
-/**
- * Interns strings that repeat from line to line (project, zone, VM, pod names): the row then
- * keeps one shared string instead of a fresh copy from JSON.parse, so the copies die young and
- * a batch of rows holds little for the garbage collector to move. Bounded: cleared when full.
- */
-export class StringInterner {
-  private map = new Map<string, string>();
-  constructor(private readonly max = 65536) {}
-  get(s: string): string {
-    const v = this.map.get(s);
-    if (v !== undefined) return v;
-    if (this.map.size >= this.max) this.map.clear();
-    this.map.set(s, s);
-    return s;
-  }
-}
-
-
-/** Address normalization with a bounded cache: records repeat the same few addresses many times. */
-export class AddrCache {
-  private map = new Map<string, string | null>();
-  constructor(private readonly max = 4096) {}
-  get(s: string): string | null {
-    let v = this.map.get(s);
-    if (v === undefined) {
-      v = normalizeIp(s);
-      if (this.map.size >= this.max) this.map.clear();
-      this.map.set(s, v);
-    }
-    return v;
   }
 }

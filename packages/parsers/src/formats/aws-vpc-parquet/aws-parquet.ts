@@ -2,7 +2,7 @@ import { gunzipSync } from 'node:zlib';
 import { DEFAULT_BATCH_CAPACITY, FlowBatch, colIndex, normalizeIp, type StringColumn } from '@sightline/flow';
 import { parquetMetadataAsync, parquetRead, parquetSchema, type AsyncBuffer, type DecodedArray, type FileMetaData } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
-import { AddrCache } from '../../core/intern.js';
+import { Interner, normalizedAddr } from '../../core/intern.js';
 import { awsField, type AwsFieldSpec } from '../aws-vpc-text/aws-fields.js';
 import { ParseError, type ParseContext, type RandomAccessParser, type RandomAccessSource } from '../../types.js';
 
@@ -89,7 +89,7 @@ async function* parseAwsParquetAs(dialect: AwsParquetDialect, input: RandomAcces
   const statusIdx = maps.findIndex((m) => m.spec?.kind === 'log_status');
   const hasExtras = maps.some((m) => !m.spec);
 
-  const addrCache = new AddrCache(100_000);
+  const addrCache = new Interner(1 << 18);
   let batch = new FlowBatch(cap);
   let row = 0;
   const flush = (): FlowBatch => {
@@ -176,7 +176,7 @@ async function* parseAwsParquetAs(dialect: AwsParquetDialect, input: RandomAcces
 }
 
 /** Writes one value; returns what is wrong with it, or null. */
-function fill(batch: FlowBatch, row: number, spec: AwsFieldSpec, v: Cell, addrCache: AddrCache): string | null {
+function fill(batch: FlowBatch, row: number, spec: AwsFieldSpec, v: Cell, addrCache: Interner): string | null {
   switch (spec.kind) {
     case 'int':
     case 'time': {
@@ -210,7 +210,7 @@ function fill(batch: FlowBatch, row: number, spec: AwsFieldSpec, v: Cell, addrCa
       const s = str(v);
       let a: string | null = null;
       if (s !== null) {
-        a = addrCache.get(s);
+        a = normalizedAddr(addrCache, s);
         if (a === null) return `is not an IP address: ${JSON.stringify(s.slice(0, 64))}`;
       }
       set(batch, spec, row, a);

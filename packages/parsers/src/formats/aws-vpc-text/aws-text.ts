@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { DEFAULT_BATCH_CAPACITY, FlowBatch, colIndex, normalizeIp, type StringColumn } from '@sightline/flow';
 import { awsField, type AwsFieldSpec } from './aws-fields.js';
-import { ByteInterner as Interner, FNV_PRIME, FNV_SEED, Ip4Cache } from '../../core/intern.js';
+import { FNV_SEED, fnvStep, Interner, Ip4Cache } from '../../core/intern.js';
 import { MAX_RAW_KEPT, ParseError, type ByteSource, type ParseContext, type StreamParser } from '../../types.js';
 
 /**
@@ -316,7 +316,7 @@ class Scanner {
           let h = FNV_SEED;
           let hi = 0;
           while (c > SP) {
-            h = Math.imul(h ^ c, FNV_PRIME);
+            h = fnvStep(h, c);
             hi |= c;
             c = buf[++p]!;
           }
@@ -360,7 +360,7 @@ class Scanner {
           let h = FNV_SEED;
           let hi = 0;
           while (c > SP) {
-            h = Math.imul(h ^ c, FNV_PRIME);
+            h = fnvStep(h, c);
             hi |= c;
             c = buf[++p]!;
           }

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { DEFAULT_BATCH_CAPACITY } from '@sightline/flow';
 import {
-  AddrCache, AzureWriter, cutTuple, fieldEnd, fieldStart, isObj, parseResourceId, strOrNull, tupleTimeMs, uintAt,
+  AzureWriter, cutTuple, fieldEnd, fieldStart, isObj, parseResourceId, strOrNull, tupleTimeMs, uintAt,
   type AzureRecordInfo, type Obj,
 } from '../azure-shared/azure-common.js';
+import { Interner, normalizedAddr } from '../../core/intern.js';
 import { scanRecords, type RecordsScannerOptions } from '../azure-shared/azure-records.js';
 import { parseRfc3339Ms } from '../../core/time.js';
 import type { ByteSource, ParseContext, StreamParser } from '../../types.js';
@@ -56,14 +57,14 @@ function checkShape(rec: Obj): Obj[] | string {
 const cuts = new Int32Array(12);
 
 /** Reads one tuple into the next row; returns an error message instead when the tuple is bad. */
-function writeTuple(t: string, w: AzureWriter, info: AzureRecordInfo, rule: string, mac: string, addrs: AddrCache): string | null {
+function writeTuple(t: string, w: AzureWriter, info: AzureRecordInfo, rule: string, mac: string, addrs: Interner): string | null {
   const nf = cutTuple(t, cuts);
   if (nf !== 8 && nf !== 13) return `expected 8 (v1) or 13 (v2) fields, found ${nf > 13 ? 'more than 13' : nf}`;
   const tsRaw = uintAt(t, 0, cuts[0]!);
   if (!(tsRaw >= 0)) return 'timestamp is not a number';
-  const src = addrs.get(t.slice(cuts[0]! + 1, cuts[1]!));
+  const src = normalizedAddr(addrs, t.slice(cuts[0]! + 1, cuts[1]!));
   if (src === null) return 'invalid source address';
-  const dst = addrs.get(t.slice(cuts[1]! + 1, cuts[2]!));
+  const dst = normalizedAddr(addrs, t.slice(cuts[1]! + 1, cuts[2]!));
   if (dst === null) return 'invalid destination address';
   const sport = uintAt(t, cuts[2]! + 1, cuts[3]!);
   const dport = uintAt(t, cuts[3]! + 1, cuts[4]!);
@@ -119,7 +120,7 @@ function writeTuple(t: string, w: AzureWriter, info: AzureRecordInfo, rule: stri
   return null;
 }
 
-function handleRecord(rec: unknown, offset: number, raw: Uint8Array, w: AzureWriter, addrs: AddrCache): void {
+function handleRecord(rec: unknown, offset: number, raw: Uint8Array, w: AzureWriter, addrs: Interner): void {
   if (!isObj(rec)) {
     w.error(offset, `record at byte ${offset} is not a JSON object: skipped`, raw);
     return;
@@ -175,7 +176,7 @@ function handleRecord(rec: unknown, offset: number, raw: Uint8Array, w: AzureWri
 export function createAzureNsgParser(opts: RecordsScannerOptions = {}): StreamParser {
   return async function* parseAzureNsg(input: ByteSource, ctx: ParseContext) {
     const w = new AzureWriter(ctx, ctx.batchCapacity ?? DEFAULT_BATCH_CAPACITY);
-    const addrs = new AddrCache();
+    const addrs = new Interner(8192);
     yield* scanRecords(input, ctx, (rec, offset, raw) => handleRecord(rec, offset, raw, w, addrs), () => w.drain(), opts);
     for (const b of w.drain(true)) yield b;
   };

@@ -237,7 +237,6 @@ export function uintAt(s: string, from: number, to: number): number {
   return x;
 }
 
-export { AddrCache } from '../../core/intern.js';
 export { tupleTimeMs } from '../../core/time.js';
 
 export type Obj = Record<string, unknown>;

@@ -1,5 +1,5 @@
-import { FNV_SEED, fnvStep, SlotInterner } from '../../core/intern.js';
-import { asciiBytes, isJsonWs, skipJsonWs } from '../../core/json-cursor.js';
+import { Interner, Ip4Cache } from '../../core/intern.js';
+import { asciiBytes, JsonCursor } from '../../core/json-cursor.js';
 import { parseRfc3339Ms } from '../../core/time.js';
 
 /**
@@ -15,8 +15,8 @@ import { parseRfc3339Ms } from '../../core/time.js';
  *
  * Tuples are read in the same pass into typed staging arrays; a tuple this reader does not
  * recognise (IPv6, rare encryption values, long numbers, a bad field) is marked for the general
- * per-tuple code, which also words its error. Addresses are interned by their 32-bit value in
- * a direct-mapped cache, so a repeated address costs neither a substring nor a hash of one.
+ * per-tuple code, which also words its error. Addresses are cached by their 32-bit value, so a
+ * repeated address costs neither a substring nor a hash of one.
  */
 
 /** Everything the writer needs from one record; arrays are reused from record to record. */
@@ -101,60 +101,34 @@ const K_GROUPS = bytesOf('flowGroups');
 const K_RULE = bytesOf('rule');
 const K_TUPLES = bytesOf('flowTuples');
 
-/** IPv4 strings by 32-bit value: a direct-mapped cache, replaced on collision. */
-class V4Cache {
-  private readonly keys = new Float64Array(16384).fill(-1);
-  private readonly vals: string[] = new Array<string>(16384).fill('');
-  get(v: number): string {
-    const slot = Math.imul(v, 0x9e3779b1) >>> 18;
-    if (this.keys[slot] === v) return this.vals[slot]!;
-    // canonical because the reader rejects leading zeros
-    const s = `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
-    this.keys[slot] = v;
-    this.vals[slot] = s;
-    return s;
-  }
-}
-
 const NSG_CATEGORY = 'NetworkSecurityGroupFlowEvent';
 
-export class VnetFastReader {
-  private b: Uint8Array = new Uint8Array(0);
-  private p = 0;
-  private n = 0;
-  /** bounds of the last string read */
-  private s0 = 0;
-  private s1 = 0;
-  private readonly v4 = new V4Cache();
+export class VnetFastReader extends JsonCursor {
+  private readonly v4 = new Ip4Cache(16);
   /** record-level strings (resource ids, GUID, rule...) repeat from record to record */
-  private readonly strings = new SlotInterner();
-  /** FNV-1a hash and ASCII-ness of the last string read */
-  private sh = 0;
-  private sascii = true;
+  private readonly strings = new Interner(1 << 14);
   readonly out = new VnetStaged();
 
   /** Reads a whole record into `out`; false (and nothing to write) when the general code must handle it. */
   read(bytes: Uint8Array): boolean {
     // any escape anywhere: leave the record to JSON.parse (one native scan)
     if (bytes.indexOf(92) !== -1) return false;
-    this.b = bytes;
-    this.p = 0;
-    this.n = bytes.length;
+    this.reset(bytes, 0, bytes.length);
     const o = this.out;
     o.groups = 0;
     o.tuples = 0;
     o.guid = o.mac = o.category = o.flowLogId = o.target = null;
     o.version = NaN;
     let seen = 0;
-    if (!this.open(123)) return false;
+    if (!this.eat(123)) return false;
     if (!this.ws()) return false;
     if (this.b[this.p] === 125) return false;
     for (;;) {
       if (!this.str()) return false;
-      const k = this.keyOf(TOP_KEYS);
+      const k = this.strIndex(TOP_KEYS);
       if (k < 0 || seen & (1 << k)) return false;
       seen |= 1 << k;
-      if (!this.open(58) || !this.ws()) return false;
+      if (!this.eat(58) || !this.ws()) return false;
       if (k === 1) {
         const v = this.num();
         if (Number.isNaN(v)) return false;
@@ -183,12 +157,12 @@ export class VnetFastReader {
     // time and flowRecords are required, and the time must read (the general code words both errors)
     if ((seen & 1) === 0 || (seen & (1 << 8)) === 0) return false;
     if (Number.isNaN(parseRfc3339Ms(o.time))) return false;
-    return skipJsonWs(this.b, this.p, this.n) === this.n;
+    return this.atEnd();
   }
 
   private flowRecords(): boolean {
-    if (!this.open(123) || !this.ws()) return false;
-    if (!this.str() || !this.is(K_FLOWS) || !this.open(58) || !this.ws() || !this.open(91) || !this.ws()) return false;
+    if (!this.eat(123) || !this.ws()) return false;
+    if (!this.str() || !this.strIs(K_FLOWS) || !this.eat(58) || !this.ws() || !this.eat(91) || !this.ws()) return false;
     if (this.b[this.p] === 93) this.p++;
     else {
       for (;;) {
@@ -203,16 +177,16 @@ export class VnetFastReader {
   }
 
   private flow(): boolean {
-    if (!this.open(123) || !this.ws()) return false;
+    if (!this.eat(123) || !this.ws()) return false;
     let acl: string | null = null;
     let seen = 0;
     const firstGroup = this.out.groups;
     for (;;) {
       if (!this.str()) return false;
-      const k = this.is(K_ACL) ? 1 : this.is(K_GROUPS) ? 2 : 0;
+      const k = this.strIs(K_ACL) ? 1 : this.strIs(K_GROUPS) ? 2 : 0;
       if (k === 0 || seen & k) return false;
       seen |= k;
-      if (!this.open(58) || !this.ws()) return false;
+      if (!this.eat(58) || !this.ws()) return false;
       if (k === 1) {
         const v = this.strOrNull();
         if (v === undefined) return false;
@@ -230,7 +204,7 @@ export class VnetFastReader {
   }
 
   private groups(): boolean {
-    if (!this.open(91) || !this.ws()) return false;
+    if (!this.eat(91) || !this.ws()) return false;
     if (this.b[this.p] === 93) {
       this.p++;
       return true;
@@ -244,16 +218,16 @@ export class VnetFastReader {
   }
 
   private group(): boolean {
-    if (!this.open(123) || !this.ws()) return false;
+    if (!this.eat(123) || !this.ws()) return false;
     const o = this.out;
     let rule: string | null = null;
     let seen = 0;
     for (;;) {
       if (!this.str()) return false;
-      const k = this.is(K_RULE) ? 1 : this.is(K_TUPLES) ? 2 : 0;
+      const k = this.strIs(K_RULE) ? 1 : this.strIs(K_TUPLES) ? 2 : 0;
       if (k === 0 || seen & k) return false;
       seen |= k;
-      if (!this.open(58) || !this.ws()) return false;
+      if (!this.eat(58) || !this.ws()) return false;
       if (k === 1) {
         const v = this.strOrNull();
         if (v === undefined) return false;
@@ -277,7 +251,7 @@ export class VnetFastReader {
   }
 
   private tuples(): boolean {
-    if (!this.open(91) || !this.ws()) return false;
+    if (!this.eat(91) || !this.ws()) return false;
     if (this.b[this.p] === 93) {
       this.p++;
       return true;
@@ -335,10 +309,10 @@ export class VnetFastReader {
     // addresses
     i = this.ipv4(i + 1);
     if (i < 0) return false;
-    o.src[t] = this.v4.get(this.addr);
+    o.src[t] = this.ip4(this.addr);
     i = this.ipv4(i);
     if (i < 0) return false;
-    o.dst[t] = this.v4.get(this.addr);
+    o.dst[t] = this.ip4(this.addr);
     // ports and protocol: 1..5 and 1..3 digits
     let f = i;
     x = 0;
@@ -419,6 +393,16 @@ export class VnetFastReader {
   /** value of the last IPv4 address read */
   private addr = 0;
 
+  /** The text of IPv4 address `v` (canonical: the reader rejects leading zeros), cached. */
+  private ip4(v: number): string {
+    let s = this.v4.get(v | 0);
+    if (s === null) {
+      s = `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+      this.v4.set(v | 0, s);
+    }
+    return s;
+  }
+
   /** Strict dotted quad (no leading zeros) ending in a comma; the index after the comma, or -1. */
   private ipv4(i: number): number {
     const b = this.b;
@@ -441,97 +425,8 @@ export class VnetFastReader {
     return i;
   }
 
-  // --- JSON pieces ----------------------------------------------------------------------
-
-  // the loop written here, not a call: it runs between every two tokens
-  private ws(): boolean {
-    const b = this.b;
-    let p = this.p;
-    while (p < this.n && isJsonWs(b[p]!)) p++;
-    this.p = p;
-    return p < this.n;
-  }
-
-  private open(ch: number): boolean {
-    if (this.b[this.p] !== ch) return false;
-    this.p++;
-    return true;
-  }
-
-  /** A string without escapes or control characters; bounds in s0/s1, hash in sh. */
-  private str(): boolean {
-    const b = this.b;
-    if (b[this.p] !== 34) return false;
-    const s = this.p + 1;
-    const e = b.indexOf(34, s);
-    if (e === -1) return false;
-    let h = FNV_SEED;
-    let hi = 0;
-    for (let i = s; i < e; i++) {
-      const c = b[i]!;
-      if (c < 32) return false;
-      hi |= c;
-      h = fnvStep(h, c);
-    }
-    this.sh = h;
-    this.sascii = hi < 128;
-    this.s0 = s;
-    this.s1 = e;
-    this.p = e + 1;
-    return true;
-  }
-
   /** string value, null for JSON null, undefined when neither */
   private strOrNull(): string | null | undefined {
-    const b = this.b;
-    const p = this.p;
-    if (b[p] === 110) {
-      if (b[p + 1] === 117 && b[p + 2] === 108 && b[p + 3] === 108) {
-        this.p = p + 4;
-        return null;
-      }
-      return undefined;
-    }
-    if (!this.str()) return undefined;
-    return this.strings.get(b, this.s0, this.s1, this.sh, this.sascii);
-  }
-
-  /** A JSON number, NaN when the text is not one. */
-  private num(): number {
-    const b = this.b;
-    const s = this.p;
-    let i = s;
-    if (b[i] === 45) i++;
-    const d0 = i;
-    while (i < this.n && b[i]! >= 48 && b[i]! <= 57) i++;
-    if (i === d0 || (b[d0] === 48 && i - d0 > 1)) return NaN;
-    if (b[i] === 46) {
-      const f = ++i;
-      while (i < this.n && b[i]! >= 48 && b[i]! <= 57) i++;
-      if (i === f) return NaN;
-    }
-    if (b[i] === 101 || b[i] === 69) {
-      i++;
-      if (b[i] === 43 || b[i] === 45) i++;
-      const f = i;
-      while (i < this.n && b[i]! >= 48 && b[i]! <= 57) i++;
-      if (i === f) return NaN;
-    }
-    this.p = i;
-    return Number(Buffer.from(b.buffer, b.byteOffset + s, i - s).toString('latin1'));
-  }
-
-  private is(key: Uint8Array): boolean {
-    const len = this.s1 - this.s0;
-    if (len !== key.length) return false;
-    const b = this.b;
-    for (let i = 0; i < len; i++) if (b[this.s0 + i] !== key[i]) return false;
-    return true;
-  }
-
-  private keyOf(keys: Uint8Array[]): number {
-    for (let k = 0; k < keys.length; k++) if (this.is(keys[k]!)) return k;
-    return -1;
+    return this.internedOrNull(this.strings);
   }
 }
-

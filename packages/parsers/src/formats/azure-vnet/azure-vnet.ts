@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { DEFAULT_BATCH_CAPACITY } from '@sightline/flow';
 import {
-  AddrCache, AzureWriter, cutTuple, fieldStart, isObj, parseResourceId, strOrNull, tupleTimeMs, uintAt,
+  AzureWriter, cutTuple, fieldStart, isObj, parseResourceId, strOrNull, tupleTimeMs, uintAt,
   type AzureRecordInfo, type Obj,
 } from '../azure-shared/azure-common.js';
+import { Interner, normalizedAddr } from '../../core/intern.js';
 import { scanRecords, type RecordsScannerOptions } from '../azure-shared/azure-records.js';
 import { VnetFastReader, type VnetStaged } from './azure-vnet-fast.js';
 import { parseRfc3339Ms } from '../../core/time.js';
@@ -60,14 +61,14 @@ function checkShape(rec: Obj): Obj[] | string {
 
 const cuts = new Int32Array(12);
 
-function writeTuple(t: string, w: AzureWriter, info: AzureRecordInfo, rule: string | null, mac: string | null, acl: string | null, addrs: AddrCache): string | null {
+function writeTuple(t: string, w: AzureWriter, info: AzureRecordInfo, rule: string | null, mac: string | null, acl: string | null, addrs: Interner): string | null {
   const nf = cutTuple(t, cuts);
   if (nf !== 13) return `expected 13 fields, found ${nf > 13 ? 'more than 13' : nf}`;
   const tsRaw = uintAt(t, 0, cuts[0]!);
   if (!(tsRaw >= 0)) return 'timestamp is not a number';
-  const src = addrs.get(t.slice(cuts[0]! + 1, cuts[1]!));
+  const src = normalizedAddr(addrs, t.slice(cuts[0]! + 1, cuts[1]!));
   if (src === null) return 'invalid source address';
-  const dst = addrs.get(t.slice(cuts[1]! + 1, cuts[2]!));
+  const dst = normalizedAddr(addrs, t.slice(cuts[1]! + 1, cuts[2]!));
   if (dst === null) return 'invalid destination address';
   const sport = uintAt(t, cuts[2]! + 1, cuts[3]!);
   const dport = uintAt(t, cuts[3]! + 1, cuts[4]!);
@@ -120,7 +121,7 @@ function encryption(t: string, from: number, to: number): string {
   return t.slice(from, to);
 }
 
-function handleRecord(rec: unknown, offset: number, raw: Uint8Array, w: AzureWriter, addrs: AddrCache): void {
+function handleRecord(rec: unknown, offset: number, raw: Uint8Array, w: AzureWriter, addrs: Interner): void {
   if (!isObj(rec)) {
     w.error(offset, `record at byte ${offset} is not a JSON object: skipped`, raw);
     return;
@@ -179,7 +180,7 @@ interface IdsMemo {
 }
 
 /** Writes a record the fast reader staged: the same rows, in the same order, as handleRecord. */
-function writeStaged(o: VnetStaged, bytes: Uint8Array, offset: number, w: AzureWriter, addrs: AddrCache, memo: IdsMemo): void {
+function writeStaged(o: VnetStaged, bytes: Uint8Array, offset: number, w: AzureWriter, addrs: Interner, memo: IdsMemo): void {
   const target = o.target;
   const flowLogId = o.flowLogId;
   if (target !== memo.target || flowLogId !== memo.flowLogId) {
@@ -269,7 +270,7 @@ export interface AzureVnetOptions extends RecordsScannerOptions {
 export function createAzureVnetParser(opts: AzureVnetOptions = {}): StreamParser {
   return async function* parseAzureVnet(input: ByteSource, ctx: ParseContext) {
     const w = new AzureWriter(ctx, ctx.batchCapacity ?? DEFAULT_BATCH_CAPACITY);
-    const addrs = new AddrCache();
+    const addrs = new Interner(8192);
     const fast = opts.fastPath === false ? null : new VnetFastReader();
     const memo: IdsMemo = { target: undefined, flowLogId: undefined, ids: { subscriptionId: null, resourceGroup: null } };
     yield* scanRecords(

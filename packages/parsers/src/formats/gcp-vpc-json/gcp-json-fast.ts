@@ -1,7 +1,7 @@
 import { daysFromCivil, parseRfc3339Ms } from '../../core/time.js';
-import { asciiBytes, isJsonWs, JSON_FALSE, JSON_TRUE, matchJsonWord, skipJsonNumber, skipJsonWs } from '../../core/json-cursor.js';
+import { END, FAIL, JsonCursor, jsonKeys as keys, UNKNOWN, type JsonKeys as Keys } from '../../core/json-cursor.js';
 import { normalizeIp } from '@sightline/flow';
-import { FNV_SEED, fnvStep, SlotInterner } from '../../core/intern.js';
+import { Interner } from '../../core/intern.js';
 import type { GcpCols, SideCols } from './gcp-cols.js';
 
 /**
@@ -18,30 +18,6 @@ import type { GcpCols, SideCols } from './gcp-cols.js';
  * Strings are interned from their bytes (hash while scanning, compare on hit), so a repeated
  * value costs no new string at all; keys are matched as bytes.
  */
-
-const enc = asciiBytes;
-
-/** Keys of one object level, with the hash nextKey computes while scanning, so only one candidate is compared. */
-interface Keys {
-  bytes: Uint8Array[];
-  hashes: Int32Array;
-  /**
-   * The key that followed each key last time (slot 0: the first key), learned as lines are
-   * read: writers keep one key order, so the next key is nearly always the predicted one and
-   * is checked in a single pass over its bytes.
-   */
-  after: Int32Array;
-}
-const keyHash = (b: Uint8Array): number => {
-  let h = 0;
-  for (let i = 0; i < b.length; i++) h = (Math.imul(h, 31) + b[i]!) | 0;
-  return h;
-};
-const keys = (...ks: string[]): Keys => {
-  const bytes = ks.map(enc);
-  return { bytes, hashes: Int32Array.from(bytes, keyHash), after: new Int32Array(bytes.length + 1).fill(bytes.length > 0 ? 0 : -1) };
-};
-const NO_KEYS = keys();
 
 const TOP = keys('insertId', 'logName', 'timestamp', 'resource', 'jsonPayload');
 const RESOURCE = keys('labels');
@@ -61,36 +37,16 @@ const POD = keys('pod_name', 'pod_namespace', 'pod_workload');
 const WORKLOAD = keys('workload_name', 'workload_type');
 const SERVICE = keys('service_name', 'service_namespace');
 
-/** nextKey results besides a key index */
-const UNKNOWN = -1;
-const END = -2;
-const FAIL = -3;
-
-/**
- * Deepest unknown value skipped here; deeper lines are declined. Kept below MAX_JSON_DEPTH
- * (json-depth.ts) so a line this reader accepts is never one the general path rejects as too deep.
- */
-const MAX_DEPTH = 32;
-
-export class GcpFastReader {
-  private b: Buffer = Buffer.alloc(0);
-  private p = 0;
-  private n = 0;
+export class GcpFastReader extends JsonCursor {
   /** last string value read: interned, or null for JSON null */
   private sv: string | null = null;
-  /** last integer read (NaN for null) */
-  private iv = NaN;
-  private readonly strings = new SlotInterner();
-  // a Map of its own rather than core's AddrCache: the wrapper cost the hot path measurably (bench:json)
-  private readonly addrs = new Map<string, string | null>();
-  /** index of the key nextKey matched last (-1 after an unknown key); nested objects overwrite it, see nextKey */
-  private lastKey = -1;
+  private readonly strings = new Interner(1 << 14);
+  /** normalized addresses by the bytes of their text */
+  private readonly addrs = new Interner(1 << 14);
 
   /** Reads bytes [start, end) of `buf` into `row`; false when the general code must (the row may be half written). */
   read(buf: Buffer, start: number, end: number, c: GcpCols, row: number): boolean {
-    this.b = buf;
-    this.p = start;
-    this.n = end;
+    this.reset(buf, start, end);
     if (!this.ws() || buf[this.p] !== 123) return false;
     this.p++;
     let seen = 0;
@@ -114,7 +70,7 @@ export class GcpFastReader {
           c.insertId[row] = this.sv;
           break;
         case 1:
-          if (!this.str(c.logName, row)) return false;
+          if (!this.strTo(c.logName, row)) return false;
           break;
         case 2:
           if (!this.time(c.timestamp, row)) return false;
@@ -128,9 +84,7 @@ export class GcpFastReader {
           break;
       }
     }
-    if (!hasPayload) return false;
-    this.p = skipJsonWs(this.b, this.p, this.n);
-    if (this.p !== this.n) return false;
+    if (!hasPayload || !this.atEnd()) return false;
     // the row was clean before this line, so its cells tell what the line held
     let project = c.projectId[row] ?? null;
     if (project === null) {
@@ -146,7 +100,7 @@ export class GcpFastReader {
 
   private resource(c: GcpCols, row: number): boolean {
     if (this.isNull()) return true;
-    if (!this.open()) return false;
+    if (!this.eat(123)) return false;
     let first = true;
     let seen = 0;
     for (;;) {
@@ -161,7 +115,7 @@ export class GcpFastReader {
       if (seen) return false;
       seen = 1;
       if (this.isNull()) continue;
-      if (!this.open()) return false;
+      if (!this.eat(123)) return false;
       let f2 = true;
       let s2 = 0;
       for (;;) {
@@ -176,13 +130,13 @@ export class GcpFastReader {
         if (s2 & (1 << j)) return false;
         s2 |= 1 << j;
         const col = j === 0 ? c.location : j === 1 ? c.projectId : j === 2 ? c.subnetId : c.subnetName;
-        if (!this.str(col, row)) return false;
+        if (!this.strTo(col, row)) return false;
       }
     }
   }
 
   private payload(c: GcpCols, row: number): boolean {
-    if (!this.open()) return false;
+    if (!this.eat(123)) return false;
     let first = true;
     let seen = 0;
     for (;;) {
@@ -199,7 +153,7 @@ export class GcpFastReader {
           ok = this.connection(c, row);
           break;
         case 1:
-          ok = this.str(c.reporter, row);
+          ok = this.strTo(c.reporter, row);
           if (ok) c.direction[row] = this.sv === 'SRC' ? 'egress' : this.sv === 'DEST' ? 'ingress' : null;
           break;
         case 2:
@@ -251,7 +205,7 @@ export class GcpFastReader {
   }
 
   private connection(c: GcpCols, row: number): boolean {
-    if (!this.open()) return false;
+    if (!this.eat(123)) return false;
     let first = true;
     let seen = 0;
     for (;;) {
@@ -266,14 +220,13 @@ export class GcpFastReader {
       if (seen & (1 << k)) return false;
       seen |= 1 << k;
       if (k <= 1) {
-        if (!this.strValue(true) || this.sv === null) return false;
-        let a = this.addrs.get(this.sv);
-        if (a === undefined) {
-          a = normalizeIp(this.sv);
-          if (this.addrs.size >= 65536) this.addrs.clear();
-          this.addrs.set(this.sv, a);
+        if (!this.str()) return false;
+        let a = this.addrs.get(this.b, this.s0, this.s1, this.sh);
+        if (a === null) {
+          a = normalizeIp(this.lastStr());
+          if (a === null) return false;
+          this.addrs.set(this.b, this.s0, this.s1, this.sh, a);
         }
-        if (a === null) return false;
         if (k === 0) c.srcAddr[row] = a;
         else c.dstAddr[row] = a;
       } else {
@@ -295,7 +248,7 @@ export class GcpFastReader {
 
   private instance(s: SideCols, row: number): boolean {
     if (this.isNull()) return true;
-    if (!this.open()) return false;
+    if (!this.eat(123)) return false;
     let first = true;
     let seen = 0;
     for (;;) {
@@ -313,7 +266,7 @@ export class GcpFastReader {
         if (!this.mig(s, row)) return false;
         continue;
       }
-      if (!this.str(k === 0 ? s.instProject : k === 1 ? s.instRegion : k === 2 ? s.instVm : s.instZone, row)) return false;
+      if (!this.strTo(k === 0 ? s.instProject : k === 1 ? s.instRegion : k === 2 ? s.instVm : s.instZone, row)) return false;
     }
   }
 
@@ -329,7 +282,7 @@ export class GcpFastReader {
 
   private location(s: SideCols, row: number): boolean {
     if (this.isNull()) return true;
-    if (!this.open()) return false;
+    if (!this.eat(123)) return false;
     let first = true;
     let seen = 0;
     for (;;) {
@@ -346,13 +299,13 @@ export class GcpFastReader {
       if (k === 4) {
         if (!this.int()) return false;
         s.locAsn[row] = this.iv;
-      } else if (!this.str(k === 0 ? s.locContinent : k === 1 ? s.locCountry : k === 2 ? s.locRegion : s.locCity, row)) return false;
+      } else if (!this.strTo(k === 0 ? s.locContinent : k === 1 ? s.locCountry : k === 2 ? s.locRegion : s.locCity, row)) return false;
     }
   }
 
   private gke(s: SideCols, row: number): boolean {
     if (this.isNull()) return true;
-    if (!this.open()) return false;
+    if (!this.eat(123)) return false;
     let first = true;
     let seen = 0;
     for (;;) {
@@ -377,7 +330,7 @@ export class GcpFastReader {
 
   private pod(s: SideCols, row: number): boolean {
     if (this.isNull()) return true;
-    if (!this.open()) return false;
+    if (!this.eat(123)) return false;
     let first = true;
     let seen = 0;
     for (;;) {
@@ -394,7 +347,7 @@ export class GcpFastReader {
       if (k === 2) {
         if (this.isNull()) continue;
         if (!this.flat(WORKLOAD, s.workloadCols, row, 5)) return false;
-      } else if (!this.str(k === 0 ? s.gkePod : s.gkeNs, row)) return false;
+      } else if (!this.strTo(k === 0 ? s.gkePod : s.gkeNs, row)) return false;
     }
   }
 
@@ -411,7 +364,7 @@ export class GcpFastReader {
     else {
       for (;;) {
         if (!this.isNull()) {
-          if (!this.open()) return false;
+          if (!this.eat(123)) return false;
           let first = true;
           let seen = 0;
           let sn = '';
@@ -447,7 +400,7 @@ export class GcpFastReader {
 
   /** An object of string members only, each to its column. */
   private flat(ks: Keys, cols: readonly (string | null)[][], row: number, depth: number): boolean {
-    if (!this.open()) return false;
+    if (!this.eat(123)) return false;
     let first = true;
     let seen = 0;
     for (;;) {
@@ -461,138 +414,29 @@ export class GcpFastReader {
       }
       if (seen & (1 << k)) return false;
       seen |= 1 << k;
-      if (!this.str(cols[k]!, row)) return false;
+      if (!this.strTo(cols[k]!, row)) return false;
     }
-  }
-
-  // --- JSON pieces ----------------------------------------------------------------------
-
-  /** skips whitespace; false at the end of the input */
-  // the loop written here, not a call: it runs between every two tokens
-  private ws(): boolean {
-    const b = this.b;
-    let p = this.p;
-    while (p < this.n && isJsonWs(b[p]!)) p++;
-    this.p = p;
-    return p < this.n;
-  }
-
-  private open(): boolean {
-    if (this.b[this.p] !== 123) return false;
-    this.p++;
-    return true;
-  }
-
-  private isNull(): boolean {
-    const b = this.b;
-    const p = this.p;
-    if (b[p] === 110 && b[p + 1] === 117 && b[p + 2] === 108 && b[p + 3] === 108 && p + 4 <= this.n) {
-      this.p = p + 4;
-      return true;
-    }
-    return false;
-  }
-
-  /**
-   * After `{` (first) or a member: the next key's index in `ks`, UNKNOWN, END at `}`, or FAIL.
-   * Leaves the position on the member's value.
-   */
-  private nextKey(ks: Keys, first: boolean): number {
-    const b = this.b;
-    if (!this.ws()) return FAIL;
-    let ch = b[this.p];
-    const prev = first ? 0 : this.lastKey + 1;
-    if (first) {
-      if (ch === 125) {
-        this.p++;
-        return END;
-      }
-    } else {
-      this.p++;
-      if (ch === 125) return END;
-      if (ch !== 44 || !this.ws()) return FAIL;
-      ch = b[this.p];
-    }
-    if (ch !== 34) return FAIL;
-    const s = this.p + 1;
-    const n = this.n;
-    const guess = prev < ks.after.length ? ks.after[prev]! : -1;
-    if (guess >= 0) {
-      const key = ks.bytes[guess]!;
-      const len = key.length;
-      let j = 0;
-      while (j < len && key[j] === b[s + j]) j++;
-      if (j === len && s + len < n && b[s + len] === 34) {
-        this.p = s + len + 1;
-        if (!this.ws() || b[this.p] !== 58) return FAIL;
-        this.p++;
-        if (!this.ws()) return FAIL;
-        this.lastKey = guess;
-        return guess;
-      }
-    }
-    let i = s;
-    let h = 0;
-    for (;;) {
-      if (i >= n) return FAIL;
-      const c = b[i]!;
-      if (c === 34) break;
-      if (c < 32 || c === 92) return FAIL;
-      h = (Math.imul(h, 31) + c) | 0;
-      i++;
-    }
-    this.p = i + 1;
-    if (!this.ws() || b[this.p] !== 58) return FAIL;
-    this.p++;
-    if (!this.ws()) return FAIL;
-    const len = i - s;
-    const hashes = ks.hashes;
-    for (let k = 0; k < hashes.length; k++) {
-      if (hashes[k] !== h) continue;
-      const key = ks.bytes[k]!;
-      if (key.length !== len) continue;
-      let j = 0;
-      while (j < len && key[j] === b[s + j]) j++;
-      if (j === len) {
-        if (prev < ks.after.length) ks.after[prev] = k;
-        this.lastKey = k;
-        return k;
-      }
-    }
-    // an unknown key: the next known one is predicted from the start again
-    this.lastKey = -1;
-    return UNKNOWN;
   }
 
   /** A string (interned when asked) or null into `sv`; false for any other value or an escape. */
   private strValue(intern: boolean): boolean {
-    const b = this.b;
-    if (b[this.p] !== 34) {
-      if (this.isNull()) {
-        this.sv = null;
-        return true;
-      }
-      return false;
+    if (intern) {
+      const v = this.internedOrNull(this.strings);
+      if (v === undefined) return false;
+      this.sv = v;
+      return true;
     }
-    const s = this.p + 1;
-    let i = s;
-    let h = FNV_SEED;
-    let hi = 0;
-    for (;;) {
-      if (i >= this.n) return false;
-      const c = b[i]!;
-      if (c === 34) break;
-      if (c < 32 || c === 92) return false;
-      hi |= c;
-      h = fnvStep(h, c);
-      i++;
+    if (this.b[this.p] !== 34) {
+      if (!this.isNull()) return false;
+      this.sv = null;
+      return true;
     }
-    this.p = i + 1;
-    this.sv = intern ? this.strings.get(b, s, i, h, hi < 128) : b.toString(hi < 128 ? 'latin1' : 'utf8', s, i);
+    if (!this.str()) return false;
+    this.sv = this.lastStr();
     return true;
   }
 
-  private str(col: (string | null)[], row: number): boolean {
+  private strTo(col: (string | null)[], row: number): boolean {
     if (!this.strValue(true)) return false;
     col[row] = this.sv;
     return true;
@@ -612,107 +456,9 @@ export class GcpFastReader {
     this.p = i + 1;
     let t = rfc3339Bytes(b, s, i);
     // anything but the usual UTC form is left to the reference parser
-    if (Number.isNaN(t)) t = parseRfc3339Ms(b.toString('latin1', s, i));
+    if (Number.isNaN(t)) t = parseRfc3339Ms(this.text(s, i, true));
     if (Number.isNaN(t)) return false;
     col[row] = t;
-    return true;
-  }
-
-  /** An integer (JSON integer or decimal string, at most 15 digits) or null (NaN) into `iv`. */
-  private int(): boolean {
-    const b = this.b;
-    let i = this.p;
-    const quoted = b[i] === 34;
-    if (quoted) i++;
-    else if (this.isNull()) {
-      this.iv = NaN;
-      return true;
-    }
-    const neg = b[i] === 45;
-    if (neg) i++;
-    const d0 = i;
-    let x = 0;
-    while (i < this.n) {
-      const c = b[i]! - 48;
-      if (c < 0 || c > 9) break;
-      x = x * 10 + c;
-      i++;
-    }
-    const nd = i - d0;
-    if (nd === 0 || nd > 15) return false;
-    if (quoted) {
-      if (b[i] !== 34) return false;
-      i++;
-    } else {
-      // JSON: no leading zeros, and no fraction or exponent here (5.0 is left to the general code)
-      if (nd > 1 && b[d0] === 48) return false;
-      const c = b[i];
-      if (c === 46 || c === 101 || c === 69) return false;
-    }
-    if (i > this.n) return false;
-    this.p = i;
-    this.iv = neg ? -x : x;
-    return true;
-  }
-
-  /** Skips any JSON value, checking its syntax as JSON.parse would (escapes are declined). */
-  private skipValue(depth: number): boolean {
-    if (depth > MAX_DEPTH) return false;
-    const b = this.b;
-    const ch = b[this.p];
-    if (ch === 34) {
-      let i = this.p + 1;
-      for (;;) {
-        if (i >= this.n) return false;
-        const c = b[i]!;
-        if (c === 34) break;
-        if (c < 32 || c === 92) return false;
-        i++;
-      }
-      this.p = i + 1;
-      return true;
-    }
-    if (ch === 123) {
-      this.p++;
-      let first = true;
-      for (;;) {
-        const k = this.nextKey(NO_KEYS, first);
-        first = false;
-        if (k === END) return true;
-        if (k === FAIL || !this.skipValue(depth + 1)) return false;
-      }
-    }
-    if (ch === 91) {
-      this.p++;
-      if (!this.ws()) return false;
-      if (b[this.p] === 93) {
-        this.p++;
-        return true;
-      }
-      for (;;) {
-        if (!this.skipValue(depth + 1) || !this.ws()) return false;
-        const c = b[this.p++];
-        if (c === 93) return true;
-        if (c !== 44 || !this.ws()) return false;
-      }
-    }
-    if (ch === 116) return this.word(JSON_TRUE);
-    if (ch === 102) return this.word(JSON_FALSE);
-    if (ch === 110) return this.isNull();
-    return this.skipNumber();
-  }
-
-  private word(w: Uint8Array): boolean {
-    const e = matchJsonWord(this.b, this.p, this.n, w);
-    if (e < 0) return false;
-    this.p = e;
-    return true;
-  }
-
-  private skipNumber(): boolean {
-    const e = skipJsonNumber(this.b, this.p, this.n);
-    if (e < 0) return false;
-    this.p = e;
     return true;
   }
 }

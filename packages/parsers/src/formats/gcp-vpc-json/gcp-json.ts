@@ -6,7 +6,7 @@ import { GcpFastReader } from './gcp-json-fast.js';
 import { GcpCols, type SideCols } from './gcp-cols.js';
 import { parseRfc3339Ms } from '../../core/time.js';
 import { clearRow } from '../../core/rows.js';
-import { StringInterner as Interner } from '../../core/intern.js';
+import { Interner } from '../../core/intern.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../../core/json-depth.js';
 import { MAX_RAW_KEPT, ParseError, WORDED_ISSUES, type ByteSource, type ParseContext, type StreamParser } from '../../types.js';
 
@@ -196,7 +196,7 @@ function cell(col: StringColumn, row: number, v: unknown, ks: SideKeys | null, r
   let s: string | null;
   if (typeof v === 'string') {
     const prev = row > 0 ? col[row - 1] : null;
-    s = prev === v ? prev : i.get(v);
+    s = prev === v ? prev : i.internString(v);
   } else if (v === undefined || v === null) s = null;
   else throw new Bad(`${ks === null ? rest : ks.path(rest)}: expected string`);
   col[row] = s;
@@ -205,7 +205,7 @@ function cell(col: StringColumn, row: number, v: unknown, ks: SideKeys | null, r
 
 /** string or null, interned; throws Bad naming `path` when the value has another type. */
 function istr(v: unknown, ks: SideKeys | null, rest: string, i: Interner): string | null {
-  if (typeof v === 'string') return i.get(v);
+  if (typeof v === 'string') return i.internString(v);
   if (v === undefined || v === null) return null;
   throw new Bad(`${ks === null ? rest : ks.path(rest)}: expected string`);
 }
@@ -284,8 +284,8 @@ function side(p: Obj, c: SideCols, row: number, ks: SideKeys, it: Interner): str
         names = names === null ? sn : `${names},${sn}`;
         nss = nss === null ? sns : `${nss},${sns}`;
       }
-      c.gkeSvc[row] = names === null ? null : it.get(names);
-      c.gkeSvcNs[row] = nss === null ? null : it.get(nss);
+      c.gkeSvc[row] = names === null ? null : it.internString(names);
+      c.gkeSvcNs[row] = nss === null ? null : it.internString(nss);
     }
   }
   return project;
@@ -303,8 +303,8 @@ function writeEntry(e: unknown, c: GcpCols, row: number, it: Interner): void {
   const conn = obj(p.connection, 'jsonPayload.connection');
   if (!conn) throw new Bad('jsonPayload.connection: missing');
 
-  c.srcAddr[row] = it.get(addr(conn.src_ip, 'jsonPayload.connection.src_ip'));
-  c.dstAddr[row] = it.get(addr(conn.dest_ip, 'jsonPayload.connection.dest_ip'));
+  c.srcAddr[row] = it.internString(addr(conn.src_ip, 'jsonPayload.connection.src_ip'));
+  c.dstAddr[row] = it.internString(addr(conn.dest_ip, 'jsonPayload.connection.dest_ip'));
   c.srcPort[row] = port(conn.src_port, 'jsonPayload.connection.src_port');
   c.dstPort[row] = port(conn.dest_port, 'jsonPayload.connection.dest_port');
   const proto = int(conn.protocol, 'jsonPayload.connection.protocol');
@@ -375,7 +375,7 @@ export function createGcpJsonParser(opts: GcpJsonOptions = {}): StreamParser {
     const sniff = opts.sniffLines ?? SNIFF_LINES;
     const ready: FlowBatch[] = [];
     let cols = new GcpCols(new FlowBatch(capacity));
-    const interner = new Interner();
+    const interner = new Interner(1 << 17);
     const fast = opts.fastPath === false ? null : new GcpFastReader();
     let good = 0;
     let bad = 0;
