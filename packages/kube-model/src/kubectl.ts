@@ -56,6 +56,13 @@ const SliceItem = z.looseObject({
     .nullish(),
 });
 
+/**
+ * The pod labels kept when nothing says otherwise: the recommended app labels that name what a
+ * pod is. The one default of kubetags (its `labelAllowList`) and of the embedded mode's kubectl
+ * dumps, so both modes store the same `*_k8s_labels`.
+ */
+export const DEFAULT_LABEL_ALLOW_LIST: readonly string[] = ['app', 'app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/component'];
+
 export interface KubectlOptions {
   /** file name, used in every message */
   source: string;

@@ -63,7 +63,7 @@ export function localSource(config: LocalSourceConfig, opts: LocalSourceOptions 
   const discovery: Discovery<LocalCursor> = {
     async *poll(cursor, signal) {
       const from = cursor === undefined ? null : LocalCursorSchema.parse(cursor).last;
-      for (const file of listFiles(roots)) {
+      for (const file of localFiles(roots)) {
         if (signal?.aborted) return;
         const key = path.relative(base, file).split(path.sep).join('/');
         if (from !== null && key <= from) continue;
@@ -108,7 +108,7 @@ function baseOf(root: string): string {
 }
 
 /** Every regular file under each root, in path order; hidden files and READMEs are not objects. */
-function listFiles(roots: readonly string[]): string[] {
+export function localFiles(roots: readonly string[]): string[] {
   const out = new Set<string>();
   for (const root of roots) {
     let st: fs.Stats;

@@ -17,6 +17,9 @@ export { jsonErrorOffset, lineColumn } from '@sightline/service-kit';
  */
 export type SourceConfig = z.infer<typeof SourceConfigSchema>;
 
+/** How the collect stage cuts a unit into messages (rows per parsed batch, interface groups per account): the embedded mode uses the same, so both modes make the same batches. */
+export const COLLECT_DEFAULTS = { batchRows: 8192, keyGroups: 6 } as const;
+
 export const CollectorConfig = z.object({
   /** brokers, topic prefix, TLS and SASL: @sightline/bus' shared Kafka config, plus the collector's own */
   kafka: groupKafkaConfig('collector', {
@@ -27,11 +30,11 @@ export const CollectorConfig = z.object({
     /** units of work (objects or byte ranges) read at the same time, per process */
     workers: z.number().int().min(1).max(64).default(2),
     /** rows per parsed batch */
-    batchRows: z.number().int().min(64).max(65_536).default(8192),
+    batchRows: z.number().int().min(64).max(65_536).default(COLLECT_DEFAULTS.batchRows),
     /** encoded batches sent but not yet acknowledged, per worker: the producer side of the memory bound */
     inflightBatches: z.number().int().min(1).max(256).default(8),
     /** interface groups per account: messages are keyed tenant/account/group, so an interface's flows keep their order */
-    keyGroups: z.number().int().min(1).max(1024).default(6),
+    keyGroups: z.number().int().min(1).max(1024).default(COLLECT_DEFAULTS.keyGroups),
     pollIntervalMs: z.number().int().min(100).default(30_000),
     /** SQS visibility timeout while an object is processed; extended at a third of it */
     visibilitySeconds: z.number().int().min(10).max(43_200).default(60),

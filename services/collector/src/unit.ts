@@ -1,5 +1,5 @@
 import type { Producer, Message } from 'kafkajs';
-import { COL, encodeBatch, makeBatchMeta, type SourceRef } from '@sightline/flow';
+import { COL, encodeBatch, makeBatchMeta, type BatchMeta, type FlowBatch, type SourceRef } from '@sightline/flow';
 import { newStats, parseObject, ParseError, type ByteSource, type ParseIssue, type ParseStats } from '@sightline/parsers';
 import { CloudError, type ObjectReader, type ObjectRef } from '@sightline/object-store';
 import { splitByInterface } from './interface-groups.js';
@@ -54,10 +54,88 @@ function sourceRef(ref: ObjectRef): SourceRef {
   return { container: ref.bucket, key: ref.key, version: ref.version === '' ? null : ref.version, range };
 }
 
-export async function processUnit(ref: ObjectRef, reader: ObjectReader, o: UnitOptions): Promise<UnitResult> {
+/** One message of the collect stage: a batch of one interface group, its header (the one batch-id rule) and its Kafka key. */
+export interface CollectedMessage {
+  meta: BatchMeta;
+  batch: FlowBatch;
+  /** `tenant/account/group`: one interface's flows always under one key (one partition, one enricher lane) */
+  key: string;
+}
+
+export interface CollectOptions {
+  batchRows: number;
+  keyGroups: number;
+  signal?: AbortSignal | undefined;
+  /** a bad line or record of the unit; the unit goes on */
+  onIssue(issue: ParseIssue): void;
+}
+
+/** A fresh tally of one unit, filled by collectUnit as it goes. */
+export function newUnitResult(): UnitResult {
+  return { records: 0, batches: 0, bytes: 0, stats: newStats(), newestEnd: Number.NaN, issues: 0 };
+}
+
+/**
+ * The collect stage, whatever joins it to the next: reads the unit through its source's reader
+ * (framing included), parses it, and yields the messages of each parsed batch, split by interface
+ * group, each with its header from `makeBatchMeta` (tenant, cloud, account, source object,
+ * version, range and position: the same unit read again gives the same ids). It pulls: the next
+ * batch is parsed only when the caller asks for it, so the caller's bound on what it has in
+ * flight is the stage's back-pressure. A unit that is not a readable flow log throws its
+ * ParseError (NoRecordsError at the end for one of errors and not one flow), one gone since it was
+ * listed its CloudError `not-found`; `result` holds what was read until then.
+ */
+export async function* collectUnit(ref: ObjectRef, reader: ObjectReader, o: CollectOptions, result: UnitResult): AsyncGenerator<CollectedMessage[], void, undefined> {
   const name = unitName(ref);
-  const stats = newStats();
-  const result: UnitResult = { records: 0, batches: 0, bytes: 0, stats, newestEnd: Number.NaN, issues: 0 };
+  // the source frames its units (Azure block ranges become whole documents); only the unit's own bytes are counted as read
+  const framing = reader.framing?.(ref) ?? {};
+  const open = (): ByteSource => (async function* () {
+    const stream = await reader.open(ref, o.signal);
+    try {
+      if (framing.head !== undefined) yield framing.head;
+      for await (const chunk of stream as AsyncIterable<Uint8Array>) {
+        result.bytes += chunk.length;
+        yield chunk;
+      }
+      if (framing.tail !== undefined) yield framing.tail;
+    } finally {
+      stream.destroy();
+    }
+  })();
+
+  let seq = 0;
+  const src = sourceRef(ref);
+  const batches = parseObject(
+    { name: ref.key, open, randomAccess: () => reader.randomAccess(ref) },
+    { source: name, stats: result.stats, onIssue: o.onIssue, batchCapacity: o.batchRows },
+  );
+  for await (const batch of batches) {
+    if (o.signal?.aborted) throw o.signal.reason ?? new Error('aborted');
+    const ends = batch.columns[END];
+    if (ends instanceof Float64Array) {
+      for (let i = 0; i < batch.length; i++) {
+        const e = ends[i]!;
+        if (!(e <= result.newestEnd)) result.newestEnd = Number.isNaN(result.newestEnd) ? e : Math.max(result.newestEnd, e);
+      }
+    }
+    const messages: CollectedMessage[] = [];
+    for (const { group, batch: part } of splitByInterface(batch, o.keyGroups)) {
+      const meta = makeBatchMeta({ tenant: ref.tenant, cloud: ref.cloud, account: ref.account, source: src, seq: seq++, records: part.length });
+      messages.push({ meta, batch: part, key: `${ref.tenant}/${ref.account}/${group}` });
+      result.records += part.length;
+      result.batches++;
+    }
+    yield messages;
+  }
+}
+
+/**
+ * The collect stage joined to Kafka: each message encoded and published (acks from every
+ * in-sync replica), at most `inflightBatches` sends unacknowledged before the next batch is read;
+ * bad lines and bad or vanished objects go to the dead-letter topic.
+ */
+export async function processUnit(ref: ObjectRef, reader: ObjectReader, o: UnitOptions): Promise<UnitResult> {
+  const result = newUnitResult();
   const inflight: Promise<unknown>[] = [];
   let failed: unknown;
   const track = (p: Promise<unknown>) => {
@@ -80,49 +158,13 @@ export async function processUnit(ref: ObjectRef, reader: ObjectReader, o: UnitO
     }));
   };
 
-  // the source frames its units (Azure block ranges become whole documents); only the unit's own bytes are counted as read
-  const framing = reader.framing?.(ref) ?? {};
-  const open = (): ByteSource => (async function* () {
-    const stream = await reader.open(ref, o.signal);
-    try {
-      if (framing.head !== undefined) yield framing.head;
-      for await (const chunk of stream as AsyncIterable<Uint8Array>) {
-        result.bytes += chunk.length;
-        yield chunk;
-      }
-      if (framing.tail !== undefined) yield framing.tail;
-    } finally {
-      stream.destroy();
-    }
-  })();
-
-  let seq = 0;
-  const src = sourceRef(ref);
   try {
-    const batches = parseObject(
-      { name: ref.key, open, randomAccess: () => reader.randomAccess(ref) },
-      { source: name, stats, onIssue, batchCapacity: o.batchRows },
-    );
-    for await (const batch of batches) {
-      if (o.signal?.aborted) throw o.signal.reason ?? new Error('aborted');
-      const ends = batch.columns[END];
-      if (ends instanceof Float64Array) {
-        for (let i = 0; i < batch.length; i++) {
-          const e = ends[i]!;
-          if (!(e <= result.newestEnd)) result.newestEnd = Number.isNaN(result.newestEnd) ? e : Math.max(result.newestEnd, e);
-        }
-      }
-      const messages: Message[] = [];
-      for (const { group, batch: part } of splitByInterface(batch, o.keyGroups)) {
-        const meta = makeBatchMeta({ tenant: ref.tenant, cloud: ref.cloud, account: ref.account, source: src, seq: seq++, records: part.length });
-        messages.push({
-          key: `${ref.tenant}/${ref.account}/${group}`,
-          value: encodeBatch(meta, part),
-          headers: { 'sightline-batch-id': meta.id, 'sightline-source': `${ref.cloud}://${ref.bucket}/${ref.key}` },
-        });
-        result.records += part.length;
-        result.batches++;
-      }
+    for await (const parts of collectUnit(ref, reader, { batchRows: o.batchRows, keyGroups: o.keyGroups, signal: o.signal, onIssue }, result)) {
+      const messages: Message[] = parts.map(({ meta, batch, key }) => ({
+        key,
+        value: encodeBatch(meta, batch),
+        headers: { 'sightline-batch-id': meta.id, 'sightline-source': `${ref.cloud}://${ref.bucket}/${ref.key}` },
+      }));
       if (messages.length > 0) track(o.producer.send({ topic: o.flowsTopic, acks: -1, messages }));
       await drainTo(o.inflightBatches - 1);
     }

@@ -199,7 +199,7 @@ export class Enricher {
     }
 
     await this.waitForMetadata(meta.tenant, batch);
-    const stats = this.attribute(meta.tenant, batch, meta.account);
+    const stats = attributeStage(this.state, meta, batch);
     countAttribution(this.metrics, meta.tenant, stats);
     return { meta, batch };
   }
@@ -232,19 +232,6 @@ export class Enricher {
     const ok = await this.meta!.waitCaughtUp(this.cfg.enricher.metaWaitMs);
     this.metrics.metaWaits.inc({ outcome: ok ? 'caught-up' : 'timeout' });
     if (!ok) this.log.warn({ tenant, waitedMs: this.cfg.enricher.metaWaitMs }, 'kube-meta consumer behind: batch attributed with the metadata known now');
-  }
-
-  /** `account` is the object's (the collector's batch meta): it scopes records whose own account-id is `unknown`. */
-  private attribute(tenant: string, batch: FlowBatch, account: string): AttributionStats {
-    const stats = newAttributionStats();
-    const a = this.state.attributor(tenant);
-    if (a) a.attributeBatch(batch, stats, { account });
-    else {
-      // no metadata for this tenant: every end stays null, and is counted as such
-      stats.unattributedSrc = batch.length;
-      stats.unattributedDst = batch.length;
-    }
-    return stats;
   }
 
   private remember(id: string): void {
@@ -305,6 +292,23 @@ export class Enricher {
     await this.http?.close();
     this.log.info('enricher stopped');
   }
+}
+
+/**
+ * The attribute stage, whatever feeds it: both ends of every row from the tenant's metadata, at the
+ * flows' own time. The batch's account is its object's (the collector's batch meta): it scopes
+ * records whose own account-id is `unknown`.
+ */
+export function attributeStage(state: KubeMetaState, meta: Pick<BatchMeta, 'tenant' | 'account'>, batch: FlowBatch): AttributionStats {
+  const stats = newAttributionStats();
+  const a = state.attributor(meta.tenant);
+  if (a) a.attributeBatch(batch, stats, { account: meta.account });
+  else {
+    // no metadata for this tenant: every end stays null, and is counted as such
+    stats.unattributedSrc = batch.length;
+    stats.unattributedDst = batch.length;
+  }
+  return stats;
 }
 
 function newestTime(batch: FlowBatch): number {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ClusterName, TenantName } from '@sightline/kube-model';
+import { ClusterName, DEFAULT_LABEL_ALLOW_LIST, TenantName } from '@sightline/kube-model';
 import { ConfigFileError, loadServiceConfig } from '@sightline/config';
 
 /** The agent's configuration file (JSON, mounted from a ConfigMap); the token comes from a file (a Secret). */
@@ -19,7 +19,7 @@ export const AgentConfigSchema = z.object({
   /** kubeconfig file; absent: the in-cluster service account */
   kubeconfig: z.string().min(1).optional(),
   /** pod labels kept in the reduced objects; everything else stays in the cluster */
-  labelAllowList: z.array(z.string().min(1)).default(['app', 'app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/component']),
+  labelAllowList: z.array(z.string().min(1)).default(() => [...DEFAULT_LABEL_ALLOW_LIST]),
   list: z
     .object({
       /** page size of the lists (the API server's `limit`): bounds the memory of one response */

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_LABEL_ALLOW_LIST } from '@sightline/kube-model';
 import { DuckDBStore } from '@sightline/store';
 import { loadEmbeddedConfig } from './config.js';
 import { runPipeline } from './pipeline.js';
@@ -135,6 +136,50 @@ test('an object of 10^4 bad records: a bounded sample of its issues with the cou
     assert.ok(issues.length <= 102, `${issues.length} issue lines`);
     assert.ok(issues.includes('bad/PT1H.json: 9900 more issues not shown'), issues.slice(-2).join('\n'));
     assert.ok(issues.some((m) => /no flow record, 10000 bad lines or records/.test(m)));
+  } finally {
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the run\'s cursor passes an object only once the store confirmed all its batches: a run stopped by the store and resumed from its cursor stores every flow', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sightline-pipeline-'));
+  const store = await DuckDBStore.open({ path: path.join(dir, 'x.duckdb') });
+  try {
+    await store.migrate();
+    const cfg = loadEmbeddedConfig(path.join(SAMPLES, 'sightline.json'));
+    // the real store, whose second write fails (as a full disk would): the first write is the first batch alone
+    let writes = 0;
+    const failing = Object.create(store) as typeof store;
+    failing.writeBatches = (items) => (++writes === 2 ? Promise.reject(new Error('disk full')) : store.writeBatches(items));
+    const committed: string[] = [];
+    await assert.rejects(runPipeline(cfg, failing, { onCommitted: (c) => committed.push(c.last ?? '') }), /disk full/);
+    assert.deepEqual(committed, [...committed].sort(), 'committed in key order');
+    const cursor = committed.length > 0 ? { v: 1 as const, last: committed.at(-1)! } : null;
+    const rest = await runPipeline(cfg, store, { from: cursor });
+    const full = await runPipeline(cfg, store);
+    assert.equal(full.duplicates, full.batches, 'after the resumed run the store had every batch');
+    const stored = await store.withConnection(async (c) => Number((await c.runAndReadAll("SELECT count(*) FROM flows WHERE tenant = 'demo'")).getRowsJS()[0]![0]));
+    assert.equal(stored, full.flows);
+    assert.equal(rest.objects + committed.length, full.objects, 'the resumed run read only the objects after the cursor');
+    assert.equal(rest.cursor?.last, full.cursor?.last);
+  } finally {
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('pod labels are kubetags\' default allow list, as the distributed mode stores them', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sightline-pipeline-'));
+  const store = await DuckDBStore.open({ path: path.join(dir, 'x.duckdb') });
+  try {
+    await store.migrate();
+    await runPipeline(loadEmbeddedConfig(path.join(SAMPLES, 'sightline.json')), store);
+    const keys = await store.withConnection(async (c) =>
+      (await c.runAndReadAll(`SELECT DISTINCT unnest(json_keys(src_k8s_labels)) AS k FROM flows WHERE src_k8s_labels IS NOT NULL ORDER BY k`)).getRowsJS().map((r) => String(r[0])),
+    );
+    assert.ok(keys.length > 0, 'some pods have labels');
+    for (const k of keys) assert.ok(DEFAULT_LABEL_ALLOW_LIST.includes(k), `label ${k} is not in kubetags' default allow list`);
   } finally {
     await store.close();
     fs.rmSync(dir, { recursive: true, force: true });

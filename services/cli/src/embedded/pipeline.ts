@@ -1,15 +1,13 @@
-import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
-import { Attributor, awsAccountOfKey, newAttributionStats, type AttributionStats } from '@sightline/attribution';
-import { colIndex, makeBatchMeta, type BatchMeta, type FlowBatch, type StringColumn } from '@sightline/flow';
-import { fromKubectlList } from '@sightline/kube-model';
-import { newStats, parseObject, type ParseIssue, type ParseStats } from '@sightline/parsers';
+import { awsAccountOfKey, newAttributionStats, type AttributionStats, type KubeMetaState } from '@sightline/attribution';
+import { COLLECT_DEFAULTS, collectUnit, newUnitResult } from '@sightline/collector';
+import { attributeStage, WritePipeline } from '@sightline/enricher';
+import { colIndex, type FlowBatch, type StringColumn } from '@sightline/flow';
+import { CloudError, localSource, LocalCursorSchema, type LocalCursor, type LocalSource } from '@sightline/object-store';
+import { newStats, ParseError, type ParseIssue, type ParseStats } from '@sightline/parsers';
 import type { FlowStore } from '@sightline/store';
-import { DEFAULT_LABELS } from '../commands/enrich.js';
-import { fileInput } from '../file-input.js';
+import { loadClusters } from './clusters.js';
 import type { LoadedConfig } from './config.js';
-import { listLocalObjects } from './local-objects.js';
 
 export interface PipelineResult {
   objects: number;
@@ -29,6 +27,8 @@ export interface PipelineResult {
   toMs: number;
   /** per configured source (the console's Pipeline health): its objects, flows, failures and newest flow end */
   sources: SourceTally[];
+  /** past the last object whose every batch the store confirmed (null: none); a later run given it as `from` starts after it */
+  cursor: LocalCursor | null;
 }
 
 export interface SourceTally {
@@ -50,10 +50,23 @@ const MAX_ISSUES_PER_OBJECT = 100;
 export interface PipelineOptions {
   /** a bad line or object, with where it was; never stops the run */
   onIssue?: (message: string) => void;
+  /** start after this cursor (a previous run's `cursor`): the objects before it are not read again */
+  from?: LocalCursor | null | undefined;
+  /** after each object whose batches the store all confirmed, in key order: the cursor to resume from */
+  onCommitted?: (cursor: LocalCursor) => void;
+  /** the attribution state (default: the configured clusters' dumps through the one cluster loader) */
+  clusters?: KubeMetaState;
 }
 
+/**
+ * The store side of the embedded mode: the enricher's write pipeline (WritePipeline) with one
+ * lane, as DuckDB has one writer. Rows attributed ahead of the store are bounded (`pendingRows`:
+ * the collect stage waits, as the enricher's consumer does); several waiting batches go to the
+ * store in one write (one DuckDB transaction, up to `writeRows`).
+ */
+export const EMBEDDED_WRITE = { writeRows: 262_144, pendingRows: 524_288 } as const;
+
 const C = {
-  cloud: colIndex('cloud'),
   account: colIndex('account'),
   start: colIndex('start'),
   end: colIndex('end'),
@@ -61,36 +74,32 @@ const C = {
   dstKind: colIndex('dst_k8s_kind'),
 };
 
-/** Builds the attributor from each cluster's kubectl dump and its declared scope. */
-export function loadClusters(cfg: LoadedConfig): Attributor {
-  const attributor = new Attributor({ labelAllowList: DEFAULT_LABELS });
-  for (const c of cfg.config.clusters) {
-    const file = path.resolve(cfg.dir, c.kube);
-    let json: unknown;
-    try {
-      json = JSON.parse(fs.readFileSync(file, 'utf8'));
-    } catch (err) {
-      throw new Error(`cluster ${c.name}: ${file}: ${err instanceof Error ? err.message : String(err)}`);
-    }
-    const dump = fromKubectlList(json, { source: file, labelAllowList: DEFAULT_LABELS });
-    attributor.addCluster(c.name, c.scope).load(dump.objects);
-  }
-  return attributor;
+/** The configured sources as one local source: keys relative to the config's folder, an AWS object's account from its key. */
+export function embeddedSource(cfg: LoadedConfig): LocalSource {
+  return localSource(
+    { tenant: cfg.config.tenant, roots: cfg.config.sources.map((s) => path.resolve(cfg.dir, s)), base: cfg.dir },
+    // what a bucket source's batch meta carries: it scopes AWS records of account `unknown`
+    { accountOf: (key, cloud) => (cloud === 'aws' ? awsAccountOfKey(key) : null) },
+  );
 }
 
 /**
- * collect (local objects) → parse → attribute → store, one object at a time, the store write of a
- * batch overlapping the parsing of the next. Batch ids come from
- * the tenant, the object's key and a digest of its content, and the batch's position in it, so
- * running again over the same store writes nothing twice.
+ * The distributed pipeline's stages joined in-process: the configured folders as a local source
+ * (object-store's LocalSource), the collector's collect stage (`collectUnit`: the same batches
+ * and batch ids as the collector publishes), the enricher's attribute stage over the clusters'
+ * metadata, and the enricher's store sink (WritePipeline), which confirms before it commits. Here
+ * a commit moves the run's cursor past an object once the store has confirmed all its batches,
+ * as the collector's checkpoint moves once Kafka has them and the enricher's offsets once the
+ * store has. Running again over the same store writes nothing twice (the store drops known batch
+ * ids); given the cursor, it does not even read the objects again.
  */
 export async function runPipeline(cfg: LoadedConfig, store: FlowStore, opts: PipelineOptions = {}): Promise<PipelineResult> {
   const onIssue = opts.onIssue ?? (() => {});
-  const attributor = loadClusters(cfg);
+  const state = opts.clusters ?? loadClusters(cfg);
+  const source = embeddedSource(cfg);
   const roots = cfg.config.sources.map((s) => path.resolve(cfg.dir, s));
-  const files = listLocalObjects(roots);
   const r: PipelineResult = {
-    objects: files.length,
+    objects: 0,
     flows: 0,
     attributed: 0,
     batches: 0,
@@ -101,110 +110,114 @@ export async function runPipeline(cfg: LoadedConfig, store: FlowStore, opts: Pip
     fromMs: Infinity,
     toMs: -Infinity,
     sources: cfg.config.sources.map((source) => ({ source, cloud: null, account: null, objects: 0, flows: 0, failed: 0, newestMs: NaN })),
+    cursor: opts.from ? LocalCursorSchema.parse(opts.from) : null,
   };
-  const writer = writeBehind(store, r);
-  for (const file of files) {
-    const key = path.relative(cfg.dir, file).split(path.sep).join('/');
-    const version = createHash('sha256').update(await fs.promises.readFile(file)).digest('hex');
-    let reported = 0;
-    const report = (i: ParseIssue) => {
-      if (reported++ < MAX_ISSUES_PER_OBJECT) onIssue(`${key}${i.line !== undefined ? `:${i.line}` : i.offset !== undefined ? ` (byte ${i.offset})` : ''}: ${i.message}`);
-    };
-    // what the collector's batch meta says for a bucket's object: scopes records of account `unknown`
-    const objectAccount = awsAccountOfKey(key);
-    let seq = 0;
-    const tallied = r.sources[roots.findIndex((root) => file === root || file.startsWith(root + path.sep))];
-    const flowsBefore = r.flows;
-    // the object's own newest end, kept apart from the run's for its source's lag
-    const toBefore = r.toMs;
-    r.toMs = -Infinity;
-    try {
-      for await (const batch of parseObject(fileInput(file), { source: key, stats: r.parse, onIssue: report })) {
-        if (batch.length === 0) continue;
-        attributor.attributeBatch(batch, r.attribution, { account: objectAccount });
-        tally(batch, r);
-        const cloud = str(batch, C.cloud);
-        if (cloud !== 'aws' && cloud !== 'gcp' && cloud !== 'azure') throw new Error(`batch ${seq} has no cloud`);
-        const meta = makeBatchMeta({
-          tenant: cfg.config.tenant,
-          cloud,
-          account: str(batch, C.account) ?? 'unknown',
-          source: { container: 'local', key, version, range: null },
-          seq: seq++,
-          records: batch.length,
-        });
-        if (tallied && tallied.cloud === null) {
-          tallied.cloud = meta.cloud;
-          tallied.account = meta.account;
+
+  // every message has an offset in one sequence; an object's end is a message without a batch, so
+  // a commit past it says the store has every batch of the object (the enricher's skipped message)
+  let offset = 0;
+  const ends: { offset: number; cursor: LocalCursor }[] = [];
+  let failure: unknown = null;
+  const sink = new WritePipeline(
+    {
+      write: (items) => store.writeBatches(items),
+      commit: async ([c]) => {
+        // after a failed write nothing is committed: the messages queued behind it were dropped, and
+        // one pushed since would commit past them
+        if (failure !== null) return;
+        const next = c === undefined ? 0 : Number(c.offset);
+        while (ends.length > 0 && ends[0]!.offset < next) {
+          r.cursor = ends.shift()!.cursor;
+          opts.onCommitted?.(r.cursor);
         }
-        await writer.enqueue(meta, batch);
+      },
+      onWritten: (_items, results) => {
+        for (const w of results) {
+          r.batches++;
+          if (!w.written) r.duplicates++;
+        }
+      },
+      onError: (what, err) => {
+        // a store that cannot write stops the run (a bad object is only counted): nothing after it is committed
+        if (what !== 'write') return;
+        failure ??= err;
+        void sink.close();
+      },
+    },
+    { ...EMBEDDED_WRITE, lanes: 1 },
+  );
+  const push = async (item?: { meta: Parameters<FlowStore['writeBatch']>[0]; batch: FlowBatch }) => {
+    if (failure !== null) throw new StoreFailure(failure);
+    await sink.push({ partition: 0, offset: String(offset++), item });
+    if (failure !== null) throw new StoreFailure(failure);
+  };
+
+  try {
+    for await (const { ref, cursor } of source.discovery.poll(r.cursor ?? undefined)) {
+      r.objects++;
+      const file = source.pathOf(ref);
+      const tallied = r.sources[roots.findIndex((root) => file === root || file.startsWith(root + path.sep))];
+      let reported = 0;
+      const report = (i: ParseIssue) => {
+        if (reported++ < MAX_ISSUES_PER_OBJECT) onIssue(`${ref.key}${i.line !== undefined ? `:${i.line}` : i.offset !== undefined ? ` (byte ${i.offset})` : ''}: ${i.message}`);
+      };
+      const unit = newUnitResult();
+      const flowsBefore = r.flows;
+      // the object's own newest end, kept apart from the run's for its source's lag
+      const toBefore = r.toMs;
+      r.toMs = -Infinity;
+      try {
+        for await (const messages of collectUnit(ref, source.reader, { ...COLLECT_DEFAULTS, onIssue: report }, unit)) {
+          for (const { meta, batch } of messages) {
+            addStats(r.attribution, attributeStage(state, meta, batch));
+            tally(batch, r);
+            if (tallied && tallied.cloud === null) {
+              tallied.cloud = meta.cloud;
+              // the records' own account (a GCP project, an Azure subscription), as the health page showed it
+              tallied.account = str(batch, C.account) ?? meta.account;
+            }
+            await push({ meta, batch });
+          }
+        }
+      } catch (err) {
+        if (err instanceof StoreFailure) throw err;
+        if (!(err instanceof ParseError) && !(err instanceof CloudError && err.kind === 'not-found')) throw err;
+        r.failed++;
+        if (tallied) tallied.failed++;
+        onIssue(`${ref.key}: ${(err as Error).message}`);
+      } finally {
+        addStats(r.parse, unit.stats);
+        if (tallied) {
+          tallied.objects++;
+          tallied.flows += r.flows - flowsBefore;
+          if (r.toMs > (Number.isNaN(tallied.newestMs) ? -Infinity : tallied.newestMs)) tallied.newestMs = r.toMs;
+        }
+        r.toMs = Math.max(toBefore, r.toMs);
       }
-    } catch (err) {
-      if (err instanceof StoreFailure) throw err.cause;
-      r.failed++;
-      if (tallied) tallied.failed++;
-      onIssue(`${key}: ${err instanceof Error ? err.message : String(err)}`);
-    } finally {
-      if (tallied) {
-        tallied.objects++;
-        tallied.flows += r.flows - flowsBefore;
-        if (r.toMs > (Number.isNaN(tallied.newestMs) ? -Infinity : tallied.newestMs)) tallied.newestMs = r.toMs;
-      }
-      r.toMs = Math.max(toBefore, r.toMs);
+      if (reported > MAX_ISSUES_PER_OBJECT) onIssue(`${ref.key}: ${reported - MAX_ISSUES_PER_OBJECT} more issues not shown`);
+      // the object is done once this is committed: the store has confirmed every batch before it
+      ends.push({ offset, cursor });
+      await push();
     }
-    if (reported > MAX_ISSUES_PER_OBJECT) onIssue(`${key}: ${reported - MAX_ISSUES_PER_OBJECT} more issues not shown`);
+    await sink.drained();
+    if (failure !== null) throw new StoreFailure(failure);
+  } catch (err) {
+    await sink.close();
+    throw err instanceof StoreFailure ? err.cause : err;
   }
-  await writer.drain();
   if (r.flows === 0) r.fromMs = r.toMs = NaN;
   return r;
 }
 
-/** A store write failed: the run stops (unlike a bad object, which is counted and skipped). */
-class StoreFailure extends Error {}
+/** A store write failed: the run stops with the store's error (unlike a bad object, which is counted and skipped). */
+class StoreFailure extends Error {
+  constructor(cause: unknown) {
+    super('store write failed', { cause });
+  }
+}
 
-/**
- * Rows parsed ahead of the store. The store writes the batches waiting when it frees up as one
- * transaction (group commit), so several must be waiting for that to pay; the bound keeps memory at
- * a few tens of MB whatever the object sizes.
- */
-const MAX_ROWS_IN_FLIGHT = 524_288;
-
-/**
- * The in-process queue between the parsing and the store: the next batches are parsed and
- * attributed while DuckDB writes the previous ones on its own threads.
- */
-function writeBehind(store: FlowStore, r: PipelineResult) {
-  const inFlight = new Set<Promise<void>>();
-  let rows = 0;
-  let failure: unknown = null;
-  const check = () => {
-    if (failure !== null) throw new StoreFailure('store write failed', { cause: failure });
-  };
-  return {
-    async enqueue(meta: BatchMeta, batch: FlowBatch): Promise<void> {
-      while (rows + batch.length > MAX_ROWS_IN_FLIGHT && inFlight.size > 0) await Promise.race(inFlight);
-      check();
-      const n = batch.length;
-      rows += n;
-      const p: Promise<void> = store.writeBatch(meta, batch).then(
-        ({ written }) => {
-          r.batches++;
-          if (!written) r.duplicates++;
-        },
-        (err: unknown) => {
-          failure ??= err;
-        },
-      ).finally(() => {
-        rows -= n;
-        inFlight.delete(p);
-      });
-      inFlight.add(p);
-    },
-    async drain(): Promise<void> {
-      await Promise.all(inFlight);
-      if (failure !== null) throw failure;
-    },
-  };
+function addStats<T extends object>(into: T, add: T): void {
+  for (const k of Object.keys(add) as (keyof T)[]) (into[k] as number) += add[k] as number;
 }
 
 function str(batch: FlowBatch, col: number): string | null {
