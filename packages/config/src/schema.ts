@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ClusterName, TenantName } from '@sightline/kube-model';
+import { CloudName, ClusterName, TenantName } from '@sightline/kube-model';
 
 /**
  * The backend's one configuration file: the sections every service shares (`kafka`, `store`,
@@ -17,7 +17,7 @@ const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'sha256 of the token, 64 lower
 /** One cluster of a tenant: its kubetags token, and the scopes its nodes cannot tell. */
 export const ClusterEntry = z.strictObject({
   /** the cloud the cluster runs in (attribution scopes); absent: any */
-  cloud: z.enum(['aws', 'gcp', 'azure']).optional(),
+  cloud: CloudName.optional(),
   /** cloud accounts (AWS account ids, GCP projects, Azure subscriptions) whose flows may be this cluster's */
   accounts: z.array(z.string().min(1)).default([]),
   /** networks (VPC ids, VNet names) whose flows may be this cluster's */
@@ -34,7 +34,7 @@ export const ReaderEntry = z.strictObject({
 });
 
 /** A source is the collector's (object-store's schema); here only its cloud, the rest is checked by the collector. */
-const SourceEntry = z.looseObject({ cloud: z.enum(['aws', 'gcp', 'azure']) });
+const SourceEntry = z.looseObject({ cloud: CloudName });
 
 const Days = z.number().int().min(1).max(36_500);
 

@@ -5,7 +5,7 @@ import { crc32 } from 'node:zlib';
 import { makeBatchMeta, type BatchMeta } from './batch-meta.js';
 import { batchDiff, colIndex, FlowBatch } from './batch.js';
 import { BatchDecodeError, Codec, decodeBatch, decodeBatchMeta, encodeBatch, FORMAT_VERSION } from './encoding.js';
-import { FIELD_LIST, FLOW_SCHEMA_VERSION, type Cloud } from './fields.js';
+import { CLOUDS, FIELD_LIST, FLOW_SCHEMA_VERSION, type Cloud } from './fields.js';
 
 const here = new URL('./testdata/', import.meta.url);
 /** Normalized rows built from the clouds' documented sample records; `_from` says which. */
@@ -79,7 +79,7 @@ describe('encodeBatch / decodeBatch round trip', () => {
   });
 
   it('keeps one cloud per batch, as the collector sends them', () => {
-    for (const cloud of ['aws', 'gcp', 'azure'] as const) {
+    for (const cloud of CLOUDS) {
       const rows = SAMPLE_ROWS.filter((r) => r.cloud === cloud);
       assert.ok(rows.length >= 2, cloud);
       const b = batchOf(rows);

@@ -1,3 +1,5 @@
+import { CLOUD_NAMES } from '@sightline/kube-model';
+
 /**
  * The normalized flow record, described once as a field table. The zod row schema,
  * the columnar batch, the NDJSON writer and (later) the store DDL are all derived
@@ -17,8 +19,13 @@ export type FieldKind =
   /** instant; held as epoch milliseconds (fractional ms keep sub-ms precision) in a Float64Array, NaN for null; written as ISO-8601 UTC */
   | 'time';
 
-/** The clouds, written out once: every schema and type of a cloud derives from this list (the parsers' format registry checks it has the same). */
-export const CLOUDS = ['aws', 'gcp', 'azure'] as const;
+/**
+ * The clouds of the flow record: every schema and type of a flow's cloud derives from this list,
+ * and the parsers' format registry checks its formats' clouds are the same set. Written out once,
+ * in kube-model (CLOUD_NAMES), the one package below both the record and what kubetags and the
+ * configuration read.
+ */
+export const CLOUDS = CLOUD_NAMES;
 export type Cloud = (typeof CLOUDS)[number];
 
 export interface FieldSpec {
@@ -55,7 +62,7 @@ const f = (name: string, kind: FieldKind, clouds: readonly Cloud[], doc: string)
 
 export const FIELDS: readonly FieldSpec[] = [
   // --- common to every cloud -------------------------------------------------------
-  f('cloud', 'string', ALL, 'aws | gcp | azure'),
+  f('cloud', 'string', ALL, CLOUDS.join(' | ')),
   f('format', 'string', ALL, 'source format: aws-vpc-text, aws-vpc-parquet, aws-tgw-text, aws-tgw-parquet, gcp-vpc-json, azure-nsg-v1, azure-nsg-v2, azure-vnet'),
   f('account', 'string', ALL, 'the cloud account the record belongs to: AWS account id, GCP project id, Azure subscription id'),
   f('src_addr', 'string', ALL, 'source IP (IPv6 in RFC 5952 form)'),

@@ -1,12 +1,22 @@
 import { z } from 'zod';
 
 /**
+ * The clouds, written out once: a node's placement, a cluster's and a source's configuration,
+ * and the flow record (@sightline/flow's CLOUDS is this list; the parsers' format registry checks
+ * its formats' clouds are the same set). Here because kube-model is the one package below both
+ * the record and kubetags and the configuration, which do not depend on @sightline/flow.
+ */
+export const CLOUD_NAMES = ['aws', 'gcp', 'azure'] as const;
+export const CloudName = z.enum(CLOUD_NAMES);
+export type CloudName = z.infer<typeof CloudName>;
+
+/**
  * Where a node runs, read from its providerID. AWS providerIDs carry no account (the
  * cluster's configuration supplies account and VPC); GCE ones carry the project and Azure
  * ones the subscription, which are the accounts their flow logs are keyed by.
  */
 export const PlacementSchema = z.object({
-  cloud: z.enum(['aws', 'gcp', 'azure']),
+  cloud: CloudName,
   /** GCP project id or Azure subscription id (lower case); null for AWS */
   account: z.string().nullable(),
   zone: z.string().nullable(),

@@ -1,14 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { toCloudError } from './errors.js';
-import { CloudError } from './types.js';
+import { CloudError, type CloudKind } from './types.js';
 
 // Pure classification of the shapes the SDKs throw. The same paths run against the real emulators
 // in s3.test.ts, gcs.test.ts and azure-blob.test.ts; these cover codes the emulators cannot produce
 // (throttling) and prove that fields holding credentials are dropped.
 const SECRET = 'sig=SECRET-SAS-SIGNATURE-1234';
 
-const classify = (cloud: 'aws' | 'gcp' | 'azure', err: unknown) => {
+const classify = (cloud: CloudKind, err: unknown) => {
   const e = toCloudError(cloud, 'op x', err);
   assert.ok(e instanceof CloudError);
   return e;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { groupKafkaConfig } from '@sightline/bus';
 import { ConfigFileError, loadServiceConfig, parseServiceConfig } from '@sightline/config';
 import { StoreConfigSchema, type StoreConfigInput } from '@sightline/store';
+import { CloudName } from '@sightline/kube-model';
 import { RetentionConfig } from './retention.js';
 
 /**
@@ -56,7 +57,7 @@ export const EnricherConfig = z.object({
     clusters: z.array(z.object({
       tenant: Name,
       cluster: Name,
-      cloud: z.enum(['aws', 'gcp', 'azure']).optional(),
+      cloud: CloudName.optional(),
       accounts: z.array(z.string().min(1)).default([]),
       networks: z.array(z.string().min(1)).default([]),
     }).strict()).default([]),
