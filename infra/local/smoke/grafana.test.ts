@@ -57,10 +57,11 @@ function schemaTables(): Map<string, Set<string>> {
 const TABLES = schemaTables();
 
 test('grafana: the schema reader finds the store tables (guards the checks below)', () => {
-  assert.deepEqual([...TABLES.keys()].sort(), ['batches', 'flows', 'flows_1h', 'flows_1m', 'flows_5m', 'flows_landed', 'flows_repaired']);
+  assert.deepEqual([...TABLES.keys()].sort(), ['batches', 'flows', 'flows_1h', 'flows_1m', 'flows_5m', 'flows_landed', 'flows_repaired', 'rollup_1h', 'rollup_1m', 'rollup_5m']);
   for (const c of ['tenant', 'ts', 'bytes', 'packets', 'src_k8s_workload', 'action']) assert.ok(TABLES.get('flows')?.has(c), `flows.${c}`);
-  for (const c of ['tenant', 'bucket', 'k_src_k8s_workload', 'k_dst_port', 'k_action', 'flows', 'bytes']) assert.ok(TABLES.get('flows_5m')?.has(c), `flows_5m.${c}`);
-  assert.ok(!TABLES.get('flows_1m')?.has('src_port'), 'rollups have no source port');
+  for (const c of ['tenant', 'bucket', 'k_src_k8s_workload', 'k_service_port', 'k_action', 'flows', 'bytes']) assert.ok(TABLES.get('rollup_5m')?.has(c), `rollup_5m.${c}`);
+  // the store's rollups are keyed by service port (the lower port): no destination port, no source port
+  assert.ok(!TABLES.get('rollup_1m')?.has('k_dst_port') && !TABLES.get('rollup_1m')?.has('src_port'), 'rollups have no destination nor source port');
 });
 
 // ---- SQL checks
@@ -137,10 +138,10 @@ function checkSql(sql: string, where: string, opts: { tenantFilter: boolean }): 
 }
 
 test('grafana: the checker rejects what it must (unknown column, table, missing or OR-ed tenant filter)', () => {
-  const ok = "SELECT k_action AS a, sum(bytes) AS b FROM flows_${rollup} WHERE tenant = ${tenant:sqlstring} AND $__timeFilter(bucket) GROUP BY a";
+  const ok = "SELECT k_action AS a, sum(bytes) AS b FROM rollup_${rollup} WHERE tenant = ${tenant:sqlstring} AND $__timeFilter(bucket) GROUP BY a";
   assert.deepEqual(checkSql(ok, 'ok', { tenantFilter: true }), []);
   assert.match(checkSql(ok.replace('k_action', 'src_port'), 'x', { tenantFilter: true }).join('\n'), /src_port is neither/);
-  assert.match(checkSql(ok.replace('flows_${rollup}', 'flows_10m'), 'x', { tenantFilter: true }).join('\n'), /flows_10m is not in the store schema/);
+  assert.match(checkSql(ok.replace('rollup_${rollup}', 'rollup_10m'), 'x', { tenantFilter: true }).join('\n'), /rollup_10m is not in the store schema/);
   assert.match(checkSql(ok.replace('tenant = ${tenant:sqlstring} AND ', ''), 'x', { tenantFilter: true }).join('\n'), /without WHERE tenant/);
   assert.match(checkSql(ok.replace(' GROUP BY', " OR k_action = 'reject' GROUP BY"), 'x', { tenantFilter: true }).join('\n'), /OR outside/);
   assert.match(checkSql(ok.replace('tenant = ${tenant:sqlstring} AND ', "k_action = 'reject' AND tenant = ${tenant:sqlstring} AND "), 'x', { tenantFilter: true }).join('\n'), /without WHERE tenant/);
@@ -252,8 +253,10 @@ test('grafana: rollup panels read the table the rollup variable picks, not a fix
     const rollup = d.templating.list.find((v) => v.name === 'rollup');
     if (!rollup?.query) continue;
     for (const r of ['1m', '5m', '1h']) assert.ok(rollup.query.includes(`'${r}'`), `${file}: rollup variable can pick ${r}`);
-    const reading = d.panels.filter((p) => p.targets.some((t) => /\bflows_\$\{rollup\}/.test(t.rawSql)));
-    assert.ok(reading.length >= 2, `${file}: panels use flows_\${rollup}`);
+    // the store's rollups (rollup_*, keyed by service port), not the dst_port-keyed flows_* it no longer writes
+    const reading = d.panels.filter((p) => p.targets.some((t) => /\brollup_\$\{rollup\}/.test(t.rawSql)));
+    assert.ok(reading.length >= 2, `${file}: panels use rollup_\${rollup}`);
+    assert.ok(!d.panels.some((p) => p.targets.some((t) => /\bflows_(\$\{rollup\}|1m|5m|1h)\b/.test(t.rawSql))), `${file}: no panel reads the old rollups`);
   }
 });
 
@@ -339,17 +342,17 @@ function dashboardCase(): DashboardCase {
     const num = (v: unknown): number => Number(v);
     const at = (what: string): string => `${engine}: ${what}`;
     assert.deepEqual(answer('variable tenant'), [['acme'], ['other']], at('tenants'));
-    assert.deepEqual(answer('variable rollup'), [['1m']], at('a 6-hour range ending now reads flows_1m'));
+    assert.deepEqual(answer('variable rollup'), [['1m']], at('a 6-hour range ending now reads rollup_1m'));
     for (const rollup of ['1m', '5m', '1h']) {
       // acme only (other's bytes are 10x): 120 flows to data/db, 60 to external addresses
       const top = answer('Top talkers (source → destination workload)', rollup).map((row) => [row[0], row[1], num(row[2]), num(row[4])]);
-      assert.deepEqual(top, [['shop/web', 'data/db', 120 * 1000, 120], ['shop/web', 'external', 60 * 1000, 60]], at(`top talkers on flows_${rollup}`));
+      assert.deepEqual(top, [['shop/web', 'data/db', 120 * 1000, 120], ['shop/web', 'external', 60 * 1000, 60]], at(`top talkers on rollup_${rollup}`));
       const rejected = answer('Rejected flows', rollup).reduce((n, row) => n + num(row[2]), 0);
-      assert.equal(rejected, Math.ceil(180 / 7), at(`rejected flows on flows_${rollup}`));
+      assert.equal(rejected, Math.ceil(180 / 7), at(`rejected flows on rollup_${rollup}`));
       // the time series are bucketed by the interval (60 s): one flow every 2 minutes, so each point has one
       const series = answer('Bytes by source namespace', rollup);
       if (rollup === '1m') assert.equal(series.length, 180, at('one 60 s point per flow'));
-      assert.equal(series.reduce((n, row) => n + num(row[2]), 0), 180 * 1000, at(`bytes by source namespace on flows_${rollup}`));
+      assert.equal(series.reduce((n, row) => n + num(row[2]), 0), 180 * 1000, at(`bytes by source namespace on rollup_${rollup}`));
       for (const row of series) assert.equal(num(new Date(`${String(row[0]).replace(' ', 'T')}Z`).getTime() / 1000) % 60, 0, at('points on the interval'));
     }
     const raw = answer('Raw rows vs 1m rollup').reduce<[number, number]>((acc, row) => [acc[0] + num(row[1]), acc[1] + num(row[2])], [0, 0]);

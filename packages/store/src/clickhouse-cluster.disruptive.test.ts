@@ -10,7 +10,7 @@ import { enrichedBatch } from './testdata/synthetic.js';
 // in the middle of writes and brings it back with `infra.sh up clickhouse-cluster`.
 const database = `sightline_cluster_kill_${randomBytes(4).toString('hex')}`;
 const T0 = Date.UTC(2024, 10, 27, 8);
-const TABLES = ['flows', 'flows_landed', 'flows_1m', 'flows_5m', 'flows_1h', 'batches'];
+const TABLES = ['flows', 'flows_landed', 'rollup_1m', 'rollup_5m', 'rollup_1h', 'batches'];
 
 after(async () => {
   clusterUp();
@@ -106,7 +106,7 @@ test('cluster: a replica SIGKILLed in the middle of writes loses and duplicates 
     assert.ok(shard1 > 0 && shard2 > 0);
     assert.equal(await localSum('n2', 'flows', 'count()'), shard1, 'n2 = n1 after its return');
     assert.equal((await localSum('n1', 'flows_landed', 'sum(rows)')) + (await localSum('n3', 'flows_landed', 'sum(rows)')), total, 'landed rows');
-    for (const r of ['flows_1m', 'flows_5m', 'flows_1h']) {
+    for (const r of ['rollup_1m', 'rollup_5m', 'rollup_1h']) {
       for (const n of ['n1', 'n2'] as const) {
         assert.equal((await localSum(n, r, 'sum(flows)')) + (await localSum('n3', r, 'sum(flows)')), total, `${r} via ${n}`);
       }

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
+import { checkOnClusterAnswer, clusterBootstrap, clusterMigrations } from './clickhouse-cluster.js';
+import { clickhouseMigrations } from './clickhouse-schema.js';
 import { ClickHouseStore } from './clickhouse-store.js';
 import { CLUSTER, dropEverywhere, nodeClient, NODES, q, syncReplicas, until, type NodeName } from './testdata/cluster.js';
 import { metaFor } from './testdata/sample.js';
@@ -11,7 +13,7 @@ import { enrichedBatch } from './testdata/synthetic.js';
 const database = `sightline_cluster_${randomBytes(4).toString('hex')}`;
 const T0 = Date.UTC(2024, 10, 26, 8);
 const HOUR = { from: T0, to: T0 + 3_600_000, stepSeconds: 3600 };
-const REPLICATED = ['flows', 'batches', 'schema_migrations', 'flows_landed', 'flows_1m', 'flows_5m', 'flows_1h', 'flows_repaired'];
+const REPLICATED = ['flows', 'batches', 'schema_migrations', 'flows_landed', 'flows_1m', 'flows_5m', 'flows_1h', 'flows_repaired', 'rollup_1m', 'rollup_5m', 'rollup_1h'];
 let store: ClickHouseStore;
 
 before(async () => {
@@ -43,7 +45,11 @@ test('cluster: a migration reaches every node, is recorded once for all, and a s
   const flowColumns = await columns(n1, 'flows');
   await n1.close();
   assert.ok(flowColumns.length > 100, `${flowColumns.length} flow columns`);
-  const want = new Set([...REPLICATED, 'flows_all', 'flows_landed_all', 'flows_1m_all', 'flows_5m_all', 'flows_1h_all', 'flows_1m_mv', 'flows_5m_from_1m_mv', 'flows_1h_from_1m_mv', 'flows_landed_mv']);
+  // migration 8: the service-port rollups and their views; the old rollups' views are gone (their tables stay)
+  const want = new Set([
+    ...REPLICATED, 'flows_all', 'flows_landed_all', 'flows_1m_all', 'flows_5m_all', 'flows_1h_all', 'flows_landed_mv',
+    'rollup_1m_all', 'rollup_5m_all', 'rollup_1h_all', 'rollup_1m_mv', 'rollup_5m_from_1m_mv', 'rollup_1h_from_1m_mv',
+  ]);
   for (const n of NODES) {
     const c = nodeClient(n.name);
     try {
@@ -129,12 +135,12 @@ test('cluster: a batch written twice counts once: again through the ledger, and 
     // grouped differently (one call of four; four calls in reverse order): only per-batch blocks match
     await Promise.all([store.writeBatches(items), (async () => { for (const it of [...items].reverse()) await other.writeBatches([it]); })()]);
     const total = b.length + raced.reduce((a, x) => a + x.length, 0);
-    await syncReplicas(database, ['flows', 'flows_1m', 'flows_1h']);
+    await syncReplicas(database, ['flows', 'rollup_1m', 'rollup_1h']);
     const where = "WHERE tenant = 'twice'";
     // raw rows without FINAL, and the rollups' sums, on the shard replicas that hold them
     assert.equal((await localCount('n1', `flows ${where}`)) + (await localCount('n3', `flows ${where}`)), total, 'raw rows, no duplicate');
     assert.equal((await localCount('n2', `flows ${where}`)), await localCount('n1', `flows ${where}`), 'n2 = n1');
-    for (const r of ['flows_1m', 'flows_1h']) {
+    for (const r of ['rollup_1m', 'rollup_1h']) {
       assert.equal((await localCount('n1', `${r} ${where}`, 'sum(flows)')) + (await localCount('n3', `${r} ${where}`, 'sum(flows)')), total, `${r}: each batch once`);
     }
     const q4 = { from: T0 + 3 * 3_600_000, to: T0 + 4 * 3_600_000, stepSeconds: 3600, metric: 'flows' as const };
@@ -162,4 +168,54 @@ test('cluster: retention deletes what is due on every shard and replica, and kee
   );
   const q = { from: D0, to: D0 + 41 * 86_400_000, stepSeconds: 41 * 86_400, metric: 'flows' as const, use: 'raw' as const };
   assert.deepEqual((await store.timeSeries('ret', q)).points.reduce((a, p) => a + p.value, 0), keep);
+});
+
+test('cluster: a store written at migration 7 upgrades to the service-port rollups with every flow (the fill reads every shard)', async () => {
+  const db = `${database}_up`;
+  const old = ClickHouseStore.open({ url: NODES[0].url, database: db, cluster: CLUSTER });
+  const c = nodeClient('n1');
+  try {
+    // the cluster schema as migrations 1-7 left it, recorded as applied
+    const ft = await old.features();
+    const run = async (sql: string, settings?: Readonly<Record<string, number>>, onCluster = true): Promise<void> => {
+      const res = await c.exec({ query: sql, ...(settings ? { clickhouse_settings: settings } : {}) });
+      let text = '';
+      for await (const chunk of res.stream) text += String(chunk);
+      if (onCluster) checkOnClusterAnswer(text, sql.slice(0, 60));
+    };
+    for (const st of clusterBootstrap(db, CLUSTER)) await run(st.sql, st.settings, st.onCluster);
+    for (const m of clusterMigrations(db, CLUSTER, clickhouseMigrations(db, ft).filter((x) => x.version <= 7))) {
+      for (const st of m.statements) await run(st.sql, st.settings, st.onCluster);
+      await c.command({ query: `INSERT INTO ${db}.schema_migrations VALUES (${m.version}, '${m.name}', now(), '${ft.version}')` });
+    }
+    // rows written by that schema: its views feed the dst_port-keyed rollups, on both shards
+    const bs = Array.from({ length: 8 }, (_, k) => enrichedBatch(300 + k, 600 + k, T0 + k * 60_000, 3_000_000));
+    await old.writeBatches(bs.map((batch, k) => ({ meta: metaFor('acme', `up/${k}`, batch.length), batch })));
+    const total = bs.reduce((a, b) => a + b.length, 0);
+    assert.deepEqual(await old.migrate(), [8]);
+    await syncReplicas(db, ['rollup_1m', 'rollup_5m', 'rollup_1h']);
+    for (const r of ['rollup_1m', 'rollup_5m', 'rollup_1h']) {
+      const sum = async (n: NodeName): Promise<number> => {
+        const x = nodeClient(n);
+        try {
+          return Number((await q<{ n: string }>(x, `SELECT sum(flows) AS n FROM ${db}.${r}`))[0]?.n ?? 0);
+        } finally {
+          await x.close();
+        }
+      };
+      assert.equal((await sum('n1')) + (await sum('n3')), total, `${r}: every flow once over the shards`);
+      assert.equal(await sum('n2'), await sum('n1'), `${r}: n2 = n1`);
+    }
+    const range = { from: T0, to: T0 + 2 * 3_600_000 };
+    const raw = await old.topN('acme', { ...range, dimensions: ['service_port', 'dst_k8s_workload'], n: 10_000, use: 'raw' });
+    for (const use of ['1m', '5m', '1h'] as const) assert.deepEqual((await old.topN('acme', { ...range, dimensions: ['service_port', 'dst_k8s_workload'], n: 10_000, use })).rows, raw.rows, use);
+    // and new writes feed the new rollups
+    const more = enrichedBatch(100, 700, T0, 3_000_000);
+    await old.writeBatch(metaFor('acme', 'up/new', more.length), more);
+    assert.deepEqual((await old.timeSeries('acme', { ...range, stepSeconds: 7200, metric: 'flows', use: '1h' })).points, [{ t: T0, value: total + more.length }]);
+  } finally {
+    await c.close();
+    await old.close();
+    await dropEverywhere(db);
+  }
 });

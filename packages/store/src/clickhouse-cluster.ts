@@ -1,6 +1,6 @@
 import { quoteIdent, quoteString } from './clickhouse-sql.js';
 import type { Migration } from './clickhouse-schema.js';
-import { ROLLUPS, rollupTable } from './schema.js';
+import { legacyRollupTable, ROLLUPS, rollupTable } from './schema.js';
 
 /**
  * The store's cluster mode (`cluster: <name>` in its config): the same migrations as a single
@@ -30,6 +30,7 @@ export const SHARDED_TABLES: ReadonlyMap<string, string> = new Map([
   ['flows', 'cityHash64(batch_id)'],
   ['flows_landed', 'cityHash64(batch_id)'],
   ...ROLLUPS.map((r): [string, string] => [rollupTable(r), 'rand()']),
+  ...ROLLUPS.map((r): [string, string] => [legacyRollupTable(r), 'rand()']),
 ]);
 /** One replica set over the whole cluster. */
 export const GLOBAL_TABLES: ReadonlySet<string> = new Set(['batches', 'schema_migrations']);
@@ -113,10 +114,13 @@ export function clusterStatements(db: string, cluster: string, statements: reado
       out.push({ sql: `${sql} ON CLUSTER ${c}`, onCluster: true });
     } else if (/^INSERT INTO /.test(sql)) {
       // the target and the main FROM go through the Distributed tables: each shard runs the SELECT
-      // on its own rows, where a subquery reads the shard's local tables (sharded by the same key)
+      // on its own rows, where a subquery reads the shard's local tables (sharded by the same key).
+      // A statement with GLOBAL subqueries (tables sharded by different keys) reads every table
+      // through its Distributed table: the entry node runs each GLOBAL subquery once over the cluster
+      const global = /\bGLOBAL\b/.test(sql);
       let n = 0;
       const viaAll = sql.replace(new RegExp(name, 'g'), (all: string, _q: string, table: string) =>
-        n++ < 2 && SHARDED_TABLES.has(table) ? `${d}.${quoteIdent(distributedName(table))}` : all,
+        (n++ < 2 || global) && SHARDED_TABLES.has(table) ? `${d}.${quoteIdent(distributedName(table))}` : all,
       );
       out.push({ sql: viaAll, settings: { insert_distributed_sync: 1 }, onCluster: false });
     } else {

@@ -216,7 +216,9 @@ test('chdb: a store left at any earlier version migrates to the current one with
       assert.deepEqual(await store.writeBatch(metaFor('acme', `new/${k}`, 200), fresh), { written: true });
       const flows = await store.timeSeries('acme', { ...q, metric: 'flows' });
       assert.deepEqual(flows.points, [{ t: T0, value: 250 }], `from version ${k}: old and new rows`);
-      assert.deepEqual((await store.timeSeries('acme', { ...q, metric: 'flows', use: '1h' })).points, [{ t: T0, value: k >= 2 ? 250 : 200 }], `from version ${k}: rollup`);
+      // migration 8 fills the service-port rollups from the raw rows, so rows written before the
+      // rollups existed (version 1) are in them too
+      assert.deepEqual((await store.timeSeries('acme', { ...q, metric: 'flows', use: '1h' })).points, [{ t: T0, value: 250 }], `from version ${k}: rollup`);
     } finally {
       await store.close();
     }

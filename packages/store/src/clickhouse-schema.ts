@@ -1,6 +1,7 @@
 import { quoteIdent } from './clickhouse-sql.js';
-import { DEFAULT_RETENTION_DAYS, ROLLUPS, rollupTable } from './schema.js';
-import { TGW_FLOW_COLUMNS, V1_FLOW_COLUMNS, V2_ROLLUP_DIMS, type FrozenColumn } from './schema-frozen.js';
+import { servicePortSql } from './query-sql.js';
+import { DEFAULT_RETENTION_DAYS, legacyRollupTable, ROLLUPS, rollupTable, SERVICE_PORT, type RollupSpec } from './schema.js';
+import { TGW_FLOW_COLUMNS, V1_FLOW_COLUMNS, V2_ROLLUP_DIMS, V4_ROLLUP_DIMS, type FrozenColumn } from './schema-frozen.js';
 
 /**
  * ClickHouse DDL, chosen by the server's version so the same migrations are right on the
@@ -81,7 +82,7 @@ export function clickhouseAddFlowColumns(db: string, ft: ClickHouseFeatures, col
 export const rollupKey = (field: string): string => quoteIdent(`k_${field}`);
 
 /** Rollup keys cannot be Nullable on 18.16 (sorting key): absent is '' for names and -1 for numbers. */
-export const ROLLUP_NUMERIC: ReadonlySet<string> = new Set(['dst_port', 'protocol']);
+export const ROLLUP_NUMERIC: ReadonlySet<string> = new Set(['dst_port', SERVICE_PORT, 'protocol']);
 
 /**
  * Append-only: a schema change is a new numbered migration (add column, new table, backfill), never
@@ -135,7 +136,7 @@ export function clickhouseMigrations(db: string, ft: ClickHouseFeatures, retenti
         const dimExpr = V2_ROLLUP_DIMS.map((x) => `${ROLLUP_NUMERIC.has(x) ? `toInt32(ifNull(${quoteIdent(x)}, -1))` : `ifNull(${quoteIdent(x)}, '')`} AS ${quoteIdent(`k_${x}`)}`);
         const keys = V2_ROLLUP_DIMS.map(rollupKey).join(', ');
         return [
-          `CREATE TABLE IF NOT EXISTS ${id(rollupTable(r))} (
+          `CREATE TABLE IF NOT EXISTS ${id(legacyRollupTable(r))} (
             tenant ${lc('String')},
             bucket DateTime('UTC'),
             ${dimCols.join(',\n            ')},
@@ -146,7 +147,7 @@ export function clickhouseMigrations(db: string, ft: ClickHouseFeatures, retenti
           PARTITION BY toYYYYMM(bucket)
           ORDER BY (tenant, bucket, ${keys})
           ${ttl('bucket', retentionDays[r.name])}`,
-          `CREATE MATERIALIZED VIEW IF NOT EXISTS ${id(`${rollupTable(r)}_mv`)} TO ${id(rollupTable(r))} AS
+          `CREATE MATERIALIZED VIEW IF NOT EXISTS ${id(`${legacyRollupTable(r)}_mv`)} TO ${id(legacyRollupTable(r))} AS
           SELECT tenant, toDateTime(intDiv(toUInt32(ts), ${r.seconds}) * ${r.seconds}, 'UTC') AS bucket, ${dimExpr.join(', ')},
             count() AS flows, sum(ifNull(packets, 0)) AS packets, sum(ifNull(bytes, 0)) AS bytes
           FROM ${id('flows')}
@@ -185,12 +186,13 @@ export function clickhouseMigrations(db: string, ft: ClickHouseFeatures, retenti
       // carry tokens derived from the batch's (deduplicate_blocks_in_dependent_materialized_views).
       // Nothing on servers without the token (18.16: no such setting).
       statements: ft.dedupToken
-        ? [...ROLLUPS.map(rollupTable), 'flows_landed'].map((t) => `ALTER TABLE ${id(t)} MODIFY SETTING non_replicated_deduplication_window = 10000`)
+        ? [...ROLLUPS.map(legacyRollupTable), 'flows_landed'].map((t) => `ALTER TABLE ${id(t)} MODIFY SETTING non_replicated_deduplication_window = 10000`)
         : [],
     },
     { version: 5, name: 'Transit Gateway flow-log fields', statements: clickhouseAddFlowColumns(db, ft, TGW_FLOW_COLUMNS) },
     { version: 6, name: 'rollups 5m and 1h from the 1m rows', statements: clickhouseRollupCascade(db, ft) },
     { version: 7, name: 'batches repaired after a race', statements: clickhouseRepairLedger(db) },
+    { version: 8, name: 'rollups keyed by service port', statements: clickhouseServiceRollups(db, ft, retentionDays) },
   ];
 }
 
@@ -213,11 +215,11 @@ export function clickhouseRollupCascade(db: string, ft: ClickHouseFeatures): str
   const id = (n: string): string => `${d}.${quoteIdent(n)}`;
   const [m1, ...coarser] = ROLLUPS;
   if (!m1 || m1.name !== '1m') throw new Error('rollup cascade: the first rollup must be 1m');
-  const from = ft.cascadeViaTarget ? id(rollupTable(m1)) : id(`${rollupTable(m1)}_mv`);
+  const from = ft.cascadeViaTarget ? id(legacyRollupTable(m1)) : id(`${legacyRollupTable(m1)}_mv`);
   const keys = V2_ROLLUP_DIMS.map(rollupKey).join(', ');
   return coarser.flatMap((r) => [
-    `DROP TABLE IF EXISTS ${id(`${rollupTable(r)}_mv`)}`,
-    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${id(`${rollupTable(r)}_from_1m_mv`)} TO ${id(rollupTable(r))} AS
+    `DROP TABLE IF EXISTS ${id(`${legacyRollupTable(r)}_mv`)}`,
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${id(`${legacyRollupTable(r)}_from_1m_mv`)} TO ${id(legacyRollupTable(r))} AS
           SELECT tenant, toDateTime(intDiv(toUInt32(bucket), ${r.seconds}) * ${r.seconds}, 'UTC') AS bucket, ${keys},
             sum(flows) AS flows, sum(packets) AS packets, sum(bytes) AS bytes
           FROM ${from}
@@ -241,4 +243,109 @@ export function clickhouseRepairLedger(db: string): string[] {
         PARTITION BY toYYYYMM(repaired_at)
         ORDER BY batch_id`,
   ];
+}
+
+/**
+ * Migration 8: the rollups keyed by service port (schema.ts SERVICE_PORT) in new tables `rollup_1m`,
+ * `rollup_5m`, `rollup_1h`, filled from what the store holds, then fed by their own views; the
+ * `dst_port`-keyed `flows_1m/5m/1h` stop being written (their views are dropped) and are kept.
+ *
+ * The fill, per tenant and bucket, so every answer that does not name a port stays what it was:
+ *  - a bucket where the raw table still holds every flow the old rollup counted (or more: the old
+ *    rollup's own retention may have dropped it) is grouped from the raw rows, with its service port;
+ *  - a bucket where the old rollup counted more (raw retention deleted rows there: rollups outlive
+ *    the raw rows) is copied from the old rollup, with the service port absent (-1): the old rows
+ *    kept no source port. Such buckets are older than everything the raw table holds, bar the one
+ *    bucket retention cut through.
+ * The raw part leaves out the (tenant, bucket) pairs the old-rollup part took. A table is filled
+ * only while it is empty, so a migration run again after a crash before it was recorded adds nothing
+ * (a fill interrupted in the middle of its statement is not redone: empty that table by hand first).
+ * Two processes migrating one database at the same moment can both fill: migrate from one.
+ * `GLOBAL` makes each subquery run once over the whole cluster in cluster mode (clusterStatements
+ * then reads every table through its Distributed table); on one server it is a plain IN / JOIN.
+ *
+ * The views come after the fill, and the old views go last: an insert by another writer between
+ * the fill of a table and its view (the enricher migrates before it consumes) would miss that
+ * rollup, as in migration 6; one after the new views is counted once in each.
+ */
+export function clickhouseServiceRollups(db: string, ft: ClickHouseFeatures, retentionDays = DEFAULT_RETENTION_DAYS): string[] {
+  const d = quoteIdent(db);
+  const id = (n: string): string => `${d}.${quoteIdent(n)}`;
+  const lc = (t: string): string => (ft.lowCardinality ? `LowCardinality(${t})` : t);
+  const ttl = (col: string, days: number): string => (ft.ttl ? `TTL ${col} + INTERVAL ${Math.ceil(days)} DAY` : '');
+  const dedupWindow = ft.dedupToken ? 'SETTINGS non_replicated_deduplication_window = 10000' : '';
+  const keys = V4_ROLLUP_DIMS.map(rollupKey).join(', ');
+  const numeric = (x: string): boolean => x === SERVICE_PORT || ROLLUP_NUMERIC.has(x);
+  const rawKey = (x: string): string =>
+    x === SERVICE_PORT
+      ? `toInt32(ifNull(${servicePortSql('clickhouse', quoteIdent)}, -1))`
+      : numeric(x) ? `toInt32(ifNull(${quoteIdent(x)}, -1))` : `ifNull(${quoteIdent(x)}, '')`;
+  const legacyKey = (x: string): string => (x === SERVICE_PORT ? 'toInt32(-1)' : rollupKey(x));
+  const bucketOf = (col: string, secs: number): string => `toDateTime(intDiv(toUInt32(${col}), ${secs}) * ${secs}, 'UTC')`;
+  /** the (tenant, bucket) pairs taken from the old rollup: where it counted more flows than the raw table still holds */
+  const fromLegacy = (r: RollupSpec): string =>
+    `SELECT tenant, bucket FROM (SELECT tenant, bucket, sum(flows) AS old_flows FROM ${id(legacyRollupTable(r))} GROUP BY tenant, bucket) AS o
+            GLOBAL ANY LEFT JOIN (SELECT tenant, ${bucketOf('ts', r.seconds)} AS bucket, count() AS raw_flows FROM ${id('flows')} GROUP BY tenant, bucket) AS f USING (tenant, bucket)
+            WHERE old_flows > raw_flows`;
+  const out: string[] = [];
+  for (const r of ROLLUPS) {
+    out.push(
+      `CREATE TABLE IF NOT EXISTS ${id(rollupTable(r))} (
+            tenant ${lc('String')},
+            bucket DateTime('UTC'),
+            ${V4_ROLLUP_DIMS.map((x) => `${rollupKey(x)} ${numeric(x) ? 'Int32' : lc('String')}`).join(',\n            ')},
+            flows UInt64,
+            packets Int64,
+            bytes Int64
+          ) ENGINE = SummingMergeTree((flows, packets, bytes))
+          PARTITION BY toYYYYMM(bucket)
+          ORDER BY (tenant, bucket, ${keys})
+          ${ttl('bucket', retentionDays[r.name])}
+          ${dedupWindow}`,
+    );
+  }
+  for (const r of ROLLUPS) {
+    // one statement per table, run only while the table is empty: a migration that ran but was not
+    // recorded (a crash before its schema_migrations row) fills nothing a second time
+    const empty = `(SELECT count() FROM ${id(rollupTable(r))}) = 0`;
+    out.push(
+      `INSERT INTO ${id(rollupTable(r))} (tenant, bucket, ${keys}, flows, packets, bytes)
+          SELECT tenant, bucket, ${V4_ROLLUP_DIMS.map(legacyKey).join(', ')}, flows, packets, bytes FROM ${id(legacyRollupTable(r))}
+          WHERE (tenant, bucket) GLOBAL IN (${fromLegacy(r)}) AND ${empty}
+          UNION ALL
+          SELECT tenant, ${bucketOf('ts', r.seconds)} AS bucket, ${V4_ROLLUP_DIMS.map((x) => `${rawKey(x)} AS ${quoteIdent(`k_${x}`)}`).join(', ')},
+            count() AS flows, sum(ifNull(packets, 0)) AS packets, sum(ifNull(bytes, 0)) AS bytes
+          FROM ${id('flows')}
+          WHERE (tenant, ${bucketOf('ts', r.seconds)}) GLOBAL NOT IN (${fromLegacy(r)}) AND ${empty}
+          GROUP BY tenant, bucket, ${keys}`,
+    );
+  }
+  const [m1, ...coarser] = ROLLUPS;
+  if (!m1 || m1.name !== '1m') throw new Error('service rollups: the first rollup must be 1m');
+  out.push(
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${id(`${rollupTable(m1)}_mv`)} TO ${id(rollupTable(m1))} AS
+          SELECT tenant, ${bucketOf('ts', m1.seconds)} AS bucket, ${V4_ROLLUP_DIMS.map((x) => `${rawKey(x)} AS ${quoteIdent(`k_${x}`)}`).join(', ')},
+            count() AS flows, sum(ifNull(packets, 0)) AS packets, sum(ifNull(bytes, 0)) AS bytes
+          FROM ${id('flows')}
+          GROUP BY tenant, bucket, ${keys}`,
+    ...serviceRollupCascade(db, ft),
+    ...[m1, ...coarser].map((r) => `DROP TABLE IF EXISTS ${id(r === m1 ? `${legacyRollupTable(r)}_mv` : `${legacyRollupTable(r)}_from_1m_mv`)}`),
+  );
+  return out;
+}
+
+/** The 5m and 1h views of migration 8, from the 1m rows as in migration 6 (its comment says why, and why the source follows the server). */
+export function serviceRollupCascade(db: string, ft: ClickHouseFeatures): string[] {
+  const d = quoteIdent(db);
+  const id = (n: string): string => `${d}.${quoteIdent(n)}`;
+  const [m1, ...coarser] = ROLLUPS;
+  const from = ft.cascadeViaTarget ? id(rollupTable(m1!)) : id(`${rollupTable(m1!)}_mv`);
+  const keys = V4_ROLLUP_DIMS.map(rollupKey).join(', ');
+  return coarser.map(
+    (r) => `CREATE MATERIALIZED VIEW IF NOT EXISTS ${id(`${rollupTable(r)}_from_1m_mv`)} TO ${id(rollupTable(r))} AS
+          SELECT tenant, toDateTime(intDiv(toUInt32(bucket), ${r.seconds}) * ${r.seconds}, 'UTC') AS bucket, ${keys},
+            sum(flows) AS flows, sum(packets) AS packets, sum(bytes) AS bytes
+          FROM ${from}
+          GROUP BY tenant, bucket, ${keys}`,
+  );
 }

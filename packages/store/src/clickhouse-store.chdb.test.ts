@@ -72,6 +72,12 @@ function flowsOf(batch: FlowBatch, createdAt: number): Flow[] {
   const out: Flow[] = [];
   for (let r = 0; r < batch.length; r++) {
     const get = (field: string): string | number | null => {
+      if (field === 'service_port') {
+        // the rollups' port, computed here on its own: the lower of the two, the one present, or absent
+        const a = get('src_port');
+        const b = get('dst_port');
+        return a === null ? b : b === null ? a : Math.min(Number(a), Number(b));
+      }
       const v = batch.columns[colIndex(field)]?.[r];
       if (v === undefined || v === null || (typeof v === 'number' && Number.isNaN(v))) return null;
       return v;
@@ -120,7 +126,7 @@ const T0 = Math.floor(Date.now() / HOUR) * HOUR - 5 * HOUR; // recent: inside ev
 const RANGE = { from: T0, to: T0 + 4 * HOUR };
 const FILTERS: Filter[][] = [
   [],
-  [{ field: 'dst_port', values: [443, 53] }],
+  [{ field: 'service_port', values: [443, 53, null] }],
   [{ field: 'src_k8s_workload', values: ['svc-00', null] }],
   [{ field: 'action', values: ['reject'] }, { field: 'direction', values: ['egress'] }],
   [{ field: 'dst_k8s_namespace', values: ['shop', 'search'] }, { field: 'protocol', values: [6] }],
@@ -139,7 +145,7 @@ function shapes(): { what: string; kind: 'series' | 'top'; q: TimeSeriesQuery | 
   }
   // a range off the hour: auto can only use 1m
   out.push({ what: 'series bytes auto, range off the hour', kind: 'series', q: { from: T0 + 60_000, to: T0 + 2 * HOUR, stepSeconds: 60, metric: 'bytes' } });
-  const rollupDims = [['dst_k8s_namespace', 'dst_k8s_workload'], ['dst_port'], ['action', 'direction'], ['src_k8s_cluster', 'src_k8s_workload_kind'], ['protocol']];
+  const rollupDims = [['dst_k8s_namespace', 'dst_k8s_workload'], ['service_port'], ['action', 'direction'], ['src_k8s_cluster', 'src_k8s_workload_kind'], ['protocol']];
   for (const dimensions of rollupDims) {
     for (const use of ['raw', '1m', '5m', '1h', 'auto'] as const) {
       for (const metric of ['bytes', 'flows'] as const) {
@@ -150,10 +156,14 @@ function shapes(): { what: string; kind: 'series' | 'top'; q: TimeSeriesQuery | 
     }
   }
   // fields the rollups do not carry: raw only
-  for (const dimensions of [['src_k8s_pod'], ['src_addr', 'dst_port'], ['src_port'], ['dst_k8s_node']]) {
+  for (const dimensions of [['src_k8s_pod'], ['src_addr', 'dst_port'], ['src_port'], ['dst_k8s_node'], ['dst_port']]) {
     out.push({ what: `top ${dimensions.join(',')} (raw only)`, kind: 'top', q: { ...RANGE, dimensions, metric: 'bytes', n: 10 } });
   }
-  out.push({ what: 'top every key (n 10000)', kind: 'top', q: { ...RANGE, dimensions: ['dst_k8s_workload', 'dst_port', 'action'], metric: 'packets', n: 10_000 } });
+  // dst_port is not a rollup key (a reply's is the client's ephemeral port): auto answers it from the raw table
+  const byDst: Filter[] = [{ field: 'dst_port', values: [443, 53] }];
+  out.push({ what: 'series bytes filtered by dst_port (raw only)', kind: 'series', q: { ...RANGE, stepSeconds: 3600, metric: 'bytes', filters: byDst, use: 'raw' } });
+  out.push({ what: 'top service_port filtered by dst_port (raw only)', kind: 'top', q: { ...RANGE, dimensions: ['service_port'], metric: 'flows', filters: byDst, n: 10, use: 'raw' } });
+  out.push({ what: 'top every key (n 10000)', kind: 'top', q: { ...RANGE, dimensions: ['dst_k8s_workload', 'service_port', 'action'], metric: 'packets', n: 10_000 } });
   return out;
 }
 
@@ -422,10 +432,10 @@ test('clickhouse on chDB: a batch rewritten after its ledger entry was lost is d
   }
 });
 
-// keeps FIELD_BY_NAME's import honest: every filter and dimension above is a field of the table
-test('clickhouse on chDB: the query shapes name only fields of the field table', () => {
+// keeps FIELD_BY_NAME's import honest: every filter and dimension above is a field of the table, or the service port
+test('clickhouse on chDB: the query shapes name only fields of the field table (and the service port)', () => {
   for (const sh of shapes()) {
     const q = sh.q as Partial<TopNQuery>;
-    for (const f of [...(q.dimensions ?? []), ...(q.filters ?? []).map((x) => x.field)]) assert.ok(FIELD_BY_NAME.has(f), f);
+    for (const f of [...(q.dimensions ?? []), ...(q.filters ?? []).map((x) => x.field)]) assert.ok(FIELD_BY_NAME.has(f) || f === 'service_port', f);
   }
 });

@@ -5,7 +5,7 @@ import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@c
 import { FIELD_LIST, type BatchMeta, type FlowBatch } from '@sightline/flow';
 import { z } from 'zod';
 import { batchFromColumns } from './duckdb-store.js';
-import { clickhouseMigrations, clickhouseRollupCascade, featuresFor, ROLLUP_NUMERIC, rollupKey, type ClickHouseFeatures } from './clickhouse-schema.js';
+import { clickhouseMigrations, clickhouseRollupCascade, featuresFor, ROLLUP_NUMERIC, rollupKey, serviceRollupCascade, type ClickHouseFeatures } from './clickhouse-schema.js';
 import { clickhouseLoggerClass, stderrJsonLogger, type StoreLogger } from './clickhouse-log.js';
 import { checkOnClusterAnswer, clusterBootstrap, clusterMigrations, distributedName, SHARDED_TABLES, type ClusterStatement } from './clickhouse-cluster.js';
 import { explainConnectionError } from './clickhouse-connect.js';
@@ -13,7 +13,7 @@ import { nativeBody } from './clickhouse-native.js';
 import type { RowBinaryItem } from './clickhouse-rowbinary.js';
 import { quoteIdent, quoteNumber, quoteString, quoteValue } from './clickhouse-sql.js';
 import { cutoffs, emptyReport, ledgerDays, uniformPolicy, type RetentionPolicy, type RetentionReport, type TenantCutoffs } from './retention.js';
-import { DEFAULT_RETENTION_DAYS, ROLLUPS, rollupTable, rowTime, STORED_FIELDS, type RollupSpec } from './schema.js';
+import { DEFAULT_RETENTION_DAYS, legacyRollupTable, ROLLUPS, rollupTable, rowTime, STORED_FIELDS, type RollupSpec } from './schema.js';
 import { clickhouseDialect, fieldExpr, filterSql, isStringField } from './query-sql.js';
 import { planAggregate, planTimeSeries, planTopN } from './query-plan.js';
 import {
@@ -372,9 +372,10 @@ export class ClickHouseStore implements FlowStore {
     const views = await this.rows<{ name: string; q: string }>(
       `SELECT name, create_table_query AS q FROM system.tables WHERE database = ${quoteString(this.cfg.database)} AND engine = 'MaterializedView'`,
     );
-    const create = clickhouseRollupCascade(this.cfg.database, ft).filter((sql) => sql.startsWith('CREATE '));
+    // migration 6's views (flows_*) and migration 8's (rollup_*), the same way
+    const create = [...clickhouseRollupCascade(this.cfg.database, ft), ...serviceRollupCascade(this.cfg.database, ft)].filter((sql) => sql.startsWith('CREATE '));
     for (const v of views) {
-      if (!/_from_1m_mv$/.test(v.name) || !/\bFROM\s+`?\w+`?\.`?flows_1m_mv`?/.test(v.q)) continue;
+      if (!/_from_1m_mv$/.test(v.name) || !/\bFROM\s+`?\w+`?\.`?(flows|rollup)_1m_mv`?/.test(v.q)) continue;
       const sql = create.find((c) => c.includes(quoteIdent(v.name)));
       if (sql === undefined) continue;
       await this.ch.command({ query: `DROP TABLE IF EXISTS ${this.t(v.name)}` });
@@ -779,6 +780,8 @@ export class ClickHouseStore implements FlowStore {
     add('ledger', await this.expire('batches', 'max_ts', ledger, 'month'));
     add('ledger', await this.expire('flows_landed', 'ts', { tenants: [], others: ledger.earliest, earliest: ledger.earliest }, 'day'));
     for (const r of ROLLUPS) add(r.name, await this.expire(rollupTable(r), 'bucket', cutoffs(policy, now, (d) => d[r.name]), 'month'));
+    // the dst_port-keyed rollups of before migration 8 are no longer written; they expire by the same days
+    for (const r of ROLLUPS) add(r.name, await this.expire(legacyRollupTable(r), 'bucket', cutoffs(policy, now, (d) => d[r.name]), 'month'));
     return report;
   }
 

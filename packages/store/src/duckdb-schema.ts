@@ -1,5 +1,6 @@
-import { ROLLUPS, rollupTable } from './schema.js';
-import { TGW_FLOW_COLUMNS, V1_FLOW_COLUMNS, V2_ROLLUP_DIMS, type FrozenColumn } from './schema-frozen.js';
+import { servicePortSql } from './query-sql.js';
+import { legacyRollupTable, ROLLUPS, rollupTable, SERVICE_PORT, type RollupSpec } from './schema.js';
+import { TGW_FLOW_COLUMNS, V1_FLOW_COLUMNS, V2_ROLLUP_DIMS, V4_ROLLUP_DIMS, type FrozenColumn } from './schema-frozen.js';
 
 /**
  * DuckDB DDL. DuckDB has no partitions: rows land in arrival order, which follows the flows' time
@@ -57,7 +58,7 @@ export function duckdbMigrations(): Migration[] {
       version: 2,
       name: 'rollups 1m 5m 1h',
       statements: ROLLUPS.map(
-        (r) => `CREATE TABLE IF NOT EXISTS ${rollupTable(r)} (
+        (r) => `CREATE TABLE IF NOT EXISTS ${legacyRollupTable(r)} (
           tenant VARCHAR NOT NULL,
           bucket TIMESTAMP NOT NULL,
           ${V2_ROLLUP_DIMS.map((d) => `${q(d)} ${d === 'dst_port' || d === 'protocol' ? 'BIGINT' : 'VARCHAR'}`).join(',\n          ')},
@@ -68,6 +69,52 @@ export function duckdbMigrations(): Migration[] {
       ),
     },
     { version: 3, name: 'Transit Gateway flow-log fields', statements: duckdbAddFlowColumns(TGW_FLOW_COLUMNS) },
+    { version: 4, name: 'rollups keyed by service port', statements: duckdbServiceRollups() },
+  ];
+}
+
+/**
+ * Migration 4: the rollups keyed by service port (schema.ts SERVICE_PORT) in new tables `rollup_1m`,
+ * `rollup_5m`, `rollup_1h`, filled from what the store holds; the writer writes only these from now
+ * on, and the `dst_port`-keyed `flows_1m/5m/1h` are kept as they are (retention still applies). The
+ * fill is ClickHouse migration 8's (clickhouse-schema.ts `clickhouseServiceRollups` says why), in the
+ * migration's transaction: per tenant and bucket, from the raw rows with the service port where the
+ * raw table still holds every flow the old rollup counted there, else copied from the old rollup with
+ * the service port absent (null; raw retention deleted rows there, and the old rows kept no source port).
+ */
+export function duckdbServiceRollups(): string[] {
+  const numeric = (d: string): boolean => d === SERVICE_PORT || d === 'protocol';
+  const bucketOf = (col: string, r: RollupSpec): string => `time_bucket(INTERVAL '${r.seconds} seconds', ${col})`;
+  const legacyPairs = (r: RollupSpec): string => `(SELECT l.tenant, l.bucket FROM (SELECT tenant, bucket, sum(flows) AS old_flows FROM ${legacyRollupTable(r)} GROUP BY ALL) l
+            LEFT JOIN (SELECT tenant, ${bucketOf('ts', r)} AS bucket, count(*) AS raw_flows FROM flows GROUP BY ALL) f ON f.tenant = l.tenant AND f.bucket = l.bucket
+            WHERE l.old_flows > coalesce(f.raw_flows, 0))`;
+  const cols = `tenant, bucket, ${V4_ROLLUP_DIMS.map(q).join(', ')}, flows, packets, bytes`;
+  return [
+    ...ROLLUPS.map(
+      (r) => `CREATE TABLE IF NOT EXISTS ${rollupTable(r)} (
+          tenant VARCHAR NOT NULL,
+          bucket TIMESTAMP NOT NULL,
+          ${V4_ROLLUP_DIMS.map((d) => `${q(d)} ${numeric(d) ? 'BIGINT' : 'VARCHAR'}`).join(',\n          ')},
+          flows BIGINT NOT NULL,
+          packets BIGINT,
+          bytes BIGINT
+        )`,
+    ),
+    ...ROLLUPS.flatMap((r) => {
+      const keys = V4_ROLLUP_DIMS.map((d) => (d === SERVICE_PORT ? `CAST(NULL AS BIGINT) AS ${q(d)}` : `l.${q(d)}`));
+      const rawKeys = V4_ROLLUP_DIMS.map((d) => (d === SERVICE_PORT ? `${servicePortSql('duckdb', (f) => `r.${q(f)}`)} AS ${q(d)}` : `r.${q(d)}`));
+      // the migration is one transaction, so its fill runs whole or not at all
+      return [
+        `INSERT INTO ${rollupTable(r)} (${cols})
+          SELECT l.tenant, l.bucket, ${keys.join(', ')}, sum(l.flows), sum(l.packets), sum(l.bytes)
+          FROM ${legacyRollupTable(r)} l SEMI JOIN ${legacyPairs(r)} p ON p.tenant = l.tenant AND p.bucket = l.bucket
+          GROUP BY ALL
+          UNION ALL
+          SELECT r.tenant, ${bucketOf('r.ts', r)} AS bucket, ${rawKeys.join(', ')}, count(*), sum(r.packets), sum(r.bytes)
+          FROM flows r ANTI JOIN ${legacyPairs(r)} p ON p.tenant = r.tenant AND p.bucket = ${bucketOf('r.ts', r)}
+          GROUP BY ALL`,
+      ];
+    }),
   ];
 }
 

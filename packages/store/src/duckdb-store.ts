@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { duckdbMigrations } from './duckdb-schema.js';
 import { DuckDBWriter } from './duckdb-writer.js';
 import { cutoffs, emptyReport, ledgerDays, uniformPolicy, type RetentionPolicy, type RetentionReport, type TenantCutoffs } from './retention.js';
-import { DEFAULT_RETENTION_DAYS, ROLLUPS, rollupTable, STORED_FIELDS, type RollupSpec } from './schema.js';
+import { DEFAULT_RETENTION_DAYS, legacyRollupTable, ROLLUPS, rollupTable, STORED_FIELDS, type RollupSpec } from './schema.js';
 import { duckdbDialect, fieldExpr, filterSql } from './query-sql.js';
 import { planAggregate, planTimeSeries, planTopN } from './query-plan.js';
 import {
@@ -193,7 +193,7 @@ export class DuckDBStore implements FlowStore {
     const rollup = qy.rollup;
     const { table, time, measure } = source(rollup, qy.metric);
     const params: DuckDBValue[] = [qy.tenant, qy.from * 1000, qy.to * 1000];
-    const where = whereSql(time, qy.filters, params);
+    const where = whereSql(time, qy.filters, params, rollup !== null);
     const sql = `SELECT epoch_ms(time_bucket(to_microseconds(${qy.stepSeconds * 1_000_000}::BIGINT), ${time}, TIMESTAMP '1970-01-01'))::DOUBLE AS t, ${measure}::DOUBLE AS v
       FROM ${table} WHERE ${where} GROUP BY 1 ORDER BY 1`;
     return this.read(opts, async () => {
@@ -207,8 +207,8 @@ export class DuckDBStore implements FlowStore {
     const rollup = qy.rollup;
     const { table, time, measure } = source(rollup, qy.metric);
     const params: DuckDBValue[] = [qy.tenant, qy.from * 1000, qy.to * 1000];
-    const where = whereSql(time, qy.filters, params);
-    const d = duckdbDialect(params);
+    const where = whereSql(time, qy.filters, params, rollup !== null);
+    const d = duckdbDialect(params, rollup !== null);
     const dims = qy.dimensions.map((f, i) => `${fieldExpr(d, f)} AS d${i}`).join(', ');
     const keys = qy.dimensions.map((_, i) => `d${i}`);
     const sql = `SELECT ${dims}, ${measure}::DOUBLE AS v FROM ${table} WHERE ${where}
@@ -228,8 +228,8 @@ export class DuckDBStore implements FlowStore {
     const rollup = qy.rollup;
     const { table, time } = source(rollup, qy.metric);
     const params: DuckDBValue[] = [qy.tenant, qy.from * 1000, qy.to * 1000];
-    const where = whereSql(time, qy.filters, params);
-    const d = duckdbDialect(params);
+    const where = whereSql(time, qy.filters, params, rollup !== null);
+    const d = duckdbDialect(params, rollup !== null);
     const dims = qy.dimensions.map((f, i) => `${fieldExpr(d, f)} AS d${i}`).join(', ');
     const keys = qy.dimensions.map((_, i) => `d${i}`);
     const m = (x: 'flows' | 'packets' | 'bytes') => source(rollup, x).measure;
@@ -306,6 +306,8 @@ export class DuckDBStore implements FlowStore {
       // The ledger must outlive the rows: a batch redelivered after its rows expired would come back otherwise.
       report.ledger.rows = await del('batches', 'max_ts', cutoffs(policy, now, ledgerDays));
       for (const r of ROLLUPS) report[r.name].rows = await del(rollupTable(r), 'bucket', cutoffs(policy, now, (d) => d[r.name]));
+      // the dst_port-keyed rollups of before migration 4 are no longer written; they expire by the same days
+      for (const r of ROLLUPS) report[r.name].rows += await del(legacyRollupTable(r), 'bucket', cutoffs(policy, now, (d) => d[r.name]));
       return report;
     });
   }
@@ -331,9 +333,9 @@ function source(rollup: RollupSpec | null, metric: 'flows' | 'packets' | 'bytes'
 }
 
 /** Tenant first, always; values travel as parameters, never inside the SQL text. */
-function whereSql(time: string, filters: readonly Filter[], params: DuckDBValue[]): string {
+function whereSql(time: string, filters: readonly Filter[], params: DuckDBValue[], rollup = false): string {
   const parts = [`tenant = $1`, `${time} >= make_timestamp($2::BIGINT)`, `${time} < make_timestamp($3::BIGINT)`];
-  const d = duckdbDialect(params);
+  const d = duckdbDialect(params, rollup);
   for (const f of filters) parts.push(filterSql(d, f));
   return parts.join(' AND ');
 }

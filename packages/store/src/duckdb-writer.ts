@@ -1,7 +1,8 @@
 import { BIGINT, DuckDBTableFunction, DuckDBTypeId, TIMESTAMP, VARCHAR, type DuckDBConnection, type DuckDBDataChunk, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import type { BatchMeta, FlowBatch } from '@sightline/flow';
 import { CHUNK_ROWS, vectorOf, writeConstantString, writeDoubles, writeInt32s, writeInt64s, writeNulls, writeStrings } from './duckdb-vectors.js';
-import { ROLLUP_DIMS, ROLLUPS, rollupTable, rowTime, STORED_FIELDS, type StoredField } from './schema.js';
+import { servicePortSql } from './query-sql.js';
+import { ROLLUP_DIMS, ROLLUPS, rollupTable, rowTime, SERVICE_PORT, STORED_FIELDS, type StoredField } from './schema.js';
 
 /**
  * The DuckDB write path: group commit, raw rows inserted straight into `flows`.
@@ -293,8 +294,14 @@ export class DuckDBWriter {
 
 const BY_NAME = new Map(STORED_FIELDS.map((f) => [f.spec.name, f]));
 const DIMS_SQL = ROLLUP_DIMS.map(q).join(', ');
-/** The staged rollup keys: the dimensions, then the two summed measures. */
-const ROLLUP_KEY_FIELDS: readonly StoredField[] = [...ROLLUP_DIMS, 'packets', 'bytes'].map((d) => BY_NAME.get(d)!);
+/** The rollup keys over the key rows: the service port is computed from the two ports (the raw table's expression). */
+const DIMS_SELECT = ROLLUP_DIMS.map((d) => (d === SERVICE_PORT ? `${servicePortSql('duckdb', q)} AS ${q(d)}` : q(d))).join(', ');
+/** The key rows' fields: the stored rollup dimensions, the two ports (for the service port), then the two summed measures. */
+const ROLLUP_KEY_FIELDS: readonly StoredField[] = [...ROLLUP_DIMS.filter((d) => d !== SERVICE_PORT), 'src_port', 'dst_port', 'packets', 'bytes'].map((d) => {
+  const f = BY_NAME.get(d);
+  if (f === undefined) throw new Error(`duckdb writer: rollup key ${d} is not a stored field`);
+  return f;
+});
 
 /** Each row's time (ms): the first time field it has, else the batch's creation. */
 function rowTimes(m: BatchMeta, batch: FlowBatch): Float64Array {
@@ -361,7 +368,7 @@ function fillRollupKeys(out: DuckDBDataChunk, it: Item, start: number, rows: num
 
 /** The finest rollup of the group's keys, into a temp table the coarser rollups are summed from. */
 function finestRollupSql(seconds: number, keys: string): string {
-  return `CREATE OR REPLACE TEMP TABLE rolled AS SELECT tenant, time_bucket(INTERVAL '${seconds} seconds', ts) AS bucket, ${DIMS_SQL},
+  return `CREATE OR REPLACE TEMP TABLE rolled AS SELECT tenant, time_bucket(INTERVAL '${seconds} seconds', ts) AS bucket, ${DIMS_SELECT},
       count(*) AS flows, sum(packets) AS packets, sum(bytes) AS bytes
     FROM ${keys}() GROUP BY tenant, bucket, ${DIMS_SQL}`;
 }

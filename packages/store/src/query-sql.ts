@@ -1,7 +1,7 @@
 import { FIELD_BY_NAME } from '@sightline/flow';
 import { normalizeIp } from '@sightline/flow';
 import { quoteIdent, quoteNumber, quoteString } from './clickhouse-sql.js';
-import { ROLLUP_DIMS } from './schema.js';
+import { ROLLUP_DIMS, SERVICE_PORT } from './schema.js';
 
 /**
  * The parts of a read statement both engines share: derived dimensions (one name over the clouds'
@@ -46,8 +46,8 @@ export const DERIVED_FIELDS: Readonly<Record<string, readonly Alt[] | 'peer'>> =
 };
 
 export const isDerived = (f: string): boolean => Object.hasOwn(DERIVED_FIELDS, f);
-/** A field a query may name: a stored flow field or a derived one. */
-export const isQueryField = (f: string): boolean => FIELD_BY_NAME.has(f) || isDerived(f);
+/** A field a query may name: a stored flow field, a derived one, or the service port (a rollup key computed from the two ports). */
+export const isQueryField = (f: string): boolean => FIELD_BY_NAME.has(f) || isDerived(f) || f === SERVICE_PORT;
 export const isStringField = (f: string): boolean => isDerived(f) || FIELD_BY_NAME.get(f)?.kind === 'string';
 
 /** Networks that are not the internet: private, shared (CGN), loopback, link-local, multicast, reserved; IPv6 ULA, link-local, multicast, loopback, mapped and unspecified. */
@@ -111,12 +111,14 @@ export interface Dialect {
   sentinelNulls: boolean;
   /** the field is a numeric rollup key (its absent value is -1) */
   numericKey(field: string): boolean;
+  /** the statement reads a rollup (keys stored), not the raw table (keys computed) */
+  rollup: boolean;
 }
 
 const duckIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 
-/** Column names of the raw table (derived fields included) for DuckDB; `bind` pushes parameters. */
-export function duckdbDialect(params: unknown[]): Dialect {
+/** Column names of the raw table (derived fields included) or of a rollup for DuckDB; `bind` pushes parameters. */
+export function duckdbDialect(params: unknown[], rollup = false): Dialect {
   return {
     engine: 'duckdb',
     bind(v) {
@@ -126,6 +128,7 @@ export function duckdbDialect(params: unknown[]): Dialect {
     column: duckIdent,
     sentinelNulls: false,
     numericKey: () => false,
+    rollup,
   };
 }
 
@@ -137,11 +140,13 @@ export function clickhouseDialect(rollup: boolean, numericKeys: ReadonlySet<stri
     column: (f) => (rollup ? quoteIdent(`k_${f}`) : quoteIdent(f)),
     sentinelNulls: rollup,
     numericKey: (f) => rollup && numericKeys.has(f),
+    rollup,
   };
 }
 
 /** The SQL expression of a field: its column, or a derived field's expression over the raw table's columns. */
 export function fieldExpr(d: Dialect, field: string): string {
+  if (field === SERVICE_PORT) return d.rollup ? d.column(field) : servicePortSql(d.engine, d.engine === 'duckdb' ? duckIdent : quoteIdent);
   const def = DERIVED_FIELDS[field];
   if (def === undefined) return d.column(field);
   const col = (f: string) => (d.engine === 'duckdb' ? duckIdent(f) : quoteIdent(f));
@@ -163,6 +168,18 @@ export function fieldExpr(d: Dialect, field: string): string {
     return col(a.field);
   });
   return `coalesce(${alts.join(', ')})`;
+}
+
+/**
+ * The service port over the raw table's columns (schema.ts SERVICE_PORT): the lower of the two
+ * ports, the one present when the other is absent, null when both are. The rollups store exactly
+ * this (ClickHouse: -1 for null), computed by the same expression (`servicePortKeySql`).
+ */
+export function servicePortSql(engine: Engine, col: (f: string) => string): string {
+  const s = col('src_port');
+  const t = col('dst_port');
+  // one port absent: least(t, t) or least(s, s); both absent: null (ClickHouse 18.16 and DuckDB alike)
+  return engine === 'duckdb' ? `least(coalesce(${s}, ${t}), coalesce(${t}, ${s}))` : `least(ifNull(${s}, ${t}), ifNull(${t}, ${s}))`;
 }
 
 /** The address parses as the family its text says (ClickHouse's conversions give 0 for text they cannot read). */

@@ -54,6 +54,12 @@ export const V1_FLOW_COLUMNS: readonly FrozenColumn[] = parse([
 /** Rollup key fields as migration 2 created them, frozen for the same reason. */
 export const V2_ROLLUP_DIMS: readonly string[] = ['src_k8s_cluster', 'src_k8s_namespace', 'src_k8s_workload_kind', 'src_k8s_workload', 'dst_k8s_cluster', 'dst_k8s_namespace', 'dst_k8s_workload_kind', 'dst_k8s_workload', 'dst_port', 'protocol', 'action', 'direction'];
 
+/**
+ * Rollup key fields of the rollups keyed by service port (DuckDB migration 4, ClickHouse migration 8:
+ * tables `rollup_1m`, `rollup_5m`, `rollup_1h`), frozen: V2's keys with `service_port` (the lower of
+ * the two ports, see SERVICE_PORT_RULE in schema.ts) in place of `dst_port`.
+ */
+export const V4_ROLLUP_DIMS: readonly string[] = ['src_k8s_cluster', 'src_k8s_namespace', 'src_k8s_workload_kind', 'src_k8s_workload', 'dst_k8s_cluster', 'dst_k8s_namespace', 'dst_k8s_workload_kind', 'dst_k8s_workload', 'service_port', 'protocol', 'action', 'direction'];
 
 /**
  * The AWS Transit Gateway flow-log columns, as DuckDB migration 3 and ClickHouse migration 5

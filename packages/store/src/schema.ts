@@ -82,13 +82,24 @@ export function rowTime(batch: FlowBatch, r: number, fallback: number): number {
 export const K8S_ROLLUP_DIMS = ['cluster', 'namespace', 'workload_kind', 'workload'] as const;
 
 /**
- * Rollup key columns. Only the destination port: the source side of most flows is an ephemeral
- * port, and keying by it would make the rollup about as large as the raw table.
+ * The rollups' port: the flow's **service port**, the lower of its two ports (one absent: the other;
+ * both absent: null). A connection's request and reply records then share one port, the server's:
+ * a reply's `dst_port` is the client's ephemeral port, so keying by `dst_port` (the rollups before
+ * DuckDB migration 4 / ClickHouse migration 8) made the rollups about as large as the raw table (the
+ * 40x samples: 146,857 1h keys for 449,616 flows). Listening ports sit below the ephemeral ranges
+ * (IANA 49152+, Linux 32768+), so the lower port is the server's for well-known and registered
+ * services and for Kubernetes NodePorts (30000-32767); the rule is the one nfdump's `-B` and most flow
+ * tools use. It needs nothing but the two ports, so both engines, the raw table and every rollup
+ * compute the same value, and it does not depend on which side reported the flow.
+ * `dst_port` is no longer a rollup key: a query naming it is answered by the raw table (query-plan.ts).
  */
+export const SERVICE_PORT = 'service_port';
+
+/** Rollup key columns: the Kubernetes ends, the service port, protocol, action, direction. */
 export const ROLLUP_DIMS: readonly string[] = [
   ...K8S_ROLLUP_DIMS.map((d) => `src_k8s_${d}`),
   ...K8S_ROLLUP_DIMS.map((d) => `dst_k8s_${d}`),
-  'dst_port',
+  SERVICE_PORT,
   'protocol',
   'action',
   'direction',
@@ -110,7 +121,14 @@ export const ROLLUPS: readonly RollupSpec[] = [
   { name: '1h', seconds: 3600 },
 ];
 
-export const rollupTable = (r: RollupSpec): string => `flows_${r.name}`;
+/** The rollup tables the store writes and reads (keyed by service port; DuckDB migration 4, ClickHouse migration 8). */
+export const rollupTable = (r: RollupSpec): string => `rollup_${r.name}`;
+
+/**
+ * The rollups before that, keyed by `dst_port`: no longer written nor read by the store; kept
+ * (retention still applies) so SQL users can read `dst_port` for ranges the raw table no longer has.
+ */
+export const legacyRollupTable = (r: RollupSpec): string => `flows_${r.name}`;
 
 /** Days each table keeps by default; rollups outlive the raw rows they summarize. */
 export const DEFAULT_RETENTION_DAYS: Readonly<Record<'flows' | '1m' | '5m' | '1h', number>> = {

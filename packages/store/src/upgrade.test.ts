@@ -50,6 +50,32 @@ async function totals(sql: (q: string) => Promise<Record<string, unknown>[]>, fi
   return out;
 }
 
+/**
+ * Migration 4 (DuckDB) / 8 (ClickHouse): the rollups keyed by service port, filled from the store.
+ * Before migrating, acme's raw rows older than T0 are deleted (as raw retention would: the rollups
+ * outlive the raw rows); globex keeps all of its rows. Each new rollup must then hold, per tenant,
+ * the flows, bytes and packets of the old one; acme's buckets before T0 are the old rollup's rows
+ * with no service port (the old rows kept no source port), globex's come from its raw rows with
+ * their ports, and from T0 on every bucket is grouped from the raw rows (the raw answers below).
+ */
+async function checkServiceRollups(sql: (q: string) => Promise<Record<string, unknown>[]>, engine: 'duckdb' | 'clickhouse'): Promise<void> {
+  const absent = engine === 'duckdb' ? 'service_port IS NULL' : 'k_service_port = -1';
+  const before = engine === 'duckdb' ? `bucket < make_timestamp(${T0 * 1000})` : `bucket < toDateTime(${T0 / 1000}, 'UTC')`;
+  for (const r of ['1m', '5m', '1h']) {
+    const sums = async (table: string, where = '1 = 1'): Promise<Record<string, string>> =>
+      Object.fromEntries(
+        (await sql(`SELECT tenant, sum(flows) AS a, sum(bytes) AS b, sum(packets) AS c FROM ${table} WHERE ${where} GROUP BY tenant`)).map((x) => [String(x.tenant), `${String(x.a)}/${String(x.b)}/${String(x.c)}`]),
+      );
+    assert.deepEqual(await sums(`rollup_${r}`), await sums(`flows_${r}`), `rollup_${r}: every flow, byte and packet of flows_${r}`);
+    const old = await sums(`flows_${r}`, before);
+    assert.ok(old.acme !== undefined && old.globex !== undefined, 'both tenants have rows before T0');
+    assert.deepEqual((await sums(`rollup_${r}`, `${before} AND ${absent}`)).acme, old.acme, `rollup_${r}: acme's rows before T0 copied from flows_${r}, service port absent`);
+    const portless = await sql(`SELECT count(*) AS n FROM flows WHERE tenant = 'globex' AND ts < ${engine === 'duckdb' ? `make_timestamp(${T0 * 1000})` : `toDateTime(${T0 / 1000}, 'UTC')`} AND src_port IS NULL AND dst_port IS NULL`);
+    const globexAbsent = (await sums(`rollup_${r}`, `${before} AND ${absent}`)).globex;
+    assert.equal(globexAbsent === undefined ? 0 : Number(globexAbsent.split('/')[0]), Number(portless[0]!.n), `rollup_${r}: globex's rows before T0 grouped from its raw rows, with their service ports`);
+  }
+}
+
 /** What the query API asks, over the fixtures' two hours: per tenant, from the raw table and from each rollup. */
 async function reads(s: FlowStore): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
@@ -59,6 +85,9 @@ async function reads(s: FlowStore): Promise<Record<string, number>> {
       out[`${tenant} ${use} series`] = ts.points.reduce((a, p) => a + p.value, 0);
       const top = await s.topN(tenant, { from: T0, to: T0 + 3 * 3_600_000, dimensions: ['dst_k8s_workload'], metric: 'flows', n: 10_000, use });
       out[`${tenant} ${use} top`] = top.rows.reduce((a, r) => a + r.value, 0);
+      const ports = await s.topN(tenant, { from: T0, to: T0 + 3 * 3_600_000, dimensions: ['service_port', 'dst_k8s_workload'], metric: 'bytes', n: 10_000, use });
+      out[`${tenant} ${use} ports`] = ports.rows.length;
+      out[`${tenant} ${use} ports ${JSON.stringify(ports.rows)}`] = 1;
     }
   }
   return out;
@@ -86,6 +115,9 @@ async function checkUpgrade(s: FlowStore, before: Totals, after: () => Promise<T
     for (const use of ['1m', '5m', '1h']) {
       assert.equal(old[`${tenant} ${use} series`], old[`${tenant} raw series`], `${tenant}: ${use} rollup of old rows equals the raw rows`);
       assert.equal(old[`${tenant} ${use} top`], old[`${tenant} raw top`], `${tenant}: ${use} top-N of old rows equals the raw rows`);
+      assert.ok(old[`${tenant} raw ports`]! > 1, `${tenant}: service ports of the old rows`);
+      const rows = (k: string): string[] => Object.keys(old).filter((x) => x.startsWith(`${tenant} ${k} ports [`)).map((x) => x.slice(`${tenant} ${k} ports `.length));
+      assert.deepEqual(rows(use), rows('raw'), `${tenant}: ${use} top-N by service port of old rows equals the raw rows`);
     }
     const ob = await oldBatch(tenant);
     assert.equal((await s.readBatch(tenant, ob.id)).length, ob.records, `${tenant}: an old batch reads back whole`);
@@ -113,10 +145,13 @@ test('upgrade: the v1 DuckDB store file migrates to the current version with eve
     assert.equal(Object.keys(before).length, 10, 'the fixture holds both tenants in every table');
     const versions = (await sql('SELECT version FROM schema_migrations ORDER BY version')).map((r) => Number(r.version));
     assert.deepEqual(versions, [1, 2], 'the fixture is a v1 store');
+    await sql(`DELETE FROM flows WHERE tenant = 'acme' AND ts < make_timestamp(${T0 * 1000})`);
+    const kept = await totals(sql, '');
     await s.migrate();
+    await checkServiceRollups(sql, 'duckdb');
     const cols = (await sql("SELECT column_name FROM information_schema.columns WHERE table_name = 'flows'")).map((r) => String(r.column_name));
     for (const f of STORED_FIELDS) assert.ok(cols.includes(f.spec.name), `column ${f.spec.name} after the upgrade`);
-    await checkUpgrade(s, before, () => totals(sql, ''), async (tenant) => {
+    await checkUpgrade(s, kept, () => totals(sql, ''), async (tenant) => {
       const [r] = await sql(`SELECT batch_id, records FROM batches WHERE tenant = '${tenant}' ORDER BY batch_id LIMIT 1`);
       return { id: String(r!.batch_id), records: Number(r!.records) };
     });
@@ -142,17 +177,23 @@ test('upgrade: the v1 ClickHouse 18.16 database (DDL and rows as the server repo
   const s = ClickHouseStore.open({ url, database });
   try {
     const sql = async (q: string): Promise<Record<string, unknown>[]> =>
-      (await s.client.query({ query: q.replace(/\b(FROM )(flows\w*|batches)\b/g, `$1${database}.$2`), format: 'JSONEachRow' })).json();
+      (await s.client.query({ query: q.replace(/\b(FROM )(flows\w*|rollup_\w*|batches)\b/g, `$1${database}.$2`), format: 'JSONEachRow' })).json();
     const before = await totals(sql, ' FINAL');
     assert.equal(Object.keys(before).length, 10, 'the fixture holds both tenants in every table');
+    await s.client.command({ query: `ALTER TABLE ${database}.flows DELETE WHERE tenant = 'acme' AND ts < toDateTime(${T0 / 1000}, 'UTC')` });
+    // 18.16 has no mutations_sync: wait until the server reports the mutation done
+    while (Number((await sql(`SELECT count() AS n FROM system.mutations WHERE database = '${database}' AND is_done = 0`))[0]!.n) > 0) await new Promise((ok) => setImmediate(ok));
+    const kept = await totals(sql, ' FINAL');
+    assert.notDeepEqual(kept, before, 'acme lost its raw rows before T0');
     await s.migrate();
+    await checkServiceRollups(sql, 'clickhouse');
     const cols = (await sql(`SELECT name FROM system.columns WHERE database = '${database}' AND table = 'flows'`)).map((r) => String(r.name));
     assert.deepEqual(
       cols.filter((n) => !['tenant', 'batch_id', 'row_no', 'ts', 'extra'].includes(n)).sort(),
       STORED_FIELDS.map((f) => f.spec.name).sort(),
       'the flows columns after the upgrade are the field table',
     );
-    await checkUpgrade(s, before, () => totals(sql, ' FINAL'), async (tenant) => {
+    await checkUpgrade(s, kept, () => totals(sql, ' FINAL'), async (tenant) => {
       const [r] = await sql(`SELECT batch_id, records FROM batches FINAL WHERE tenant = '${tenant}' ORDER BY batch_id LIMIT 1`);
       return { id: String(r!.batch_id), records: Number(r!.records) };
     });

@@ -207,11 +207,17 @@ export function queryContract(name: string, open: () => Promise<{ runner: QueryR
 
     // same question from a minute past the hour: only the 1m rollup is exact
     const from1m = T0 + 60_000;
-    const top1m = await call(srv.url, 'GET', `/v1/query/topn?from=${from1m}&to=${T0 + 2 * HOUR}&dimension=dst_port&metric=packets&limit=10`, TOKENS.readA);
+    // (by service port, the rollups' port: the lower of the two, here the seeded server port)
+    const top1m = await call(srv.url, 'GET', `/v1/query/topn?from=${from1m}&to=${T0 + 2 * HOUR}&dimension=service_port&metric=packets&limit=10`, TOKENS.readA);
     assert.equal(top1m.status, 200, JSON.stringify(top1m.body));
     assert.equal(top1m.body.rollup, '1m');
     const inRange = seeded.a.filter((r) => r.start >= from1m);
-    assert.deepEqual(top1m.body.rows!.map((r) => ({ k: r.key.dst_port, v: r.value })), expectedTop(inRange, (r) => r.dst_port, (r) => r.packets, 10));
+    assert.deepEqual(top1m.body.rows!.map((r) => ({ k: r.key.service_port, v: r.value })), expectedTop(inRange, (r) => r.dst_port, (r) => r.packets, 10));
+    // dst_port is not a rollup key (a reply's is the client's ephemeral port): the raw table answers it, with the same numbers here
+    const byDst = await call(srv.url, 'GET', `/v1/query/topn?from=${from1m}&to=${T0 + 2 * HOUR}&dimension=dst_port&metric=packets&limit=10`, TOKENS.readA);
+    assert.equal(byDst.status, 200, JSON.stringify(byDst.body));
+    assert.equal(byDst.body.rollup, 'raw');
+    assert.deepEqual(byDst.body.rows!.map((r) => ({ k: r.key.dst_port, v: r.value })), expectedTop(inRange, (r) => r.dst_port, (r) => r.packets, 10));
 
     // pods are not a rollup key: the raw table answers; filter with GET where.<dim>
     const pods = await call(srv.url, 'GET', `/v1/query/topn?from=${T0}&to=${T0 + HOUR}&dimension=dst_pod&metric=flows&where.dst_namespace=shop&where.dst_namespace=search&limit=3`, TOKENS.readA);

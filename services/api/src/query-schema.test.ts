@@ -33,8 +33,11 @@ test('query schema: ISO and epoch times, steps, and the rollup the store will us
   assert.equal(toStoreTimeSeries(TimeSeriesRequest.parse({ from: T0, to: T0 + 24 * H })).step, 300);
   assert.equal(toStoreTimeSeries(TimeSeriesRequest.parse({ from: T0, to: T0 + H })).step, 60);
   assert.equal(toStoreTimeSeries(TimeSeriesRequest.parse({ from: T0, to: T0 + H, step: 30 })).rollup, 'raw');
-  const top = toStoreTopN(TopNRequest.parse({ from: T0, to: T0 + H, dimensions: ['src_workload'], filters: [{ dimension: 'dst_port', op: 'eq', value: 443 }] }));
-  assert.deepEqual([top.rollup, top.query.dimensions, top.query.filters], ['1h', ['src_k8s_workload'], [{ field: 'dst_port', values: [443] }]]);
+  const top = toStoreTopN(TopNRequest.parse({ from: T0, to: T0 + H, dimensions: ['src_workload'], filters: [{ dimension: 'service_port', op: 'eq', value: 443 }] }));
+  assert.deepEqual([top.rollup, top.query.dimensions, top.query.filters], ['1h', ['src_k8s_workload'], [{ field: 'service_port', values: [443] }]]);
+  // dst_port is no longer a rollup key (a reply's is an ephemeral port): the raw table answers it
+  const byDst = toStoreTopN(TopNRequest.parse({ from: T0, to: T0 + H, dimensions: ['src_workload'], filters: [{ dimension: 'dst_port', op: 'eq', value: 443 }] }));
+  assert.deepEqual([byDst.rollup, byDst.query.filters], ['raw', [{ field: 'dst_port', values: [443] }]]);
   assert.equal(toStoreTopN(TopNRequest.parse({ from: T0, to: T0 + H, dimensions: ['src_port'] })).rollup, 'raw');
   assert.throws(() => toStoreTopN(TopNRequest.parse({ from: T0, to: T0 + H, dimensions: ['dst_pod', 'dst_pod'] })), /named twice/);
 });

@@ -33,6 +33,9 @@ const SIDED = {
 export const DIMENSION_FIELDS: Readonly<Record<string, string>> = Object.fromEntries([
   ...(['src', 'dst'] as const).flatMap((side) => Object.entries(SIDED).map(([k, f]) => [`${side}_${k}`, `${side}_${f}`])),
   ['account', 'account'],
+  // the server side's port: the lower of the two, so a request and its reply share it; the rollups
+  // are keyed by it (dst_port, a reply's ephemeral port, is answered by the raw table); store schema.ts
+  ['service_port', 'service_port'],
   ['protocol', 'protocol'],
   ['action', 'action'],
   ['direction', 'direction'],
@@ -45,11 +48,11 @@ export const DIMENSION_FIELDS: Readonly<Record<string, string>> = Object.fromEnt
   ['interface', 'net_interface'],
 ]);
 export const DIMENSIONS = Object.keys(DIMENSION_FIELDS) as [string, ...string[]];
-const NUMERIC = new Set(['src_port', 'dst_port', 'protocol']);
+const NUMERIC = new Set(['src_port', 'dst_port', 'service_port', 'protocol']);
 /** Dimensions holding an IP address, the ones a `cidr` filter applies to. */
 export const ADDRESS_DIMENSIONS: readonly string[] = ['src_addr', 'dst_addr'];
 /** The largest value each numeric dimension can hold (ports 16 bits, IANA protocol 8 bits). */
-const NUMERIC_MAX: Readonly<Record<string, number>> = { src_port: 65_535, dst_port: 65_535, protocol: 255 };
+const NUMERIC_MAX: Readonly<Record<string, number>> = { src_port: 65_535, dst_port: 65_535, service_port: 65_535, protocol: 255 };
 /**
  * Dimensions with a closed set of values, stored in lower case. Clouds and their consoles write
  * them in capitals (AWS `ACCEPT`, Azure `A`/`D` decoded to accept/reject), so a filter value is
@@ -69,7 +72,12 @@ export const MAX_STEP_SECONDS = 366 * 86_400;
 /** Longest string filter value (UTF-16 units). */
 export const MAX_VALUE_LENGTH = 1024;
 
-export const Dimension = z.enum(DIMENSIONS).meta({ description: 'what to group or filter by; src_/dst_ for either end of the flow' });
+export const Dimension = z
+  .enum(DIMENSIONS)
+  .meta({
+    description:
+      'what to group or filter by; src_/dst_ for either end of the flow; service_port: the lower of the two ports (the server side, the same for a request and its reply), which the rollups keep; dst_port and src_port are answered by the raw table',
+  });
 export const Metric = z.enum(['flows', 'packets', 'bytes']).meta({ description: 'summed per bucket or key; flows counts records' });
 /** `auto`: the coarsest rollup that answers exactly (fewest rows read), else the raw table. */
 export const Resolution = z.enum(['auto', 'raw', ...ROLLUPS.map((r) => r.name)]);

@@ -90,7 +90,7 @@ export function resolveRange(v: Pick<View, 'from' | 'to'>, now = Date.now()): { 
   return { from, to };
 }
 
-export const NUMERIC_DIMENSIONS = new Set(['src_port', 'dst_port', 'protocol']);
+export const NUMERIC_DIMENSIONS = new Set(['src_port', 'dst_port', 'service_port', 'protocol']);
 
 /** A filter in the API's shape: ports and protocol as numbers, `(null)` as null. */
 export function apiFilter(f: Filter, many: boolean): ApiFilter {

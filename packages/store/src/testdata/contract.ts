@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { batchDiff, colIndex, FIELD_LIST, FLOW_SCHEMA_VERSION, type BatchMeta } from '@sightline/flow';
+import { planTopN } from '../query-plan.js';
 import type { FlowStore } from '../store.js';
 import { metaFor, sampleBatch } from './sample.js';
 import { enrichedBatch } from './synthetic.js';
@@ -84,7 +85,7 @@ export function storeContract(name: string, open: () => Promise<FlowStore>): voi
         // auto picks the coarsest table able to answer
         assert.equal((await s.topN('acme', top)).source, '1h');
       }
-      const filtered = { ...range, stepSeconds: 3600, filters: [{ field: 'dst_port', values: [443, 53] }, { field: 'src_k8s_workload', values: ['svc-00', null] }] };
+      const filtered = { ...range, stepSeconds: 3600, filters: [{ field: 'service_port', values: [443, 53, null] }, { field: 'src_k8s_workload', values: ['svc-00', null] }] };
       const a = await s.timeSeries('acme', { ...filtered, use: 'raw' });
       const b = await s.timeSeries('acme', filtered);
       assert.equal(b.source, '1h');
@@ -92,7 +93,22 @@ export function storeContract(name: string, open: () => Promise<FlowStore>): voi
       assert.deepEqual(b.points, a.points);
       // a field the rollups do not carry sends the query to the raw table
       assert.equal((await s.topN('acme', { ...range, dimensions: ['src_k8s_pod'] })).source, 'raw');
-      assert.equal((await s.topN('acme', { ...range, from: T0 + 60_000, dimensions: ['dst_port'] })).source, '1m');
+      assert.equal((await s.topN('acme', { ...range, from: T0 + 60_000, dimensions: ['service_port'] })).source, '1m');
+      // the service port: replies (a quarter of the records) fold onto the server's port, so the
+      // rollups hold the few server ports (and null for the records without ports), and raw and
+      // every rollup give the same answer, by it and by it with a filter
+      for (const metric of ['flows', 'bytes'] as const) {
+        const q = { ...range, metric, dimensions: ['service_port', 'dst_k8s_workload'], filters: [{ field: 'service_port', op: 'not_in' as const, values: [80] }], n: 10_000 };
+        const raw = await s.topN('acme', { ...q, use: 'raw' });
+        assert.ok(raw.rows.some((r) => r.key[0] === null), 'records without ports: service port null');
+        assert.deepEqual(new Set(raw.rows.map((r) => r.key[0])), new Set([443, 53, 8080, 5432, 6379, 9092, 3306, 10250, 8443, 9090, null]));
+        for (const use of ['1m', '5m', '1h'] as const) assert.deepEqual((await s.topN('acme', { ...q, use })).rows, raw.rows, `service_port ${metric} ${use}`);
+      }
+      // dst_port is no longer a rollup key (a reply's is the client's ephemeral port): the raw table answers it, exactly
+      const byDst = { ...range, dimensions: ['dst_port'], filters: [{ field: 'dst_port', values: [443] }] };
+      assert.equal((await s.topN('acme', byDst)).source, 'raw');
+      assert.throws(() => planTopN('acme', { ...byDst, use: '1h' }), /rollup 1h cannot answer this query exactly/);
+      assert.equal((await s.timeSeries('acme', { ...range, stepSeconds: 3600, filters: [{ field: 'dst_port', values: [443] }] })).source, 'raw');
     } finally {
       await s.close();
     }

@@ -4,7 +4,7 @@ import { rng } from '@sightline/testkit';
 /**
  * Seeded enriched flows for volume tests and the benchmark: an EKS cluster's pods talking to
  * each other and out, with the value shapes the enricher writes (a few dozen workloads, well-known
- * server ports, heavy-tailed counters, some unattributed ends, times spread over the window).
+ * server ports (a quarter of the records replies, from the server's port to an ephemeral one), heavy-tailed counters, some unattributed ends, times spread over the window).
  */
 
 const NAMESPACES = ['shop', 'payments', 'search', 'kube-system', 'monitoring', 'ingress'];
@@ -42,6 +42,15 @@ export function enrichedBatch(n: number, seed: number, t0: number, spanMs: numbe
     srcPort[i] = 32768 + Math.floor(r() * 28000);
     dstPort[i] = PORTS[Math.floor(r() * PORTS.length)]!;
     proto[i] = dstPort[i] === 53 ? 17 : 6;
+    // every fourth record is a reply (server to client: the ephemeral port is the destination), and
+    // a few carry no ports (ICMP): the rollups' service port must fold both directions onto one port
+    // (no draw of the generator is added, so every other value stays what it was)
+    if (i % 4 === 3) [srcPort[i], dstPort[i]] = [dstPort[i]!, srcPort[i]!];
+    if (i % 97 === 5) {
+      srcPort[i] = NaN;
+      dstPort[i] = NaN;
+      proto[i] = 1;
+    }
     const pk = Math.max(1, Math.floor(Math.exp(r() * r() * 12)));
     packets[i] = pk;
     bytes[i] = pk * (40 + Math.floor(r() * 1400));
