@@ -8,6 +8,26 @@ import { ConfigFileError, loadServiceConfig } from '@sightline/config';
 import { PipelineMetricsSchema } from './pipeline-health.js';
 
 /**
+ * The query API's section: the store, the time limit, the body limit and the admission and engine
+ * limits. The API's config and the embedded mode (`sightline start`) open their runner from it.
+ */
+export const QueryConfigSchema = z.strictObject({
+  /** the store section every service shares (packages/store StoreConfigSchema); no inline password here */
+  store: StoreConfigSchema.superRefine((st, ctx) => {
+    if (st.engine === 'clickhouse' && st.password !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['password'], message: 'give passwordFile (a file holding the password): the api takes no inline password' });
+    }
+  }),
+  /** every query stops after this long (504) */
+  timeoutMs: z.number().int().min(1).max(600_000).default(15_000),
+  /** request body limit of a POST query */
+  maxBodyBytes: z.number().int().min(1024).default(64 * 1024),
+  /** admission (per tenant and in all, 429 past the queue) and per-query engine limits: see query-limiter.ts */
+  limits: QueryLimitsSchema.prefault({}),
+});
+export type QueryConfig = z.infer<typeof QueryConfigSchema>;
+
+/**
  * The api service's configuration file (JSON). Every field has a default except the tokens file.
  * Unknown keys are refused with their path: a mistyped key would otherwise silently mean its default.
  */
@@ -85,22 +105,7 @@ export const ApiConfigSchema = z.strictObject({
    * The query API. Absent: the routes answer 503 (an ingest-only deployment). The store is the
    * one the flow writer fills: a DuckDB file (one-process mode) or a ClickHouse database.
    */
-  query: z
-    .strictObject({
-      /** the store section every service shares (packages/store StoreConfigSchema); no inline password here */
-      store: StoreConfigSchema.superRefine((st, ctx) => {
-        if (st.engine === 'clickhouse' && st.password !== undefined) {
-          ctx.addIssue({ code: 'custom', path: ['password'], message: 'give passwordFile (a file holding the password): the api takes no inline password' });
-        }
-      }),
-      /** every query stops after this long (504) */
-      timeoutMs: z.number().int().min(1).max(600_000).default(15_000),
-      /** request body limit of a POST query */
-      maxBodyBytes: z.number().int().min(1024).default(64 * 1024),
-      /** admission (per tenant and in all, 429 past the queue) and per-query engine limits: see query-limiter.ts */
-      limits: QueryLimitsSchema.prefault({}),
-    })
-    .optional(),
+  query: QueryConfigSchema.optional(),
   /**
    * Where the console's Pipeline health page reads the collectors' and enrichers' metrics (their
    * `/metrics` URLs). Absent: GET /v1/pipeline/health answers 503.

@@ -16,7 +16,7 @@ import {
   type TopNQuery,
   type TopNResult,
 } from '@sightline/store';
-import type { ApiConfig } from './config.js';
+import type { QueryConfig } from './config.js';
 import { abortReason, QueryLimiter, QueryLimitsSchema, type QueryLimits } from './query-limiter.js';
 
 /** The store's connection, typed through the store (the api does not depend on the driver). */
@@ -112,19 +112,51 @@ function tooLarge(err: unknown): unknown {
 }
 
 /**
+ * The four reads of the query API, written once: each goes through its engine's `run`, which
+ * admits it, runs it under the deadline and the client's signal and stops the statement in the
+ * engine. One runner per engine derives from this.
+ */
+abstract class EngineRunner<S extends FlowStore> implements QueryRunner {
+  abstract readonly engine: FlowStore['engine'];
+
+  constructor(readonly limiter: QueryLimiter) {}
+
+  protected abstract run<T>(tenant: string, ctx: QueryContext, read: (s: S, opts: QueryOptions) => Promise<T>): Promise<T>;
+
+  abstract close(): Promise<void>;
+
+  timeSeries(tenant: string, q: TimeSeriesQuery, ctx: QueryContext): Promise<TimeSeriesResult> {
+    return this.run(tenant, ctx, (s, opts) => s.timeSeries(tenant, q, opts));
+  }
+
+  topN(tenant: string, q: TopNQuery, ctx: QueryContext): Promise<TopNResult> {
+    return this.run(tenant, ctx, (s, opts) => s.topN(tenant, q, opts));
+  }
+
+  aggregate(tenant: string, q: AggregateQuery, ctx: QueryContext): Promise<AggregateResult> {
+    return this.run(tenant, ctx, (s, opts) => s.aggregate(tenant, q, opts));
+  }
+
+  listFlows(tenant: string, q: FlowListQuery, ctx: QueryContext): Promise<FlowListResult> {
+    return this.run(tenant, ctx, (s, opts) => s.listFlows(tenant, q, opts));
+  }
+}
+
+/**
  * DuckDB: a pool of connections on the database file, one per slot. A connection runs one query
  * at a time and only the query that holds it is interrupted, so an interrupt never hits a later
  * request; a connection goes back to the pool only once its interrupted query has stopped.
  */
-export class DuckDBRunner implements QueryRunner {
+export class DuckDBRunner extends EngineRunner<DuckDBStore> {
   readonly engine = 'duckdb' as const;
   private readonly free: { store: DuckDBStore; conn: DuckDBConnection }[];
   private readonly waiting: ((c: { store: DuckDBStore; conn: DuckDBConnection }) => void)[] = [];
 
   private constructor(
     private readonly all: { store: DuckDBStore; conn: DuckDBConnection }[],
-    readonly limiter: QueryLimiter,
+    limiter: QueryLimiter,
   ) {
+    super(limiter);
     this.free = [...all];
   }
 
@@ -146,7 +178,7 @@ export class DuckDBRunner implements QueryRunner {
     return new DuckDBRunner(all, new QueryLimiter(limits, opts.registry));
   }
 
-  private run<T>(tenant: string, ctx: QueryContext, read: (s: DuckDBStore, opts: QueryOptions) => Promise<T>): Promise<T> {
+  protected run<T>(tenant: string, ctx: QueryContext, read: (s: DuckDBStore, opts: QueryOptions) => Promise<T>): Promise<T> {
     return limited(this.limiter, tenant, ctx, async (stop) => {
       const c = this.free.pop() ?? (await new Promise<{ store: DuckDBStore; conn: DuckDBConnection }>((resolve) => this.waiting.push(resolve)));
       // the store interrupts its own connection when `stop` aborts (deadline, client gone); the runner only reports it
@@ -173,22 +205,6 @@ export class DuckDBRunner implements QueryRunner {
     });
   }
 
-  timeSeries(tenant: string, q: TimeSeriesQuery, ctx: QueryContext): Promise<TimeSeriesResult> {
-    return this.run(tenant, ctx, (s, opts) => s.timeSeries(tenant, q, opts));
-  }
-
-  topN(tenant: string, q: TopNQuery, ctx: QueryContext): Promise<TopNResult> {
-    return this.run(tenant, ctx, (s, opts) => s.topN(tenant, q, opts));
-  }
-
-  aggregate(tenant: string, q: AggregateQuery, ctx: QueryContext): Promise<AggregateResult> {
-    return this.run(tenant, ctx, (s, opts) => s.aggregate(tenant, q, opts));
-  }
-
-  listFlows(tenant: string, q: FlowListQuery, ctx: QueryContext): Promise<FlowListResult> {
-    return this.run(tenant, ctx, (s, opts) => s.listFlows(tenant, q, opts));
-  }
-
   async close(): Promise<void> {
     for (const c of this.all) await c.store.close();
   }
@@ -200,7 +216,7 @@ export class DuckDBRunner implements QueryRunner {
  * leaves, the request is aborted and the statement killed by its id (the server does not stop
  * a running SELECT when the request goes away).
  */
-export class ClickHouseRunner implements QueryRunner {
+export class ClickHouseRunner extends EngineRunner<ClickHouseStore> {
   readonly engine = 'clickhouse' as const;
 
   /** `max_threads` of each statement, once `auto` is resolved from the server (0: the server's) */
@@ -208,8 +224,10 @@ export class ClickHouseRunner implements QueryRunner {
 
   constructor(
     private readonly store: ClickHouseStore,
-    readonly limiter: QueryLimiter,
-  ) {}
+    limiter: QueryLimiter,
+  ) {
+    super(limiter);
+  }
 
   /**
    * `auto`: half the server's default, asked once (a failed ask is asked again by the next
@@ -237,7 +255,7 @@ export class ClickHouseRunner implements QueryRunner {
     return new ClickHouseRunner(store, new QueryLimiter(QueryLimitsSchema.parse(opts.limits ?? {}), opts.registry));
   }
 
-  private run<T>(tenant: string, ctx: QueryContext, read: (s: ClickHouseStore, opts: Parameters<ClickHouseStore['topN']>[2]) => Promise<T>): Promise<T> {
+  protected run<T>(tenant: string, ctx: QueryContext, read: (s: ClickHouseStore, opts: QueryOptions) => Promise<T>): Promise<T> {
     const l = this.limiter.limits.clickhouse;
     return limited(this.limiter, tenant, ctx, async (stop) => {
       const queryId = `sightline-api-${randomUUID()}`;
@@ -269,22 +287,6 @@ export class ClickHouseRunner implements QueryRunner {
     });
   }
 
-  timeSeries(tenant: string, q: TimeSeriesQuery, ctx: QueryContext): Promise<TimeSeriesResult> {
-    return this.run(tenant, ctx, (s, opts) => s.timeSeries(tenant, q, opts));
-  }
-
-  topN(tenant: string, q: TopNQuery, ctx: QueryContext): Promise<TopNResult> {
-    return this.run(tenant, ctx, (s, opts) => s.topN(tenant, q, opts));
-  }
-
-  aggregate(tenant: string, q: AggregateQuery, ctx: QueryContext): Promise<AggregateResult> {
-    return this.run(tenant, ctx, (s, opts) => s.aggregate(tenant, q, opts));
-  }
-
-  listFlows(tenant: string, q: FlowListQuery, ctx: QueryContext): Promise<FlowListResult> {
-    return this.run(tenant, ctx, (s, opts) => s.listFlows(tenant, q, opts));
-  }
-
   async close(): Promise<void> {
     await this.store.close();
   }
@@ -295,7 +297,7 @@ export class ClickHouseRunner implements QueryRunner {
  * reads a ClickHouse password from its file; the api's config takes none inline). DuckDB: the
  * section's memoryLimit, else the query limits' (the instance's limit is the only one DuckDB has).
  */
-export async function openQueryRunner(query: NonNullable<ApiConfig['query']>, registry?: Registry): Promise<QueryRunner> {
+export async function openQueryRunner(query: QueryConfig, registry?: Registry): Promise<QueryRunner> {
   const { store, limits } = query;
   if (store.engine === 'duckdb') {
     return DuckDBRunner.open(store.path, store.connections, { limits, memoryLimit: store.memoryLimit ?? limits.duckdb.memoryLimit, registry });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ApiMetrics, createLogger, DuckDBRunner, hashToken, startServer, TokenIndex, type PipelineHealthSource, type QueryLimits } from '@sightline/api';
+import { ApiMetrics, createLogger, hashToken, openQueryRunner, QueryConfigSchema, startServer, TokenIndex, type PipelineHealthSource, type QueryLimits, type QueryRunner } from '@sightline/api';
 
 /** Query slots of the one-process mode: a laptop's cores, shared by the pipeline's own user and a dashboard or two. */
 const EMBEDDED_LIMITS: Partial<QueryLimits> = { concurrent: 2, perTenant: 2 };
@@ -10,16 +10,17 @@ export interface EmbeddedApi {
   /** the demo tenant's read token: shown to the user once, never logged */
   token: string;
   /** the runner behind the query routes (its limiter's events show admissions and cancellations) */
-  runner: DuckDBRunner;
+  runner: QueryRunner;
   close(): Promise<void>;
 }
 
 /**
  * Starts the query API on loopback with one read token for the tenant, made for this run only.
  * No cluster (ingest) token exists, so kubetags ingest answers 401: metadata comes from the dumps.
- * Queries run through the api's own DuckDBRunner on the pipeline's file (same database instance,
- * opened with the writer's `memoryLimit`), so the embedded mode has the api's admission limits and
- * cancellation: a query past its deadline or whose client left is interrupted, not left running.
+ * Queries run through the api's own runner, opened by the api's entry point from a `query` section
+ * (the api's schema) naming the pipeline's DuckDB file (same database instance, opened with the
+ * writer's `memoryLimit`), so the embedded mode has the api's admission limits and cancellation: a
+ * query past its deadline or whose client left is interrupted, not left running.
  */
 export async function startEmbeddedApi(
   db: { path: string; memoryLimit: string },
@@ -30,7 +31,13 @@ export async function startEmbeddedApi(
   const token = randomBytes(32).toString('base64url');
   const tokens = new TokenIndex({ clusters: [], readers: [{ tokenSha256: hashToken(token), tenant, name: 'embedded-demo' }] });
   const log = createLogger({ level: process.env.SIGHTLINE_LOG_LEVEL ?? 'warn' });
-  const runner = await DuckDBRunner.open(db.path, EMBEDDED_LIMITS.concurrent ?? 2, { limits: EMBEDDED_LIMITS, memoryLimit: db.memoryLimit });
+  const query = QueryConfigSchema.parse({
+    store: { engine: 'duckdb', path: db.path, memoryLimit: db.memoryLimit, connections: EMBEDDED_LIMITS.concurrent },
+    limits: EMBEDDED_LIMITS,
+    timeoutMs: opts.timeoutMs ?? 15_000,
+    maxBodyBytes: 64 * 1024,
+  });
+  const runner = await openQueryRunner(query);
   const server = await startServer(
     {
       tokens,
@@ -46,7 +53,7 @@ export async function startEmbeddedApi(
       maxBodyBytes: 1024 * 1024,
       maxInflatedBytes: 8 * 1024 * 1024,
       ready: () => true,
-      query: { tokens, runner, timeoutMs: opts.timeoutMs ?? 15_000, log, maxBodyBytes: 64 * 1024 },
+      query: { tokens, runner, timeoutMs: query.timeoutMs, log, maxBodyBytes: query.maxBodyBytes },
       health: opts.health,
     },
   );
