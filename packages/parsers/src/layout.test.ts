@@ -88,3 +88,28 @@ test('one byte-level JSON cursor: the fast readers extend core/json-cursor.ts an
     assert.equal(m, null, `${rel(f)} declares the JSON piece ${m?.[1]} of its own`);
   }
 });
+
+test('the cloud list is written out once in the repository (kube-model CLOUD_NAMES), and the registry has the same clouds', async () => {
+  const { CLOUDS } = await import('@sightline/flow');
+  assert.deepEqual([...new Set(FORMATS.map((f) => f.cloud))].sort(), [...CLOUDS].sort());
+  const root = resolve(src, '../../..');
+  const list = /(['"])(aws|gcp|azure)\1\s*[,|]\s*(['"])(aws|gcp|azure)\3\s*[,|]\s*(['"])(aws|gcp|azure)\5/;
+  const found: string[] = [];
+  for (const top of ['packages', 'services']) {
+    for (const pkg of readdirSync(join(root, top))) {
+      const dir = join(root, top, pkg, 'src');
+      let names: string[];
+      try {
+        names = readdirSync(dir, { recursive: true }) as string[];
+      } catch {
+        continue;
+      }
+      for (const n of names) {
+        if (!/\.tsx?$/.test(n) || /\.test\.tsx?$/.test(n) || n.split('/').includes('node_modules')) continue;
+        if (list.test(readFileSync(join(dir, n), 'utf8'))) found.push(`${top}/${pkg}/src/${n}`);
+      }
+    }
+  }
+  assert.deepEqual(found, ['packages/kube-model/src/placement.ts']);
+});
+

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CLOUD_NAMES } from '@sightline/kube-model';
 import {
   chooseRollup,
   parseCidr,
@@ -58,7 +59,7 @@ const NUMERIC_MAX: Readonly<Record<string, number>> = { src_port: 65_535, dst_po
  * them in capitals (AWS `ACCEPT`, Azure `A`/`D` decoded to accept/reject), so a filter value is
  * matched in any case; a value outside the set is a 400 naming the allowed ones, not an empty answer.
  */
-export const ENUM_VALUES: Readonly<Record<string, readonly string[]>> = { action: ['accept', 'reject'], direction: ['ingress', 'egress'], cloud: ['aws', 'gcp', 'azure'] };
+export const ENUM_VALUES: Readonly<Record<string, readonly string[]>> = { action: ['accept', 'reject'], direction: ['ingress', 'egress'], cloud: CLOUD_NAMES };
 
 /**
  * Times the API accepts: epoch 0 up to 2100. ClickHouse 18.16 stores the row time as DateTime,

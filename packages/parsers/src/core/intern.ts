@@ -12,13 +12,13 @@ import { normalizeIp } from '@sightline/flow';
  *   as they read it (one integer compare per hit).
  */
 
-/** FNV-1a seed and prime; a caller folds every byte of a key with fnvStep, starting from FNV_SEED. */
+/** FNV-1a's offset basis; a caller folds every byte of a key into it with fnvStep. */
 export const FNV_SEED = 0x811c9dc5 | 0;
-export const FNV_PRIME = 16777619;
 
 /**
- * One FNV-1a step, for the byte scanners' hot loops: a small function is inlined with its
- * constant where an imported binding would be loaded from its module cell on every byte.
+ * One FNV-1a step (the FNV prime written here, once), for the byte scanners' hot loops: a small
+ * function is inlined with its constant where an imported binding would be loaded from its
+ * module cell on every byte.
  */
 export const fnvStep = (h: number, c: number): number => Math.imul(h ^ c, 16777619);
 
