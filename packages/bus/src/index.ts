@@ -7,3 +7,4 @@ export { DEFAULT_KAFKA_RETRY, KafkaAccessError, checkKafkaAccess, kafkaAccessPro
 export type { KafkaClientOptions, KafkaLog } from './kafka-client.js';
 export { mskIamToken, mskIamTokenProvider, defaultAwsCredentials, presignQuery } from './msk-iam.js';
 export type { AwsCredentials, AwsCredentialProvider } from './msk-iam.js';
+export { idempotentProducer } from './producer.js';

@@ -1,5 +1,5 @@
 import kafkajs, { type Kafka, type Producer } from 'kafkajs';
-import { kafkaClient, type KafkaConfigInput } from '@sightline/bus';
+import { idempotentProducer, kafkaClient, type KafkaConfigInput } from '@sightline/bus';
 import type { Logger } from './log.js';
 
 const { Partitioners } = kafkajs;
@@ -18,11 +18,11 @@ export function createKafka(config: KafkaConfigInput | string[], clientId: strin
  * Idempotent producer with acks=all (set per send): a retried send after a broker restart or a
  * lost response is written once per partition, and an acknowledgement means every in-sync replica
  * has it. Retries are unbounded (kafkajs default for idempotence) so a broker outage stalls the
- * service instead of failing its work.
+ * service instead of failing its work. One send at a time (@sightline/bus idempotentProducer):
+ * kafkajs alone can acknowledge a batch it never wrote when sends overlap a lost answer.
  */
 export function createProducer(kafka: Kafka): Producer {
-  return kafka.producer({
-    idempotent: true,
+  return idempotentProducer(kafka, {
     maxInFlightRequests: 5,
     createPartitioner: Partitioners.DefaultPartitioner,
     allowAutoTopicCreation: false,

@@ -1,5 +1,5 @@
 import kafkajs, { type Admin, type Producer } from 'kafkajs';
-import { checkKafkaAccess, ensureTopics, kafkaClient, topicSpecs, type KafkaConfigInput } from '@sightline/bus';
+import { checkKafkaAccess, ensureTopics, idempotentProducer, kafkaClient, topicSpecs, type KafkaConfigInput } from '@sightline/bus';
 import { partitionFor, type KeyedRecord } from '@sightline/kube-model';
 import type { ClusterIdentity } from './tokens.js';
 import type { Publisher } from './ingest.js';
@@ -11,8 +11,8 @@ export type KafkaPublisherOptions = KafkaConfigInput & { topicPrefix: string; en
 
 /**
  * Writes kube-meta records, every record of a cluster to that cluster's partition. The producer is
- * idempotent with one request in flight, so a retried send neither duplicates nor reorders: a
- * snapshot marker is never read before the objects it completes.
+ * idempotent with one send at a time (@sightline/bus idempotentProducer), so a retried send neither
+ * duplicates, reorders nor drops: a snapshot marker is never read before the objects it completes.
  */
 export class KafkaPublisher implements Publisher {
   readonly topic: string;
@@ -23,7 +23,7 @@ export class KafkaPublisher implements Publisher {
 
   constructor(private readonly opts: KafkaPublisherOptions) {
     const kafka = kafkaClient(opts, { retry: { retries: 5 } });
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    this.producer = idempotentProducer(kafka, { maxInFlightRequests: 1, allowAutoTopicCreation: false });
     this.admin = kafka.admin();
     this.topic = `${opts.topicPrefix}kube-meta`;
   }
