@@ -28,7 +28,7 @@ test('local source: the samples listed in key order, each with its cloud from it
     const bytes = fs.readFileSync(path.join(SAMPLES, r.key));
     assert.equal(r.version, createHash('sha256').update(bytes).digest('hex'), r.key);
     assert.equal(r.size, bytes.length);
-    assert.equal(r.bucket, 'local');
+    assert.equal(r.bucket, 'files');
     assert.equal(r.account, r.cloud === 'aws' ? '123456789012' : 'unknown', r.key);
     const read = Buffer.concat(await all((await s.reader.open(r)) as AsyncIterable<Buffer>));
     assert.ok(read.equals(bytes), `${r.key}: the reader's bytes are the file's`);
@@ -53,7 +53,7 @@ test('local source: a poll from a cursor lists only the keys after it; a file go
     const next = await all(s.discovery.poll(first[1]!.cursor));
     assert.deepEqual(next.map((x) => x.ref.key), ['c.log']);
     fs.rmSync(path.join(dir, 'c.log'));
-    await assert.rejects(s.reader.open(next[0]!.ref), (e: unknown) => e instanceof CloudError && e.kind === 'not-found' && e.message.includes('local/c.log'));
+    await assert.rejects(s.reader.open(next[0]!.ref), (e: unknown) => e instanceof CloudError && e.kind === 'not-found' && e.message.includes('files/c.log'));
     assert.throws(() => localSource({ tenant: 't', roots: [] }), /no folder or file/);
     await assert.rejects(all(localSource({ tenant: 't', roots: [path.join(dir, 'nope')] }).list()), (e: unknown) => e instanceof CloudError && e.kind === 'not-found');
   } finally {

@@ -12,7 +12,7 @@ import { CloudError, type CloudKind, type Discovery, type ObjectReader, type Obj
  * over the repository's samples.
  *
  * A unit is a whole file. Its key is its path relative to `base` with `/` separators (as a bucket
- * key), its bucket `container` (`local` by default), and its version the sha256 of its content:
+ * key), its bucket `container` (`files` by default), and its version the sha256 of its content:
  * the file's "ETag", so the batch ids (the collector's rule, `makeBatchMeta`) stay the same when
  * the same bytes are read again from another checkout, and change when a file is rewritten.
  */
@@ -23,7 +23,7 @@ export interface LocalSourceConfig {
   roots: readonly string[];
   /** keys are paths relative to this folder (default: the first root, or its folder when it is a file) */
   base?: string | undefined;
-  /** the refs' bucket (default `local`) */
+  /** the refs' bucket (default `files`) */
   container?: string | undefined;
   /** the cloud of every object; absent: each file's, from its content (the parsers' format detection) */
   cloud?: CloudKind | undefined;
@@ -54,7 +54,7 @@ const UNKNOWN_CLOUD: CloudKind = 'aws';
 const DETECT_BYTES = 16 * 1024;
 
 export function localSource(config: LocalSourceConfig, opts: LocalSourceOptions = {}): LocalSource {
-  const c = { ...config, container: config.container ?? 'local' };
+  const c = { ...config, container: config.container ?? 'files' };
   if (c.roots.length === 0) throw new Error(`local source of tenant ${c.tenant}: no folder or file to read`);
   const roots = c.roots.map((r) => path.resolve(r));
   const base = path.resolve(c.base ?? baseOf(roots[0]!));

@@ -68,6 +68,8 @@ export interface CollectOptions {
   signal?: AbortSignal | undefined;
   /** a bad line or record of the unit; the unit goes on */
   onIssue(issue: ParseIssue): void;
+  /** each parsed batch (its position in the unit from 0) before it is split into messages */
+  onParsed?: ((batch: FlowBatch, index: number) => void) | undefined;
 }
 
 /** A fresh tally of one unit, filled by collectUnit as it goes. */
@@ -109,8 +111,10 @@ export async function* collectUnit(ref: ObjectRef, reader: ObjectReader, o: Coll
     { name: ref.key, open, randomAccess: () => reader.randomAccess(ref) },
     { source: name, stats: result.stats, onIssue: o.onIssue, batchCapacity: o.batchRows },
   );
+  let parsed = 0;
   for await (const batch of batches) {
     if (o.signal?.aborted) throw o.signal.reason ?? new Error('aborted');
+    o.onParsed?.(batch, parsed++);
     const ends = batch.columns[END];
     if (ends instanceof Float64Array) {
       for (let i = 0; i < batch.length; i++) {

@@ -7,7 +7,10 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_LABEL_ALLOW_LIST } from '@sightline/kube-model';
 import { DuckDBStore } from '@sightline/store';
 import { loadEmbeddedConfig } from './config.js';
-import { runPipeline } from './pipeline.js';
+import { colIndex, makeBatchMeta } from '@sightline/flow';
+import { newStats, parseObject } from '@sightline/parsers';
+import { fileInput } from '../file-input.js';
+import { embeddedSource, legacyBatchId, runPipeline } from './pipeline.js';
 
 const SAMPLES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../samples');
 const DAY = { from: Date.parse('2026-03-10T00:00:00Z'), to: Date.parse('2026-03-11T00:00:00Z') };
@@ -180,6 +183,40 @@ test('pod labels are kubetags\' default allow list, as the distributed mode stor
     );
     assert.ok(keys.length > 0, 'some pods have labels');
     for (const k of keys) assert.ok(DEFAULT_LABEL_ALLOW_LIST.includes(k), `label ${k} is not in kubetags' default allow list`);
+  } finally {
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('upgrade: a store the embedded pipeline wrote before it used the collector\'s batch ids is not collected into twice; its rows read on', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sightline-pipeline-'));
+  const store = await DuckDBStore.open({ path: path.join(dir, 'x.duckdb') });
+  try {
+    await store.migrate();
+    const cfg = loadEmbeddedConfig(path.join(SAMPLES, 'sightline.json'));
+    // what the previous main's runPipeline wrote: each whole parsed batch, id from container
+    // `local`, the key, the content's sha256, the first row's cloud and account, and its position
+    let written = 0;
+    for await (const ref of embeddedSource(cfg).list()) {
+      let seq = 0;
+      for await (const batch of parseObject(fileInput(path.join(SAMPLES, ref.key)), { source: ref.key, stats: newStats(), onIssue: () => undefined })) {
+        const row0 = (name: string) => (batch.columns[colIndex(name)] as (string | null)[])[0] ?? null;
+        const meta = makeBatchMeta({ tenant: 'demo', cloud: row0('cloud') as 'aws', account: row0('account') ?? 'unknown', source: { container: 'local', key: ref.key, version: ref.version, range: null }, seq: seq++, records: batch.length });
+        if (seq === 1) assert.equal(meta.id, legacyBatchId('demo', ref.key, ref.version, batch));
+        await store.writeBatch(meta, batch);
+        written += batch.length;
+      }
+    }
+    const issues: string[] = [];
+    const r = await runPipeline(cfg, store, { onIssue: (m) => issues.push(m) });
+    assert.equal(r.earlier, r.objects, 'every object was found under its earlier ids');
+    assert.equal(r.batches, 0);
+    assert.ok(issues.every((m) => /already in the store under the batch ids of an earlier version/.test(m)), issues[0]);
+    const stored = await store.withConnection(async (c) => Number((await c.runAndReadAll("SELECT count(*) FROM flows WHERE tenant = 'demo'")).getRowsJS()[0]![0]));
+    assert.equal(stored, written, 'no flow stored twice');
+    const byCloud = await store.topN('demo', { ...DAY, dimensions: ['cloud'], metric: 'flows', use: 'raw' });
+    assert.equal(byCloud.rows.reduce((s, x) => s + x.value, 0), written);
   } finally {
     await store.close();
     fs.rmSync(dir, { recursive: true, force: true });

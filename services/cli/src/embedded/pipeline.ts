@@ -2,10 +2,10 @@ import path from 'node:path';
 import { awsAccountOfKey, newAttributionStats, type AttributionStats, type KubeMetaState } from '@sightline/attribution';
 import { COLLECT_DEFAULTS, collectUnit, newUnitResult } from '@sightline/collector';
 import { attributeStage, WritePipeline } from '@sightline/enricher';
-import { colIndex, type FlowBatch, type StringColumn } from '@sightline/flow';
+import { batchId, colIndex, type FlowBatch, type StringColumn } from '@sightline/flow';
 import { CloudError, localSource, LocalCursorSchema, type LocalCursor, type LocalSource } from '@sightline/object-store';
 import { newStats, ParseError, type ParseIssue, type ParseStats } from '@sightline/parsers';
-import type { FlowStore } from '@sightline/store';
+import type { DuckDBStore, FlowStore } from '@sightline/store';
 import { loadClusters } from './clusters.js';
 import type { LoadedConfig } from './config.js';
 
@@ -20,6 +20,8 @@ export interface PipelineResult {
   duplicates: number;
   /** objects that failed to parse (each reported through onIssue) */
   failed: number;
+  /** objects not read again: the store holds them under the batch ids of the embedded pipeline before issue 12 (see `legacyBatchId`) */
+  earlier: number;
   parse: ParseStats;
   attribution: AttributionStats;
   /** the flows' time span (epoch ms; NaN when there were none) */
@@ -67,6 +69,7 @@ export interface PipelineOptions {
 export const EMBEDDED_WRITE = { writeRows: 262_144, pendingRows: 524_288 } as const;
 
 const C = {
+  cloud: colIndex('cloud'),
   account: colIndex('account'),
   start: colIndex('start'),
   end: colIndex('end'),
@@ -105,6 +108,7 @@ export async function runPipeline(cfg: LoadedConfig, store: FlowStore, opts: Pip
     batches: 0,
     duplicates: 0,
     failed: 0,
+    earlier: 0,
     parse: newStats(),
     attribution: newAttributionStats(),
     fromMs: Infinity,
@@ -152,6 +156,9 @@ export async function runPipeline(cfg: LoadedConfig, store: FlowStore, opts: Pip
     if (failure !== null) throw new StoreFailure(failure);
   };
 
+  // a store with batches already may be one the embedded pipeline wrote before its batch ids
+  // became the collector's: its objects are looked up under their old first id (legacyBatchId)
+  const earlier = await mayHoldEarlierIds(store, cfg.config.tenant);
   try {
     for await (const { ref, cursor } of source.discovery.poll(r.cursor ?? undefined)) {
       r.objects++;
@@ -166,8 +173,22 @@ export async function runPipeline(cfg: LoadedConfig, store: FlowStore, opts: Pip
       // the object's own newest end, kept apart from the run's for its source's lag
       const toBefore = r.toMs;
       r.toMs = -Infinity;
+      let oldId: string | null = null;
+      const onParsed = earlier === null ? undefined : (batch: FlowBatch, index: number) => {
+        if (index === 0) oldId = legacyBatchId(cfg.config.tenant, ref.key, ref.version, batch);
+      };
       try {
-        for await (const messages of collectUnit(ref, source.reader, { ...COLLECT_DEFAULTS, onIssue: report }, unit)) {
+        for await (const messages of collectUnit(ref, source.reader, { ...COLLECT_DEFAULTS, onIssue: report, onParsed }, unit)) {
+          if (oldId !== null && earlier !== null) {
+            const id: string = oldId;
+            oldId = null;
+            if (await earlier(id)) {
+              // stored by the earlier pipeline under other ids: collecting it again would store it twice
+              r.earlier++;
+              onIssue(`${ref.key}: already in the store under the batch ids of an earlier version of the embedded pipeline: not read again`);
+              break;
+            }
+          }
           for (const { meta, batch } of messages) {
             addStats(r.attribution, attributeStage(state, meta, batch));
             tally(batch, r);
@@ -207,6 +228,30 @@ export async function runPipeline(cfg: LoadedConfig, store: FlowStore, opts: Pip
   }
   if (r.flows === 0) r.fromMs = r.toMs = NaN;
   return r;
+}
+
+/**
+ * The id the embedded pipeline gave an object's first batch before it used the collector's stage
+ * (up to issue 12): the collector's `batchId` over the object's key in container `local`, its
+ * content sha256 (the LocalSource's version, unchanged), the cloud and account of the first row
+ * of its first parsed batch, and position 0. Its batches were whole parsed batches, not split by
+ * interface group, and the new ones name the container `files` (LocalSource's), so no new id is an
+ * old one: without this check, collecting such a store's objects again would store them twice.
+ */
+export function legacyBatchId(tenant: string, key: string, version: string, first: FlowBatch): string | null {
+  const cloud = str(first, C.cloud);
+  if (cloud !== 'aws' && cloud !== 'gcp' && cloud !== 'azure') return null;
+  return batchId({ tenant, cloud, account: str(first, C.account) ?? 'unknown', source: { container: 'local', key, version, range: null }, seq: 0 });
+}
+
+/** When the store holds batches of the tenant, a lookup of one batch id in its ledger; null for a store that holds none (nothing earlier to find). */
+async function mayHoldEarlierIds(store: FlowStore, tenant: string): Promise<((id: string) => Promise<boolean>) | null> {
+  // the embedded pipeline only ever wrote DuckDB files
+  if (store.engine !== 'duckdb') return null;
+  const d = store as DuckDBStore;
+  const one = async (sql: string, params: string[]) => d.withConnection(async (c) => (await c.runAndReadAll(sql, params)).currentRowCount > 0);
+  if (!(await one('SELECT 1 FROM batches WHERE tenant = $1 LIMIT 1', [tenant]))) return null;
+  return (id) => one('SELECT 1 FROM batches WHERE batch_id = $1', [id]);
 }
 
 /** A store write failed: the run stops with the store's error (unlike a bad object, which is counted and skipped). */
