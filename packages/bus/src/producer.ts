@@ -59,9 +59,10 @@ export function idempotentProducer(kafka: Kafka, config: Omit<ProducerConfig, 'i
       await inner.connect();
       connected = true;
     },
+    // not after the queued sends: a send retrying against a broker that is away would hold a
+    // shutdown forever; disconnecting fails it, as kafkajs' own disconnect does
     disconnect: async () => {
       connected = false;
-      await tail;
       await inner.disconnect();
     },
     isIdempotent: () => true,
