@@ -36,9 +36,10 @@ export interface EmbeddedRun {
 }
 
 /**
- * The whole pipeline in one process: the local collector walks the sources, the parsers
- * normalize, the attributor adds both ends' Kubernetes objects, DuckDB stores, and the query API
- * serves it on loopback; the summary is read through that API, as any dashboard would.
+ * The whole pipeline in one process: the distributed mode's stages joined in-process (pipeline.ts:
+ * the collector's stage over the local sources, the enricher's attribution and store sink), DuckDB
+ * stores, and the query API serves it on loopback; the summary is read through that API, as any
+ * dashboard would.
  */
 export async function runEmbedded(o: EmbeddedOptions): Promise<EmbeddedRun> {
   const cfg = loadEmbeddedConfig(o.configFile);

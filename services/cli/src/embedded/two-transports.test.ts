@@ -15,7 +15,7 @@ import { DuckDBStore, openStore } from '@sightline/store';
 import { endpoints } from '@sightline/testkit';
 import { clusterRecords, declaredScopes } from './clusters.js';
 import { loadEmbeddedConfig } from './config.js';
-import { embeddedSource, runPipeline } from './pipeline.js';
+import { embeddedSource, runPipeline, type PipelineResult } from './pipeline.js';
 
 // The proof of issue 12 point 1: the repository's samples (AWS, GCP and Azure) through the embedded
 // mode (the stages joined in-process) and through the distributed mode (the collector's stage
@@ -58,7 +58,7 @@ test('one pipeline, two transports: the samples of the three clouds store identi
   try {
     // embedded: in-process
     const e = await openStore({ engine: 'duckdb', path: embeddedDb });
-    let embedded;
+    let embedded: PipelineResult;
     try {
       await e.migrate();
       embedded = await runPipeline(cfg, e);
@@ -115,7 +115,12 @@ test('one pipeline, two transports: the samples of the three clouds store identi
     assert.equal(objects, embedded.objects);
     assert.equal(published, embedded.flows);
     const d = enricher.store as DuckDBStore;
-    await until('the enricher to store every published flow', () => count(d, 'SELECT count(*) FROM flows'), (n) => n >= published, 120_000);
+    await until(
+      'the enricher to store every published flow and batch',
+      async () => ({ flows: await count(d, 'SELECT count(*) FROM flows'), batches: await count(d, 'SELECT count(*) FROM batches') }),
+      (n) => n.flows >= published && n.batches >= embedded.batches,
+      120_000,
+    );
     await d.withConnection((c) => c.run('CHECKPOINT'));
     await enricher.stop();
     enricher = undefined;
