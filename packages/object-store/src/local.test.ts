@@ -55,7 +55,7 @@ test('local source: a poll from a cursor lists only the keys after it; a file go
     fs.rmSync(path.join(dir, 'c.log'));
     await assert.rejects(s.reader.open(next[0]!.ref), (e: unknown) => e instanceof CloudError && e.kind === 'not-found' && e.message.includes('files/c.log'));
     assert.throws(() => localSource({ tenant: 't', roots: [] }), /no folder or file/);
-    await assert.rejects(all(localSource({ tenant: 't', roots: [path.join(dir, 'nope')] }).list()), (e: unknown) => e instanceof CloudError && e.kind === 'not-found');
+    await assert.rejects(all(localSource({ tenant: 't', roots: [path.join(dir, 'nope')] }).list()), (e: unknown) => e instanceof Error && e.message === `local source ${path.join(dir, 'nope')}: no such file or folder`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -115,7 +115,8 @@ export function localFiles(roots: readonly string[]): string[] {
     try {
       st = fs.statSync(root);
     } catch {
-      throw new CloudError('not-found', UNKNOWN_CLOUD, `local source ${root}`, 'no such file or folder', false);
+      // a configuration error (the folder named is not there), not an object gone since it was listed
+      throw new Error(`local source ${root}: no such file or folder`);
     }
     if (st.isFile()) {
       out.add(root);
