@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FNV_SEED, fnv1a, fnvStep, Interner, Ip4Cache, normalizedAddr } from './intern.js';
+import { FNV_SEED, fnv1a, fnvStep, Interner, normalizedAddr } from './intern.js';
 
 const bytes = (s: string) => Buffer.from(s, 'utf8');
 const hash = (b: Uint8Array, s = 0, e = b.length) => {
@@ -78,11 +78,18 @@ test('Interner by string: the value kept for a key, null included; normalizedAdd
   assert.equal(addrs.getString('10.0.0.300'), null, 'not an address: remembered too');
 });
 
-test('Ip4Cache keys addresses above 127.255.255.255 by their int32 value', () => {
-  const c = new Ip4Cache(4);
+test('Interner by int32: IPv4 addresses above 127.255.255.255 too; bounded like the other keys', () => {
+  const c = new Interner(16);
   const v = (203 << 24) | (0 << 16) | (113 << 8) | 7;
-  assert.equal(c.get(v | 0), null);
-  c.set(v | 0, '203.0.113.7');
-  assert.equal(c.get(v | 0), '203.0.113.7');
-  assert.equal(c.get(((10 << 24) | 7) | 0), null);
+  assert.equal(c.getInt(v | 0), null);
+  c.setInt(v | 0, '203.0.113.7');
+  assert.equal(c.getInt(v | 0), '203.0.113.7');
+  assert.equal(c.getInt(((10 << 24) | 7) | 0), null);
+  for (let i = 1; i < 8; i++) c.setInt(i, `0.0.0.${i}`);
+  assert.equal(c.size, 8);
+  assert.equal(c.getInt(5), '0.0.0.5');
+  c.setInt(8, '0.0.0.8');
+  assert.equal(c.size, 1);
+  assert.equal(c.getInt(v | 0), null);
+  assert.equal(c.getInt(8), '0.0.0.8');
 });

@@ -6,10 +6,6 @@ import { normalizeIp } from '@sightline/flow';
  * account ids, interface ids, resource ids, VM and pod names and addresses millions of times;
  * a repeated value then costs a lookup instead of a new string per field, and a batch of rows
  * holds shared strings instead of copies for the garbage collector to move.
- * - Interner: strings by their bytes (the byte scanners hash while they scan) or by a string
- *   (the JSON.parse paths); the value may be a normalized form of the key (addresses).
- * - Ip4Cache: IPv4 text by the address's 32-bit value, for scanners that parse the dotted quad
- *   as they read it (one integer compare per hit).
  */
 
 /** FNV-1a's offset basis; a caller folds every byte of a key into it with fnvStep. */
@@ -36,20 +32,26 @@ export function fnv1a(key: string): number {
 const MAX_KEY = 256;
 
 /**
- * A bounded string cache keyed by bytes or by a string: open addressing over a power-of-two
- * table with linear probing. When the table is half full it is cleared, not grown: memory stays
- * bounded on high-cardinality columns (task ARNs, unique ids), where the cache simply stops
- * paying off.
+ * The one interning class: a bounded cache of strings, open addressing over a power-of-two
+ * table with linear probing. When it holds half as many keys as slots it is cleared, not grown:
+ * memory stays bounded on high-cardinality columns (task ARNs, unique ids), where the cache
+ * simply stops paying off. A value may be a normalized form of its key (addresses).
  *
- * Keys are bytes (get/set/intern, the hash given by the caller's scan) or strings
- * (getString/setString/internString, for values JSON.parse already made). Byte keys live in one
- * growing pool, so a hit allocates nothing and a miss copies the key's bytes once. String keys
- * are kept in a Map: V8 hashes a string natively, where hashing its UTF-16 units in JS made the
- * general paths 3-5% slower (bench:json). Both count against the same bound.
+ * An instance takes one kind of key:
+ * - bytes (get/set/intern; the FNV-1a hash given by the caller, which computes it while it
+ *   scans for the field's end): the byte scanners. Keys live in one growing pool, so a hit
+ *   allocates nothing and a miss copies the key's bytes once;
+ * - an int32 (getInt/setInt): an IPv4 address the scanner parsed and validated as it read the
+ *   dotted quad, so a hit costs one integer compare;
+ * - a string (getString/setString/internString): the JSON.parse paths, whose strings exist
+ *   already. These are kept in a Map: V8 hashes a string natively, where hashing its UTF-16
+ *   units in JS made the general paths 3-5% slower (bench:json).
  */
 export class Interner {
   private readonly slots: number;
   private readonly limit: number;
+  /** int keys take the top bits of their multiplicative hash (the low bits of a product mix poorly) */
+  private readonly shift: number;
   // the table is made on the first byte key (a string-keyed instance never needs it); until then
   // one empty slot, so a lookup misses without a test of its own
   private mask = 0;
@@ -69,6 +71,7 @@ export class Interner {
     if ((slots & (slots - 1)) !== 0 || slots < 16) throw new Error(`interner slots must be a power of two >= 16, got ${slots}`);
     this.slots = slots;
     this.limit = slots >>> 1;
+    this.shift = Math.clz32(slots) + 1;
   }
 
   /** The cached string for buf[start, end) whose FNV-1a hash is `h`, or null. */
@@ -125,6 +128,29 @@ export class Interner {
       this.set(buf, start, end, h, s);
     }
     return s;
+  }
+
+  /** The cached string for the int32 key `k`, or null. */
+  getInt(k: number): string | null {
+    const lens = this.lens;
+    let i = (Math.imul(k, 0x9e3779b1) >>> this.shift) & this.mask;
+    for (;;) {
+      if (lens[i]! < 0) return null;
+      if (this.hashes[i] === k) return this.values[i]!;
+      i = (i + 1) & this.mask;
+    }
+  }
+
+  /** Remembers `value` for the int32 key `k`; the caller has checked it is not cached. */
+  setInt(k: number, value: string): void {
+    if (this.mask === 0) this.makeTable();
+    if (this.count >= this.limit) this.clear();
+    let i = (Math.imul(k, 0x9e3779b1) >>> this.shift) & this.mask;
+    while (this.lens[i]! >= 0) i = (i + 1) & this.mask;
+    this.hashes[i] = k;
+    this.lens[i] = 0;
+    this.values[i] = value;
+    this.count++;
   }
 
   /** The cached value for the string `key` (null is a value), or undefined. */
@@ -188,50 +214,4 @@ export function normalizedAddr(it: Interner, s: string): string | null {
     it.setString(s, a);
   }
   return a;
-}
-
-/**
- * IPv4 addresses keyed by their 32-bit value (as an int32: `v | 0`): the scanner parses and
- * validates the dotted quad as it reads it, so a hit costs one integer compare instead of a
- * byte comparison. Cleared when half full.
- */
-export class Ip4Cache {
-  private readonly mask: number;
-  private readonly shift: number;
-  private readonly limit: number;
-  private readonly keys: Int32Array;
-  private readonly values: (string | null)[];
-  private count = 0;
-
-  constructor(bits = 17) {
-    const slots = 1 << bits;
-    this.mask = slots - 1;
-    this.shift = 32 - bits;
-    this.limit = slots >>> 1;
-    this.keys = new Int32Array(slots);
-    this.values = new Array<string | null>(slots).fill(null);
-  }
-
-  get(ip: number): string | null {
-    const keys = this.keys;
-    let i = Math.imul(ip, 0x9e3779b1) >>> this.shift;
-    for (;;) {
-      const v = this.values[i];
-      if (v === null || v === undefined) return null;
-      if (keys[i] === ip) return v;
-      i = (i + 1) & this.mask;
-    }
-  }
-
-  set(ip: number, value: string): void {
-    if (this.count >= this.limit) {
-      this.values.fill(null);
-      this.count = 0;
-    }
-    let i = Math.imul(ip, 0x9e3779b1) >>> this.shift;
-    while (this.values[i] !== null) i = (i + 1) & this.mask;
-    this.keys[i] = ip;
-    this.values[i] = value;
-    this.count++;
-  }
 }

@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { DEFAULT_BATCH_CAPACITY, FlowBatch, colIndex, normalizeIp, type StringColumn } from '@sightline/flow';
 import { awsField, type AwsFieldSpec } from './aws-fields.js';
-import { FNV_SEED, fnvStep, Interner, Ip4Cache } from '../../core/intern.js';
+import { FNV_SEED, fnvStep, Interner } from '../../core/intern.js';
 import { MAX_RAW_KEPT, ParseError, type ByteSource, type ParseContext, type StreamParser } from '../../types.js';
 
 /**
@@ -119,7 +119,7 @@ class Scanner {
   private readonly cols2: Int32Array;
   private readonly names: readonly string[];
   private readonly interners: Interner[];
-  private readonly ip4 = new Ip4Cache();
+  private readonly ip4 = new Interner(1 << 17);
   private readonly hasExtras: boolean;
   private readonly cap: number;
   private num: Float64Array[] = [];
@@ -276,10 +276,10 @@ class Scanner {
         }
         if (ok && dots === 3 && digits > 0) {
           const key = (ip << 8) | oct;
-          let s = this.ip4.get(key);
+          let s = this.ip4.getInt(key);
           if (s === null) {
             s = latin1(buf, start, p);
-            this.ip4.set(key, s);
+            this.ip4.setInt(key, s);
           }
           this.str[f]![row] = s;
           const s2 = this.str2[f];

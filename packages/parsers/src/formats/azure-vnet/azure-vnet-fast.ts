@@ -1,4 +1,4 @@
-import { Interner, Ip4Cache } from '../../core/intern.js';
+import { Interner } from '../../core/intern.js';
 import { asciiBytes, JsonCursor } from '../../core/json-cursor.js';
 import { parseRfc3339Ms } from '../../core/time.js';
 
@@ -104,7 +104,7 @@ const K_TUPLES = bytesOf('flowTuples');
 const NSG_CATEGORY = 'NetworkSecurityGroupFlowEvent';
 
 export class VnetFastReader extends JsonCursor {
-  private readonly v4 = new Ip4Cache(16);
+  private readonly v4 = new Interner(1 << 16);
   /** record-level strings (resource ids, GUID, rule...) repeat from record to record */
   private readonly strings = new Interner(1 << 14);
   readonly out = new VnetStaged();
@@ -395,10 +395,10 @@ export class VnetFastReader extends JsonCursor {
 
   /** The text of IPv4 address `v` (canonical: the reader rejects leading zeros), cached. */
   private ip4(v: number): string {
-    let s = this.v4.get(v | 0);
+    let s = this.v4.getInt(v | 0);
     if (s === null) {
       s = `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
-      this.v4.set(v | 0, s);
+      this.v4.setInt(v | 0, s);
     }
     return s;
   }
