@@ -5,7 +5,11 @@
 //  - by pod, raw table: top-10 destination pods by bytes over the 24 h (the store's topN, use raw:
 //    no FINAL now), and one pod's hourly bytes (timeSeries with a pod filter: pods are not rollup keys);
 //  - the same two statements with FINAL, as the store sent them before (the baseline);
-//  - top-10 destination workloads over the 24 h from the rollups (auto), with the raw table as its baseline.
+//  - top-10 destination workloads over the 24 h from the rollups (auto), with the raw table as its baseline,
+//    and the same statement on a 1h rollup keyed by dst_port (the store's rollups before migration 8,
+//    fed by the same inserts through a view made here) as the before of the service-port key.
+// Half the flows are replies (server port to an ephemeral one), as in the clouds' samples, where a
+// reply's dst_port is the client's ephemeral port.
 // Each answer is compared with its baseline's (they must be equal: the raw table is exact without FINAL).
 //
 //   pnpm -C packages/store bench:raw-reads     (env: BENCH_FLOWS (10,000,000), BENCH_RUNS (3))
@@ -13,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { createClient } from '@clickhouse/client';
 import { endpoints } from '@sightline/testkit';
 import { z } from 'zod';
+import { clickhouseMigrations, featuresFor } from '../src/clickhouse-schema.js';
 import { ClickHouseStore } from '../src/clickhouse-store.js';
 
 const Env = z.object({
@@ -49,6 +54,12 @@ const q = async <T>(sql: string): Promise<T[]> => (await c.query({ query: sql, f
 try {
   const ft = await store.features();
   await store.migrate();
+  // the before: migration 2's dst_port-keyed 1h table, fed by its original view from the raw rows
+  // (migration 8 dropped the store's); the same inserts feed it and the store's rollups
+  const m2 = clickhouseMigrations(database, featuresFor(ft.version, ft.lowCardinality)).find((m) => m.version === 2)!;
+  const oldView = m2.statements.find((x) => x.includes('`flows_1h_mv`'));
+  if (oldView === undefined) throw new Error('migration 2 has no flows_1h view');
+  await c.command({ query: oldView });
   const sec0 = T0 / 1000;
   const t = performance.now();
   // 48 workloads x ~25 pods each, skewed toward low-numbered workloads; every flow attributed
@@ -56,11 +67,14 @@ try {
   for (let off = 0; off < env.BENCH_FLOWS; off += 1_000_000) {
     const n = Math.min(1_000_000, env.BENCH_FLOWS - off);
     await c.command({
+      // odd numbers are replies: from the server's port to the client's ephemeral one
       query: `INSERT INTO ${database}.flows (tenant, batch_id, row_no, ts, cloud, format, account, src_port, dst_port, protocol, packets, bytes, start, action, direction,
           src_k8s_kind, src_k8s_cluster, src_k8s_namespace, src_k8s_workload_kind, src_k8s_workload, src_k8s_pod,
           dst_k8s_kind, dst_k8s_cluster, dst_k8s_namespace, dst_k8s_workload_kind, dst_k8s_workload, dst_k8s_pod)
         SELECT 'acme', concat('gen-', toString(intDiv(number, 8192))), number % 8192, toDateTime(${sec0} + intHash32(number) % 86400, 'UTC') AS t,
-          'aws', 'aws-vpc-text', '123456789012', 32768 + intHash32(number + 9) % 28000, [443, 443, 443, 80, 53, 8080, 5432, 6379, 9092, 3306][1 + intHash32(number + 1) % 10], 6,
+          'aws', 'aws-vpc-text', '123456789012',
+          if(number % 2 = 1, ([443, 443, 443, 80, 53, 8080, 5432, 6379, 9092, 3306][1 + intHash32(number + 1) % 10] AS svc), (32768 + intHash32(number + 9) % 28000 AS eph)),
+          if(number % 2 = 1, eph, svc), 6,
           toInt64(exp((intHash32(number + 2) % 1000) / 1000 * (intHash32(number + 3) % 1000) / 1000 * 12)) AS p, p * 800, toInt64(t) * 1000000,
           'accept', 'ingress',
           'pod', 'eks-prod', 'shop', 'Deployment', concat('svc-', toString(${wl('4')})) AS sw, concat(sw, '-7d9f8b6c5-', toString(intHash32(number + 8) % 25)),
@@ -90,6 +104,16 @@ try {
   const top = { ...range, metric: 'bytes' as const, dimensions: ['dst_k8s_namespace', 'dst_k8s_workload'], n: 10 };
   const topRollup = await timed(async () => { const r = await store.topN('acme', { ...top, use: 'auto' }); return { source: r.source, rows: r.rows.map((x) => [x.key.join('/'), x.value]) }; });
   const topRaw = await timed(async () => (await store.topN('acme', { ...top, use: 'raw' })).rows.map((x) => [x.key.join('/'), x.value]));
+  // the store's rollup SQL for this query, on the dst_port-keyed 1h table
+  const topOld = await timed(async () =>
+    (await q<{ d0: string; d1: string; v: string }>(
+      `SELECT k_dst_k8s_namespace AS d0, k_dst_k8s_workload AS d1, sum(bytes) AS v FROM ${database}.flows_1h WHERE ${where.replace(/\bts\b/g, 'bucket')}
+        GROUP BY d0, d1 ORDER BY v DESC, d0 = '', d0, d1 = '', d1 LIMIT 10`,
+    )).map((r) => [`${r.d0}/${r.d1}`, Number(r.v)]),
+  );
+  const keys = async (table: string, port: string): Promise<number> =>
+    Number((await q<{ n: string }>(`SELECT uniqExact(tenant, bucket, k_src_k8s_cluster, k_src_k8s_namespace, k_src_k8s_workload_kind, k_src_k8s_workload, k_dst_k8s_cluster, k_dst_k8s_namespace, k_dst_k8s_workload_kind, k_dst_k8s_workload, ${port}, k_protocol, k_action, k_direction) AS n FROM ${database}.${table}`))[0]!.n);
+  const [oldKeys, newKeys] = [await keys('flows_1h', 'k_dst_port'), await keys('rollup_1h', 'k_service_port')];
 
   const same = (what: string, a: unknown, b: unknown): void => {
     if (JSON.stringify(a) !== JSON.stringify(b)) throw new Error(`${what}: answers differ:\n${JSON.stringify(a)}\n${JSON.stringify(b)}`);
@@ -97,6 +121,8 @@ try {
   same('top-10 pods, raw vs FINAL', byPod.answer, byPodFinal.answer);
   same("one pod's hourly bytes, raw vs FINAL", series.answer, seriesFinal.answer);
   same('top-10 workloads, rollup vs raw', topRollup.answer.rows, topRaw.answer);
+  same('top-10 workloads, dst_port-keyed 1h table vs raw', topOld.answer, topRaw.answer);
+  if (topRollup.answer.source !== '1h') throw new Error(`top-10 workloads answered from ${topRollup.answer.source}, 1h expected`);
   if (series.answer.length !== 24) throw new Error(`one pod's series has ${series.answer.length} hours, 24 expected`);
 
   const line = (what: string, ms: number, base: number, baseWhat: string, target: number): void =>
@@ -104,6 +130,8 @@ try {
   line('top-10 destination pods by bytes, raw table, no FINAL', byPod.ms, byPodFinal.ms, 'with FINAL (before)', RAW_TARGET_MS);
   line(`one pod's hourly bytes, raw table, no FINAL`, series.ms, seriesFinal.ms, 'with FINAL (before)', RAW_TARGET_MS);
   line(`top-10 destination workloads from the ${topRollup.answer.source} rollup`, topRollup.ms, topRaw.ms, 'raw table, no FINAL', ROLLUP_TARGET_MS);
+  line('top-10 destination workloads from the 1h rollup keyed by service port', topRollup.ms, topOld.ms, 'the same from a 1h rollup keyed by dst_port (before migration 8)', ROLLUP_TARGET_MS);
+  console.log(`  1h rollup keys: ${fmt(newKeys)} by service port, ${fmt(oldKeys)} by dst_port (${fmt(oldKeys / newKeys, 1)}x)`);
   console.log('  answers: equal to their baselines');
 } finally {
   await c.command({ query: `DROP DATABASE IF EXISTS ${database}` }).catch((err: unknown) => process.stderr.write(`clean-up: ${String(err)}\n`));
