@@ -34,6 +34,7 @@ test('config: the table TTL on servers with TTL is the longest configured days o
   const sql = clickhouseMigrations('db', featuresFor('22.3.1', true), tableTtlDays(cfg)).flatMap((m) => m.statements).join('\n');
   assert.match(sql, /`flows` \([\s\S]*?TTL ts \+ INTERVAL 365 DAY/, 'raw flows: acme\'s 365 days');
   assert.match(sql, /`flows_1h` \([\s\S]*?TTL bucket \+ INTERVAL 800 DAY/, '1h rollup: the raised default');
+  assert.match(sql, /`rollup_1h` \([\s\S]*?TTL bucket \+ INTERVAL 800 DAY/, '1h rollup keyed by service port (the one written since migration 8): the raised default');
   assert.match(sql, /`flows_landed` \([\s\S]*?TTL ts \+ INTERVAL 800 DAY/, 'landed rows: the longest ledger days');
   // disabled here (another process deletes by the same days): the TTL still keeps them
   assert.deepEqual(tableTtlDays({ ...cfg, enabled: false }), tableTtlDays(cfg));
