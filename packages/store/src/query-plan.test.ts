@@ -24,3 +24,13 @@ test('plan: what no engine may run is refused before either sees it', () => {
   assert.throws(() => planTopN('acme', { from: T0, to: T0 + H, dimensions: ['nope'] }), /unknown flow field/);
   assert.throws(() => planTimeSeries('acme', { from: T0, to: T0 + H, stepSeconds: 90, use: '1h' }), /rollup 1h cannot answer/);
 });
+
+test('plan: the rollups answer by service port; dst_port (the ephemeral port of a reply) goes to the raw table', () => {
+  assert.equal(planTopN('acme', { from: T0, to: T0 + 2 * H, dimensions: ['service_port'] }).source, '1h');
+  assert.equal(planTimeSeries('acme', { from: T0, to: T0 + 2 * H, stepSeconds: 3600, filters: [{ field: 'service_port', values: [443, null] }] }).source, '1h');
+  assert.equal(planTopN('acme', { from: T0, to: T0 + 2 * H, dimensions: ['dst_port'] }).source, 'raw');
+  assert.equal(planTimeSeries('acme', { from: T0, to: T0 + 2 * H, stepSeconds: 3600, filters: [{ field: 'dst_port', values: [443] }] }).source, 'raw');
+  assert.throws(() => planTopN('acme', { from: T0, to: T0 + 2 * H, dimensions: ['dst_port'], use: '1h' }), /rollup 1h cannot answer/);
+  // a number, so prefix and cidr do not apply
+  assert.throws(() => planTopN('acme', { from: T0, to: T0 + 2 * H, dimensions: ['service_port'], filters: [{ field: 'service_port', op: 'prefix', values: ['44'] }] }), /prefix applies to string fields/);
+});
