@@ -14,9 +14,9 @@ import { STORED_FIELDS } from './schema.js';
  */
 const RELEASED: Record<string, Record<number, string>> = {
   duckdb: { 1: 'b166a828d269f573', 2: '4f99a7e921f0ab9b', 3: 'd082c54c7b3bb05f', 4: 'f09193b0ed961e82' },
-  'clickhouse 18.16': { 1: '2f5de8ffaf73c00c', 2: 'cf2eecfe79ebc8b2', 3: 'ed967d93d33ce549', 4: 'e3b0c44298fc1c14', 5: '220a104a0c0a4a41', 6: '13ee6ab8da99dbfd', 7: '08612e9552944ca9', 8: '6db5f1ea1ae04c51' },
-  'clickhouse 18.16 LowCardinality': { 1: 'd0265db8f7d48aa3', 2: '2f1e54e7e64866e5', 3: 'ed967d93d33ce549', 4: 'e3b0c44298fc1c14', 5: '718610ef9fe98d6d', 6: '13ee6ab8da99dbfd', 7: '08612e9552944ca9', 8: '25ad64c12e987e92' },
-  'clickhouse 26.1': { 1: 'f8b8ebf158d2b7c7', 2: '32c1929678bb6535', 3: 'd0625bd0a1f6572d', 4: 'f940903ebc2cf9a0', 5: '13511f365b5e90f2', 6: '9d63d99bef9916b1', 7: '08612e9552944ca9', 8: 'a208a7f14669d316' },
+  'clickhouse 18.16': { 1: '2f5de8ffaf73c00c', 2: 'cf2eecfe79ebc8b2', 3: 'ed967d93d33ce549', 4: 'e3b0c44298fc1c14', 5: '220a104a0c0a4a41', 6: '13ee6ab8da99dbfd', 7: '08612e9552944ca9', 8: '7dfc03e76d2e547b' },
+  'clickhouse 18.16 LowCardinality': { 1: 'd0265db8f7d48aa3', 2: '2f1e54e7e64866e5', 3: 'ed967d93d33ce549', 4: 'e3b0c44298fc1c14', 5: '718610ef9fe98d6d', 6: '13ee6ab8da99dbfd', 7: '08612e9552944ca9', 8: 'e7a397c59380d4fd' },
+  'clickhouse 26.1': { 1: 'f8b8ebf158d2b7c7', 2: '32c1929678bb6535', 3: 'd0625bd0a1f6572d', 4: 'f940903ebc2cf9a0', 5: '13511f365b5e90f2', 6: '9d63d99bef9916b1', 7: '08612e9552944ca9', 8: '79136ea9760c9a04' },
 };
 
 const hash = (ss: readonly string[]): string => createHash('sha256').update(ss.join('\n;\n')).digest('hex').slice(0, 16);
