@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { z } from 'zod';
-import { fromKubectlList } from '@sightline/kube-model';
+import { DEFAULT_LABEL_ALLOW_LIST, fromKubectlList } from '@sightline/kube-model';
 import { Attributor, enrichedJsonLine, newAttributionStats, scopeFromObjects, type ClusterScope } from '@sightline/attribution';
 import { LineWriter } from '../output.js';
 import { parseFiles } from '../file-input.js';
@@ -9,8 +9,6 @@ import { commandOptions } from '../args.js';
 const USAGE =
   'usage: sightline enrich --kube NAME=FILE [--kube NAME=FILE ...] [--scope NAME=ACCOUNT[/NETWORK]] [--labels KEY,KEY] [--stats] FLOWFILE...';
 
-/** Pod labels written to `*_k8s_labels` unless --labels says otherwise: the recommended app labels. */
-export const DEFAULT_LABELS = ['app', 'app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/component', 'app.kubernetes.io/version', 'app.kubernetes.io/part-of'];
 
 const NameValue = z
   .string()
@@ -42,7 +40,8 @@ export async function runEnrich(args: string[]): Promise<number> {
     (values, files) => ({ kube: values.kube ?? [], scope: values.scope, labels: values.labels, stats: values.stats, files }));
   if (opts === null) return 2;
 
-  const labelAllowList = opts.labels !== undefined ? opts.labels.split(',').map((s) => s.trim()).filter(Boolean) : DEFAULT_LABELS;
+  // unless --labels says otherwise, the labels kubetags keeps, so a file enriched here carries what the pipeline stores
+  const labelAllowList = opts.labels !== undefined ? opts.labels.split(',').map((s) => s.trim()).filter(Boolean) : DEFAULT_LABEL_ALLOW_LIST;
   const attributor = new Attributor({ labelAllowList });
   const declared = new Map(opts.scope.map((s) => [s.name, s.value]));
   for (const name of declared.keys()) {
