@@ -60,6 +60,9 @@ const REINTERRUPT_MS = 5;
 
 const q = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 
+/** The storage format of database files this store creates (see `open`); needs DuckDB 1.5+ to read them. */
+export const STORAGE_VERSION = 'v1.5.0';
+
 /**
  * The embedded store. One connection per store, and writes on it run one at a time (a DuckDB
  * connection holds one transaction). Several stores may share a database file in one process
@@ -85,6 +88,11 @@ export class DuckDBStore implements FlowStore {
     const cfg = DuckDBStoreConfigSchema.parse(config);
     const instance = await DuckDBInstance.fromCache(cfg.path, {
       checkpoint_threshold: cfg.checkpointThreshold,
+      // A file created from now on uses DuckDB 1.5's storage format instead of the default v1.0 one:
+      // its validity masks are compressed (roaring) rather than one bit per row per column, which on
+      // the 40x sample mix took the raw table from 84.6 to 71.7 bytes/flow (README "Bytes per flow").
+      // An existing file keeps the format it was created with (DuckDB fixes it at creation).
+      storage_compatibility_version: STORAGE_VERSION,
       ...(cfg.memoryLimit !== undefined ? { memory_limit: cfg.memoryLimit } : {}),
     });
     const conn = await instance.connect();
