@@ -74,12 +74,16 @@ test('cluster: a replica SIGKILLed in the middle of writes loses and duplicates 
       await until('an insert running on n2', 30_000, async () => {
         // the writer's own INSERT into flows_all, running on n2
         const [r] = await q<{ n: string }>(n2, "SELECT count() AS n FROM system.processes WHERE query LIKE 'INSERT INTO%flows_all%'");
-        return (caught = Number(r?.n ?? 0) > 0);
+        caught = Number(r?.n ?? 0) > 0;
+        // killed here, the moment the insert is seen: on a loaded machine the insert can end while a
+        // client closes, and a kill between two calls interrupts nothing
+        if (caught) process.kill(victim, 'SIGKILL');
+        return caught;
       }).catch(() => undefined);
     } finally {
       await n2.close().catch(() => undefined);
     }
-    process.kill(victim, 'SIGKILL');
+    if (!caught) process.kill(victim, 'SIGKILL');
     killedAt = done;
     await until('n2 is gone', 10_000, async () => {
       try {
