@@ -4,16 +4,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import { batchDiff, colIndex } from '@sightline/flow';
 import { DuckDBStore, STORAGE_VERSION } from './duckdb-store.js';
-import { byFormat } from './duckdb-writer.js';
-import { metaFor } from './testdata/sample.js';
-import { enrichedBatch } from './testdata/synthetic.js';
 
 // How the DuckDB store lays its raw rows on disk (bytes per flow, README "Bytes per flow on disk").
 const dir = mkdtempSync(path.join(tmpdir(), 'sightline-storage-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-const T0 = Date.UTC(2024, 10, 26, 8);
 
 const storageOf = (s: DuckDBStore): Promise<string> =>
   s.withConnection(async (c) =>
@@ -42,47 +37,4 @@ test('a store file created now uses DuckDB 1.5 storage (compressed validity); on
   } finally {
     await o.close();
   }
-});
-
-test('one group of interleaved formats goes into flows format by format, each batch in its order and read back whole', async () => {
-  const s = await DuckDBStore.open({ path: path.join(dir, 'order.duckdb') });
-  await s.migrate();
-  try {
-    // six batches alternating between two formats (the synthetic rows relabelled as GCP for three)
-    const batches = [0, 1, 2, 3, 4, 5].map((k) => {
-      const b = enrichedBatch(1000, 700 + k, T0 + k * 60_000, 60_000);
-      if (k % 2 === 1) {
-        b.strings(colIndex('cloud')).fill('gcp', 0, b.length);
-        b.strings(colIndex('format')).fill('gcp-vpc-json', 0, b.length);
-      }
-      return b;
-    });
-    // issued at once: written as one group
-    const results = await Promise.all(batches.map((b, k) => s.writeBatch(metaFor('acme', `o/${k}`, b.length), b)));
-    assert.deepEqual(results.map((r) => r.written), [true, true, true, true, true, true]);
-    const runs = await s.withConnection(async (c) =>
-      (await c.runAndReadAll('SELECT format, count(*)::INTEGER FROM (SELECT format, lag(format) OVER (ORDER BY rowid) AS prev FROM flows) WHERE prev IS DISTINCT FROM format GROUP BY format ORDER BY format')).getRows(),
-    );
-    // in arrival order there would be six runs
-    assert.deepEqual(runs, [['aws-vpc-text', 1], ['gcp-vpc-json', 1]]);
-    for (const [k, b] of batches.entries()) {
-      const back = await s.readBatch('acme', metaFor('acme', `o/${k}`, b.length).id);
-      assert.equal(batchDiff(back, b), null, `batch ${k}`);
-    }
-  } finally {
-    await s.close();
-  }
-});
-
-test('byFormat keeps arrival order among the batches of a format and the formats in the order they first came', () => {
-  const tag = (cloud: string, format: string, id: number) => {
-    const b = enrichedBatch(2, id, T0, 1000);
-    b.strings(colIndex('cloud')).fill(cloud, 0, b.length);
-    b.strings(colIndex('format')).fill(format, 0, b.length);
-    return { id, batch: b };
-  };
-  const empty = enrichedBatch(1, 9, T0, 1000);
-  empty.length = 0;
-  const items = [tag('azure', 'azure-vnet', 1), tag('aws', 'aws-vpc-text', 2), tag('azure', 'azure-vnet', 3), { id: 4, batch: empty }, tag('aws', 'aws-tgw', 5), tag('aws', 'aws-vpc-text', 6)];
-  assert.deepEqual(byFormat(items).map((i) => i.id), [1, 3, 2, 6, 4, 5]);
 });

@@ -1,5 +1,5 @@
 import { BIGINT, DuckDBTableFunction, DuckDBTypeId, TIMESTAMP, VARCHAR, type DuckDBConnection, type DuckDBDataChunk, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
-import { colIndex, type BatchMeta, type FlowBatch } from '@sightline/flow';
+import type { BatchMeta, FlowBatch } from '@sightline/flow';
 import { CHUNK_ROWS, vectorOf, writeConstantString, writeDoubles, writeInt32s, writeInt64s, writeNulls, writeStrings } from './duckdb-vectors.js';
 import { servicePortSql } from './query-sql.js';
 import { ROLLUP_DIMS, ROLLUPS, rollupTable, rowTime, SERVICE_PORT, STORED_FIELDS, type StoredField } from './schema.js';
@@ -226,7 +226,7 @@ export class DuckDBWriter {
     try {
       const claimed = await this.conn.runAndReadAll(`INSERT INTO batches VALUES ${ledger.join(', ')} ON CONFLICT DO NOTHING RETURNING batch_id`, lp);
       if (claimed.currentRowCount !== group.length) throw new Error(`${group.length - claimed.currentRowCount} batch(es) of the group already in the ledger`);
-      await f.raw.scan(byFormat(items), () => this.conn.run(`INSERT INTO flows SELECT * FROM ${f.raw.name}()`));
+      await f.raw.scan(items, () => this.conn.run(`INSERT INTO flows SELECT * FROM ${f.raw.name}()`));
       const [finest, ...coarser] = ROLLUPS;
       await f.keys.scan(items, () => this.conn.run(finestRollupSql(finest!.seconds, f.keys.name)));
       await this.conn.run(`INSERT INTO ${rollupTable(finest!)} (tenant, bucket, ${DIMS_SQL}, flows, packets, bytes) SELECT * FROM temp.rolled`);
@@ -302,30 +302,6 @@ const ROLLUP_KEY_FIELDS: readonly StoredField[] = [...ROLLUP_DIMS.filter((d) => 
   if (f === undefined) throw new Error(`duckdb writer: rollup key ${d} is not a stored field`);
   return f;
 });
-
-const CLOUD = colIndex('cloud');
-const FORMAT = colIndex('format');
-
-/**
- * The group's batches in the order their rows go into `flows`: the batches of one cloud and format
- * together (in arrival order among them), the groups in the order their first batch arrived. Each
- * format fills its own ~40 of the ~160 columns, so a row group holding fewer formats has more
- * columns that are NULL throughout (stored as a constant) and longer runs in the others: on the
- * 40x sample mix the raw table took 40.3 bytes/flow sorted by cloud against 71.7 in arrival order
- * (copies of the same rows, DuckDB 1.5 storage). Row order is no part of any answer (reads order
- * by their own keys, `readBatch` by row_no), and each batch's rows stay in their order.
- */
-export function byFormat<T extends { batch: FlowBatch }>(items: readonly T[]): T[] {
-  const runs = new Map<string, T[]>();
-  for (const it of items) {
-    // a batch is one object's records, so its first row names its cloud and format
-    const key = it.batch.length === 0 ? '' : `${it.batch.get(0, CLOUD) ?? ''}\u0000${it.batch.get(0, FORMAT) ?? ''}`;
-    const run = runs.get(key);
-    if (run === undefined) runs.set(key, [it]);
-    else run.push(it);
-  }
-  return [...runs.values()].flat();
-}
 
 /** Each row's time (ms): the first time field it has, else the batch's creation. */
 function rowTimes(m: BatchMeta, batch: FlowBatch): Float64Array {
