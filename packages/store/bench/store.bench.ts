@@ -280,7 +280,7 @@ async function clickhouseTopN(): Promise<void> {
     const raw = await timeTopN(s, 'raw');
     const auto = await timeTopN(s, 'auto');
     if (raw.top !== auto.top) throw new Error(`top-10 differs: raw ${raw.top}, auto ${auto.top}`);
-    console.log(`  raw table (FINAL): median ${fmt(raw.ms, 1)} ms; auto (${auto.source}): ${fmt(auto.ms, 1)} ms; ratio raw/auto ${fmt(raw.ms / auto.ms, 1)}x (median of ${RUNS})`);
+    console.log(`  raw table: median ${fmt(raw.ms, 1)} ms; auto (${auto.source}): ${fmt(auto.ms, 1)} ms; ratio raw/auto ${fmt(raw.ms / auto.ms, 1)}x (median of ${RUNS})`);
   } finally {
     await c.command({ query: `DROP DATABASE IF EXISTS ${database}` });
     await c.close();
