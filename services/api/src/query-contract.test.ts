@@ -745,8 +745,8 @@ export function consoleContract(name: string, open: () => Promise<{ runner: Quer
     assert.deepEqual(await top(['dst_namespace'], [{ dimension: 'dst_namespace', op: 'ne', value: null }]), [['api', 4000], ['shopfront', bytesOf(a.slice(5))], ['shop', 2000]]);
     assert.deepEqual(await top(['dst_namespace'], [{ dimension: 'dst_namespace', op: 'not_in', values: ['shopfront', null] }]), [['api', 4000], ['shop', 2000]]);
     assert.deepEqual(await top(['dst_namespace'], [{ dimension: 'dst_namespace', op: 'prefix', value: 'shop' }]), [['shopfront', bytesOf(a.slice(5))], ['shop', 2000]]);
-    // the same on the rollup (not_in and prefix on rollup keys): equal answers
-    for (const f of [{ dimension: 'dst_namespace', op: 'not_in', values: ['shopfront', null] }, { dimension: 'dst_namespace', op: 'prefix', value: 'shop' }, { dimension: 'dst_port', op: 'ne', value: 8443 }]) {
+    // the same on the rollup (not_in and prefix on rollup keys; the port the rollups keep is the service port): equal answers
+    for (const f of [{ dimension: 'dst_namespace', op: 'not_in', values: ['shopfront', null] }, { dimension: 'dst_namespace', op: 'prefix', value: 'shop' }, { dimension: 'service_port', op: 'ne', value: 8443 }]) {
       const raw = await top(['dst_namespace'], [f], { resolution: 'raw' });
       const rolled = await top(['dst_namespace'], [f], { resolution: '1h' });
       assert.deepEqual(rolled, raw, JSON.stringify(f));
