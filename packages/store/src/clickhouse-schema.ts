@@ -84,6 +84,18 @@ export const rollupKey = (field: string): string => quoteIdent(`k_${field}`);
 /** Rollup keys cannot be Nullable on 18.16 (sorting key): absent is '' for names and -1 for numbers. */
 export const ROLLUP_NUMERIC: ReadonlySet<string> = new Set(['dst_port', SERVICE_PORT, 'protocol']);
 
+/** The pieces every migration's DDL is written with, for one database on one server's features. */
+function ddl(db: string, ft: ClickHouseFeatures) {
+  const d = quoteIdent(db);
+  return {
+    d,
+    id: (n: string): string => `${d}.${quoteIdent(n)}`,
+    lc: (t: string): string => (ft.lowCardinality ? `LowCardinality(${t})` : t),
+    ttl: (col: string, days: number): string => (ft.ttl ? `TTL ${col} + INTERVAL ${Math.ceil(days)} DAY` : ''),
+    dedupWindow: ft.dedupToken ? 'SETTINGS non_replicated_deduplication_window = 10000' : '',
+  };
+}
+
 /**
  * Append-only: a schema change is a new numbered migration (add column, new table, backfill), never
  * an edit of an earlier one, which databases created before would never run again.
@@ -91,11 +103,7 @@ export const ROLLUP_NUMERIC: ReadonlySet<string> = new Set(['dst_port', SERVICE_
  * of tables created on servers that have TTL (the default config's days keep the pinned SQL).
  */
 export function clickhouseMigrations(db: string, ft: ClickHouseFeatures, retentionDays = DEFAULT_RETENTION_DAYS): Migration[] {
-  const d = quoteIdent(db);
-  const id = (n: string): string => `${d}.${quoteIdent(n)}`;
-  const lc = (t: string): string => (ft.lowCardinality ? `LowCardinality(${t})` : t);
-  const ttl = (col: string, days: number): string => (ft.ttl ? `TTL ${col} + INTERVAL ${Math.ceil(days)} DAY` : '');
-  const dedupWindow = ft.dedupToken ? 'SETTINGS non_replicated_deduplication_window = 10000' : '';
+  const { d, id, lc, ttl, dedupWindow } = ddl(db, ft);
   const tsCodec = ft.codecs ? ' CODEC(DoubleDelta, ZSTD(1))' : '';
   return [
     {
@@ -211,8 +219,7 @@ export function clickhouseMigrations(db: string, ft: ClickHouseFeatures, retenti
  * its 5m/1h rows. Making the new view first would count such an insert twice instead.
  */
 export function clickhouseRollupCascade(db: string, ft: ClickHouseFeatures): string[] {
-  const d = quoteIdent(db);
-  const id = (n: string): string => `${d}.${quoteIdent(n)}`;
+  const { id } = ddl(db, ft);
   const [m1, ...coarser] = ROLLUPS;
   if (!m1 || m1.name !== '1m') throw new Error('rollup cascade: the first rollup must be 1m');
   const from = ft.cascadeViaTarget ? id(legacyRollupTable(m1)) : id(`${legacyRollupTable(m1)}_mv`);
@@ -269,11 +276,7 @@ export function clickhouseRepairLedger(db: string): string[] {
  * rollup, as in migration 6; one after the new views is counted once in each.
  */
 export function clickhouseServiceRollups(db: string, ft: ClickHouseFeatures, retentionDays = DEFAULT_RETENTION_DAYS): string[] {
-  const d = quoteIdent(db);
-  const id = (n: string): string => `${d}.${quoteIdent(n)}`;
-  const lc = (t: string): string => (ft.lowCardinality ? `LowCardinality(${t})` : t);
-  const ttl = (col: string, days: number): string => (ft.ttl ? `TTL ${col} + INTERVAL ${Math.ceil(days)} DAY` : '');
-  const dedupWindow = ft.dedupToken ? 'SETTINGS non_replicated_deduplication_window = 10000' : '';
+  const { d, id, lc, ttl, dedupWindow } = ddl(db, ft);
   const keys = V4_ROLLUP_DIMS.map(rollupKey).join(', ');
   const numeric = (x: string): boolean => x === SERVICE_PORT || ROLLUP_NUMERIC.has(x);
   const rawKey = (x: string): string =>
@@ -336,8 +339,7 @@ export function clickhouseServiceRollups(db: string, ft: ClickHouseFeatures, ret
 
 /** The 5m and 1h views of migration 8, from the 1m rows as in migration 6 (its comment says why, and why the source follows the server). */
 export function serviceRollupCascade(db: string, ft: ClickHouseFeatures): string[] {
-  const d = quoteIdent(db);
-  const id = (n: string): string => `${d}.${quoteIdent(n)}`;
+  const { id } = ddl(db, ft);
   const [m1, ...coarser] = ROLLUPS;
   const from = ft.cascadeViaTarget ? id(rollupTable(m1!)) : id(`${rollupTable(m1!)}_mv`);
   const keys = V4_ROLLUP_DIMS.map(rollupKey).join(', ');
