@@ -2,7 +2,7 @@ import path from 'node:path';
 import { awsAccountOfKey, newAttributionStats, type AttributionStats, type KubeMetaState } from '@sightline/attribution';
 import { COLLECT_DEFAULTS, collectUnit, newUnitResult } from '@sightline/collector';
 import { attributeStage, WritePipeline } from '@sightline/enricher';
-import { batchId, colIndex, type FlowBatch, type StringColumn } from '@sightline/flow';
+import { batchId, CLOUDS, colIndex, type Cloud, type FlowBatch, type StringColumn } from '@sightline/flow';
 import { CloudError, localSource, LocalCursorSchema, type LocalCursor, type LocalSource } from '@sightline/object-store';
 import { newStats, ParseError, type ParseIssue, type ParseStats } from '@sightline/parsers';
 import type { DuckDBStore, FlowStore } from '@sightline/store';
@@ -240,7 +240,7 @@ export async function runPipeline(cfg: LoadedConfig, store: FlowStore, opts: Pip
  */
 export function legacyBatchId(tenant: string, key: string, version: string, first: FlowBatch): string | null {
   const cloud = str(first, C.cloud);
-  if (cloud !== 'aws' && cloud !== 'gcp' && cloud !== 'azure') return null;
+  if (!isCloud(cloud)) return null;
   return batchId({ tenant, cloud, account: str(first, C.account) ?? 'unknown', source: { container: 'local', key, version, range: null }, seq: 0 });
 }
 
@@ -264,6 +264,8 @@ class StoreFailure extends Error {
 function addStats<T extends object>(into: T, add: T): void {
   for (const k of Object.keys(add) as (keyof T)[]) (into[k] as number) += add[k] as number;
 }
+
+const isCloud = (s: string | null): s is Cloud => (CLOUDS as readonly (string | null)[]).includes(s);
 
 function str(batch: FlowBatch, col: number): string | null {
   const c = batch.columns[col];
