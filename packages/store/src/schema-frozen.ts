@@ -71,3 +71,51 @@ export const TGW_FLOW_COLUMNS: readonly FrozenColumn[] = parse([
   'tgw_src_az_id:s tgw_dst_az_id:s tgw_pair_attachment_id:s packets_lost_no_route:i packets_lost_blackhole:i',
   'packets_lost_mtu_exceeded:i packets_lost_ttl_expired:i',
 ]);
+
+/**
+ * Layout (b), a table per cloud behind one view `flows` (DuckDB migration 5, ClickHouse migration 9;
+ * chosen by `pnpm -C packages/store bench:layouts`, see the store README): which of the columns above
+ * (V1 and Transit Gateway) belong to one cloud's table only, frozen as the field table had them when
+ * the layout was made. A column named in no list is common and is a column of every cloud table (the
+ * 18 common fields and the Kubernetes attribution of both ends); a column named in more than one list
+ * (`resource_id`: AWS and Azure) is a column of each of those tables. Every cloud table also keeps
+ * `extra`. A field added later gets a migration of its own that adds it to its clouds' tables.
+ */
+export const V5_CLOUD_OWN_COLUMNS: Readonly<Record<'aws' | 'gcp' | 'azure', readonly string[]>> = {
+  aws: [
+    'version account_id interface_id srcaddr dstaddr log_status vpc_id subnet_id instance_id tcp_flags type',
+    'pkt_srcaddr pkt_dstaddr region az_id sublocation_type sublocation_id pkt_src_aws_service pkt_dst_aws_service',
+    'flow_direction traffic_path ecs_cluster_arn ecs_cluster_name ecs_container_instance_arn',
+    'ecs_container_instance_id ecs_container_id ecs_second_container_id ecs_service_name ecs_task_definition_arn',
+    'ecs_task_arn ecs_task_id reject_reason resource_id encryption_status resource_type tgw_id tgw_attachment_id',
+    'tgw_src_vpc_account_id tgw_dst_vpc_account_id tgw_src_vpc_id tgw_dst_vpc_id tgw_src_subnet_id',
+    'tgw_dst_subnet_id tgw_src_eni tgw_dst_eni tgw_src_az_id tgw_dst_az_id tgw_pair_attachment_id',
+    'packets_lost_no_route packets_lost_blackhole packets_lost_mtu_exceeded packets_lost_ttl_expired',
+  ].flatMap((l) => l.split(' ')),
+  gcp: [
+    'reporter rtt_msec project_id location subnetwork_id subnetwork_name log_name insert_id timestamp',
+    'src_instance_project_id src_instance_region src_instance_vm_name src_instance_zone',
+    'src_instance_managed_instance_group_name src_instance_managed_instance_group_region',
+    'src_instance_managed_instance_group_zone src_vpc_project_id src_vpc_vpc_name src_vpc_subnetwork_name',
+    'src_location_continent src_location_country src_location_region src_location_city src_location_asn',
+    'src_gke_cluster_name src_gke_cluster_location src_gke_pod_name src_gke_pod_namespace src_gke_workload_name',
+    'src_gke_workload_type src_gke_service_name src_gke_service_namespace dest_instance_project_id',
+    'dest_instance_region dest_instance_vm_name dest_instance_zone dest_instance_managed_instance_group_name',
+    'dest_instance_managed_instance_group_region dest_instance_managed_instance_group_zone dest_vpc_project_id',
+    'dest_vpc_vpc_name dest_vpc_subnetwork_name dest_location_continent dest_location_country',
+    'dest_location_region dest_location_city dest_location_asn dest_gke_cluster_name dest_gke_cluster_location',
+    'dest_gke_pod_name dest_gke_pod_namespace dest_gke_workload_name dest_gke_workload_type',
+    'dest_gke_service_name dest_gke_service_namespace',
+  ].flatMap((l) => l.split(' ')),
+  azure: [
+    'resource_id subscription_id resource_group flow_log_resource_id flow_log_guid system_id category',
+    'flow_log_version record_time acl_id rule mac flow_state encryption',
+  ].flatMap((l) => l.split(' ')),
+};
+
+/** The flow columns of one cloud's table in layout (b), in the wide table's order (V1, then Transit Gateway), frozen. */
+export function v5CloudColumns(cloud: 'aws' | 'gcp' | 'azure'): FrozenColumn[] {
+  const owned = new Set(Object.values(V5_CLOUD_OWN_COLUMNS).flat());
+  const own = new Set(V5_CLOUD_OWN_COLUMNS[cloud]);
+  return [...V1_FLOW_COLUMNS, ...TGW_FLOW_COLUMNS].filter((c) => !owned.has(c.name) || own.has(c.name));
+}

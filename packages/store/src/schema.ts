@@ -1,4 +1,4 @@
-import { colIndex, FIELD_LIST, type FieldSpec, type FlowBatch } from '@sightline/flow';
+import { CLOUDS, colIndex, FIELD_LIST, type Cloud, type FieldSpec, type FlowBatch } from '@sightline/flow';
 
 /**
  * The stored shape of an enriched flow, derived from the flow field table so a field added
@@ -137,3 +137,17 @@ export const DEFAULT_RETENTION_DAYS: Readonly<Record<'flows' | '1m' | '5m' | '1h
   '5m': 90,
   '1h': 400,
 };
+
+/**
+ * Layout (b): each cloud's flows in a table of their own, `flows_<cloud>`, with the common, the
+ * Kubernetes and that cloud's columns only; `flows` is a view over them (UNION ALL, NULL for the
+ * other clouds' columns) with the wide table's column names, so the query API's and Grafana's SQL read
+ * it unchanged. A batch is always one cloud's, and is written to that cloud's table. The wide table
+ * of the stores before (DuckDB migration 5, ClickHouse migration 9) is kept as `flows_wide`, a branch
+ * of the same view, and expires under the raw table's retention: no upgrade copies the raw rows.
+ */
+export const cloudFlowTable = (cloud: Cloud): string => `flows_${cloud}`;
+/** The raw table of the stores before layout (b), renamed and read through the `flows` view. */
+export const WIDE_FLOW_TABLE = 'flows_wide';
+/** Every table that holds raw flows, in the `flows` view's order. */
+export const RAW_FLOW_TABLES: readonly string[] = [...CLOUDS.map(cloudFlowTable), WIDE_FLOW_TABLE];
