@@ -1,6 +1,6 @@
 import { servicePortSql } from './query-sql.js';
-import { legacyRollupTable, ROLLUPS, rollupTable, SERVICE_PORT, type RollupSpec } from './schema.js';
-import { TGW_FLOW_COLUMNS, V1_FLOW_COLUMNS, V2_ROLLUP_DIMS, V4_ROLLUP_DIMS, type FrozenColumn } from './schema-frozen.js';
+import { cloudFlowTable, legacyRollupTable, ROLLUPS, rollupTable, SERVICE_PORT, WIDE_FLOW_TABLE, type RollupSpec } from './schema.js';
+import { TGW_FLOW_COLUMNS, V1_FLOW_COLUMNS, V2_ROLLUP_DIMS, V4_ROLLUP_DIMS, v5CloudColumns, type FrozenColumn } from './schema-frozen.js';
 
 /**
  * DuckDB DDL. DuckDB has no partitions: rows land in arrival order, which follows the flows' time
@@ -70,6 +70,60 @@ export function duckdbMigrations(): Migration[] {
     },
     { version: 3, name: 'Transit Gateway flow-log fields', statements: duckdbAddFlowColumns(TGW_FLOW_COLUMNS) },
     { version: 4, name: 'rollups keyed by service port', statements: duckdbServiceRollups() },
+    { version: 5, name: 'a flow table per cloud behind the view flows', statements: duckdbCloudTables() },
+  ];
+}
+
+/** The clouds of layout (b), frozen with migration 5 (a cloud added later gets a migration of its own). */
+const V5_CLOUDS = ['aws', 'gcp', 'azure'] as const;
+
+/** The row's own columns of every raw table, before its flow columns; `extra` comes after them. */
+const ROW_COLUMNS: readonly { name: string; type: string }[] = [
+  { name: 'tenant', type: 'VARCHAR' },
+  { name: 'batch_id', type: 'VARCHAR' },
+  { name: 'row_no', type: 'INTEGER' },
+  { name: 'ts', type: 'TIMESTAMP' },
+];
+
+/**
+ * The view `flows` over the raw tables: `columns` (name and type, in the view's order) from each
+ * table, a column a table lacks as a NULL of the column's type, so `SELECT * FROM flows` keeps the
+ * names, types and order the wide table had. A later migration that adds a field alters its
+ * tables and recreates the view with this function and its own frozen column list.
+ */
+export function duckdbFlowsView(columns: readonly { name: string; type: string }[], tables: readonly { name: string; has: ReadonlySet<string> }[]): string {
+  const branch = (t: { name: string; has: ReadonlySet<string> }): string =>
+    `SELECT ${columns.map((c) => (t.has.has(c.name) ? q(c.name) : `CAST(NULL AS ${c.type}) AS ${q(c.name)}`)).join(', ')} FROM ${q(t.name)}`;
+  return `CREATE VIEW flows AS\n          ${tables.map(branch).join('\n          UNION ALL ')}`;
+}
+
+/**
+ * Migration 5, layout (b) (schema.ts cloudFlowTable): the wide table is renamed `flows_wide` (no
+ * copy of its rows, so a large store upgrades in a moment; it stays a branch of the view and expires
+ * with the raw rows), each cloud gets `flows_<cloud>` with the row's columns, its frozen columns
+ * (schema-frozen.ts v5CloudColumns, in the wide table's order) and `extra`, and `flows` becomes a
+ * view over all four with the wide table's columns in the wide table's order (migration 1's, then
+ * `extra`, then migration 3's Transit Gateway columns, which ALTER TABLE added after `extra`).
+ */
+export function duckdbCloudTables(): string[] {
+  const wide = [...ROW_COLUMNS, ...V1_FLOW_COLUMNS.map((c) => ({ name: c.name, type: stored(c) })), { name: 'extra', type: 'VARCHAR' }, ...TGW_FLOW_COLUMNS.map((c) => ({ name: c.name, type: stored(c) }))];
+  const clouds = V5_CLOUDS.map((cloud) => ({ cloud, columns: v5CloudColumns(cloud) }));
+  return [
+    `ALTER TABLE flows RENAME TO ${WIDE_FLOW_TABLE}`,
+    ...clouds.map(
+      ({ cloud, columns }) => `CREATE TABLE IF NOT EXISTS ${cloudFlowTable(cloud)} (
+          tenant VARCHAR NOT NULL,
+          batch_id VARCHAR NOT NULL,
+          row_no INTEGER NOT NULL,
+          ts TIMESTAMP NOT NULL,
+          ${columns.map((c) => `${q(c.name)} ${stored(c)}`).join(',\n          ')},
+          extra VARCHAR
+        )`,
+    ),
+    duckdbFlowsView(wide, [
+      ...clouds.map(({ cloud, columns }) => ({ name: cloudFlowTable(cloud), has: new Set([...ROW_COLUMNS.map((c) => c.name), ...columns.map((c) => c.name), 'extra']) })),
+      { name: WIDE_FLOW_TABLE, has: new Set(wide.map((c) => c.name)) },
+    ]),
   ];
 }
 

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { duckdbMigrations } from './duckdb-schema.js';
 import { DuckDBWriter } from './duckdb-writer.js';
 import { cutoffs, emptyReport, ledgerDays, uniformPolicy, type RetentionPolicy, type RetentionReport, type TenantCutoffs } from './retention.js';
-import { DEFAULT_RETENTION_DAYS, legacyRollupTable, ROLLUPS, rollupTable, STORED_FIELDS, type RollupSpec } from './schema.js';
+import { DEFAULT_RETENTION_DAYS, legacyRollupTable, RAW_FLOW_TABLES, ROLLUPS, rollupTable, STORED_FIELDS, type RollupSpec } from './schema.js';
 import { duckdbDialect, fieldExpr, filterSql } from './query-sql.js';
 import { planAggregate, planTimeSeries, planTopN } from './query-plan.js';
 import {
@@ -163,6 +163,10 @@ export class DuckDBStore implements FlowStore {
           await this.conn.run('COMMIT');
         } catch (e) {
           await this.conn.run('ROLLBACK').catch(() => undefined);
+          // another store on the same file applied it meanwhile (migration 5's rename is not idempotent:
+          // the loser's transaction conflicts): it is applied, by the other store
+          const now = await this.conn.runAndReadAll('SELECT version FROM schema_migrations WHERE version = $1', [m.version]).catch(() => undefined);
+          if (now !== undefined && now.currentRowCount > 0) continue;
           throw new Error(`duckdb migration ${m.version} (${m.name}) failed: ${(e as Error).message}`, { cause: e });
         }
         applied.push(m.version);
@@ -310,7 +314,9 @@ export class DuckDBStore implements FlowStore {
         alts.push(`(${others}${col} < ${ts(c.others)})`);
         return (await this.conn.run(`DELETE FROM ${table} WHERE ${alts.join(' OR ')}`, params)).rowsChanged;
       };
-      report.flows.rows = await del('flows', 'ts', cutoffs(policy, now, (d) => d.flows));
+      // every raw table (each cloud's and the wide table of the stores before migration 5), by the raw days
+      const raw = cutoffs(policy, now, (d) => d.flows);
+      for (const t of RAW_FLOW_TABLES) report.flows.rows += await del(t, 'ts', raw);
       // The ledger must outlive the rows: a batch redelivered after its rows expired would come back otherwise.
       report.ledger.rows = await del('batches', 'max_ts', cutoffs(policy, now, ledgerDays));
       for (const r of ROLLUPS) report[r.name].rows = await del(rollupTable(r), 'bucket', cutoffs(policy, now, (d) => d[r.name]));

@@ -1,11 +1,12 @@
 import { BIGINT, DuckDBTableFunction, DuckDBTypeId, TIMESTAMP, VARCHAR, type DuckDBConnection, type DuckDBDataChunk, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
-import type { BatchMeta, FlowBatch } from '@sightline/flow';
+import { CLOUDS, colIndex, FIELD_LIST, FlowBatch, type BatchMeta } from '@sightline/flow';
 import { CHUNK_ROWS, vectorOf, writeConstantString, writeDoubles, writeInt32s, writeInt64s, writeNulls, writeStrings } from './duckdb-vectors.js';
 import { servicePortSql } from './query-sql.js';
-import { ROLLUP_DIMS, ROLLUPS, rollupTable, rowTime, SERVICE_PORT, STORED_FIELDS, type StoredField } from './schema.js';
+import { cloudFlowTable, ROLLUP_DIMS, ROLLUPS, rollupTable, rowTime, SERVICE_PORT, STORED_FIELDS, WIDE_FLOW_TABLE, type StoredField } from './schema.js';
 
 /**
- * The DuckDB write path: group commit, raw rows inserted straight into `flows`.
+ * The DuckDB write path: group commit, raw rows inserted straight into their cloud's table
+ * (`flows_<cloud>`, layout (b): schema.ts cloudFlowTable; `flows` is a view over those tables).
  *
  * Why it looks like this (measured on the embedded demo at 40x the samples, 449,616 flows, 2 cores):
  * - Each transaction (ledger, raw rows, three rollups) has a fixed cost of a few hundred ms, so the
@@ -44,11 +45,28 @@ type Column =
   | { kind: 'field'; field: StoredField; type: DuckDBTypeId }
   | { kind: 'tenant' | 'batch_id' | 'row_no' | 'ts' | 'extra' | 'unknown' };
 
-/** A batch of the group being written, with each row's time (ms). */
+/** A batch of the group being written (or the rows of it that go to one raw table), with each row's time (ms). */
 interface Item {
   m: BatchMeta;
   batch: FlowBatch;
   ts: Float64Array;
+  /** the batch's row numbers of these rows, when they are part of a batch split between raw tables */
+  rowNo?: Int32Array;
+}
+
+/** A raw flow table the writer fills: its columns, which fields it holds, the table function that yields its rows. */
+interface RawTable {
+  readonly name: string;
+  /** by FIELD_LIST index: 1 where the table has the field's column */
+  readonly holds: Uint8Array;
+  readonly source: RowSource;
+}
+
+interface Functions {
+  /** the cloud tables, in CLOUDS order */
+  clouds: RawTable[];
+  wide: RawTable;
+  keys: RowSource;
 }
 
 /** Fills `rows` rows of a chunk from the item's rows [start, start + rows). */
@@ -115,7 +133,7 @@ class RowSource {
 export class DuckDBWriter {
   private readonly waiting: Pending[] = [];
   private scheduled = false;
-  private f: { raw: RowSource; keys: RowSource } | undefined;
+  private f: Functions | undefined;
 
   constructor(
     private readonly conn: DuckDBConnection,
@@ -195,10 +213,10 @@ export class DuckDBWriter {
 
   /**
    * One transaction: ledger claim, the raw rows, the rollups. The raw rows and the rollup keys are
-   * read by DuckDB from two table functions over the group's batches (`INSERT INTO flows SELECT *
-   * FROM rows()`), which fill each 2048-row chunk when DuckDB asks for it: nothing is staged, the
-   * insert runs on DuckDB's threads (JavaScript fills a chunk per call between its own work), and an
-   * insert of more than a row group is written compressed to the database file as it goes instead
+   * read by DuckDB from table functions over the group's batches (`INSERT INTO flows_aws SELECT *
+   * FROM rows()`, one insert per raw table the group has rows for), which fill each 2048-row chunk
+   * when DuckDB asks for it: nothing is staged, the insert runs on DuckDB's threads (JavaScript fills
+   * a chunk per call between its own work), and an insert of more than a row group is written compressed to the database file as it goes instead
    * of into the WAL for a checkpoint to compress later (measured: a 300 MB WAL and a checkpoint at
    * close that took a third of the demo with an appender). The 1m rollup is grouped from the keys,
    * the 5m and 1h from the 1m rows.
@@ -208,6 +226,8 @@ export class DuckDBWriter {
     const ledger: string[] = [];
     const lp: DuckDBValue[] = [];
     const items: Item[] = [];
+    // each raw table's rows of the group, in arrival order: a table's rows go in with one insert
+    const parts = new Map<RawTable, Item[]>();
     for (const p of group) {
       const ts = rowTimes(p.m, p.batch);
       let minTs = Infinity;
@@ -218,6 +238,11 @@ export class DuckDBWriter {
       }
       if (p.batch.length === 0) minTs = maxTs = Date.parse(p.m.createdAt);
       items.push({ m: p.m, batch: p.batch, ts });
+      for (const part of route(items[items.length - 1]!, f)) {
+        const list = parts.get(part.table);
+        if (list === undefined) parts.set(part.table, [part.item]);
+        else list.push(part.item);
+      }
       lp.push(p.m.id, p.m.tenant, p.batch.length, BigInt(Math.round(minTs * 1000)), BigInt(Math.round(maxTs * 1000)));
       const n = lp.length;
       ledger.push(`($${n - 4}, $${n - 3}, $${n - 2}, now(), make_timestamp($${n - 1}::BIGINT), make_timestamp($${n}::BIGINT))`);
@@ -226,7 +251,7 @@ export class DuckDBWriter {
     try {
       const claimed = await this.conn.runAndReadAll(`INSERT INTO batches VALUES ${ledger.join(', ')} ON CONFLICT DO NOTHING RETURNING batch_id`, lp);
       if (claimed.currentRowCount !== group.length) throw new Error(`${group.length - claimed.currentRowCount} batch(es) of the group already in the ledger`);
-      await f.raw.scan(items, () => this.conn.run(`INSERT INTO flows SELECT * FROM ${f.raw.name}()`));
+      for (const [t, its] of parts) await t.source.scan(its, () => this.conn.run(`INSERT INTO ${q(t.name)} SELECT * FROM ${t.source.name}()`));
       const [finest, ...coarser] = ROLLUPS;
       await f.keys.scan(items, () => this.conn.run(finestRollupSql(finest!.seconds, f.keys.name)));
       await this.conn.run(`INSERT INTO ${rollupTable(finest!)} (tenant, bucket, ${DIMS_SQL}, flows, packets, bytes) SELECT * FROM temp.rolled`);
@@ -238,31 +263,40 @@ export class DuckDBWriter {
     }
   }
 
-  /** The two table functions, registered on first use (after the migrations: `flows` gives the columns). */
-  private async functions(): Promise<{ raw: RowSource; keys: RowSource }> {
+  /**
+   * The table functions, registered on first use (after the migrations: each raw table's columns
+   * are read from the database): one per raw table (the three cloud tables and `flows_wide`) and
+   * one for the rollup keys.
+   */
+  private async functions(): Promise<Functions> {
     if (this.f !== undefined) return this.f;
-    const cols = (await this.conn.runAndReadAll(
-      `SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main' AND table_name = 'flows' ORDER BY column_index`,
-    )).getColumnsJS()[0]?.map(String) ?? [];
-    if (cols.length === 0) throw new Error('duckdb: no flows table (was migrate() run?)');
-    // the column types, as the engine has them (an appender reports them; it writes nothing)
-    const probe = await this.conn.createAppender('flows');
-    const types = Array.from({ length: probe.columnCount }, (_, i) => probe.columnType(i));
-    probe.closeSync();
-    if (types.length !== cols.length) throw new Error(`duckdb: flows has ${types.length} columns, ${cols.length} named`);
-    const columns = cols.map((name, i): Column => {
-      if (name === 'tenant' || name === 'batch_id' || name === 'row_no' || name === 'ts' || name === 'extra') return { kind: name };
-      const field = BY_NAME.get(name);
-      return field === undefined ? { kind: 'unknown' } : { kind: 'field', field, type: types[i]!.typeId };
-    });
-    const fields = new Set(columns.flatMap((c) => (c.kind === 'field' ? [c.field] : [])));
     const id = `${process.pid}_${++functionSeq}`;
-    const raw = new RowSource(this.conn, `sightline_flow_rows_${id}`, cols.map((name, i) => ({ name, type: types[i]! })), (out, it, start, rows) => {
-      for (const f of STORED_FIELDS) {
-        if (start === 0 && it.batch.columns[f.col] !== undefined && !fields.has(f)) throw new Error(`duckdb: the flows table has no column ${f.spec.name} (a migration is missing)`);
-      }
-      fillRaw(out, columns, it, start, rows);
-    });
+    const raw = async (table: string): Promise<RawTable> => {
+      const cols = (await this.conn.runAndReadAll(
+        `SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main' AND table_name = $1 ORDER BY column_index`,
+        [table],
+      )).getColumnsJS()[0]?.map(String) ?? [];
+      if (cols.length === 0) throw new Error(`duckdb: no ${table} table (was migrate() run?)`);
+      // the column types, as the engine has them (an appender reports them; it writes nothing)
+      const probe = await this.conn.createAppender(table);
+      const types = Array.from({ length: probe.columnCount }, (_, i) => probe.columnType(i));
+      probe.closeSync();
+      if (types.length !== cols.length) throw new Error(`duckdb: ${table} has ${types.length} columns, ${cols.length} named`);
+      const columns = cols.map((name, i): Column => {
+        if (name === 'tenant' || name === 'batch_id' || name === 'row_no' || name === 'ts' || name === 'extra') return { kind: name };
+        const field = BY_NAME.get(name);
+        return field === undefined ? { kind: 'unknown' } : { kind: 'field', field, type: types[i]!.typeId };
+      });
+      const holds = new Uint8Array(FIELD_LIST.length);
+      for (const c of columns) if (c.kind === 'field') holds[c.field.col] = 1;
+      const source = new RowSource(this.conn, `sightline_${table}_rows_${id}`, cols.map((name, i) => ({ name, type: types[i]! })), (out, it, start, rows) =>
+        fillRaw(out, columns, it, start, rows),
+      );
+      return { name: table, holds, source };
+    };
+    const clouds: RawTable[] = [];
+    for (const c of CLOUDS) clouds.push(await raw(cloudFlowTable(c)));
+    const wide = await raw(WIDE_FLOW_TABLE);
     const keys = new RowSource(
       this.conn,
       `sightline_rollup_keys_${id}`,
@@ -273,11 +307,11 @@ export class DuckDBWriter {
       ],
       fillRollupKeys,
     );
-    this.f = { raw, keys };
+    this.f = { clouds, wide, keys };
     return this.f;
   }
 
-  /** A migration changed `flows`: the next group reads its columns again. */
+  /** A migration changed the raw tables: the next group reads their columns again. */
   reset(): void {
     this.f = undefined;
   }
@@ -323,7 +357,7 @@ function fillField(v: ReturnType<typeof vectorOf>, f: StoredField, type: DuckDBT
   throw new Error(`duckdb: field ${f.spec.name} (${f.spec.kind}) cannot be written to a ${DuckDBTypeId[type]} column`);
 }
 
-/** One chunk of raw rows: every column of `flows`, in its order. */
+/** One chunk of raw rows: every column of a raw table, in its order. */
 function fillRaw(out: DuckDBDataChunk, columns: readonly Column[], it: Item, start: number, rows: number): void {
   const { m, batch } = it;
   const extra = batch.extra;
@@ -336,9 +370,11 @@ function fillRaw(out: DuckDBDataChunk, columns: readonly Column[], it: Item, sta
       case 'batch_id':
         writeConstantString(v, rows, m.id);
         break;
-      case 'row_no':
-        writeInt32s(v, rows, (i) => start + i);
+      case 'row_no': {
+        const rowNo = it.rowNo;
+        writeInt32s(v, rows, rowNo === undefined ? (i) => start + i : (i) => rowNo[start + i]!);
         break;
+      }
       case 'ts':
         writeInt64s(v, it.ts, start, rows, 1000);
         break;
@@ -357,6 +393,83 @@ function fillRaw(out: DuckDBDataChunk, columns: readonly Column[], it: Item, sta
         fillField(v, c.field, c.type, batch, start, rows);
     }
   }
+}
+
+const CLOUD_COL = colIndex('cloud');
+const CLOUD_INDEX: ReadonlyMap<string, number> = new Map(CLOUDS.map((c, i) => [c, i]));
+
+const hasValue = (c: Float64Array | (string | null)[], r: number): boolean => (c instanceof Float64Array ? !Number.isNaN(c[r]!) : c[r] !== null && c[r] !== undefined);
+
+/**
+ * Which raw table each row of a batch goes to: its cloud's (the `cloud` column), unless the row has
+ * a value in a column that table lacks (another cloud's field) or no cloud of CLOUDS: then
+ * `flows_wide`, which has every column, so no value is ever dropped. A batch is one cloud's in
+ * practice (a parser's rows), and then goes whole to that cloud's table, uncopied; a batch whose rows
+ * go to several tables is split into copies of those rows that keep their row numbers. A value in a
+ * column no raw table has fails the batch (a field without its migration).
+ */
+function route(it: Item, f: Functions): { table: RawTable; item: Item }[] {
+  const { batch } = it;
+  const n = batch.length;
+  if (n === 0) return [];
+  const W = f.clouds.length;
+  const tables = [...f.clouds, f.wide];
+  const dest = new Uint8Array(n).fill(W);
+  const count = new Array<number>(W + 1).fill(0);
+  const cloud = batch.columns[CLOUD_COL];
+  if (Array.isArray(cloud)) {
+    for (let r = 0; r < n; r++) {
+      const i = CLOUD_INDEX.get(cloud[r] ?? '');
+      if (i !== undefined) dest[r] = i;
+    }
+  }
+  for (let r = 0; r < n; r++) count[dest[r]!]!++;
+  for (let t = 0; t < W; t++) {
+    if (count[t] === 0) continue;
+    for (const [k, c] of batch.columns.entries()) {
+      if (c === undefined || f.clouds[t]!.holds[k] === 1) continue;
+      for (let r = 0; r < n; r++) {
+        if (dest[r] === t && hasValue(c, r)) {
+          dest[r] = W;
+          count[t]!--;
+          count[W]!++;
+        }
+      }
+    }
+  }
+  if (count[W]! > 0) {
+    for (const [k, c] of batch.columns.entries()) {
+      if (c === undefined || f.wide.holds[k] === 1) continue;
+      for (let r = 0; r < n; r++) {
+        if (dest[r] === W && hasValue(c, r)) throw new Error(`duckdb: no raw table has a column ${FIELD_LIST[k]!.name} (row ${r}; a migration is missing)`);
+      }
+    }
+  }
+  const whole = count.findIndex((x) => x === n);
+  if (whole >= 0) return [{ table: tables[whole]!, item: it }];
+  return tables.flatMap((table, t) => (count[t] === 0 ? [] : [{ table, item: rowsOf(it, dest, t, count[t]!) }]));
+}
+
+/** The rows of `it` whose `dest` is `t` (`count` of them), as an item of their own that keeps their row numbers. */
+function rowsOf(it: Item, dest: Uint8Array, t: number, count: number): Item {
+  const rows = new Int32Array(count);
+  for (let r = 0, j = 0; r < dest.length; r++) if (dest[r] === t) rows[j++] = r;
+  const b = new FlowBatch(Math.max(count, 1));
+  for (const [k, c] of it.batch.columns.entries()) {
+    if (c === undefined) continue;
+    if (c instanceof Float64Array) {
+      const d = new Float64Array(count);
+      for (let j = 0; j < count; j++) d[j] = c[rows[j]!]!;
+      b.columns[k] = d;
+    } else {
+      b.columns[k] = Array.from(rows, (r) => c[r] ?? null);
+    }
+  }
+  const extra = it.batch.extra;
+  if (extra !== undefined) b.extra = Array.from(rows, (r) => extra[r] ?? null);
+  b.length = count;
+  const rowNo = it.rowNo;
+  return { m: it.m, batch: b, ts: Float64Array.from(rows, (r) => it.ts[r]!), rowNo: rowNo === undefined ? rows : Int32Array.from(rows, (r) => rowNo[r]!) };
 }
 
 /** One chunk of rollup keys: tenant, row time, dimensions, packets, bytes. */
