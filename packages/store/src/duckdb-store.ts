@@ -1,5 +1,6 @@
 import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import { FIELD_LIST, FlowBatch, type BatchMeta } from '@sightline/flow';
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import { duckdbMigrations } from './duckdb-schema.js';
 import { DuckDBWriter } from './duckdb-writer.js';
@@ -54,6 +55,9 @@ export const DuckDBStoreConfigSchema = z.object({
   maxGroupRows: z.number().int().positive().default(262_144),
 });
 export type DuckDBStoreConfig = z.input<typeof DuckDBStoreConfigSchema>;
+
+/** The migrate() in progress per database file (resolved path; a `:memory:` store by itself). */
+const migrating = new Map<unknown, Promise<unknown>>();
 
 /** Interrupt again until a stopped read settles: an interrupt that lands before the statement starts is lost. */
 const REINTERRUPT_MS = 5;
@@ -146,7 +150,23 @@ export class DuckDBStore implements FlowStore {
     return p;
   }
 
+  /**
+   * Stores on the same file in one process migrate one after the other (a file has one writing
+   * process): two at once would both see a version as missing, and migration 5's rename fails in the
+   * second one with a catalog write-write conflict instead of finding it applied.
+   */
   migrate(): Promise<number[]> {
+    const key = this.cfg.path === ':memory:' ? this : resolve(this.cfg.path);
+    const mine = (migrating.get(key) ?? Promise.resolve()).catch(() => undefined).then(() => this.migrateNow());
+    const settled = mine.catch(() => undefined);
+    migrating.set(key, settled);
+    void settled.then(() => {
+      if (migrating.get(key) === settled) migrating.delete(key);
+    });
+    return mine;
+  }
+
+  private migrateNow(): Promise<number[]> {
     return this.run(async () => {
       await this.conn.run('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)');
       const done = new Set(
@@ -163,10 +183,6 @@ export class DuckDBStore implements FlowStore {
           await this.conn.run('COMMIT');
         } catch (e) {
           await this.conn.run('ROLLBACK').catch(() => undefined);
-          // another store on the same file applied it meanwhile (migration 5's rename is not idempotent:
-          // the loser's transaction conflicts): it is applied, by the other store
-          const now = await this.conn.runAndReadAll('SELECT version FROM schema_migrations WHERE version = $1', [m.version]).catch(() => undefined);
-          if (now !== undefined && now.currentRowCount > 0) continue;
           throw new Error(`duckdb migration ${m.version} (${m.name}) failed: ${(e as Error).message}`, { cause: e });
         }
         applied.push(m.version);
