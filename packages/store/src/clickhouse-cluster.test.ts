@@ -17,7 +17,8 @@ const REPLICATED = ['flows', 'batches', 'schema_migrations', 'flows_landed', 'fl
 let store: ClickHouseStore;
 
 before(async () => {
-  store = ClickHouseStore.open({ url: NODES[0].url, database, cluster: CLUSTER });
+  // clusterNodes: retention's mutations go to one node of each shard (the local cluster is one host, three ports)
+  store = ClickHouseStore.open({ url: NODES[0].url, database, cluster: CLUSTER, clusterNodes: NODES.map((n) => n.url) });
 });
 
 after(async () => {

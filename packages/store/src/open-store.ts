@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ClickHouseStore } from './clickhouse-store.js';
 import type { StoreLogger } from './clickhouse-log.js';
+import { NodeUrlSchema } from './clickhouse-shard-mutations.js';
 import { DuckDBStore } from './duckdb-store.js';
 import type { RetentionDays } from './retention.js';
 
@@ -43,9 +44,11 @@ export const ClickHouseStoreSectionSchema = z.strictObject({
     .optional(),
   /** cluster mode: the cluster's name in the servers' remote_servers (see the store README, "Cluster mode") */
   cluster: identifier.optional(),
+  /** cluster mode: each node's HTTP URL, where retention's mutations go (unset: the cluster's hosts with the port of `url`); see the store README */
+  clusterNodes: z.array(NodeUrlSchema).min(1).optional(),
   /** LowCardinality in tables created from now on: unset = where the server has it as a stable type (19.0+); see the store README */
   lowCardinality: z.boolean().optional(),
-});
+}).refine((c) => c.clusterNodes === undefined || c.cluster !== undefined, { message: 'clusterNodes needs cluster', path: ['clusterNodes'] });
 
 export const StoreConfigSchema = z.discriminatedUnion('engine', [DuckDBStoreSectionSchema, ClickHouseStoreSectionSchema]);
 export type StoreConfig = z.output<typeof StoreConfigSchema>;
@@ -87,6 +90,7 @@ export async function openStore<C extends StoreConfigInput>(config: C, opts: Ope
         ...(c.passwordFile === undefined ? {} : { passwordFile: c.passwordFile }),
         ...(c.tls === undefined ? {} : { tls: c.tls }),
         ...(c.cluster === undefined ? {} : { cluster: c.cluster }),
+        ...(c.clusterNodes === undefined ? {} : { clusterNodes: c.clusterNodes }),
         ...(c.lowCardinality === undefined ? {} : { lowCardinality: c.lowCardinality }),
         ...(opts.retentionDays === undefined ? {} : { retentionDays: opts.retentionDays }),
       },
