@@ -13,7 +13,11 @@ const q = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 const stored = (c: FrozenColumn): string =>
   c.kind === 's' || c.kind === 'lc' ? 'VARCHAR' : c.kind === 't' ? 'TIMESTAMP' : c.kind === 'i' ? 'BIGINT' : 'DOUBLE';
 
-/** Statements of a later migration that adds flow fields (see schema-frozen.ts); a store that has them already is left as is. */
+/**
+ * Statements of a migration that adds flow fields to the wide table (migration 3; see schema-frozen.ts);
+ * a store that has them already is left as is. From migration 5 on, `flows` is a view: a field is
+ * added to its clouds' tables and `flows_wide`, and the view recreated (DROP VIEW, duckdbFlowsView).
+ */
 export function duckdbAddFlowColumns(columns: readonly FrozenColumn[]): string[] {
   return columns.map((c) => `ALTER TABLE flows ADD COLUMN IF NOT EXISTS ${q(c.name)} ${stored(c)}`);
 }

@@ -18,7 +18,8 @@ async function fresh(limits: Partial<QueryLimits> = {}, heavyRows = 0) {
   const writer = await DuckDBStore.open({ path: file, memoryLimit: '1GB' });
   await writer.migrate();
   const seeded = await seed(writer, `duck${n}`);
-  if (heavyRows > 0) await writer.withConnection((c) => c.run(heavyRowsSql(heavyRows, 'flows', 'duckdb')));
+  // rows without a cloud: the raw table that holds them is the wide one (store migration 5; flows is a view)
+  if (heavyRows > 0) await writer.withConnection((c) => c.run(heavyRowsSql(heavyRows, 'flows_wide', 'duckdb')));
   // opened after the writes, as an api process would beside a running writer
   const runner = await DuckDBRunner.open(file, 2, { limits, memoryLimit: '1GB' });
   return {

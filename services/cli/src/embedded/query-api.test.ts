@@ -22,7 +22,8 @@ async function open(rows: number, timeoutMs?: number): Promise<{ api: EmbeddedAp
   const store = await DuckDBStore.open({ path: file, memoryLimit: EMBEDDED_MEMORY_LIMIT });
   await store.migrate();
   await store.withConnection((c) =>
-    c.run(`INSERT INTO flows (tenant, batch_id, row_no, ts, src_addr, dst_addr, dst_k8s_pod, bytes, packets)
+    // rows without a cloud: the raw table that holds them is the wide one (layout (b), store migration 5)
+    c.run(`INSERT INTO flows_wide (tenant, batch_id, row_no, ts, src_addr, dst_addr, dst_k8s_pod, bytes, packets)
       SELECT 'demo', 'heavy', i, make_timestamp(${T0 * 1000}::BIGINT + (i % 7200) * 1000000), '10.1.' || (i % 251) || '.' || (i // 251 % 251),
         '10.2.' || (i % 241) || '.' || (i // 241 % 241), 'pod-' || i, 100, 1 FROM range(${rows}) t(i)`),
   );

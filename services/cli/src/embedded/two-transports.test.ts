@@ -11,7 +11,7 @@ import { ensureTopics, topicSpecs } from '@sightline/bus';
 import { COLLECT_DEFAULTS, processUnit } from '@sightline/collector';
 import { Enricher, parseConfig } from '@sightline/enricher';
 import { partitionFor } from '@sightline/kube-model';
-import { DuckDBStore, openStore } from '@sightline/store';
+import { cloudFlowTable, DuckDBStore, openStore, RAW_FLOW_TABLES, WIDE_FLOW_TABLE } from '@sightline/store';
 import { endpoints } from '@sightline/testkit';
 import { clusterRecords, declaredScopes } from './clusters.js';
 import { loadEmbeddedConfig } from './config.js';
@@ -141,7 +141,9 @@ test('one pipeline, two transports: the samples of the three clouds store identi
         const tables = (await c.runAndReadAll(`SELECT table_name FROM duckdb_tables() WHERE database_name = 'emb' ORDER BY table_name`)).getRowsJS().map((r) => String(r[0]));
         const distTables = (await c.runAndReadAll(`SELECT table_name FROM duckdb_tables() WHERE database_name = 'dist' ORDER BY table_name`)).getRowsJS().map((r) => String(r[0]));
         assert.deepEqual(tables, distTables, 'the same tables');
-        assert.ok(tables.includes('flows') && tables.includes('batches'), tables.join(', '));
+        // the raw rows are in a table per cloud (the view flows reads them; views are not in duckdb_tables())
+        for (const t of [...RAW_FLOW_TABLES, 'batches']) assert.ok(tables.includes(t), `${t} in ${tables.join(', ')}`);
+        const stored: Record<string, number> = {};
         for (const t of tables) {
           const cols = async (db: string) =>
             (await c.runAndReadAll(`SELECT column_name FROM duckdb_columns() WHERE database_name = '${db}' AND table_name = '${t}' ORDER BY column_index`)).getRowsJS().map((r) => String(r[0]));
@@ -152,7 +154,7 @@ test('one pipeline, two transports: the samples of the three clouds store identi
           // a rollup holds one partial row per key and store write (summed when read), so its rows
           // depend on how batches were grouped into writes: it is compared summed per key
           const measures = new Set(['flows', 'packets', 'bytes']);
-          const rollup = t !== 'flows' && columns.includes('flows');
+          const rollup = !RAW_FLOW_TABLES.includes(t) && columns.includes('flows');
           const keys = compared.filter((x) => !measures.has(x.slice(1, -1)));
           const select = (db: string) =>
             rollup
@@ -165,9 +167,13 @@ test('one pipeline, two transports: the samples of the three clouds store identi
             const diff = (await c.runAndReadAll(`SELECT count(*) FROM (${select(a)} EXCEPT ALL ${select(b)})`)).getRowsJS()[0]![0];
             assert.equal(Number(diff), 0, `${t}: rows of ${a} not in ${b}`);
           }
-          if (t === 'flows') assert.equal(n, embedded.flows);
+          if (RAW_FLOW_TABLES.includes(t)) stored[t] = n;
           if (t === 'batches') assert.equal(n, embedded.batches);
         }
+        // every flow in its cloud's table: the samples have rows of each cloud and none in the wide table
+        assert.equal(Object.values(stored).reduce((a, x) => a + x, 0), embedded.flows, `raw rows per table ${JSON.stringify(stored)}`);
+        for (const cloud of ['aws', 'gcp', 'azure'] as const) assert.ok(stored[cloudFlowTable(cloud)]! > 0, `${cloudFlowTable(cloud)}: ${JSON.stringify(stored)}`);
+        assert.equal(stored[WIDE_FLOW_TABLE], 0, 'no row in the wide table');
       });
     } finally {
       await both.close();
