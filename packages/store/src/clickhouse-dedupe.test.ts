@@ -8,7 +8,7 @@ import { endpoints } from '@sightline/testkit';
 import { rowBinaryBody } from './clickhouse-rowbinary.js';
 import { quoteIdent } from './clickhouse-sql.js';
 import { ClickHouseStore } from './clickhouse-store.js';
-import { rowTime } from './schema.js';
+import { cloudFlowTable, RAW_FLOW_TABLES, rowTime } from './schema.js';
 import { metaFor } from './testdata/sample.js';
 import { enrichedBatch } from './testdata/synthetic.js';
 
@@ -51,7 +51,8 @@ async function insertOnly(db: string, meta: BatchMeta, batch: FlowBatch): Promis
   const fallback = Date.parse(meta.createdAt);
   const secs = Float64Array.from({ length: batch.length }, (_, r) => Math.floor(rowTime(batch, r, fallback) / 1000));
   const { columns, body } = rowBinaryBody([{ meta, batch, secs }]);
-  const res = await admin.exec({ query: `INSERT INTO ${quoteIdent(db)}.flows (${columns}) FORMAT RowBinary`, values: Readable.from([body]) });
+  // the synthetic batches are AWS flows: the store writes them to flows_aws (migration 9)
+  const res = await admin.exec({ query: `INSERT INTO ${quoteIdent(db)}.${cloudFlowTable('aws')} (${columns}) FORMAT RowBinary`, values: Readable.from([body]) });
   res.stream.resume();
   await new Promise<void>((ok, fail) => res.stream.on('end', ok).on('error', fail));
 }
@@ -176,8 +177,9 @@ test('clickhouse rollups: the 5m and 1h tables are the 1m rows regrouped (fed fr
     await s.writeBatch(metaFor('acme', 'roll/3', 700), enrichedBatch(700, 903, T0, 7_200_000));
     const rs = await admin.query({ query: `SELECT name, engine_full AS e FROM system.tables WHERE database = '${db}' AND name LIKE '%_mv' ORDER BY name`, format: 'JSONEachRow' });
     const views = (await rs.json<{ name: string }>()).map((r) => r.name);
-    // migration 8 dropped the dst_port-keyed rollups' views: the service-port rollups are fed instead
-    assert.deepEqual(views, ['flows_landed_mv', 'rollup_1h_from_1m_mv', 'rollup_1m_mv', 'rollup_5m_from_1m_mv']);
+    // migration 8 dropped the dst_port-keyed rollups' views: the service-port rollups are fed instead;
+    // migration 9 feeds them and the landed rows from each raw table (on 18.16 the 5m and 1h from that table's 1m view)
+    assert.deepEqual(views, RAW_FLOW_TABLES.flatMap((t) => ['landed', 'rollup_1h', 'rollup_1m', 'rollup_5m'].map((v) => `${t}_${v}_mv`)).sort());
     const per = async (table: string, secs: number, time: string): Promise<string> => {
       const q = await admin.query({
         query: `SELECT intDiv(toUInt32(${time}), ${secs}) * ${secs} AS b, k, sum(f) AS f, sum(p) AS p, sum(y) AS y FROM (

@@ -29,8 +29,8 @@ export interface NativeBody {
   plainForLowCardinality: boolean;
 }
 
-/** `types`: the flows table's column types by name (system.columns). */
-export function nativeBody(items: readonly RowBinaryItem[], types: ReadonlyMap<string, string>): NativeBody {
+/** `types`: the target table's column types by name (system.columns). */
+export function nativeBody(items: readonly RowBinaryItem[], types: ReadonlyMap<string, string>, table = 'flows'): NativeBody {
   const fields = presentFields(items);
   const withExtra = items.some(({ batch }) => batch.extra?.some((e) => e !== null && e !== undefined) === true);
   const rows = items.reduce((a, i) => a + i.batch.length, 0);
@@ -38,7 +38,7 @@ export function nativeBody(items: readonly RowBinaryItem[], types: ReadonlyMap<s
   let plainForLowCardinality = false;
   const typeOf = (name: string): string => {
     const t = types.get(name);
-    if (t === undefined) throw new Error(`clickhouse native insert: the flows table has no column ${name} (migrations not applied?)`);
+    if (t === undefined) throw new Error(`clickhouse native insert: the table ${table} has no column ${name} (migrations not applied?)`);
     const lc = /^LowCardinality\((.*)\)$/.exec(t);
     if (lc) plainForLowCardinality = true;
     return lc ? lc[1]! : t;
@@ -77,7 +77,10 @@ export function nativeBody(items: readonly RowBinaryItem[], types: ReadonlyMap<s
   }
   head(w, 'row_no', typeOf('row_no'));
   w.ensure(rows * 4);
-  for (const { batch } of items) for (let r = 0; r < batch.length; r++) w.pos = u32(w.buf, w.pos, r);
+  for (const { batch, rowNo } of items) {
+    if (rowNo) for (let r = 0; r < batch.length; r++) w.pos = u32(w.buf, w.pos, rowNo[r]!);
+    else for (let r = 0; r < batch.length; r++) w.pos = u32(w.buf, w.pos, r);
+  }
   head(w, 'ts', typeOf('ts'));
   w.ensure(rows * 4);
   for (const { secs } of items) for (let r = 0; r < secs.length; r++) w.pos = u32(w.buf, w.pos, secs[r]!);

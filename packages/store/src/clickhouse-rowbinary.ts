@@ -21,6 +21,8 @@ export interface RowBinaryItem {
   batch: FlowBatch;
   /** row time in whole seconds (the `ts` column), one per row */
   secs: Float64Array;
+  /** each row's `row_no` when the item is some rows of a batch (split by cloud, clickhouse-route.ts); else its index */
+  rowNo?: Uint32Array;
 }
 
 export interface RowBinaryBody {
@@ -111,7 +113,7 @@ export function rowBinaryBody(items: readonly RowBinaryItem[]): RowBinaryBody {
   const rows = items.reduce((a, i) => a + i.batch.length, 0);
   const kinds = fields.map((f) => (f.spec.kind === 'string' ? STRING : f.spec.kind === 'time' ? TIME : f.integer ? INTEGER : FLOAT));
   const w = new Writer(rows * (48 + fields.length * 16));
-  for (const { meta, batch, secs } of items) {
+  for (const { meta, batch, secs, rowNo } of items) {
     const cols = fields.map((f) => batch.columns[f.col]);
     const head = Buffer.concat([encodeString(meta.tenant), encodeString(meta.id)]);
     for (let r = 0; r < batch.length; r++) {
@@ -127,7 +129,7 @@ export function rowBinaryBody(items: readonly RowBinaryItem[]): RowBinaryBody {
       let p = w.pos;
       buf.set(head, p);
       p += head.length;
-      p = u32(buf, p, r);
+      p = u32(buf, p, rowNo ? rowNo[r]! : r);
       p = u32(buf, p, secs[r]!);
       for (let k = 0; k < fields.length; k++) {
         const c = cols[k];

@@ -1,7 +1,7 @@
 import { quoteIdent } from './clickhouse-sql.js';
 import { servicePortSql } from './query-sql.js';
-import { DEFAULT_RETENTION_DAYS, legacyRollupTable, ROLLUPS, rollupTable, SERVICE_PORT, type RollupSpec } from './schema.js';
-import { TGW_FLOW_COLUMNS, V1_FLOW_COLUMNS, V2_ROLLUP_DIMS, V4_ROLLUP_DIMS, type FrozenColumn } from './schema-frozen.js';
+import { cloudFlowTable, DEFAULT_RETENTION_DAYS, legacyRollupTable, RAW_FLOW_TABLES, ROLLUPS, rollupTable, SERVICE_PORT, WIDE_FLOW_TABLE, type RollupSpec } from './schema.js';
+import { TGW_FLOW_COLUMNS, V1_FLOW_COLUMNS, V2_ROLLUP_DIMS, V4_ROLLUP_DIMS, v5CloudColumns, type FrozenColumn } from './schema-frozen.js';
 
 /**
  * ClickHouse DDL, chosen by the server's version so the same migrations are right on the
@@ -27,6 +27,13 @@ export interface ClickHouseFeatures {
    * FROM a view's name gets nothing); versions between are taken as current from 20.1.
    */
   readonly cascadeViaTarget: boolean;
+  /**
+   * The query must ask for `enable_optimize_predicate_expression = 1` to have a WHERE pushed into
+   * the branches of the `flows` view (UNION ALL, migration 9): 18.16 has it off by default and then
+   * reads every branch whole (checked: 524,288 rows read for a filter that needs 20,000). Current
+   * servers push it by themselves (chDB 26.9: EXPLAIN indexes = 1 prunes every branch).
+   */
+  readonly viewPredicateSetting: boolean;
 }
 
 export function parseVersion(v: string): [number, number] {
@@ -47,6 +54,7 @@ export function featuresFor(version: string, lowCardinalityEnabled: boolean): Cl
     skipIndexes: atLeast(20, 1),
     dedupToken: atLeast(22, 2),
     cascadeViaTarget: atLeast(20, 1),
+    viewPredicateSetting: !atLeast(20, 1),
   };
 }
 
@@ -102,7 +110,13 @@ function ddl(db: string, ft: ClickHouseFeatures) {
  * schema-migrations.test.ts pins a hash of each migration's SQL. `retentionDays` only sets the TTL
  * of tables created on servers that have TTL (the default config's days keep the pinned SQL).
  */
-export function clickhouseMigrations(db: string, ft: ClickHouseFeatures, retentionDays = DEFAULT_RETENTION_DAYS): Migration[] {
+export function clickhouseMigrations(
+  db: string,
+  ft: ClickHouseFeatures,
+  retentionDays = DEFAULT_RETENTION_DAYS,
+  /** migration 9: the types of the store's wide `flows` table as the server reports them (see clickhouseCloudTables) */
+  wideTypes?: ReadonlyMap<string, string>,
+): Migration[] {
   const { d, id, lc, ttl, dedupWindow } = ddl(db, ft);
   const tsCodec = ft.codecs ? ' CODEC(DoubleDelta, ZSTD(1))' : '';
   return [
@@ -201,6 +215,7 @@ export function clickhouseMigrations(db: string, ft: ClickHouseFeatures, retenti
     { version: 6, name: 'rollups 5m and 1h from the 1m rows', statements: clickhouseRollupCascade(db, ft) },
     { version: 7, name: 'batches repaired after a race', statements: clickhouseRepairLedger(db) },
     { version: 8, name: 'rollups keyed by service port', statements: clickhouseServiceRollups(db, ft, retentionDays) },
+    { version: 9, name: 'a flow table per cloud behind the view flows', statements: clickhouseCloudTables(db, ft, retentionDays, wideTypes) },
   ];
 }
 
@@ -350,4 +365,115 @@ export function serviceRollupCascade(db: string, ft: ClickHouseFeatures): string
           FROM ${from}
           GROUP BY tenant, bucket, ${keys}`,
   );
+}
+
+/** The wide table's flow columns in its order: migration 1's, `extra`, then those added after it (migration 5). */
+const WIDE_COLUMNS: readonly (FrozenColumn | 'extra')[] = [...V1_FLOW_COLUMNS, 'extra', ...TGW_FLOW_COLUMNS];
+
+/**
+ * Migration 9, layout (b) (store README "Flow table layout"): a raw table per cloud behind one view.
+ *
+ *  1. The views that read `flows` go first (migration 8's `rollup_1m_mv`, migration 3's `flows_landed_mv`;
+ *     on 18.16 also the 5m/1h views, which read `FROM rollup_1m_mv` there): 18.16 does not move a view's
+ *     source on RENAME, so they would stop firing anyway. No other view reads `flows` after migration 8.
+ *  2. `flows` is renamed `flows_wide` (no copy: a large store upgrades in seconds). Not idempotent (18.16
+ *     has no RENAME IF EXISTS): ClickHouseStore.migrate goes on when `flows_wide` is already there.
+ *  3. `flows_aws`, `flows_gcp`, `flows_azure`: the wide table's engine, partitions, sorting key, codec,
+ *     skip index, TTL and dedup window, with the common, Kubernetes and that cloud's frozen columns.
+ *  4. Per raw table (the three and `flows_wide`, RAW_FLOW_TABLES): its 1m rollup view and its landed-rows
+ *     view into the same tables as before; on 18.16 also its 5m and 1h views FROM its own 1m view (a
+ *     view of a view's TO table does not fire there); current servers keep migration 8's 5m and 1h views
+ *     FROM `rollup_1m`, which every 1m view writes to. Nothing writes `flows_wide` in the store's normal
+ *     course; its views keep the rollups exact for the rows a writer puts there (a row that fits no cloud
+ *     table, see ClickHouseStore.insertRows).
+ *  5. `flows` becomes a view: every column of the wide table in its order, from each raw table, a column
+ *     a cloud table lacks as a typed NULL. Inserts into `flows` by an older writer now fail loudly.
+ *
+ * Types: a cloud table's columns take the wide table's own types (`wideTypes`, read by migrate() from the
+ * server) so every branch of the view has the same types: a store made on 18.16 keeps Int64 microsecond
+ * times after its server is upgraded in place, or a wide table without LowCardinality under a config
+ * that now asks for it. Without `wideTypes` (a fresh store, and the pinned SQL) they are the types
+ * migration 1 and 5 give on this server.
+ */
+export function clickhouseCloudTables(
+  db: string,
+  ft: ClickHouseFeatures,
+  retentionDays = DEFAULT_RETENTION_DAYS,
+  wideTypes?: ReadonlyMap<string, string>,
+): string[] {
+  const { id, lc, ttl, dedupWindow } = ddl(db, ft);
+  const tsCodec = ft.codecs ? ' CODEC(DoubleDelta, ZSTD(1))' : '';
+  const typeOf = (c: FrozenColumn): string => wideTypes?.get(c.name) ?? columnType(c, ft);
+  const extraType = wideTypes?.get('extra') ?? 'Nullable(String)';
+  const [m1, ...coarser] = ROLLUPS;
+  if (!m1 || m1.name !== '1m') throw new Error('cloud tables: the first rollup must be 1m');
+  const out: string[] = [
+    `DROP TABLE IF EXISTS ${id(`${rollupTable(m1)}_mv`)}`,
+    `DROP TABLE IF EXISTS ${id('flows_landed_mv')}`,
+    ...(ft.cascadeViaTarget ? [] : coarser.map((r) => `DROP TABLE IF EXISTS ${id(`${rollupTable(r)}_from_1m_mv`)}`)),
+    `RENAME TABLE ${id('flows')} TO ${id(WIDE_FLOW_TABLE)}`,
+  ];
+  const clouds = ['aws', 'gcp', 'azure'] as const;
+  for (const cloud of clouds) {
+    out.push(`CREATE TABLE IF NOT EXISTS ${id(cloudFlowTable(cloud))} (
+          tenant ${wideTypes?.get('tenant') ?? lc('String')},
+          batch_id String,
+          row_no UInt32,
+          ts DateTime('UTC')${tsCodec},
+          ${v5CloudColumns(cloud).map((c) => `${quoteIdent(c.name)} ${typeOf(c)}`).join(',\n          ')},
+          extra ${extraType}${ft.skipIndexes ? ',\n          INDEX batch_idx batch_id TYPE bloom_filter GRANULARITY 4' : ''}
+        ) ENGINE = ReplacingMergeTree
+        PARTITION BY toYYYYMMDD(ts)
+        ORDER BY (tenant, toStartOfHour(ts), ifNull(dst_k8s_namespace, ''), ifNull(dst_k8s_workload, ''), ts, batch_id, row_no)
+        ${ttl('ts', retentionDays.flows)}
+        ${dedupWindow}`);
+  }
+  out.push(...RAW_FLOW_TABLES.flatMap((t) => rawTableViews(db, ft, t)));
+  const branch = (t: string, has: (c: FrozenColumn) => boolean): string =>
+    `SELECT tenant, batch_id, row_no, ts, ${WIDE_COLUMNS.map((c) =>
+      c === 'extra' ? 'extra' : has(c) ? quoteIdent(c.name) : `CAST(NULL AS ${typeOf(c)}) AS ${quoteIdent(c.name)}`,
+    ).join(', ')} FROM ${id(t)}`;
+  out.push(
+    `CREATE VIEW IF NOT EXISTS ${id('flows')} AS
+          ${[
+            ...clouds.map((cloud) => {
+              const own = new Set(v5CloudColumns(cloud).map((c) => c.name));
+              return branch(cloudFlowTable(cloud), (c) => own.has(c.name));
+            }),
+            branch(WIDE_FLOW_TABLE, () => true),
+          ].join('\n          UNION ALL\n          ')}`,
+  );
+  return out;
+}
+
+/** Migration 9's views of one raw table: its 1m rollup, its landed rows and, where views do not cascade through TO tables (18.16), its 5m and 1h rollups. */
+export function rawTableViews(db: string, ft: ClickHouseFeatures, table: string): string[] {
+  const { id } = ddl(db, ft);
+  const keys = V4_ROLLUP_DIMS.map(rollupKey).join(', ');
+  const numeric = (x: string): boolean => x === SERVICE_PORT || ROLLUP_NUMERIC.has(x);
+  const rawKey = (x: string): string =>
+    x === SERVICE_PORT
+      ? `toInt32(ifNull(${servicePortSql('clickhouse', quoteIdent)}, -1))`
+      : numeric(x) ? `toInt32(ifNull(${quoteIdent(x)}, -1))` : `ifNull(${quoteIdent(x)}, '')`;
+  const bucketOf = (col: string, secs: number): string => `toDateTime(intDiv(toUInt32(${col}), ${secs}) * ${secs}, 'UTC')`;
+  const [m1, ...coarser] = ROLLUPS;
+  const m1View = `${table}_${rollupTable(m1!)}_mv`;
+  return [
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${id(m1View)} TO ${id(rollupTable(m1!))} AS
+          SELECT tenant, ${bucketOf('ts', m1!.seconds)} AS bucket, ${V4_ROLLUP_DIMS.map((x) => `${rawKey(x)} AS ${quoteIdent(`k_${x}`)}`).join(', ')},
+            count() AS flows, sum(ifNull(packets, 0)) AS packets, sum(ifNull(bytes, 0)) AS bytes
+          FROM ${id(table)}
+          GROUP BY tenant, bucket, ${keys}`,
+    ...(ft.cascadeViaTarget
+      ? []
+      : coarser.map(
+          (r) => `CREATE MATERIALIZED VIEW IF NOT EXISTS ${id(`${table}_${rollupTable(r)}_mv`)} TO ${id(rollupTable(r))} AS
+          SELECT tenant, ${bucketOf('bucket', r.seconds)} AS bucket, ${keys},
+            sum(flows) AS flows, sum(packets) AS packets, sum(bytes) AS bytes
+          FROM ${id(m1View)}
+          GROUP BY tenant, bucket, ${keys}`,
+        )),
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${id(`${table}_landed_mv`)} TO ${id('flows_landed')} AS
+        SELECT batch_id, max(ts) AS ts, count() AS rows FROM ${id(table)} GROUP BY batch_id`,
+  ];
 }

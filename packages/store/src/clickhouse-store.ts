@@ -6,6 +6,7 @@ import { FIELD_LIST, type BatchMeta, type FlowBatch } from '@sightline/flow';
 import { z } from 'zod';
 import { batchFromColumns } from './duckdb-store.js';
 import { clickhouseMigrations, clickhouseRollupCascade, featuresFor, ROLLUP_NUMERIC, rollupKey, serviceRollupCascade, type ClickHouseFeatures } from './clickhouse-schema.js';
+import { insertToken, routeRows } from './clickhouse-route.js';
 import { clickhouseLoggerClass, stderrJsonLogger, type StoreLogger } from './clickhouse-log.js';
 import { checkOnClusterAnswer, clusterBootstrap, clusterMigrations, distributedName, SHARDED_TABLES, type ClusterStatement } from './clickhouse-cluster.js';
 import { explainConnectionError } from './clickhouse-connect.js';
@@ -14,7 +15,7 @@ import { NodeUrlSchema, ShardMutations } from './clickhouse-shard-mutations.js';
 import type { RowBinaryItem } from './clickhouse-rowbinary.js';
 import { quoteIdent, quoteNumber, quoteString, quoteValue } from './clickhouse-sql.js';
 import { cutoffs, emptyReport, ledgerDays, uniformPolicy, type RetentionPolicy, type RetentionReport, type TenantCutoffs } from './retention.js';
-import { DEFAULT_RETENTION_DAYS, legacyRollupTable, ROLLUPS, rollupTable, rowTime, STORED_FIELDS, type RollupSpec } from './schema.js';
+import { cloudFlowTable, DEFAULT_RETENTION_DAYS, legacyRollupTable, RAW_FLOW_TABLES, ROLLUPS, rollupTable, rowTime, STORED_FIELDS, WIDE_FLOW_TABLE, type RollupSpec } from './schema.js';
 import { clickhouseDialect, fieldExpr, filterSql, isStringField } from './query-sql.js';
 import { planAggregate, planTimeSeries, planTopN } from './query-plan.js';
 import {
@@ -82,6 +83,13 @@ export type ClickHouseStoreConfig = z.input<typeof ClickHouseStoreConfigSchema>;
 /** Cluster mode: batch inserts in flight at once in one writeBatches call. */
 const CLUSTER_INSERTS_IN_FLIGHT = 4;
 
+/**
+ * Cluster mode runs migration 9 (layout (b)) once clickhouse-cluster.ts rewrites its RENAME and
+ * CREATE VIEW (H-chc's part, landing after it); until then a cluster store stays on the wide `flows`,
+ * and the writer keeps writing there (it writes to the cloud tables only where they exist).
+ */
+const CLUSTER_MIGRATION_9 = false;
+
 /** How often a writer looks for raced batches nobody repaired (a writer killed between insert and check). */
 const SWEEP_MS = 5 * 60_000;
 
@@ -143,8 +151,8 @@ export class ClickHouseStore implements FlowStore {
   readonly engine = 'clickhouse' as const;
   private ft: ClickHouseFeatures | undefined;
   private nextSweep = 0;
-  /** the flows table's column types (the Native insert names them); read again after a migration */
-  private flowTypes: Promise<Map<string, string>> | undefined;
+  /** column types of `flows` and the raw tables, by table (the Native insert names them); read again after a migration */
+  private flowTypes: Promise<Map<string, Map<string, string>>> | undefined;
   /** batches this store found written twice (raced) and repaired, since it opened */
   repairs = 0;
 
@@ -203,10 +211,12 @@ export class ClickHouseStore implements FlowStore {
     return `${quoteIdent(this.cfg.database)}.${quoteIdent(name)}`;
   }
 
-  private async rows<T extends Record<string, unknown>>(sql: string, opts: QueryOptions = {}): Promise<T[]> {
+  /** `view`: the statement reads the `flows` view (migration 9), whose WHERE 18.16 pushes into its branches only when asked */
+  private async rows<T extends Record<string, unknown>>(sql: string, opts: QueryOptions = {}, view = false): Promise<T[]> {
     // the client only listens for a later abort; one that already happened would be ignored
     opts.signal?.throwIfAborted();
     const settings: ClickHouseSettings = {};
+    if (view && this.ft?.viewPredicateSetting) settings.enable_optimize_predicate_expression = 1;
     // whole seconds on every server version; the aborted request covers finer deadlines
     if (opts.timeoutMs !== undefined) settings.max_execution_time = Math.max(1, Math.ceil(opts.timeoutMs / 1000));
     const l = opts.limits;
@@ -296,18 +306,31 @@ export class ClickHouseStore implements FlowStore {
     });
     const done = new Set((await this.rows<{ version: number }>(`SELECT version FROM ${this.t('schema_migrations')}`)).map((r) => Number(r.version)));
     const applied: number[] = [];
-    for (const m of clickhouseMigrations(this.cfg.database, ft, this.cfg.retentionDays)) {
-      if (done.has(m.version)) continue;
+    let wideTypes: Map<string, string> | undefined;
+    for (const base of clickhouseMigrations(this.cfg.database, ft, this.cfg.retentionDays)) {
+      if (done.has(base.version)) continue;
+      // migration 9 gives the cloud tables the wide table's own types (clickhouseCloudTables)
+      if (base.version === 9) wideTypes = await this.wideTableTypes();
+      const m = base.version === 9 && wideTypes ? clickhouseMigrations(this.cfg.database, ft, this.cfg.retentionDays, wideTypes).find((x) => x.version === 9)! : base;
       // ClickHouse DDL is not transactional: every statement is IF NOT EXISTS, so a migration
       // interrupted half-way is simply run again.
+      let byOther = false;
       for (const sql of m.statements) {
         try {
           await this.ch.command({ query: sql });
         } catch (e) {
           if (await this.columnsAlreadyAdded(sql, e)) continue;
+          if (await this.alreadyRenamed(sql, e)) continue;
+          // another process migrating the same database recorded this migration meanwhile and went on
+          // (seen with migration 9's RENAME: a second store still in migration 8 then finds no `flows` table)
+          if (await this.recorded(m.version)) {
+            byOther = true;
+            break;
+          }
           throw new Error(`clickhouse migration ${m.version} (${m.name}) on ${ft.version} failed: ${(e as Error).message}`, { cause: e });
         }
       }
+      if (byOther) continue;
       await this.ch.command({
         query: `INSERT INTO ${this.t('schema_migrations')} VALUES (${m.version}, ${quoteString(m.name)}, now(), ${quoteString(ft.version)})`,
       });
@@ -326,12 +349,41 @@ export class ClickHouseStore implements FlowStore {
    * there, it was applied (by this store before the crash, or by the other process): go on.
    */
   private async columnsAlreadyAdded(sql: string, e: unknown): Promise<boolean> {
-    if (!/^ALTER TABLE \S+ ADD COLUMN /.test(sql) || !/already exists/.test(e instanceof Error ? e.message : String(e))) return false;
+    const table = /^ALTER TABLE \S+\.`?(\w+)`? ADD COLUMN /.exec(sql)?.[1];
+    if (table === undefined || !/already exists/.test(e instanceof Error ? e.message : String(e))) return false;
     const names = [...sql.matchAll(/ADD COLUMN (?:IF NOT EXISTS )?`([^`]+)`/g)].map((x) => x[1]!);
     const have = new Set((await this.rows<{ name: string }>(
-      `SELECT name FROM system.columns WHERE database = ${quoteString(this.cfg.database)} AND table = 'flows'`,
+      `SELECT name FROM system.columns WHERE database = ${quoteString(this.cfg.database)} AND table = ${quoteString(table)}`,
     )).map((r) => r.name));
     return names.length > 0 && names.every((n) => have.has(n));
+  }
+
+  /**
+   * Migration 9's RENAME of `flows` to `flows_wide` run a second time (a crash before its
+   * schema_migrations row, or two processes migrating at once): 18.16 has no RENAME IF EXISTS, and
+   * the table is already renamed when `flows_wide` is there.
+   */
+  private async alreadyRenamed(sql: string, e: unknown): Promise<boolean> {
+    const to = /^RENAME TABLE \S+ TO \S+\.`?(\w+)`?$/.exec(sql)?.[1];
+    if (to === undefined || !/already exists|doesn't exist|does not exist/i.test(e instanceof Error ? e.message : String(e))) return false;
+    const [r] = await this.rows<{ n: string }>(
+      `SELECT count() AS n FROM system.tables WHERE database = ${quoteString(this.cfg.database)} AND name = ${quoteString(to)} AND engine LIKE '%MergeTree'`,
+    );
+    return Number(r?.n ?? 0) > 0;
+  }
+
+  private async recorded(version: number): Promise<boolean> {
+    const [r] = await this.rows<{ n: string }>(`SELECT count() AS n FROM ${this.t('schema_migrations')} WHERE version = ${quoteNumber(version)}`);
+    return Number(r?.n ?? 0) > 0;
+  }
+
+  /** The column types of the wide table `flows` while it is one (before migration 9), else undefined. */
+  private async wideTableTypes(): Promise<Map<string, string> | undefined> {
+    const rs = await this.rows<{ name: string; type: string }>(
+      `SELECT name, type FROM system.columns WHERE database = ${quoteString(this.cfg.database)} AND table = 'flows'
+        AND (SELECT any(engine) FROM system.tables WHERE database = ${quoteString(this.cfg.database)} AND name = 'flows') LIKE '%MergeTree'`,
+    );
+    return rs.length > 0 ? new Map(rs.map((r) => [r.name, r.type])) : undefined;
   }
 
   /**
@@ -345,7 +397,7 @@ export class ClickHouseStore implements FlowStore {
       `SELECT name, engine, create_table_query AS q FROM system.tables WHERE database = ${quoteString(this.cfg.database)}`,
     );
     const byName = new Map(tables.map((t) => [t.name, t]));
-    const fed = new Set(['flows']);
+    const fed = new Set(['flows', ...RAW_FLOW_TABLES]);
     for (const t of tables) {
       const to = t.engine === 'MaterializedView' ? /\bTO `?\w+`?\.`?(\w+)`?/.exec(t.q)?.[1] : undefined;
       if (to) fed.add(to);
@@ -366,7 +418,8 @@ export class ClickHouseStore implements FlowStore {
     for (const st of clusterBootstrap(this.cfg.database, cluster)) await this.runCluster(st, 'cluster bootstrap');
     const done = new Set((await this.rows<{ version: number }>(`SELECT version FROM ${this.t('schema_migrations')}`)).map((r) => Number(r.version)));
     const applied: number[] = [];
-    for (const m of clusterMigrations(this.cfg.database, cluster, clickhouseMigrations(this.cfg.database, ft, this.cfg.retentionDays))) {
+    const single = clickhouseMigrations(this.cfg.database, ft, this.cfg.retentionDays).filter((m) => m.version < 9 || CLUSTER_MIGRATION_9);
+    for (const m of clusterMigrations(this.cfg.database, cluster, single)) {
       if (done.has(m.version)) continue;
       for (const st of m.statements) await this.runCluster(st, `clickhouse migration ${m.version} (${m.name}) on cluster ${cluster}`);
       await this.ch.command({
@@ -390,13 +443,22 @@ export class ClickHouseStore implements FlowStore {
     );
     // migration 6's views (flows_*) and migration 8's (rollup_*), the same way
     const create = [...clickhouseRollupCascade(this.cfg.database, ft), ...serviceRollupCascade(this.cfg.database, ft)].filter((sql) => sql.startsWith('CREATE '));
+    let perTable = false;
     for (const v of views) {
+      // migration 9 on 18.16: a 5m and a 1h view per raw table, FROM that table's 1m view; a current
+      // server feeds the 5m and 1h rollups from rollup_1m's view (made below) instead
+      if (/_rollup_(5m|1h)_mv$/.test(v.name) && /\bFROM\s+`?\w+`?\.`?\w+_rollup_1m_mv`?/.test(v.q)) {
+        await this.ch.command({ query: `DROP TABLE IF EXISTS ${this.t(v.name)}` });
+        perTable = true;
+        continue;
+      }
       if (!/_from_1m_mv$/.test(v.name) || !/\bFROM\s+`?\w+`?\.`?(flows|rollup)_1m_mv`?/.test(v.q)) continue;
       const sql = create.find((c) => c.includes(quoteIdent(v.name)));
       if (sql === undefined) continue;
       await this.ch.command({ query: `DROP TABLE IF EXISTS ${this.t(v.name)}` });
       await this.ch.command({ query: sql });
     }
+    if (perTable) for (const sql of serviceRollupCascade(this.cfg.database, ft)) await this.ch.command({ query: sql });
   }
 
   private async runCluster(st: ClusterStatement, what: string): Promise<void> {
@@ -457,12 +519,16 @@ export class ClickHouseStore implements FlowStore {
       if (batch.length > 0) rows.push({ meta: m, batch, secs });
     }
 
+    // each batch's rows to its cloud's table (migration 9; before it, `flows`): clickhouse-route.ts
+    const parts = routeRows(rows, await this.columnTypes());
     if (ft.dedupToken) {
-      for (const it of rows) {
-        const written = await this.insertRows([it], { insert_deduplication_token: it.meta.id, deduplicate_blocks_in_dependent_materialized_views: 1 });
+      const wrote = new Set<string>();
+      for (const p of parts) {
+        const written = await this.insertRows(p.table, [p.item], { insert_deduplication_token: insertToken(p), deduplicate_blocks_in_dependent_materialized_views: 1 });
         // the server reports 0 written rows when the token dropped the insert as a repeat
-        if (written === 0) out[first.get(it.meta.id)!]!.written = false;
+        if (written !== 0) wrote.add(p.item.meta.id);
       }
+      for (const it of rows) if (!wrote.has(it.meta.id)) out[first.get(it.meta.id)!]!.written = false;
     } else if (this.cfg.cluster !== undefined) {
       // one block per batch, synchronously on its shard: a repeat of the batch is then the same
       // block, which the shard's Replicated tables (rollups included) drop (clickhouse-cluster.ts)
@@ -471,18 +537,26 @@ export class ClickHouseStore implements FlowStore {
       let next = 0;
       let failed: { e: unknown } | undefined;
       const worker = async (): Promise<void> => {
-        while (failed === undefined && next < rows.length) {
+        while (failed === undefined && next < parts.length) {
+          const p = parts[next++]!;
           try {
-            await this.insertRows([rows[next++]!], { insert_distributed_sync: 1 });
+            await this.insertRows(p.table, [p.item], { insert_distributed_sync: 1 });
           } catch (e) {
             failed ??= { e };
           }
         }
       };
-      await Promise.all(Array.from({ length: Math.min(CLUSTER_INSERTS_IN_FLIGHT, rows.length) }, worker));
+      await Promise.all(Array.from({ length: Math.min(CLUSTER_INSERTS_IN_FLIGHT, parts.length) }, worker));
       if (failed !== undefined) throw failed.e;
     } else if (rows.length > 0) {
-      await this.insertRows(rows, {});
+      // one insert per table, of every batch that goes there
+      const byTable = new Map<string, RowBinaryItem[]>();
+      for (const p of parts) {
+        const l = byTable.get(p.table);
+        if (l === undefined) byTable.set(p.table, [p.item]);
+        else l.push(p.item);
+      }
+      for (const [table, its] of byTable) await this.insertRows(table, its, {});
       if (repairing) {
         // the last of two racing inserts sees both here, before anything is confirmed
         const after = await this.known(rows.map((r) => r.meta.id), true);
@@ -578,18 +652,26 @@ export class ClickHouseStore implements FlowStore {
     const tenants = [...new Set(batches.map((b) => b.tenant))].map(quoteString).join(', ');
     const minS = Math.min(...batches.map((b) => b.minS));
     const maxS = Math.max(...batches.map((b) => b.maxS));
+    // the raw tables that hold these batches (migration 9: each cloud's table and flows_wide; before, flows)
+    const raw = (await this.columnTypes()).has(cloudFlowTable('aws')) ? RAW_FLOW_TABLES : ['flows'];
+    const where = `tenant IN (${tenants}) AND ts >= toDateTime(${quoteNumber(minS)}, 'UTC') AND ts <= toDateTime(${quoteNumber(maxS)}, 'UTC') AND batch_id IN (${ids})`;
+    const count = async (tables: readonly string[]): Promise<{ tables: Set<string>; counts: Map<string, number> }> => {
+      const rs = await this.rows<{ t: string; batch_id: string; n: string }>(
+        tables.map((t) => `SELECT ${quoteString(t)} AS t, batch_id, count() AS n FROM ${this.t(t)} WHERE ${where} GROUP BY batch_id`).join(' UNION ALL '),
+      );
+      const counts = new Map<string, number>();
+      for (const r of rs) counts.set(r.batch_id, (counts.get(r.batch_id) ?? 0) + Number(r.n));
+      return { tables: new Set(rs.map((r) => r.t)), counts };
+    };
+    const holding = [...(await count(raw)).tables];
     let counts = new Map<string, number>();
     for (let attempt = 1; ; attempt++) {
-      for (const day of days) await this.ch.command({ query: `OPTIMIZE TABLE ${this.local('flows')} PARTITION ${quoteNumber(day)} FINAL` });
-      const rs = await this.rows<{ batch_id: string; n: string }>(
-        `SELECT batch_id, count() AS n FROM ${this.t('flows')} WHERE tenant IN (${tenants})
-          AND ts >= toDateTime(${quoteNumber(minS)}, 'UTC') AND ts <= toDateTime(${quoteNumber(maxS)}, 'UTC') AND batch_id IN (${ids}) GROUP BY batch_id`,
-      );
-      counts = new Map(rs.map((r) => [r.batch_id, Number(r.n)]));
+      for (const t of holding) for (const day of days) await this.ch.command({ query: `OPTIMIZE TABLE ${this.local(t)} PARTITION ${quoteNumber(day)} FINAL` });
+      counts = (await count(holding.length > 0 ? holding : raw)).counts;
       if (batches.every((b) => (counts.get(b.id) ?? 0) <= b.records)) break;
       if (attempt >= 10) {
         const bad = batches.find((b) => (counts.get(b.id) ?? 0) > b.records)!;
-        throw new Error(`clickhouse ${this.cfg.database}.flows: batch ${bad.id} still holds ${counts.get(bad.id)} rows for ${bad.records} records after ${attempt} OPTIMIZE ... FINAL runs`);
+        throw new Error(`clickhouse ${this.cfg.database}.${holding.join('/')}: batch ${bad.id} still holds ${counts.get(bad.id)} rows for ${bad.records} records after ${attempt} OPTIMIZE ... FINAL runs`);
       }
       await new Promise((ok) => setTimeout(ok, 200 * attempt));
     }
@@ -599,19 +681,19 @@ export class ClickHouseStore implements FlowStore {
     this.repairs += batches.length;
   }
 
-  /** One INSERT of the rows of these batches (one Native block, see clickhouse-native.ts); returns the rows the server reports written. */
-  private async insertRows(items: readonly RowBinaryItem[], settings: ClickHouseSettings): Promise<number> {
-    const types = await this.columnTypes();
+  /** One INSERT into `table` of the rows of these batches (one Native block, see clickhouse-native.ts); returns the rows the server reports written. */
+  private async insertRows(table: string, items: readonly RowBinaryItem[], settings: ClickHouseSettings): Promise<number> {
+    const types = (await this.columnTypes()).get(table) ?? new Map<string, string>();
     let native: ReturnType<typeof nativeBody>;
     try {
-      native = nativeBody(items, types);
+      native = nativeBody(items, types, `${this.cfg.database}.${table}`);
     } catch (e) {
       this.flowTypes = undefined; // a column added since (another writer migrated): read the types again on the retry
       throw e;
     }
     const { columns, body, plainForLowCardinality } = native;
     const res = await this.ch.exec({
-      query: `INSERT INTO ${this.t('flows')} (${columns}) FORMAT Native`,
+      query: `INSERT INTO ${this.t(table)} (${columns}) FORMAT Native`,
       values: Readable.from([body]),
       clickhouse_settings: plainForLowCardinality ? { ...settings, low_cardinality_allow_in_native_format: 0 } : settings,
     });
@@ -620,17 +702,35 @@ export class ClickHouseStore implements FlowStore {
     return Number(res.summary?.written_rows ?? NaN);
   }
 
-  /** The flows table's column types (read once; again after a migration, or after an insert named a column the map lacked). */
-  private async columnTypes(): Promise<Map<string, string>> {
-    this.flowTypes ??= this.rows<{ name: string; type: string }>(
-      `SELECT name, type FROM system.columns WHERE database = ${quoteString(this.cfg.database)} AND table = 'flows'`,
-    ).then((rs) => new Map(rs.map((r) => [r.name, r.type])));
+  /**
+   * Column types by table: `flows` (the view since migration 9) and the raw tables (read once; again
+   * after a migration, or after an insert named a column the map lacked). The cloud tables' presence
+   * decides where a batch is written (clickhouse-route.ts).
+   */
+  private async columnTypes(): Promise<Map<string, Map<string, string>>> {
+    this.flowTypes ??= this.rows<{ table: string; name: string; type: string }>(
+      `SELECT table, name, type FROM system.columns WHERE database = ${quoteString(this.cfg.database)}
+        AND table IN (${['flows', ...RAW_FLOW_TABLES].map(quoteString).join(', ')})`,
+    ).then((rs) => {
+      const out = new Map<string, Map<string, string>>();
+      for (const r of rs) {
+        let m = out.get(r.table);
+        if (m === undefined) out.set(r.table, (m = new Map()));
+        m.set(r.name, r.type);
+      }
+      return out;
+    });
     try {
       return await this.flowTypes;
     } catch (e) {
       this.flowTypes = undefined;
       throw e;
     }
+  }
+
+  /** The columns of `flows` as reads see them (the view's, since migration 9). */
+  private async viewTypes(): Promise<Map<string, string>> {
+    return (await this.columnTypes()).get('flows') ?? new Map();
   }
 
   /**
@@ -644,7 +744,7 @@ export class ClickHouseStore implements FlowStore {
 
   async readBatch(tenant: string, batchId: string): Promise<FlowBatch> {
     const t = checkTenant(tenant);
-    const types = await this.columnTypes();
+    const types = await this.viewTypes();
     const cols = STORED_FIELDS.map((f, i) => {
       const c = quoteIdent(f.spec.name);
       const e =
@@ -655,9 +755,13 @@ export class ClickHouseStore implements FlowStore {
             : c;
       return `${e} AS c${i}`;
     });
+    // one row per row_no instead of FINAL: FINAL on a view is silently ignored by 18.16 (the raw tables are
+    // behind the `flows` view since migration 9), and the copies of a raced batch are the same rows
     const rows = await this.rows<Record<string, string | number | null>>(
-      `SELECT ${cols.join(', ')}, extra AS c${STORED_FIELDS.length} FROM ${this.t('flows')} FINAL
-        WHERE tenant = ${quoteString(t)} AND batch_id = ${quoteString(batchId)} ORDER BY row_no`,
+      `SELECT row_no, ${cols.join(', ')}, extra AS c${STORED_FIELDS.length} FROM ${this.t('flows')}
+        WHERE tenant = ${quoteString(t)} AND batch_id = ${quoteString(batchId)} ORDER BY row_no LIMIT 1 BY row_no`,
+      {},
+      true,
     );
     const columns: unknown[][] = Array.from({ length: FIELD_LIST.length + 1 }, (_, k) => rows.map((r) => r[`c${k}`] ?? null));
     return batchFromColumns(rows.length, columns);
@@ -673,6 +777,7 @@ export class ClickHouseStore implements FlowStore {
         FROM ${src.table} WHERE ${whereSql(t, src.time, qy.from, qy.to, qy.filters, rollup !== null)}
         GROUP BY t ORDER BY t`,
       opts,
+      rollup === null,
     );
     return { source: qy.source, points: rows.map((r) => ({ t: Number(r.t) * 1000, value: Number(r.v) })) };
   }
@@ -689,6 +794,7 @@ export class ClickHouseStore implements FlowStore {
         WHERE ${whereSql(t, src.time, qy.from, qy.to, qy.filters, rollup !== null)}
         GROUP BY ${qy.dimensions.map((_, i) => `d${i}`).join(', ')} ORDER BY v DESC, ${order.join(', ')} LIMIT ${quoteNumber(qy.n)}`,
       opts,
+      rollup === null,
     );
     return {
       source: qy.source,
@@ -714,6 +820,7 @@ export class ClickHouseStore implements FlowStore {
         WHERE ${whereSql(t, src.time, qy.from, qy.to, qy.filters, rollup !== null)}
         GROUP BY ${qy.dimensions.map((_, i) => `d${i}`).join(', ')} ORDER BY m_${qy.metric} DESC, ${order.join(', ')} LIMIT ${quoteNumber(qy.n)}`,
       opts,
+      rollup === null,
     );
     return {
       source: qy.source,
@@ -730,7 +837,7 @@ export class ClickHouseStore implements FlowStore {
   async listFlows(tenant: string, query: FlowListQuery, opts: QueryOptions = {}): Promise<FlowListResult> {
     const t = checkTenant(tenant);
     const qy = parseQuery(FlowListQuerySchema, query, 'listFlows');
-    const types = await this.columnTypes();
+    const types = await this.viewTypes();
     const dir = qy.order === 'desc' ? 'DESC' : 'ASC';
     let where = whereSql(t, 'ts', qy.from, qy.to, qy.filters, false);
     if (qy.after) {
@@ -751,6 +858,7 @@ export class ClickHouseStore implements FlowStore {
         FROM ${this.t('flows')} WHERE ${where}
         ORDER BY ts ${dir}, batch_id ${dir}, row_no ${dir} LIMIT ${quoteNumber(qy.limit)}`,
       opts,
+      true,
     );
     return {
       rows: rows.map((r) => ({
@@ -791,7 +899,9 @@ export class ClickHouseStore implements FlowStore {
       report[tier].rows += r.rows;
       report[tier].partitions += r.partitions;
     };
-    add('flows', await this.expire('flows', 'ts', cutoffs(policy, now, (d) => d.flows), 'day'));
+    // the raw tables behind the `flows` view (migration 9); `flows` itself before it
+    const raw = (await this.columnTypes()).has(cloudFlowTable('aws')) ? RAW_FLOW_TABLES : ['flows'];
+    for (const t of raw) add('flows', await this.expire(t, 'ts', cutoffs(policy, now, (d) => d.flows), 'day'));
     const ledger = cutoffs(policy, now, ledgerDays);
     add('ledger', await this.expire('batches', 'max_ts', ledger, 'month'));
     add('ledger', await this.expire('flows_landed', 'ts', { tenants: [], others: ledger.earliest, earliest: ledger.earliest }, 'day'));

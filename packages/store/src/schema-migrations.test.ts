@@ -15,9 +15,9 @@ import { cloudFlowTable, STORED_FIELDS, WIDE_FLOW_TABLE } from './schema.js';
  */
 const RELEASED: Record<string, Record<number, string>> = {
   duckdb: { 1: 'b166a828d269f573', 2: '4f99a7e921f0ab9b', 3: 'd082c54c7b3bb05f', 4: 'f09193b0ed961e82', 5: '61966be315d527d4' },
-  'clickhouse 18.16': { 1: '2f5de8ffaf73c00c', 2: 'cf2eecfe79ebc8b2', 3: 'ed967d93d33ce549', 4: 'e3b0c44298fc1c14', 5: '220a104a0c0a4a41', 6: '13ee6ab8da99dbfd', 7: '08612e9552944ca9', 8: '7dfc03e76d2e547b' },
-  'clickhouse 18.16 LowCardinality': { 1: 'd0265db8f7d48aa3', 2: '2f1e54e7e64866e5', 3: 'ed967d93d33ce549', 4: 'e3b0c44298fc1c14', 5: '718610ef9fe98d6d', 6: '13ee6ab8da99dbfd', 7: '08612e9552944ca9', 8: 'e7a397c59380d4fd' },
-  'clickhouse 26.1': { 1: 'f8b8ebf158d2b7c7', 2: '32c1929678bb6535', 3: 'd0625bd0a1f6572d', 4: 'f940903ebc2cf9a0', 5: '13511f365b5e90f2', 6: '9d63d99bef9916b1', 7: '08612e9552944ca9', 8: '79136ea9760c9a04' },
+  'clickhouse 18.16': { 1: '2f5de8ffaf73c00c', 2: 'cf2eecfe79ebc8b2', 3: 'ed967d93d33ce549', 4: 'e3b0c44298fc1c14', 5: '220a104a0c0a4a41', 6: '13ee6ab8da99dbfd', 7: '08612e9552944ca9', 8: '7dfc03e76d2e547b', 9: '6b34d54ca1ad2917' },
+  'clickhouse 18.16 LowCardinality': { 1: 'd0265db8f7d48aa3', 2: '2f1e54e7e64866e5', 3: 'ed967d93d33ce549', 4: 'e3b0c44298fc1c14', 5: '718610ef9fe98d6d', 6: '13ee6ab8da99dbfd', 7: '08612e9552944ca9', 8: 'e7a397c59380d4fd', 9: '2af7d0064a5efccb' },
+  'clickhouse 26.1': { 1: 'f8b8ebf158d2b7c7', 2: '32c1929678bb6535', 3: 'd0625bd0a1f6572d', 4: 'f940903ebc2cf9a0', 5: '13511f365b5e90f2', 6: '9d63d99bef9916b1', 7: '08612e9552944ca9', 8: '79136ea9760c9a04', 9: 'd88bd50a36042777' },
 };
 
 const hash = (ss: readonly string[]): string => createHash('sha256').update(ss.join('\n;\n')).digest('hex').slice(0, 16);
@@ -69,5 +69,26 @@ test('duckdb: the flows columns built by replaying the migrations are the field 
     }
   } finally {
     conn.closeSync();
+  }
+});
+
+test("clickhouse: each cloud table of migration 9 has its cloud's fields, and the flows view every field of the field table", () => {
+  for (const ft of [featuresFor('18.16.1', false), featuresFor('26.1.1', false)]) {
+    const m9 = clickhouseMigrations('sightline', ft).find((m) => m.version === 9)!;
+    const columnsOf = (table: string): string[] => {
+      const sql = m9.statements.find((x) => x.startsWith(`CREATE TABLE IF NOT EXISTS \`sightline\`.\`${table}\` (`));
+      assert.ok(sql, `${ft.version}: migration 9 creates ${table}`);
+      return [...sql.matchAll(/^\s+`?(\w+)`? (?:Nullable|LowCardinality|String|UInt32|DateTime)/gm)].map((x) => x[1]!);
+    };
+    for (const cloud of CLOUDS) {
+      const want = STORED_FIELDS.filter((f) => f.spec.clouds.length === 0 || f.spec.clouds.includes(cloud)).map((f) => f.spec.name);
+      assert.deepEqual(columnsOf(cloudFlowTable(cloud)).sort(), ['tenant', 'batch_id', 'row_no', 'ts', ...want, 'extra'].sort(), `${ft.version} ${cloudFlowTable(cloud)}: a field of ${cloud} without its migration (or a column that is not ${cloud}'s)`);
+    }
+    const view = m9.statements.find((x) => x.startsWith('CREATE VIEW IF NOT EXISTS `sightline`.`flows` AS'));
+    assert.ok(view, 'migration 9 makes the flows view');
+    for (const branch of view.split('UNION ALL')) {
+      const names = [...branch.matchAll(/(?:AS `(\w+)`|`(\w+)`(?=,| FROM))/g)].map((x) => x[1] ?? x[2]);
+      for (const f of STORED_FIELDS) assert.ok(names.includes(f.spec.name), `${ft.version}: the flows view answers ${f.spec.name} in every branch`);
+    }
   }
 });
