@@ -74,7 +74,8 @@ export async function generateDuckDB(store: DuckDBConnectionHolder, opts: GenOpt
             random() AS sr, random() AS dr, CAST(floor(exp(random() * random() * 12)) AS BIGINT) AS packets, random() AS ar
           FROM range(${o.flows}) t(i)))
       ORDER BY ts`);
-    await c.run(`INSERT INTO flows (${COLUMNS})
+    // AWS rows: their cloud's table (DuckDB migration 5; flows is a view over the raw tables)
+    await c.run(`INSERT INTO flows_aws (${COLUMNS})
       SELECT ${lit(o.tenant)}, 'gen-' || (i // 8192), i % 8192, ts, 'aws', 'aws-vpc-text', '123456789012', ${s.addr}, ${d.addr}, 40000 + i % 20000, dst_port,
         CASE WHEN dst_port = 53 THEN 17 ELSE 6 END, packets, packets * 800, ts, CASE WHEN ar < 0.05 THEN 'reject' ELSE 'accept' END, 'ingress',
         ${s.k8s.join(', ')}, ${d.k8s.join(', ')}

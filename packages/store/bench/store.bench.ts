@@ -9,7 +9,7 @@ import { endpoints } from '@sightline/testkit';
 import { ClickHouseStore } from '../src/clickhouse-store.js';
 import { DuckDBStore } from '../src/duckdb-store.js';
 import { servicePortSql } from '../src/query-sql.js';
-import { ROLLUP_DIMS, ROLLUPS, rollupTable, SERVICE_PORT } from '../src/schema.js';
+import { RAW_FLOW_TABLES, ROLLUP_DIMS, ROLLUPS, rollupTable, SERVICE_PORT } from '../src/schema.js';
 import type { FlowStore } from '../src/store.js';
 import { metaFor } from '../src/testdata/sample.js';
 import { enrichedBatch, WORKLOADS } from '../src/testdata/synthetic.js';
@@ -71,10 +71,12 @@ const pqFile = path.join(dir, 'flows.parquet');
 
 /**
  * Bytes of each table as the store holds it: a copy of the checkpointed file, its tables dropped one
- * by one (each CHECKPOINTed), the blocks each drop frees; the raw table is what is left (with the
- * catalog). A copy of one table into a fresh file would measure a recompressed table, not the store's.
+ * by one (each CHECKPOINTed), the blocks each drop frees; the raw tables (a table per cloud and
+ * flows_wide, schema.ts RAW_FLOW_TABLES; a store before migration 5 has one, flows) are what is left
+ * (with the catalog), and are then dropped one by one for their shares. A copy of one table into a
+ * fresh file would measure a recompressed table, not the store's.
  */
-async function duckdbTableBytes(file: string): Promise<{ tables: [string, number][]; raw: number; wal: number }> {
+async function duckdbTableBytes(file: string): Promise<{ tables: [string, number][]; raw: number; rawTables: [string, number][]; wal: number }> {
   const copy = path.join(dir, 'sizes.duckdb');
   copyFileSync(file, copy);
   const wal = existsSync(`${file}.wal`) ? statSync(`${file}.wal`).size : 0;
@@ -84,7 +86,9 @@ async function duckdbTableBytes(file: string): Promise<{ tables: [string, number
     const r = (await c.runAndReadAll('PRAGMA database_size')).getRowObjectsJS()[0]!;
     return Number(r.used_blocks) * Number(r.block_size);
   };
-  const names = (await c.runAndReadAll("SELECT table_name FROM duckdb_tables() WHERE table_name <> 'flows' ORDER BY table_name")).getRows().map((r) => String(r[0]));
+  const rawNames = new Set(['flows', ...RAW_FLOW_TABLES]);
+  const all = (await c.runAndReadAll('SELECT table_name FROM duckdb_tables() ORDER BY table_name')).getRows().map((r) => String(r[0]));
+  const names = all.filter((t) => !rawNames.has(t));
   const tables: [string, number][] = [];
   let before = await used();
   for (const t of names) {
@@ -94,11 +98,20 @@ async function duckdbTableBytes(file: string): Promise<{ tables: [string, number
     tables.push([t, before - after]);
     before = after;
   }
+  const raw = before;
+  const rawTables: [string, number][] = [];
+  for (const t of all.filter((x) => rawNames.has(x))) {
+    await c.run(`DROP TABLE "${t}"`);
+    await c.run('CHECKPOINT');
+    const after = await used();
+    rawTables.push([t, before - after]);
+    before = after;
+  }
   c.closeSync();
   db.closeSync();
   rmSync(copy, { force: true });
   rmSync(`${copy}.wal`, { force: true });
-  return { tables, raw: before, wal };
+  return { tables, raw, rawTables, wal };
 }
 
 async function duckdbInsert(): Promise<void> {
@@ -118,6 +131,7 @@ async function duckdbInsert(): Promise<void> {
   const api = (now() - t) / 1000;
   const baseline = await s.withConnection(async (c) => {
     await c.run('CHECKPOINT');
+    // through the view: each raw table's rows in turn, the order the store holds them in (before migration 5, arrival order)
     await c.run(`COPY (SELECT * FROM flows) TO '${pqFile}' (FORMAT parquet, COMPRESSION zstd)`);
     await c.run('CREATE TABLE flows_copy AS SELECT * FROM flows LIMIT 0');
     const t1 = now();
@@ -134,7 +148,8 @@ async function duckdbInsert(): Promise<void> {
   const sizes = await duckdbTableBytes(file);
   console.log(`duckdb insert: ${fmt(rows / api)} flows/s through writeBatch (${what}, ${INFLIGHT} in flight, group commit: ledger + raw + 3 rollups per transaction)`);
   console.log(`  baseline INSERT from Parquet (raw table only): ${fmt(rows / baseline)} flows/s; ratio api/baseline ${fmt(baseline / api, 3)}`);
-  console.log(`duckdb bytes/flow: raw table ${fmt(sizes.raw / rows, 1)}; zstd Parquet of the raw rows ${fmt(pqBytes / rows, 1)}; ratio raw/zstd Parquet ${fmt(sizes.raw / pqBytes, 2)} (target 1.5)`);
+  console.log(`duckdb bytes/flow: raw tables ${fmt(sizes.raw / rows, 1)}; zstd Parquet of the raw rows ${fmt(pqBytes / rows, 1)}; ratio raw/zstd Parquet ${fmt(sizes.raw / pqBytes, 2)} (target 1.5)`);
+  console.log(`  raw tables: ${sizes.rawTables.map(([n, b]) => `${n} ${fmt(b / rows, 1)}`).join(', ')}; left with every table dropped (catalog, free blocks): ${fmt((sizes.raw - sizes.rawTables.reduce((a, [, b]) => a + b, 0)) / rows, 1)})`);
   console.log(`  whole file ${fmt(fileBytes / rows, 1)} (WAL ${fmt(sizes.wal)} bytes; storage ${storage}), of which ${sizes.tables.filter(([, b]) => b > 0).map(([n, b]) => `${n} ${fmt(b / rows, 1)}`).join(', ')}`);
 }
 
@@ -228,7 +243,8 @@ async function duckdbTopN(): Promise<void> {
     await c.run('SELECT setseed(0.42)');
     // Generated in SQL: 10M rows through writeBatch would take minutes and measure the insert again.
     await c.run(`CREATE TEMP TABLE gen AS ${genSelect(FLOWS, "'acme'", `make_timestamp(${T0 * 1000}::BIGINT + CAST(floor(random() * ${DAY * 1000}) AS BIGINT))`)} ORDER BY ts`);
-    await c.run(`INSERT INTO flows (tenant, batch_id, row_no, ts, cloud, format, account, src_port, dst_port, protocol, packets, bytes, start, "end", action, direction,
+    // AWS rows: their cloud's table (migration 5; flows is a view over the raw tables)
+    await c.run(`INSERT INTO flows_aws (tenant, batch_id, row_no, ts, cloud, format, account, src_port, dst_port, protocol, packets, bytes, start, "end", action, direction,
         src_k8s_kind, src_k8s_cluster, src_k8s_namespace, src_k8s_workload_kind, src_k8s_workload, dst_k8s_kind, dst_k8s_cluster, dst_k8s_namespace, dst_k8s_workload_kind, dst_k8s_workload)
       SELECT tenant, 'gen-' || (row_number() OVER () // 8192), (row_number() OVER ()) % 8192, ts, 'aws', 'aws-vpc-text', '123456789012', 40000, dst_port, 6, packets, packets * 800, ts, ts + INTERVAL 60 SECOND,
         'accept', 'ingress', 'pod', 'eks-prod', ${nsOf('src_wl')}, 'Deployment', src_wl, 'pod', 'eks-prod', ${nsOf('dst_wl')}, 'Deployment', dst_wl FROM gen`);
