@@ -3,7 +3,7 @@ import { after, test } from 'node:test';
 import { ChdbSession, chdbTestOptions, startChdbHttp, type ChdbHttp } from '@sightline/testkit';
 import { clickhouseMigrations, featuresFor } from './clickhouse-schema.js';
 import { ClickHouseStore } from './clickhouse-store.js';
-import { ROLLUP_DIMS, ROLLUPS, rollupTable, STORED_FIELDS } from './schema.js';
+import { RAW_FLOW_TABLES, ROLLUP_DIMS, ROLLUPS, rollupTable, STORED_FIELDS } from './schema.js';
 import { metaFor } from './testdata/sample.js';
 import { enrichedBatch } from './testdata/synthetic.js';
 
@@ -81,7 +81,7 @@ test('chdb: the flows columns after every migration are the field table\'s, type
 });
 
 
-/** Tables that must keep a dedup window for the token to drop a repeat everywhere: flows and every view's target. */
+/** Tables that must keep a dedup window for the token to drop a repeat everywhere: the raw tables (behind the view flows since migration 9) and every view's target. */
 async function tablesWithoutWindow(s: ChdbSession, database: string): Promise<string[]> {
   const tables = await s.rows<{ name: string; engine: string; create_table_query: string }>(
     `SELECT name, engine, create_table_query FROM system.tables WHERE database = '${database}'`,
@@ -91,7 +91,7 @@ async function tablesWithoutWindow(s: ChdbSession, database: string): Promise<st
   const targets = tables
     .filter((t) => t.engine === 'MaterializedView')
     .map((v) => /\bTO `?\w+`?\.`?(\w+)`?/.exec(v.create_table_query)?.[1] ?? assert.fail(`view ${v.name}: no TO table`));
-  return ['flows', ...new Set(targets)].filter((t) => windowOf(t) === 0).sort();
+  return [...RAW_FLOW_TABLES, ...new Set(targets)].filter((t) => windowOf(t) === 0).sort();
 }
 
 /** A database as a store created on ClickHouse 18.16 left it (its DDL, every migration recorded), on the current engine: the server upgraded in place. */
@@ -165,14 +165,18 @@ test('chdb: the current DDL\'s TTLs, codec and skip index are in place; every ta
       )).map((t) => [t.name, t]),
     );
     const ddl = (t: string): string => tables.get(t)?.create_table_query ?? assert.fail(`no table ${t}`);
-    for (const t of ['flows', 'flows_landed', ...ROLLUPS.map(rollupTable)]) assert.match(ddl(t), /\bTTL\b/, `${t} has a TTL`);
-    assert.match(ddl('flows'), /`ts` DateTime\('UTC'\) CODEC\(DoubleDelta, ZSTD\(1\)\)/);
-    assert.match(ddl('flows'), /INDEX batch_idx batch_id TYPE bloom_filter GRANULARITY 4/);
+    // flows is a view since migration 9: the raw tables behind it (each cloud's and flows_wide) carry what flows did
+    assert.equal(tables.get('flows')?.engine, 'View');
+    for (const t of [...RAW_FLOW_TABLES, 'flows_landed', ...ROLLUPS.map(rollupTable)]) assert.match(ddl(t), /\bTTL\b/, `${t} has a TTL`);
+    for (const t of RAW_FLOW_TABLES) {
+      assert.match(ddl(t), /`ts` DateTime\('UTC'\) CODEC\(DoubleDelta, ZSTD\(1\)\)/, `${t}: ts codec`);
+      assert.match(ddl(t), /INDEX batch_idx batch_id TYPE bloom_filter GRANULARITY 4/, `${t}: skip index`);
+    }
     // insert_deduplication_token drops a repeated insert only in tables that keep a dedup log
     // (non_replicated_deduplication_window > 0); a view's target without one gets the repeat's rows
     // again (deduplicate_blocks_in_dependent_materialized_views needs the window on the target too).
     const windowOf = (t: string): number => Number(/non_replicated_deduplication_window = (\d+)/.exec(ddl(t))?.[1] ?? 0);
-    assert.ok(windowOf('flows') > 0, 'flows keeps a dedup window');
+    for (const t of RAW_FLOW_TABLES) assert.ok(windowOf(t) > 0, `${t} keeps a dedup window`);
     const views = [...tables.values()].filter((t) => t.engine === 'MaterializedView');
     assert.ok(views.length >= ROLLUPS.length, 'the rollups are fed by views');
     const targets = views.map((v) => /\bTO `?\w+`?\.`?(\w+)`?/.exec(v.create_table_query)?.[1] ?? assert.fail(`view ${v.name}: no TO table`));
