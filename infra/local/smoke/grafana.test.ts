@@ -41,6 +41,14 @@ function schemaTables(): Map<string, Set<string>> {
   const tables = new Map<string, Set<string>>();
   for (const m of clickhouseMigrations('sightline', featuresFor(COMPOSE_CLICKHOUSE, true))) {
     for (const stmt of m.statements) {
+      // store migration 9: the wide table is renamed flows_wide and flows becomes a view with its columns
+      const renamed = /^RENAME TABLE `\w+`\.`(\w+)` TO `\w+`\.`(\w+)`$/.exec(stmt);
+      if (renamed?.[1] && renamed[2]) {
+        tables.set(renamed[2], tables.get(renamed[1]) ?? new Set());
+        tables.delete(renamed[1]);
+      }
+      const view = /^CREATE VIEW IF NOT EXISTS `\w+`\.`flows` AS/.test(stmt);
+      if (view) tables.set('flows', new Set(tables.get('flows_wide')));
       const head = /^\s*CREATE TABLE IF NOT EXISTS `\w+`\.`(\w+)` \(/.exec(stmt);
       if (!head?.[1]) continue;
       const body = stmt.slice(head[0].length, stmt.search(/\)\s*ENGINE\b/));
@@ -57,7 +65,7 @@ function schemaTables(): Map<string, Set<string>> {
 const TABLES = schemaTables();
 
 test('grafana: the schema reader finds the store tables (guards the checks below)', () => {
-  assert.deepEqual([...TABLES.keys()].sort(), ['batches', 'flows', 'flows_1h', 'flows_1m', 'flows_5m', 'flows_landed', 'flows_repaired', 'rollup_1h', 'rollup_1m', 'rollup_5m']);
+  assert.deepEqual([...TABLES.keys()].sort(), ['batches', 'flows', 'flows_1h', 'flows_1m', 'flows_5m', 'flows_aws', 'flows_azure', 'flows_gcp', 'flows_landed', 'flows_repaired', 'flows_wide', 'rollup_1h', 'rollup_1m', 'rollup_5m']);
   for (const c of ['tenant', 'ts', 'bytes', 'packets', 'src_k8s_workload', 'action']) assert.ok(TABLES.get('flows')?.has(c), `flows.${c}`);
   for (const c of ['tenant', 'bucket', 'k_src_k8s_workload', 'k_service_port', 'k_action', 'flows', 'bytes']) assert.ok(TABLES.get('rollup_5m')?.has(c), `rollup_5m.${c}`);
   // the store's rollups are keyed by service port (the lower port): no destination port, no source port
@@ -308,11 +316,12 @@ function dashboardCase(): DashboardCase {
     const t = from + 60 + i * 120;
     const dst = i % 3 === 0 ? "'', '', ''" : "'prod', 'data', 'db'";
     for (const [tenant, k] of [['acme', 1], ['other', 10]] as const) {
-      rows.push(`('${tenant}', 'b${tenant}${Math.floor(i / 60)}', ${i}, toDateTime(${t}), 'prod', 'shop', 'web', ${dst}, ${i % 2 ? 5432 : 443}, 6, '${i % 7 === 0 ? 'reject' : 'accept'}', 'ingress', ${k * 10}, ${k * 1000})`);
+      rows.push(`('${tenant}', 'b${tenant}${Math.floor(i / 60)}', ${i}, toDateTime(${t}), 'aws', 'prod', 'shop', 'web', ${dst}, ${i % 2 ? 5432 : 443}, 6, '${i % 7 === 0 ? 'reject' : 'accept'}', 'ingress', ${k * 10}, ${k * 1000})`);
     }
   }
   const data = [
-    `INSERT INTO flows (tenant, batch_id, row_no, ts, src_k8s_cluster, src_k8s_namespace, src_k8s_workload,
+    // AWS flows, written where the store writes them (store migration 9: flows is a view over the cloud tables)
+    `INSERT INTO flows_aws (tenant, batch_id, row_no, ts, cloud, src_k8s_cluster, src_k8s_namespace, src_k8s_workload,
       dst_k8s_cluster, dst_k8s_namespace, dst_k8s_workload, dst_port, protocol, action, direction, packets, bytes) VALUES ${rows.join(', ')}`,
     `INSERT INTO batches VALUES ('bacme0', 'acme', 60, toDateTime(${to - 60}), toDateTime(${from}), toDateTime(${to - 120}))`,
   ];

@@ -209,7 +209,7 @@ export class ClickHouseStore implements FlowStore {
     // the client only listens for a later abort; one that already happened would be ignored
     opts.signal?.throwIfAborted();
     const settings: ClickHouseSettings = {};
-    if (view && this.ft?.viewPredicateSetting) settings.enable_optimize_predicate_expression = 1;
+    if (view && (await this.features()).viewPredicateSetting) settings.enable_optimize_predicate_expression = 1;
     // whole seconds on every server version; the aborted request covers finer deadlines
     if (opts.timeoutMs !== undefined) settings.max_execution_time = Math.max(1, Math.ceil(opts.timeoutMs / 1000));
     const l = opts.limits;
