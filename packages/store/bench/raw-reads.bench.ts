@@ -59,7 +59,8 @@ try {
   const m2 = clickhouseMigrations(database, featuresFor(ft.version, ft.lowCardinality)).find((m) => m.version === 2)!;
   const oldView = m2.statements.find((x) => x.includes('`flows_1h_mv`'));
   if (oldView === undefined) throw new Error('migration 2 has no flows_1h view');
-  await c.command({ query: oldView });
+  // store migration 9: the AWS rows are in flows_aws (flows is a view), so the old view reads that table
+  await c.command({ query: oldView.replace(`FROM \`${database}\`.\`flows\``, `FROM \`${database}\`.\`flows_aws\``) });
   const sec0 = T0 / 1000;
   const t = performance.now();
   // 48 workloads x ~25 pods each, skewed toward low-numbered workloads; every flow attributed
@@ -68,7 +69,7 @@ try {
     const n = Math.min(1_000_000, env.BENCH_FLOWS - off);
     await c.command({
       // odd numbers are replies: from the server's port to the client's ephemeral one
-      query: `INSERT INTO ${database}.flows (tenant, batch_id, row_no, ts, cloud, format, account, src_port, dst_port, protocol, packets, bytes, start, action, direction,
+      query: `INSERT INTO ${database}.flows_aws (tenant, batch_id, row_no, ts, cloud, format, account, src_port, dst_port, protocol, packets, bytes, start, action, direction,
           src_k8s_kind, src_k8s_cluster, src_k8s_namespace, src_k8s_workload_kind, src_k8s_workload, src_k8s_pod,
           dst_k8s_kind, dst_k8s_cluster, dst_k8s_namespace, dst_k8s_workload_kind, dst_k8s_workload, dst_k8s_pod)
         SELECT 'acme', concat('gen-', toString(intDiv(number, 8192))), number % 8192, toDateTime(${sec0} + intHash32(number) % 86400, 'UTC') AS t,
@@ -83,7 +84,7 @@ try {
     });
   }
   const genS = (performance.now() - t) / 1000;
-  const [parts] = await q<{ parts: string; rows: string }>(`SELECT count() AS parts, sum(rows) AS rows FROM system.parts WHERE database = '${database}' AND table = 'flows' AND active`);
+  const [parts] = await q<{ parts: string; rows: string }>(`SELECT count() AS parts, sum(rows) AS rows FROM system.parts WHERE database = '${database}' AND table = 'flows_aws' AND active`);
   console.log(`raw reads bench: ClickHouse ${ft.version}; ${fmt(env.BENCH_FLOWS)} flows over 24 h generated server-side in ${fmt(genS, 1)} s (views fed; ${parts?.parts} active parts); median of ${env.BENCH_RUNS} after a warm-up`);
 
   const range = { from: T0, to: T0 + DAY };
@@ -93,13 +94,13 @@ try {
 
   const byPod = await timed(async () => (await store.topN('acme', { ...range, metric: 'bytes', dimensions: ['dst_k8s_pod'], n: 10, use: 'raw' })).rows.map((r) => [String(r.key[0]), r.value]));
   const byPodFinal = await timed(async () =>
-    (await q<{ d0: string; v: string }>(`SELECT dst_k8s_pod AS d0, sum(ifNull(bytes, 0)) AS v FROM ${database}.flows FINAL WHERE ${where} GROUP BY d0 ORDER BY v DESC, d0 LIMIT 10`)).map((r) => [r.d0, Number(r.v)]),
+    (await q<{ d0: string; v: string }>(`SELECT dst_k8s_pod AS d0, sum(ifNull(bytes, 0)) AS v FROM ${database}.flows_aws FINAL WHERE ${where} GROUP BY d0 ORDER BY v DESC, d0 LIMIT 10`)).map((r) => [r.d0, Number(r.v)]),
   );
   const series = await timed(async () =>
     (await store.timeSeries('acme', { ...range, stepSeconds: 3600, metric: 'bytes', filters: [{ field: 'dst_k8s_pod', values: [onePod] }], use: 'auto' })).points.map((p) => [p.t, p.value]),
   );
   const seriesFinal = await timed(async () =>
-    (await q<{ t: string; v: string }>(`SELECT intDiv(toUInt32(ts), 3600) * 3600 AS t, sum(ifNull(bytes, 0)) AS v FROM ${database}.flows FINAL WHERE ${where} AND (dst_k8s_pod IN ('${onePod}')) GROUP BY t ORDER BY t`)).map((r) => [Number(r.t) * 1000, Number(r.v)]),
+    (await q<{ t: string; v: string }>(`SELECT intDiv(toUInt32(ts), 3600) * 3600 AS t, sum(ifNull(bytes, 0)) AS v FROM ${database}.flows_aws FINAL WHERE ${where} AND (dst_k8s_pod IN ('${onePod}')) GROUP BY t ORDER BY t`)).map((r) => [Number(r.t) * 1000, Number(r.v)]),
   );
   const top = { ...range, metric: 'bytes' as const, dimensions: ['dst_k8s_namespace', 'dst_k8s_workload'], n: 10 };
   const topRollup = await timed(async () => { const r = await store.topN('acme', { ...top, use: 'auto' }); return { source: r.source, rows: r.rows.map((x) => [x.key.join('/'), x.value]) }; });
