@@ -370,13 +370,19 @@ export class ClickHouseStore implements FlowStore {
     return Number(r?.n ?? 0) > 0;
   }
 
-  /** The column types of the wide table `flows` while it is one (before migration 9), else undefined. */
+  /**
+   * The column types of the wide table: `flows` while it is one (before migration 9), else `flows_wide` (a
+   * migration 9 run again after its RENAME, so the cloud tables and the view still take the wide table's types).
+   */
   private async wideTableTypes(): Promise<Map<string, string> | undefined> {
-    const rs = await this.rows<{ name: string; type: string }>(
-      `SELECT name, type FROM system.columns WHERE database = ${quoteString(this.cfg.database)} AND table = 'flows'
-        AND (SELECT any(engine) FROM system.tables WHERE database = ${quoteString(this.cfg.database)} AND name = 'flows') LIKE '%MergeTree'`,
+    const db = quoteString(this.cfg.database);
+    const rs = await this.rows<{ table: string; name: string; type: string }>(
+      `SELECT table, name, type FROM system.columns WHERE database = ${db} AND table IN ('flows', ${quoteString(WIDE_FLOW_TABLE)})
+        AND table IN (SELECT name FROM system.tables WHERE database = ${db} AND engine LIKE '%MergeTree')`,
     );
-    return rs.length > 0 ? new Map(rs.map((r) => [r.name, r.type])) : undefined;
+    const of = (t: string): [string, string][] => rs.filter((r) => r.table === t).map((r) => [r.name, r.type]);
+    const cols = of('flows').length > 0 ? of('flows') : of(WIDE_FLOW_TABLE);
+    return cols.length > 0 ? new Map(cols) : undefined;
   }
 
   /**
