@@ -149,7 +149,7 @@ async function duckdbInsert(): Promise<void> {
   console.log(`duckdb insert: ${fmt(rows / api)} flows/s through writeBatch (${what}, ${INFLIGHT} in flight, group commit: ledger + raw + 3 rollups per transaction)`);
   console.log(`  baseline INSERT from Parquet (raw table only): ${fmt(rows / baseline)} flows/s; ratio api/baseline ${fmt(baseline / api, 3)}`);
   console.log(`duckdb bytes/flow: raw tables ${fmt(sizes.raw / rows, 1)}; zstd Parquet of the raw rows ${fmt(pqBytes / rows, 1)}; ratio raw/zstd Parquet ${fmt(sizes.raw / pqBytes, 2)} (target 1.5)`);
-  console.log(`  raw tables: ${sizes.rawTables.map(([n, b]) => `${n} ${fmt(b / rows, 1)}`).join(', ')}; left with every table dropped (catalog, free blocks): ${fmt((sizes.raw - sizes.rawTables.reduce((a, [, b]) => a + b, 0)) / rows, 1)})`);
+  console.log(`  raw tables: ${sizes.rawTables.map(([n, b]) => `${n} ${fmt(b / rows, 1)}`).join(', ')}; left with every table dropped (catalog, free blocks): ${fmt((sizes.raw - sizes.rawTables.reduce((a, [, b]) => a + b, 0)) / rows, 1)}`);
   console.log(`  whole file ${fmt(fileBytes / rows, 1)} (WAL ${fmt(sizes.wal)} bytes; storage ${storage}), of which ${sizes.tables.filter(([, b]) => b > 0).map(([n, b]) => `${n} ${fmt(b / rows, 1)}`).join(', ')}`);
 }
 
