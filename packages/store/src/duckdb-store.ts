@@ -187,7 +187,7 @@ export class DuckDBStore implements FlowStore {
         }
         applied.push(m.version);
       }
-      // the writer's appender on flows has the columns it saw: a migration may have added some
+      // the writer reads the raw tables' columns once: a migration may have added columns (migration 5: the tables)
       if (applied.length > 0) this.writer.reset();
       return applied;
     });
@@ -202,6 +202,7 @@ export class DuckDBStore implements FlowStore {
     return Promise.all(items.map((i) => this.writeBatch(i.meta, i.batch)));
   }
 
+  /** Through the view `flows` (migration 5): a batch split between raw tables comes back whole, by its row numbers. */
   async readBatch(tenant: string, batchId: string): Promise<FlowBatch> {
     const t = checkTenant(tenant);
     return this.run(async () => {
