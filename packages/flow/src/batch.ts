@@ -88,6 +88,24 @@ export class FlowBatch {
     return FlowBatch.fromColumns(n, cols, extra);
   }
 
+  /** A copy of the given rows (indexes into this batch, in the order given), with the same columns allocated. */
+  pick(rows: ArrayLike<number>): FlowBatch {
+    const n = rows.length;
+    const cols = this.columns.map((c): Column | undefined => {
+      if (c === undefined) return undefined;
+      if (c instanceof Float64Array) {
+        const out = new Float64Array(Math.max(n, 1)).fill(NaN);
+        for (let j = 0; j < n; j++) out[j] = c[rows[j]!]!;
+        return out;
+      }
+      const out = Array.from({ length: Math.max(n, 1) }, (_, j) => (j < n ? (c[rows[j]!] ?? null) : null));
+      return out;
+    });
+    const ex = this.extra;
+    const extra = ex === undefined ? undefined : Array.from({ length: Math.max(n, 1) }, (_, j) => (j < n ? (ex[rows[j]!] ?? null) : null));
+    return FlowBatch.fromColumns(n, cols, extra);
+  }
+
   get full(): boolean {
     return this.length >= this.capacity;
   }

@@ -1,7 +1,8 @@
 import { BIGINT, DuckDBTableFunction, DuckDBTypeId, TIMESTAMP, VARCHAR, type DuckDBConnection, type DuckDBDataChunk, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
-import { CLOUDS, colIndex, FIELD_LIST, FlowBatch, type BatchMeta } from '@sightline/flow';
+import { CLOUDS, FIELD_LIST, type BatchMeta, type FlowBatch } from '@sightline/flow';
 import { CHUNK_ROWS, vectorOf, writeConstantString, writeDoubles, writeInt32s, writeInt64s, writeNulls, writeStrings } from './duckdb-vectors.js';
 import { servicePortSql } from './query-sql.js';
+import { routeBatch, tableFields, type TableFields } from './route.js';
 import { cloudFlowTable, ROLLUP_DIMS, ROLLUPS, rollupTable, rowTime, SERVICE_PORT, STORED_FIELDS, WIDE_FLOW_TABLE, type StoredField } from './schema.js';
 
 /**
@@ -58,7 +59,7 @@ interface Item {
 interface RawTable {
   readonly name: string;
   /** by FIELD_LIST index: 1 where the table has the field's column */
-  readonly holds: Uint8Array;
+  readonly holds: TableFields;
   readonly source: RowSource;
 }
 
@@ -287,8 +288,7 @@ export class DuckDBWriter {
         const field = BY_NAME.get(name);
         return field === undefined ? { kind: 'unknown' } : { kind: 'field', field, type: types[i]!.typeId };
       });
-      const holds = new Uint8Array(FIELD_LIST.length);
-      for (const c of columns) if (c.kind === 'field') holds[c.field.col] = 1;
+      const holds = tableFields(cols);
       const source = new RowSource(this.conn, `sightline_${table}_rows_${id}`, cols.map((name, i) => ({ name, type: types[i]! })), (out, it, start, rows) =>
         fillRaw(out, columns, it, start, rows),
       );
@@ -395,81 +395,19 @@ function fillRaw(out: DuckDBDataChunk, columns: readonly Column[], it: Item, sta
   }
 }
 
-const CLOUD_COL = colIndex('cloud');
-const CLOUD_INDEX: ReadonlyMap<string, number> = new Map(CLOUDS.map((c, i) => [c, i]));
-
-const hasValue = (c: Float64Array | (string | null)[], r: number): boolean => (c instanceof Float64Array ? !Number.isNaN(c[r]!) : c[r] !== null && c[r] !== undefined);
-
 /**
- * Which raw table each row of a batch goes to: its cloud's (the `cloud` column), unless the row has
- * a value in a column that table lacks (another cloud's field) or no cloud of CLOUDS: then
- * `flows_wide`, which has every column, so no value is ever dropped. A batch is one cloud's in
- * practice (a parser's rows), and then goes whole to that cloud's table, uncopied; a batch whose rows
- * go to several tables is split into copies of those rows that keep their row numbers. A value in a
- * column no raw table has fails the batch (a field without its migration).
+ * The parts of an item by raw table (route.ts says which rows go where): the whole item, uncopied,
+ * when its rows all go to one table, else copies of the rows that keep their row numbers.
  */
 function route(it: Item, f: Functions): { table: RawTable; item: Item }[] {
-  const { batch } = it;
-  const n = batch.length;
-  if (n === 0) return [];
-  const W = f.clouds.length;
   const tables = [...f.clouds, f.wide];
-  const dest = new Uint8Array(n).fill(W);
-  const count = new Array<number>(W + 1).fill(0);
-  const cloud = batch.columns[CLOUD_COL];
-  if (Array.isArray(cloud)) {
-    for (let r = 0; r < n; r++) {
-      const i = CLOUD_INDEX.get(cloud[r] ?? '');
-      if (i !== undefined) dest[r] = i;
-    }
-  }
-  for (let r = 0; r < n; r++) count[dest[r]!]!++;
-  for (let t = 0; t < W; t++) {
-    if (count[t] === 0) continue;
-    for (const [k, c] of batch.columns.entries()) {
-      if (c === undefined || f.clouds[t]!.holds[k] === 1) continue;
-      for (let r = 0; r < n; r++) {
-        if (dest[r] === t && hasValue(c, r)) {
-          dest[r] = W;
-          count[t]!--;
-          count[W]!++;
-        }
-      }
-    }
-  }
-  if (count[W]! > 0) {
-    for (const [k, c] of batch.columns.entries()) {
-      if (c === undefined || f.wide.holds[k] === 1) continue;
-      for (let r = 0; r < n; r++) {
-        if (dest[r] === W && hasValue(c, r)) throw new Error(`duckdb: no raw table has a column ${FIELD_LIST[k]!.name} (row ${r}; a migration is missing)`);
-      }
-    }
-  }
-  const whole = count.findIndex((x) => x === n);
-  if (whole >= 0) return [{ table: tables[whole]!, item: it }];
-  return tables.flatMap((table, t) => (count[t] === 0 ? [] : [{ table, item: rowsOf(it, dest, t, count[t]!) }]));
-}
-
-/** The rows of `it` whose `dest` is `t` (`count` of them), as an item of their own that keeps their row numbers. */
-function rowsOf(it: Item, dest: Uint8Array, t: number, count: number): Item {
-  const rows = new Int32Array(count);
-  for (let r = 0, j = 0; r < dest.length; r++) if (dest[r] === t) rows[j++] = r;
-  const b = new FlowBatch(Math.max(count, 1));
-  for (const [k, c] of it.batch.columns.entries()) {
-    if (c === undefined) continue;
-    if (c instanceof Float64Array) {
-      const d = new Float64Array(count);
-      for (let j = 0; j < count; j++) d[j] = c[rows[j]!]!;
-      b.columns[k] = d;
-    } else {
-      b.columns[k] = Array.from(rows, (r) => c[r] ?? null);
-    }
-  }
-  const extra = it.batch.extra;
-  if (extra !== undefined) b.extra = Array.from(rows, (r) => extra[r] ?? null);
-  b.length = count;
-  const rowNo = it.rowNo;
-  return { m: it.m, batch: b, ts: Float64Array.from(rows, (r) => it.ts[r]!), rowNo: rowNo === undefined ? rows : Int32Array.from(rows, (r) => rowNo[r]!) };
+  return routeBatch(it.batch, f.clouds.map((t) => t.holds), f.wide.holds, `duckdb batch ${it.m.id}`).map(({ table, rows }) => ({
+    table: tables[table]!,
+    item:
+      rows === undefined
+        ? it
+        : { m: it.m, batch: it.batch.pick(rows), ts: Float64Array.from(rows, (r) => it.ts[r]!), rowNo: it.rowNo === undefined ? rows : Int32Array.from(rows, (r) => it.rowNo![r]!) },
+  }));
 }
 
 /** One chunk of rollup keys: tenant, row time, dimensions, packets, bytes. */
