@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { newStats, parseObject } from '@sightline/parsers';
-import { DuckDBStore } from '@sightline/store';
+import { DuckDBStore, RAW_FLOW_TABLES } from '@sightline/store';
 import { z } from 'zod';
 import { scaledSamples } from './scaled-samples.js';
 import { EMBEDDED_MEMORY_LIMIT } from '../src/embedded/embedded.js';
@@ -70,12 +70,16 @@ async function endToEnd(run: number): Promise<{ wall: number; cpu: number; flows
     const stored = await store.withConnection(async (c) => Number((await c.runAndReadAll('SELECT count(*) FROM flows')).getRowsJS()[0]![0]));
     await store.withConnection((c) => c.run('CHECKPOINT'));
     const bytesPerFlow = fs.statSync(db).size / stored;
+    // DuckDB's own work for these rows, no JavaScript: each raw table (layout (b): a table per cloud,
+    // `flows` is a view) copied into an empty one of its shape, and checkpointed so the compression
+    // and the write to the file are counted as they are in the pipeline's run
     const copySecs = await store.withConnection(async (c) => {
-      await c.run('CREATE TABLE flows_copy AS SELECT * FROM flows LIMIT 0');
+      for (const t of RAW_FLOW_TABLES) await c.run(`CREATE TABLE "${t}_copy" AS SELECT * FROM "${t}" LIMIT 0`);
       const t0 = performance.now();
-      await c.run('INSERT INTO flows_copy SELECT * FROM flows');
+      for (const t of RAW_FLOW_TABLES) await c.run(`INSERT INTO "${t}_copy" SELECT * FROM "${t}"`);
+      await c.run('CHECKPOINT');
       const secs = (performance.now() - t0) / 1000;
-      await c.run('DROP TABLE flows_copy');
+      for (const t of RAW_FLOW_TABLES) await c.run(`DROP TABLE "${t}_copy"`);
       return secs;
     });
     return { wall: t.wall, cpu: t.cpu, flows: r.flows, attributed: r.attributed, stored, copySecs, bytesPerFlow };
@@ -114,4 +118,6 @@ const copyRate = median(copy.map((s) => flows / s));
 console.log(`DuckDB INSERT SELECT ${k(copyRate)} flows/s (the engine's own ceiling for these rows)`);
 console.log(`ratio end-to-end / parse-only ${(e2eRate / parseRate).toFixed(3)} (wall)`);
 console.log(`ratio end-to-end / DuckDB INSERT SELECT ${(e2eRate / copyRate).toFixed(3)}`);
+// above 0.6 only if the engine alone could store these rows faster than 0.6x of parse-only
+console.log(`ratio DuckDB INSERT SELECT / parse-only ${(copyRate / parseRate).toFixed(3)} (the most end-to-end could reach with this engine's write)`);
 console.log(`ratio end-to-end / target (${k(TARGET)} flows/s) ${(e2eRate / TARGET).toFixed(3)}`);
