@@ -74,6 +74,9 @@ function columnType(c: FrozenColumn, ft: ClickHouseFeatures): string {
 /**
  * Statements of a later migration that adds flow fields (see schema-frozen.ts). The columns land
  * after `extra`: a writer must name its columns rather than rely on the table's order.
+ * Only for migrations before 9: since migration 9 `flows` is a view, and a field is added to its
+ * clouds' tables and `flows_wide`, and the view is dropped and made again with it (18.16 has no
+ * CREATE OR REPLACE VIEW); schema-migrations.test.ts checks the tables and the last view.
  */
 export function clickhouseAddFlowColumns(db: string, ft: ClickHouseFeatures, columns: readonly FrozenColumn[]): string[] {
   const table = `${quoteIdent(db)}.${quoteIdent('flows')}`;
