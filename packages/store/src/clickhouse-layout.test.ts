@@ -229,9 +229,10 @@ test('layout (b) reads on 18.16: a time filter on the flows view is pushed into 
     assert.ok(top.rows.length > 0);
     const list = await s.listFlows('acme', { from: q.from, to: q.to, limit: 10 }, { limits });
     assert.equal(list.rows.length, 10);
-    // the same query without the setting reads every branch whole: the limit stops it
+    // the same query with the setting off reads every branch whole: the limit stops it (off explicitly:
+    // the local server's profile turns it on for SQL that is not the store's, infra/local/clickhouse/users.xml)
     await assert.rejects(
-      admin.query({ query: `SELECT count() FROM ${db}.flows WHERE tenant = 'acme' AND ts >= toDateTime(${(T0 + day) / 1000}, 'UTC')`, clickhouse_settings: { max_rows_to_read: '10000' } }).then((r) => r.text()),
+      admin.query({ query: `SELECT count() FROM ${db}.flows WHERE tenant = 'acme' AND ts >= toDateTime(${(T0 + day) / 1000}, 'UTC')`, clickhouse_settings: { max_rows_to_read: '10000', enable_optimize_predicate_expression: 0 } }).then((r) => r.text()),
       /Limit for rows to read exceeded/,
     );
   } finally {

@@ -1,7 +1,7 @@
 import { quoteIdent } from './clickhouse-sql.js';
 import { servicePortSql } from './query-sql.js';
 import { cloudFlowTable, DEFAULT_RETENTION_DAYS, legacyRollupTable, RAW_FLOW_TABLES, ROLLUPS, rollupTable, SERVICE_PORT, WIDE_FLOW_TABLE, type RollupSpec } from './schema.js';
-import { TGW_FLOW_COLUMNS, V1_FLOW_COLUMNS, V2_ROLLUP_DIMS, V4_ROLLUP_DIMS, v5CloudColumns, type FrozenColumn } from './schema-frozen.js';
+import { TGW_FLOW_COLUMNS, V1_FLOW_COLUMNS, V2_ROLLUP_DIMS, V4_ROLLUP_DIMS, V5_CLOUDS, v5CloudColumns, type FrozenColumn } from './schema-frozen.js';
 
 /**
  * ClickHouse DDL, chosen by the server's version so the same migrations are right on the
@@ -416,7 +416,7 @@ export function clickhouseCloudTables(
     ...(ft.cascadeViaTarget ? [] : coarser.map((r) => `DROP TABLE IF EXISTS ${id(`${rollupTable(r)}_from_1m_mv`)}`)),
     `RENAME TABLE ${id('flows')} TO ${id(WIDE_FLOW_TABLE)}`,
   ];
-  const clouds = ['aws', 'gcp', 'azure'] as const;
+  const clouds = V5_CLOUDS;
   for (const cloud of clouds) {
     out.push(`CREATE TABLE IF NOT EXISTS ${id(cloudFlowTable(cloud))} (
           tenant ${wideTypes?.get('tenant') ?? lc('String')},

@@ -1,6 +1,6 @@
 import { servicePortSql } from './query-sql.js';
 import { cloudFlowTable, legacyRollupTable, ROLLUPS, rollupTable, SERVICE_PORT, WIDE_FLOW_TABLE, type RollupSpec } from './schema.js';
-import { TGW_FLOW_COLUMNS, V1_FLOW_COLUMNS, V2_ROLLUP_DIMS, V4_ROLLUP_DIMS, v5CloudColumns, type FrozenColumn } from './schema-frozen.js';
+import { TGW_FLOW_COLUMNS, V1_FLOW_COLUMNS, V2_ROLLUP_DIMS, V4_ROLLUP_DIMS, V5_CLOUDS, v5CloudColumns, type FrozenColumn } from './schema-frozen.js';
 
 /**
  * DuckDB DDL. DuckDB has no partitions: rows land in arrival order, which follows the flows' time
@@ -77,9 +77,6 @@ export function duckdbMigrations(): Migration[] {
     { version: 5, name: 'a flow table per cloud behind the view flows', statements: duckdbCloudTables() },
   ];
 }
-
-/** The clouds of layout (b), frozen with migration 5 (a cloud added later gets a migration of its own). */
-const V5_CLOUDS = ['aws', 'gcp', 'azure'] as const;
 
 /** The row's own columns of every raw table, before its flow columns; `extra` comes after them. */
 const ROW_COLUMNS: readonly { name: string; type: string }[] = [

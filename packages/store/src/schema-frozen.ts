@@ -81,7 +81,7 @@ export const TGW_FLOW_COLUMNS: readonly FrozenColumn[] = parse([
  * (`resource_id`: AWS and Azure) is a column of each of those tables. Every cloud table also keeps
  * `extra`. A field added later gets a migration of its own that adds it to its clouds' tables.
  */
-export const V5_CLOUD_OWN_COLUMNS: Readonly<Record<'aws' | 'gcp' | 'azure', readonly string[]>> = {
+export const V5_CLOUD_OWN_COLUMNS = {
   aws: [
     'version account_id interface_id srcaddr dstaddr log_status vpc_id subnet_id instance_id tcp_flags type',
     'pkt_srcaddr pkt_dstaddr region az_id sublocation_type sublocation_id pkt_src_aws_service pkt_dst_aws_service',
@@ -111,11 +111,15 @@ export const V5_CLOUD_OWN_COLUMNS: Readonly<Record<'aws' | 'gcp' | 'azure', read
     'resource_id subscription_id resource_group flow_log_resource_id flow_log_guid system_id category',
     'flow_log_version record_time acl_id rule mac flow_state encryption',
   ].flatMap((l) => l.split(' ')),
-};
+} as const satisfies Readonly<Record<string, readonly string[]>>;
+
+/** The clouds of layout (b), frozen with it (a cloud added later gets a migration of its own). */
+export type V5Cloud = keyof typeof V5_CLOUD_OWN_COLUMNS;
+export const V5_CLOUDS = Object.keys(V5_CLOUD_OWN_COLUMNS) as V5Cloud[];
 
 /** The flow columns of one cloud's table in layout (b), in the wide table's order (V1, then Transit Gateway), frozen. */
-export function v5CloudColumns(cloud: 'aws' | 'gcp' | 'azure'): FrozenColumn[] {
-  const owned = new Set(Object.values(V5_CLOUD_OWN_COLUMNS).flat());
-  const own = new Set(V5_CLOUD_OWN_COLUMNS[cloud]);
+export function v5CloudColumns(cloud: V5Cloud): FrozenColumn[] {
+  const owned = new Set<string>(Object.values(V5_CLOUD_OWN_COLUMNS).flat());
+  const own = new Set<string>(V5_CLOUD_OWN_COLUMNS[cloud]);
   return [...V1_FLOW_COLUMNS, ...TGW_FLOW_COLUMNS].filter((c) => !owned.has(c.name) || own.has(c.name));
 }
