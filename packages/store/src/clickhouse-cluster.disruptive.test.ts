@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, test } from 'node:test';
 import { ClickHouseStore } from './clickhouse-store.js';
+import { RAW_FLOW_TABLES } from './schema.js';
 import { CLUSTER, clusterUp, dropEverywhere, nodeClient, nodePid, NODES, q, syncReplicas, until, type NodeName } from './testdata/cluster.js';
 import { metaFor } from './testdata/sample.js';
 import { enrichedBatch } from './testdata/synthetic.js';
@@ -10,7 +11,8 @@ import { enrichedBatch } from './testdata/synthetic.js';
 // in the middle of writes and brings it back with `infra.sh up clickhouse-cluster`.
 const database = `sightline_cluster_kill_${randomBytes(4).toString('hex')}`;
 const T0 = Date.UTC(2024, 10, 27, 8);
-const TABLES = ['flows', 'flows_landed', 'rollup_1m', 'rollup_5m', 'rollup_1h', 'batches'];
+// the raw rows are in the cloud tables since migration 9 (these AWS batches in flows_aws); `flows` is the view over them
+const TABLES = [...RAW_FLOW_TABLES, 'flows_landed', 'rollup_1m', 'rollup_5m', 'rollup_1h', 'batches'];
 
 after(async () => {
   clusterUp();
@@ -72,8 +74,8 @@ test('cluster: a replica SIGKILLed in the middle of writes loses and duplicates 
     try {
       await until('a quarter written', 60_000, async () => done >= GROUPS / 4);
       await until('an insert running on n2', 30_000, async () => {
-        // the writer's own INSERT into flows_all, running on n2
-        const [r] = await q<{ n: string }>(n2, "SELECT count() AS n FROM system.processes WHERE query LIKE 'INSERT INTO%flows_all%'");
+        // the writer's own INSERT into flows_aws_all, running on n2
+        const [r] = await q<{ n: string }>(n2, "SELECT count() AS n FROM system.processes WHERE query LIKE 'INSERT INTO%flows_aws_all%'");
         caught = Number(r?.n ?? 0) > 0;
         // killed here, the moment the insert is seen: on a loaded machine the insert can end while a
         // client closes, and a kill between two calls interrupts nothing

@@ -1,6 +1,6 @@
 import { quoteIdent, quoteString } from './clickhouse-sql.js';
 import type { Migration } from './clickhouse-schema.js';
-import { legacyRollupTable, ROLLUPS, rollupTable } from './schema.js';
+import { legacyRollupTable, RAW_FLOW_TABLES, ROLLUPS, rollupTable } from './schema.js';
 
 /**
  * The store's cluster mode (`cluster: <name>` in its config): the same migrations as a single
@@ -16,18 +16,29 @@ import { legacyRollupTable, ROLLUPS, rollupTable } from './schema.js';
  *    batch land on one shard (and its landed count beside them).
  *  - `batches` (the ledger) and `schema_migrations`: one replica set over every node (path without
  *    {shard}): the ledger is global, and any node answers for any batch.
+ *  - Since migration 9 (layout (b)) the raw rows are in `flows_aws`, `flows_gcp`, `flows_azure` (and
+ *    the renamed wide table `flows_wide`), each sharded like `flows` was and written through its own
+ *    `<table>_all`; `flows` is a view on each node over that node's raw tables, and `flows_all` a
+ *    Distributed table over that view: a query through it runs the view on one replica of each shard
+ *    (checked on 18.16, with the WHERE pushed into the view's branches when the query asks for
+ *    enable_optimize_predicate_expression). `flows_wide` keeps the ZooKeeper path of `flows`
+ *    (.../<db>/flows): a renamed Replicated table keeps its path, and no table takes that name again.
  *
  * Exactly-once: the ledger is checked first, as on one server. Beyond it, each batch is inserted as
  * its own block; a Replicated table keeps the hashes of its last blocks in ZooKeeper and drops a
- * block it has seen, and on 18.16 each table the views feed is itself Replicated and drops its own
- * repeated block. So a batch sent again (a writer retrying after a replica died mid-insert, two
+ * block it has seen, and on 18.16 the views add nothing for a dropped block (checked: a view's output
+ * block equal to an earlier one but from another source block is kept, so the cloud parts of a
+ * split batch all count). So a batch sent again (a writer retrying after a replica died mid-insert, two
  * writers racing, a ledger read from a replica that lagged) counts once in the raw table and in
  * every rollup, as long as the repeat comes within the dedup window (last 10000 blocks per table).
  */
 
 /** Tables read through a Distributed table, and the sharding key of the ones written through it. */
 export const SHARDED_TABLES: ReadonlyMap<string, string> = new Map([
+  // `flows` is a view since migration 9; its `flows_all` is the read path of the query API and Grafana
   ['flows', 'cityHash64(batch_id)'],
+  // a batch and its landed count on one shard, whichever raw table holds it
+  ...RAW_FLOW_TABLES.map((t): [string, string] => [t, 'cityHash64(batch_id)']),
   ['flows_landed', 'cityHash64(batch_id)'],
   ...ROLLUPS.map((r): [string, string] => [rollupTable(r), 'rand()']),
   ...ROLLUPS.map((r): [string, string] => [legacyRollupTable(r), 'rand()']),
@@ -43,6 +54,12 @@ export interface ClusterStatement {
   readonly settings?: Readonly<Record<string, number>>;
   /** run ON CLUSTER: the server answers one status row per node */
   readonly onCluster: boolean;
+  /**
+   * Skipped when the entry node already has this table: a statement that cannot be run twice (18.16
+   * has no RENAME IF EXISTS) in a migration run again after it failed half-way. The entry node runs
+   * its own part of an ON CLUSTER statement; a node that timed out still has it queued in ZooKeeper.
+   */
+  readonly unlessTable?: string;
 }
 
 const REPLICATED_DEDUP = 'replicated_deduplication_window = 10000';
@@ -64,8 +81,8 @@ function replicatedEngine(sql: string, db: string, table: string): string {
 }
 
 /**
- * The cluster variant of migration statements: CREATE and ALTER get ON CLUSTER, MergeTree engines
- * become Replicated, every sharded table gets its Distributed table (and its added columns), and an
+ * The cluster variant of migration statements: CREATE, ALTER, DROP and RENAME get ON CLUSTER, MergeTree engines
+ * become Replicated, every sharded table (and a view with a read path, `flows`) gets its Distributed table (and its added columns), and an
  * INSERT ... SELECT (a backfill) runs through the Distributed tables so each shard's rows stay on it.
  * A statement of another kind is refused rather than run on one node only.
  */
@@ -109,6 +126,25 @@ export function clusterStatements(db: string, cluster: string, statements: reado
       }
       out.push(...stmts);
       a.count = stmts.length;
+    } else if ((m = new RegExp(`^RENAME TABLE ${name} TO ${name.replace('\\1', '\\3')}$`).exec(sql))) {
+      // migration 9's `flows` -> `flows_wide`: the table keeps its replicas and ZooKeeper path on every
+      // node; the new name gets its own Distributed table (the old name's `_all` is remade when a view
+      // takes the name, see CREATE VIEW below)
+      const to = m[4]!;
+      out.push({ sql: `${sql} ON CLUSTER ${c}`, onCluster: true, unlessTable: to });
+      const key = SHARDED_TABLES.get(to);
+      if (key !== undefined) out.push(distributedTable(d, c, to, key));
+    } else if ((m = new RegExp(`^CREATE VIEW IF NOT EXISTS ${name} AS\\s`).exec(sql))) {
+      // a plain view (migration 9's `flows` over the raw tables), on every node over its local tables;
+      // its Distributed table is made again AS the view, so it has the view's columns (it holds no rows:
+      // inserts are synchronous, and one into a view fails anyway)
+      const table = m[2]!;
+      const at = m[0].length - ' AS '.length;
+      out.push({ sql: `${sql.slice(0, at)} ON CLUSTER ${c}${sql.slice(at)}`, onCluster: true });
+      const key = SHARDED_TABLES.get(table);
+      if (key !== undefined) {
+        out.push({ sql: `DROP TABLE IF EXISTS ${d}.${quoteIdent(distributedName(table))} ON CLUSTER ${c}`, onCluster: true }, distributedTable(d, c, table, key));
+      }
     } else if ((m = new RegExp(`^DROP TABLE IF EXISTS ${name}$`).exec(sql))) {
       // a view replaced by a later migration (the rollup cascade): dropped on every node
       out.push({ sql: `${sql} ON CLUSTER ${c}`, onCluster: true });

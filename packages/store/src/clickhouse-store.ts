@@ -83,17 +83,6 @@ export type ClickHouseStoreConfig = z.input<typeof ClickHouseStoreConfigSchema>;
 /** Cluster mode: batch inserts in flight at once in one writeBatches call. */
 const CLUSTER_INSERTS_IN_FLIGHT = 4;
 
-/**
- * Cluster mode stops at migration 8: a cluster store keeps the wide `flows` (layout (c)), and the
- * writer writes there (it writes to the cloud tables only where they exist). Layout (b) on a cluster
- * was built and reverted: with it, clickhouse-cluster.disruptive.test.ts lost a batch's landed count or
- * later rollups in 2 of 2 CI runs. 18.16 commits a raw block before its views, one by one, and runs
- * no view for a block its Replicated table drops as a repeat; so a replica killed after the raw
- * commit loses the rest for good when the call is retried. The narrower cloud tables made that
- * window a large share of the insert (packages/store/README.md, "Not done yet").
- */
-const CLUSTER_LAST_MIGRATION = 8;
-
 /** How often a writer looks for raced batches nobody repaired (a writer killed between insert and check). */
 const SWEEP_MS = 5 * 60_000;
 
@@ -428,9 +417,13 @@ export class ClickHouseStore implements FlowStore {
     for (const st of clusterBootstrap(this.cfg.database, cluster)) await this.runCluster(st, 'cluster bootstrap');
     const done = new Set((await this.rows<{ version: number }>(`SELECT version FROM ${this.t('schema_migrations')}`)).map((r) => Number(r.version)));
     const applied: number[] = [];
-    const single = clickhouseMigrations(this.cfg.database, ft, this.cfg.retentionDays).filter((m) => m.version <= CLUSTER_LAST_MIGRATION);
-    for (const m of clusterMigrations(this.cfg.database, cluster, single)) {
-      if (done.has(m.version)) continue;
+    for (const base of clusterMigrations(this.cfg.database, cluster, clickhouseMigrations(this.cfg.database, ft, this.cfg.retentionDays))) {
+      if (done.has(base.version)) continue;
+      // migration 9 gives the cloud tables the wide table's own types, as in migrate() (every node has the entry node's)
+      const wideTypes = base.version === 9 ? await this.wideTableTypes() : undefined;
+      const m = wideTypes
+        ? clusterMigrations(this.cfg.database, cluster, clickhouseMigrations(this.cfg.database, ft, this.cfg.retentionDays, wideTypes)).find((x) => x.version === 9)!
+        : base;
       for (const st of m.statements) await this.runCluster(st, `clickhouse migration ${m.version} (${m.name}) on cluster ${cluster}`);
       await this.ch.command({
         query: `INSERT INTO ${this.t('schema_migrations')} VALUES (${m.version}, ${quoteString(m.name)}, now(), ${quoteString(ft.version)})`,
@@ -472,6 +465,13 @@ export class ClickHouseStore implements FlowStore {
   }
 
   private async runCluster(st: ClusterStatement, what: string): Promise<void> {
+    // a statement that cannot run twice (migration 9's RENAME), run before by a migration that stopped half-way
+    if (st.unlessTable !== undefined) {
+      const [r] = await this.rows<{ n: string }>(
+        `SELECT count() AS n FROM system.tables WHERE database = ${quoteString(this.cfg.database)} AND name = ${quoteString(st.unlessTable)}`,
+      );
+      if (Number(r?.n ?? 0) > 0) return;
+    }
     try {
       const res = await this.ch.exec({ query: st.sql, ...(st.settings ? { clickhouse_settings: st.settings } : {}) });
       let text = '';
