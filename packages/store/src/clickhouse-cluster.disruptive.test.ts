@@ -74,8 +74,8 @@ test('cluster: a replica SIGKILLed in the middle of writes loses and duplicates 
     try {
       await until('a quarter written', 60_000, async () => done >= GROUPS / 4);
       await until('an insert running on n2', 30_000, async () => {
-        // the writer's own INSERT into flows_aws_all, running on n2
-        const [r] = await q<{ n: string }>(n2, "SELECT count() AS n FROM system.processes WHERE query LIKE 'INSERT INTO%flows_aws_all%'");
+        // the writer's own INSERT into flows_aws_feed_all (migration 10; flows_aws_all before it), running on n2
+        const [r] = await q<{ n: string }>(n2, "SELECT count() AS n FROM system.processes WHERE query LIKE 'INSERT INTO%flows_aws_feed_all%'");
         caught = Number(r?.n ?? 0) > 0;
         // killed here, the moment the insert is seen: on a loaded machine the insert can end while a
         // client closes, and a kill between two calls interrupts nothing

@@ -1,6 +1,6 @@
 import { quoteIdent, quoteString } from './clickhouse-sql.js';
 import type { Migration } from './clickhouse-schema.js';
-import { legacyRollupTable, RAW_FLOW_TABLES, ROLLUPS, rollupTable } from './schema.js';
+import { feedTable, legacyRollupTable, RAW_FLOW_TABLES, ROLLUPS, rollupTable } from './schema.js';
 
 /**
  * The store's cluster mode (`cluster: <name>` in its config): the same migrations as a single
@@ -26,11 +26,12 @@ import { legacyRollupTable, RAW_FLOW_TABLES, ROLLUPS, rollupTable } from './sche
  *
  * Exactly-once: the ledger is checked first, as on one server. Beyond it, each batch is inserted as
  * its own block; a Replicated table keeps the hashes of its last blocks in ZooKeeper and drops a
- * block it has seen, and on 18.16 the views add nothing for a dropped block (checked: a view's output
- * block equal to an earlier one but from another source block is kept, so the cloud parts of a
- * split batch all count). So a batch sent again (a writer retrying after a replica died mid-insert, two
- * writers racing, a ledger read from a replica that lagged) counts once in the raw table and in
- * every rollup, as long as the repeat comes within the dedup window (last 10000 blocks per table).
+ * block it has seen. Since migration 10 (18.16) the block goes into the raw table's Null feed table,
+ * whose views fill the raw table, each rollup and the landed counts, each dropping its own repeat
+ * (clickhouseFeedTables): a replica killed between two of those commits is completed by the retry.
+ * So a batch sent again (a writer retrying after a replica died mid-insert, two writers racing, a
+ * ledger read from a replica that lagged) counts once in the raw table and in every rollup, as long
+ * as the repeat comes within the dedup window (last 10000 blocks per table).
  */
 
 /** Tables read through a Distributed table, and the sharding key of the ones written through it. */
@@ -39,6 +40,8 @@ export const SHARDED_TABLES: ReadonlyMap<string, string> = new Map([
   ['flows', 'cityHash64(batch_id)'],
   // a batch and its landed count on one shard, whichever raw table holds it
   ...RAW_FLOW_TABLES.map((t): [string, string] => [t, 'cityHash64(batch_id)']),
+  // migration 10: writes go through `<raw>_feed_all`, so a batch reaches the shard its raw table shards it to
+  ...RAW_FLOW_TABLES.map((t): [string, string] => [feedTable(t), 'cityHash64(batch_id)']),
   ['flows_landed', 'cityHash64(batch_id)'],
   ...ROLLUPS.map((r): [string, string] => [rollupTable(r), 'rand()']),
   ...ROLLUPS.map((r): [string, string] => [legacyRollupTable(r), 'rand()']),
@@ -99,6 +102,13 @@ export function clusterStatements(db: string, cluster: string, statements: reado
       const table = m[2]!;
       const head = m[0].slice(0, -2);
       out.push({ sql: replicatedEngine(`${head} ON CLUSTER ${c} (${sql.slice(m[0].length)}`, db, table), onCluster: true });
+      const key = SHARDED_TABLES.get(table);
+      if (key !== undefined) out.push(distributedTable(d, c, table, key));
+    } else if ((m = new RegExp(`^CREATE TABLE IF NOT EXISTS ${name} AS ${name.replace('\\1', '\\3')} ENGINE = Null$`).exec(sql))) {
+      // migration 10's feed tables: on every node, holding nothing (its views write the node's tables)
+      const table = m[2]!;
+      const head = `CREATE TABLE IF NOT EXISTS ${d}.${quoteIdent(table)}`;
+      out.push({ sql: `${head} ON CLUSTER ${c}${sql.slice(sql.indexOf(' AS '))}`, onCluster: true });
       const key = SHARDED_TABLES.get(table);
       if (key !== undefined) out.push(distributedTable(d, c, table, key));
     } else if ((m = new RegExp(`^CREATE MATERIALIZED VIEW IF NOT EXISTS ${name} TO `).exec(sql))) {

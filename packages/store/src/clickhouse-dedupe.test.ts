@@ -8,7 +8,7 @@ import { endpoints } from '@sightline/testkit';
 import { rowBinaryBody } from './clickhouse-rowbinary.js';
 import { quoteIdent } from './clickhouse-sql.js';
 import { ClickHouseStore } from './clickhouse-store.js';
-import { cloudFlowTable, RAW_FLOW_TABLES, rowTime } from './schema.js';
+import { cloudFlowTable, feedTable, RAW_FLOW_TABLES, rowTime } from './schema.js';
 import { metaFor } from './testdata/sample.js';
 import { enrichedBatch } from './testdata/synthetic.js';
 
@@ -51,8 +51,9 @@ async function insertOnly(db: string, meta: BatchMeta, batch: FlowBatch): Promis
   const fallback = Date.parse(meta.createdAt);
   const secs = Float64Array.from({ length: batch.length }, (_, r) => Math.floor(rowTime(batch, r, fallback) / 1000));
   const { columns, body } = rowBinaryBody([{ meta, batch, secs }]);
-  // the synthetic batches are AWS flows: the store writes them to flows_aws (migration 9)
-  const res = await admin.exec({ query: `INSERT INTO ${quoteIdent(db)}.${cloudFlowTable('aws')} (${columns}) FORMAT RowBinary`, values: Readable.from([body]) });
+  // the synthetic batches are AWS flows: the store writes them to flows_aws (migration 9), through its
+  // feed table (migration 10 on 18.16, whose views fill the raw table, the rollups and the landed counts)
+  const res = await admin.exec({ query: `INSERT INTO ${quoteIdent(db)}.${feedTable(cloudFlowTable('aws'))} (${columns}) FORMAT RowBinary`, values: Readable.from([body]) });
   res.stream.resume();
   await new Promise<void>((ok, fail) => res.stream.on('end', ok).on('error', fail));
 }
@@ -168,7 +169,7 @@ test('clickhouse raw table without FINAL: two stores writing the same batches at
   }
 });
 
-test('clickhouse rollups: the 5m and 1h tables are the 1m rows regrouped (fed from the 1m view), equal to the raw rows', async () => {
+test('clickhouse rollups: the 5m and 1h tables are the raw rows regrouped, as the 1m table is', async () => {
   const s = await openMigrated();
   try {
     const db = databases.at(-1)!;
@@ -178,8 +179,10 @@ test('clickhouse rollups: the 5m and 1h tables are the 1m rows regrouped (fed fr
     const rs = await admin.query({ query: `SELECT name, engine_full AS e FROM system.tables WHERE database = '${db}' AND name LIKE '%_mv' ORDER BY name`, format: 'JSONEachRow' });
     const views = (await rs.json<{ name: string }>()).map((r) => r.name);
     // migration 8 dropped the dst_port-keyed rollups' views: the service-port rollups are fed instead;
-    // migration 9 feeds them and the landed rows from each raw table (on 18.16 the 5m and 1h from that table's 1m view)
-    assert.deepEqual(views, RAW_FLOW_TABLES.flatMap((t) => ['landed', 'rollup_1h', 'rollup_1m', 'rollup_5m'].map((v) => `${t}_${v}_mv`)).sort());
+    // migration 9 fed them and the landed rows from each raw table (on 18.16 the 5m and 1h from that
+    // table's 1m view); migration 10 (18.16) feeds the raw table, each rollup and the landed rows from the
+    // raw table's feed, each from the inserted rows
+    assert.deepEqual(views, RAW_FLOW_TABLES.flatMap((t) => ['1_raw', '2_rollup_1m', '3_rollup_5m', '4_rollup_1h', '5_landed'].map((v) => `${feedTable(t)}_${v}_mv`)).sort());
     const per = async (table: string, secs: number, time: string): Promise<string> => {
       const q = await admin.query({
         query: `SELECT intDiv(toUInt32(${time}), ${secs}) * ${secs} AS b, k, sum(f) AS f, sum(p) AS p, sum(y) AS y FROM (

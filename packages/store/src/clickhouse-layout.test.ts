@@ -104,7 +104,7 @@ test('layout (b) upgrade: a d4d7c96 database (migrations 1-8) migrates to the cl
   const s = ClickHouseStore.open({ url, database: db });
   try {
     const beforeReads = await reads(s);
-    assert.deepEqual(await s.migrate(), [9]);
+    assert.deepEqual(await s.migrate(), [9, 10]);
     const engines = Object.fromEntries((await sql(`SELECT name, engine FROM system.tables WHERE database = '${db}'`)).map((r) => [String(r.name), String(r.engine)]));
     assert.equal(engines.flows, 'View');
     for (const t of RAW_FLOW_TABLES) assert.equal(engines[t], 'ReplacingMergeTree', `${t} is a table`);

@@ -3,7 +3,7 @@ import { after, test } from 'node:test';
 import { ChdbSession, chdbTestOptions, startChdbHttp, type ChdbHttp } from '@sightline/testkit';
 import { clickhouseMigrations, featuresFor } from './clickhouse-schema.js';
 import { ClickHouseStore } from './clickhouse-store.js';
-import { RAW_FLOW_TABLES, ROLLUP_DIMS, ROLLUPS, rollupTable, STORED_FIELDS } from './schema.js';
+import { cloudFlowTable, RAW_FLOW_TABLES, ROLLUP_DIMS, ROLLUPS, rollupTable, STORED_FIELDS } from './schema.js';
 import { metaFor } from './testdata/sample.js';
 import { enrichedBatch } from './testdata/synthetic.js';
 
@@ -205,9 +205,10 @@ test('chdb: a store left at any earlier version migrates to the current one with
       for (const sql of old.statements) await s.query(sql);
       await s.query(`INSERT INTO ${database}.schema_migrations SELECT * FROM ${scratch}.schema_migrations WHERE version = ${old.version}`);
     }
-    // 50 rows of one batch as a writer of that version left them (columns every version has)
+    // 50 rows of one batch as a writer of that version left them (columns every version has), in
+    // `flows` until migration 9 made it a view over the cloud tables (an AWS batch: flows_aws)
     const id = metaFor('acme', `legacy/${k}`, 50).id;
-    await s.query(`INSERT INTO ${database}.flows (tenant, batch_id, row_no, ts, dst_k8s_workload, packets, bytes)
+    await s.query(`INSERT INTO ${database}.${k >= 9 ? cloudFlowTable('aws') : 'flows'} (tenant, batch_id, row_no, ts, dst_k8s_workload, packets, bytes)
       SELECT 'acme', '${id}', toUInt32(number), toDateTime(${T0 / 1000} + number * 60, 'UTC'), 'svc-00', 1, 100 FROM numbers(50)`);
     const store = ClickHouseStore.open({ url: http.url, database });
     try {

@@ -1,6 +1,6 @@
-import { quoteIdent } from './clickhouse-sql.js';
+import { quoteIdent, quoteString } from './clickhouse-sql.js';
 import { servicePortSql } from './query-sql.js';
-import { cloudFlowTable, DEFAULT_RETENTION_DAYS, legacyRollupTable, RAW_FLOW_TABLES, ROLLUPS, rollupTable, SERVICE_PORT, WIDE_FLOW_TABLE, type RollupSpec } from './schema.js';
+import { cloudFlowTable, DEFAULT_RETENTION_DAYS, feedTable, legacyRollupTable, RAW_FLOW_TABLES, ROLLUPS, rollupTable, SERVICE_PORT, WIDE_FLOW_TABLE, type RollupSpec } from './schema.js';
 import { TGW_FLOW_COLUMNS, V1_FLOW_COLUMNS, V2_ROLLUP_DIMS, V4_ROLLUP_DIMS, V5_CLOUDS, v5CloudColumns, type FrozenColumn } from './schema-frozen.js';
 
 /**
@@ -94,6 +94,13 @@ export const rollupKey = (field: string): string => quoteIdent(`k_${field}`);
 
 /** Rollup keys cannot be Nullable on 18.16 (sorting key): absent is '' for names and -1 for numbers. */
 export const ROLLUP_NUMERIC: ReadonlySet<string> = new Set(['dst_port', SERVICE_PORT, 'protocol']);
+
+/** A service-port rollup key (V4_ROLLUP_DIMS) computed from a raw row: absent is -1 for numbers and '' for names. */
+function rawRollupKey(x: string): string {
+  const numeric = x === SERVICE_PORT || ROLLUP_NUMERIC.has(x);
+  if (x === SERVICE_PORT) return `toInt32(ifNull(${servicePortSql('clickhouse', quoteIdent)}, -1))`;
+  return numeric ? `toInt32(ifNull(${quoteIdent(x)}, -1))` : `ifNull(${quoteIdent(x)}, '')`;
+}
 
 /** The pieces every migration's DDL is written with, for one database on one server's features. */
 function ddl(db: string, ft: ClickHouseFeatures) {
@@ -219,6 +226,7 @@ export function clickhouseMigrations(
     { version: 7, name: 'batches repaired after a race', statements: clickhouseRepairLedger(db) },
     { version: 8, name: 'rollups keyed by service port', statements: clickhouseServiceRollups(db, ft, retentionDays) },
     { version: 9, name: 'a flow table per cloud behind the view flows', statements: clickhouseCloudTables(db, ft, retentionDays, wideTypes) },
+    { version: 10, name: 'raw tables written through feed tables whose views dedupe per table', statements: clickhouseFeedTables(db, ft) },
   ];
 }
 
@@ -297,10 +305,6 @@ export function clickhouseServiceRollups(db: string, ft: ClickHouseFeatures, ret
   const { d, id, lc, ttl, dedupWindow } = ddl(db, ft);
   const keys = V4_ROLLUP_DIMS.map(rollupKey).join(', ');
   const numeric = (x: string): boolean => x === SERVICE_PORT || ROLLUP_NUMERIC.has(x);
-  const rawKey = (x: string): string =>
-    x === SERVICE_PORT
-      ? `toInt32(ifNull(${servicePortSql('clickhouse', quoteIdent)}, -1))`
-      : numeric(x) ? `toInt32(ifNull(${quoteIdent(x)}, -1))` : `ifNull(${quoteIdent(x)}, '')`;
   const legacyKey = (x: string): string => (x === SERVICE_PORT ? 'toInt32(-1)' : rollupKey(x));
   const bucketOf = (col: string, secs: number): string => `toDateTime(intDiv(toUInt32(${col}), ${secs}) * ${secs}, 'UTC')`;
   /** the (tenant, bucket) pairs taken from the old rollup: where it counted more flows than the raw table still holds */
@@ -334,7 +338,7 @@ export function clickhouseServiceRollups(db: string, ft: ClickHouseFeatures, ret
           SELECT tenant, bucket, ${V4_ROLLUP_DIMS.map(legacyKey).join(', ')}, flows, packets, bytes FROM ${id(legacyRollupTable(r))}
           WHERE (tenant, bucket) GLOBAL IN (${fromLegacy(r)}) AND ${empty}
           UNION ALL
-          SELECT tenant, ${bucketOf('ts', r.seconds)} AS bucket, ${V4_ROLLUP_DIMS.map((x) => `${rawKey(x)} AS ${quoteIdent(`k_${x}`)}`).join(', ')},
+          SELECT tenant, ${bucketOf('ts', r.seconds)} AS bucket, ${V4_ROLLUP_DIMS.map((x) => `${rawRollupKey(x)} AS ${quoteIdent(`k_${x}`)}`).join(', ')},
             count() AS flows, sum(ifNull(packets, 0)) AS packets, sum(ifNull(bytes, 0)) AS bytes
           FROM ${id('flows')}
           WHERE (tenant, ${bucketOf('ts', r.seconds)}) GLOBAL NOT IN (${fromLegacy(r)}) AND ${empty}
@@ -345,7 +349,7 @@ export function clickhouseServiceRollups(db: string, ft: ClickHouseFeatures, ret
   if (!m1 || m1.name !== '1m') throw new Error('service rollups: the first rollup must be 1m');
   out.push(
     `CREATE MATERIALIZED VIEW IF NOT EXISTS ${id(`${rollupTable(m1)}_mv`)} TO ${id(rollupTable(m1))} AS
-          SELECT tenant, ${bucketOf('ts', m1.seconds)} AS bucket, ${V4_ROLLUP_DIMS.map((x) => `${rawKey(x)} AS ${quoteIdent(`k_${x}`)}`).join(', ')},
+          SELECT tenant, ${bucketOf('ts', m1.seconds)} AS bucket, ${V4_ROLLUP_DIMS.map((x) => `${rawRollupKey(x)} AS ${quoteIdent(`k_${x}`)}`).join(', ')},
             count() AS flows, sum(ifNull(packets, 0)) AS packets, sum(ifNull(bytes, 0)) AS bytes
           FROM ${id('flows')}
           GROUP BY tenant, bucket, ${keys}`,
@@ -453,17 +457,12 @@ export function clickhouseCloudTables(
 export function rawTableViews(db: string, ft: ClickHouseFeatures, table: string): string[] {
   const { id } = ddl(db, ft);
   const keys = V4_ROLLUP_DIMS.map(rollupKey).join(', ');
-  const numeric = (x: string): boolean => x === SERVICE_PORT || ROLLUP_NUMERIC.has(x);
-  const rawKey = (x: string): string =>
-    x === SERVICE_PORT
-      ? `toInt32(ifNull(${servicePortSql('clickhouse', quoteIdent)}, -1))`
-      : numeric(x) ? `toInt32(ifNull(${quoteIdent(x)}, -1))` : `ifNull(${quoteIdent(x)}, '')`;
   const bucketOf = (col: string, secs: number): string => `toDateTime(intDiv(toUInt32(${col}), ${secs}) * ${secs}, 'UTC')`;
   const [m1, ...coarser] = ROLLUPS;
   const m1View = `${table}_${rollupTable(m1!)}_mv`;
   return [
     `CREATE MATERIALIZED VIEW IF NOT EXISTS ${id(m1View)} TO ${id(rollupTable(m1!))} AS
-          SELECT tenant, ${bucketOf('ts', m1!.seconds)} AS bucket, ${V4_ROLLUP_DIMS.map((x) => `${rawKey(x)} AS ${quoteIdent(`k_${x}`)}`).join(', ')},
+          SELECT tenant, ${bucketOf('ts', m1!.seconds)} AS bucket, ${V4_ROLLUP_DIMS.map((x) => `${rawRollupKey(x)} AS ${quoteIdent(`k_${x}`)}`).join(', ')},
             count() AS flows, sum(ifNull(packets, 0)) AS packets, sum(ifNull(bytes, 0)) AS bytes
           FROM ${id(table)}
           GROUP BY tenant, bucket, ${keys}`,
@@ -479,4 +478,74 @@ export function rawTableViews(db: string, ft: ClickHouseFeatures, table: string)
     `CREATE MATERIALIZED VIEW IF NOT EXISTS ${id(`${table}_landed_mv`)} TO ${id('flows_landed')} AS
         SELECT batch_id, max(ts) AS ts, count() AS rows FROM ${id(table)} GROUP BY batch_id`,
   ];
+}
+
+/** The column migration 10 adds to each rollup: which insert (batch and raw table) a row came from. */
+export const INSERT_KEY = 'insert_key';
+
+/**
+ * Migration 10, on servers without insert_deduplication_token (18.16; nothing on the others): each raw
+ * table is written through a Null-engine table, `<raw>_feed`, whose views fill the raw table,
+ * `flows_landed` and each rollup, each directly from the inserted rows.
+ *
+ * Why: 18.16 commits an insert's tables one by one (the raw block, then each view's block) and runs no
+ * view for a block a Replicated table drops as a repeat. A replica killed between two of those commits
+ * (clickhouse-cluster.disruptive.test.ts, in CI) left the later tables without the batch, and the retry
+ * could not add it: its raw block was dropped as a repeat, so no view ran. An insert into a Null table
+ * is never a repeat, so every view runs on a retry, and each Replicated target drops its own repeated
+ * block by hash (checked on 18.16: a view of a Null table writes with insert_deduplicate on, where a
+ * view of a Replicated table writes with it off). So a retry adds exactly what each table missed.
+ *
+ *  - `insert_key` (rollups): cityHash64 of the batch and the raw table. Dedupe by hash would also drop a
+ *    block of another batch that happens to be equal (checked on 18.16; two one-flow batches with the
+ *    same keys and counts in one minute); the key makes each insert's block its own. A SummingMergeTree
+ *    of the listed sums keeps any one value of it in a merged row: it means nothing after a merge.
+ *    `flows_landed` has no such column: its rows carry the batch id already, and migration 3's fill
+ *    (an INSERT without a column list) must still run again. Two parts of one split batch with the same
+ *    row count and last time would count once there: the landed count then stays short, and a retry
+ *    after a crash sends the batch again, which every table drops as a repeat.
+ *  - The views run in the order of their names (checked on 18.16): the raw rows, the rollups, and the
+ *    landed count last. A batch's full landed count then means every table has it: a writer that finds it
+ *    (a crash between the insert and the ledger entry) writes only the ledger entry, even after the
+ *    tables' dedup windows have moved on (clickhouse-store.ts). On a single 18.16 server, where nothing
+ *    drops a repeat, a server killed in the middle of an insert leaves a retry that counts the tables it
+ *    had reached twice (before this migration, with the landed count second, it left the rollups short).
+ *    That server has no exactly-once across tables: current servers (the token) and clusters have.
+ *  - The 5m and 1h rollups are computed from the rows, not from the 1m view's output: a view of a view
+ *    would commit with the 1m block, and be skipped with it.
+ *  - The raw tables' own views (migration 9) go last: an older writer still inserting into a raw table
+ *    keeps its rollups until then; a writer of this release writes the feed tables only after this
+ *    migration is recorded.
+ */
+export function clickhouseFeedTables(db: string, ft: ClickHouseFeatures): string[] {
+  if (ft.dedupToken) return [];
+  const { id } = ddl(db, ft);
+  const keys = V4_ROLLUP_DIMS.map(rollupKey).join(', ');
+  const key = quoteIdent(INSERT_KEY);
+  const out: string[] = ROLLUPS.map((r) => `ALTER TABLE ${id(rollupTable(r))} ADD COLUMN ${key} UInt64`);
+  // the raw tables as migration 9 made them (frozen: a cloud added later gets its feed in its own migration)
+  const raws = [...V5_CLOUDS.map(cloudFlowTable), WIDE_FLOW_TABLE];
+  for (const raw of raws) {
+    const feed = feedTable(raw);
+    const insertKey = (batch: string): string => `cityHash64(${batch}, ${quoteString(raw)}) AS ${key}`;
+    out.push(
+      `CREATE TABLE IF NOT EXISTS ${id(feed)} AS ${id(raw)} ENGINE = Null`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${id(`${feed}_1_raw_mv`)} TO ${id(raw)} AS
+          SELECT * FROM ${id(feed)}`,
+      ...ROLLUPS.map(
+        (r, i) => `CREATE MATERIALIZED VIEW IF NOT EXISTS ${id(`${feed}_${2 + i}_${rollupTable(r)}_mv`)} TO ${id(rollupTable(r))} AS
+          SELECT tenant, toDateTime(intDiv(toUInt32(ts), ${r.seconds}) * ${r.seconds}, 'UTC') AS bucket, ${V4_ROLLUP_DIMS.map((x) => `${rawRollupKey(x)} AS ${quoteIdent(`k_${x}`)}`).join(', ')},
+            count() AS flows, sum(ifNull(packets, 0)) AS packets, sum(ifNull(bytes, 0)) AS bytes, ${insertKey('min(batch_id)')}
+          FROM ${id(feed)}
+          GROUP BY tenant, bucket, ${keys}`,
+      ),
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${id(`${feed}_${2 + ROLLUPS.length}_landed_mv`)} TO ${id('flows_landed')} AS
+          SELECT batch_id, max(ts) AS ts, count() AS rows FROM ${id(feed)} GROUP BY batch_id`,
+    );
+  }
+  // migration 9's views of the raw tables (on 18.16 the 5m and 1h ones too, read FROM the 1m view)
+  for (const raw of raws) {
+    out.push(...[...ROLLUPS.map((r) => `${raw}_${rollupTable(r)}_mv`), `${raw}_landed_mv`].map((v) => `DROP TABLE IF EXISTS ${id(v)}`));
+  }
+  return out;
 }

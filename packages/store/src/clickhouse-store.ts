@@ -15,7 +15,7 @@ import { NodeUrlSchema, ShardMutations } from './clickhouse-shard-mutations.js';
 import type { RowBinaryItem } from './clickhouse-rowbinary.js';
 import { quoteIdent, quoteNumber, quoteString, quoteValue } from './clickhouse-sql.js';
 import { cutoffs, emptyReport, ledgerDays, uniformPolicy, type RetentionPolicy, type RetentionReport, type TenantCutoffs } from './retention.js';
-import { cloudFlowTable, DEFAULT_RETENTION_DAYS, legacyRollupTable, RAW_FLOW_TABLES, ROLLUPS, rollupTable, rowTime, STORED_FIELDS, WIDE_FLOW_TABLE, type RollupSpec } from './schema.js';
+import { cloudFlowTable, DEFAULT_RETENTION_DAYS, feedTable, legacyRollupTable, RAW_FLOW_TABLES, ROLLUPS, rollupTable, rowTime, STORED_FIELDS, WIDE_FLOW_TABLE, type RollupSpec } from './schema.js';
 import { clickhouseDialect, fieldExpr, filterSql, isStringField } from './query-sql.js';
 import { planAggregate, planTimeSeries, planTopN } from './query-plan.js';
 import {
@@ -529,19 +529,23 @@ export class ClickHouseStore implements FlowStore {
       if (batch.length > 0) rows.push({ meta: m, batch, secs });
     }
 
-    // each batch's rows to its cloud's table (migration 9; before it, `flows`): clickhouse-route.ts
-    const parts = routeRows(rows, await this.columnTypes());
+    // each batch's rows to its cloud's table (migration 9; before it, `flows`): clickhouse-route.ts;
+    // through that table's feed since migration 10 (18.16: clickhouseFeedTables)
+    const types = await this.columnTypes();
+    const parts = routeRows(rows, types).map((p) => (types.has(feedTable(p.table)) ? { ...p, via: feedTable(p.table) } : { ...p, via: p.table }));
     if (ft.dedupToken) {
       const wrote = new Set<string>();
       for (const p of parts) {
-        const written = await this.insertRows(p.table, [p.item], { insert_deduplication_token: insertToken(p), deduplicate_blocks_in_dependent_materialized_views: 1 });
+        const written = await this.insertRows(p.via, [p.item], { insert_deduplication_token: insertToken(p), deduplicate_blocks_in_dependent_materialized_views: 1 });
         // the server reports 0 written rows when the token dropped the insert as a repeat
         if (written !== 0) wrote.add(p.item.meta.id);
       }
       for (const it of rows) if (!wrote.has(it.meta.id)) out[first.get(it.meta.id)!]!.written = false;
     } else if (this.cfg.cluster !== undefined) {
       // one block per batch, synchronously on its shard: a repeat of the batch is then the same
-      // block, which the shard's Replicated tables (rollups included) drop (clickhouse-cluster.ts)
+      // block, which each of the shard's Replicated tables drops on its own (the raw table, the
+      // landed count and each rollup: through the feed table since migration 10, so a retry after a
+      // replica died half-way through an insert fills the tables it had not reached; clickhouse-cluster.ts)
       // (a few at a time, so both shards work at once; after a failure no new insert starts, the ones
       // in flight are waited for, and the call fails before the ledger write: a retry finds the rest)
       let next = 0;
@@ -550,7 +554,7 @@ export class ClickHouseStore implements FlowStore {
         while (failed === undefined && next < parts.length) {
           const p = parts[next++]!;
           try {
-            await this.insertRows(p.table, [p.item], { insert_distributed_sync: 1 });
+            await this.insertRows(p.via, [p.item], { insert_distributed_sync: 1 });
           } catch (e) {
             failed ??= { e };
           }
@@ -562,8 +566,8 @@ export class ClickHouseStore implements FlowStore {
       // one insert per table, of every batch that goes there
       const byTable = new Map<string, RowBinaryItem[]>();
       for (const p of parts) {
-        const l = byTable.get(p.table);
-        if (l === undefined) byTable.set(p.table, [p.item]);
+        const l = byTable.get(p.via);
+        if (l === undefined) byTable.set(p.via, [p.item]);
         else l.push(p.item);
       }
       for (const [table, its] of byTable) await this.insertRows(table, its, {});
@@ -720,7 +724,7 @@ export class ClickHouseStore implements FlowStore {
   private async columnTypes(): Promise<Map<string, Map<string, string>>> {
     this.flowTypes ??= this.rows<{ table: string; name: string; type: string }>(
       `SELECT table, name, type FROM system.columns WHERE database = ${quoteString(this.cfg.database)}
-        AND table IN (${['flows', ...RAW_FLOW_TABLES].map(quoteString).join(', ')})`,
+        AND table IN (${['flows', ...RAW_FLOW_TABLES, ...RAW_FLOW_TABLES.map(feedTable)].map(quoteString).join(', ')})`,
     ).then((rs) => {
       const out = new Map<string, Map<string, string>>();
       for (const r of rs) {

@@ -15,9 +15,9 @@ import { cloudFlowTable, STORED_FIELDS, WIDE_FLOW_TABLE } from './schema.js';
  */
 const RELEASED: Record<string, Record<number, string>> = {
   duckdb: { 1: 'b166a828d269f573', 2: '4f99a7e921f0ab9b', 3: 'd082c54c7b3bb05f', 4: 'f09193b0ed961e82', 5: '61966be315d527d4' },
-  'clickhouse 18.16': { 1: '2f5de8ffaf73c00c', 2: 'cf2eecfe79ebc8b2', 3: 'ed967d93d33ce549', 4: 'e3b0c44298fc1c14', 5: '220a104a0c0a4a41', 6: '13ee6ab8da99dbfd', 7: '08612e9552944ca9', 8: '7dfc03e76d2e547b', 9: '6b34d54ca1ad2917' },
-  'clickhouse 18.16 LowCardinality': { 1: 'd0265db8f7d48aa3', 2: '2f1e54e7e64866e5', 3: 'ed967d93d33ce549', 4: 'e3b0c44298fc1c14', 5: '718610ef9fe98d6d', 6: '13ee6ab8da99dbfd', 7: '08612e9552944ca9', 8: 'e7a397c59380d4fd', 9: '2af7d0064a5efccb' },
-  'clickhouse 26.1': { 1: 'f8b8ebf158d2b7c7', 2: '32c1929678bb6535', 3: 'd0625bd0a1f6572d', 4: 'f940903ebc2cf9a0', 5: '13511f365b5e90f2', 6: '9d63d99bef9916b1', 7: '08612e9552944ca9', 8: '79136ea9760c9a04', 9: 'd88bd50a36042777' },
+  'clickhouse 18.16': { 1: '2f5de8ffaf73c00c', 2: 'cf2eecfe79ebc8b2', 3: 'ed967d93d33ce549', 4: 'e3b0c44298fc1c14', 5: '220a104a0c0a4a41', 6: '13ee6ab8da99dbfd', 7: '08612e9552944ca9', 8: '7dfc03e76d2e547b', 9: '6b34d54ca1ad2917', 10: 'decbda6c411971c1' },
+  'clickhouse 18.16 LowCardinality': { 1: 'd0265db8f7d48aa3', 2: '2f1e54e7e64866e5', 3: 'ed967d93d33ce549', 4: 'e3b0c44298fc1c14', 5: '718610ef9fe98d6d', 6: '13ee6ab8da99dbfd', 7: '08612e9552944ca9', 8: 'e7a397c59380d4fd', 9: '2af7d0064a5efccb', 10: 'decbda6c411971c1' },
+  'clickhouse 26.1': { 1: 'f8b8ebf158d2b7c7', 2: '32c1929678bb6535', 3: 'd0625bd0a1f6572d', 4: 'f940903ebc2cf9a0', 5: '13511f365b5e90f2', 6: '9d63d99bef9916b1', 7: '08612e9552944ca9', 8: '79136ea9760c9a04', 9: 'd88bd50a36042777', 10: 'e3b0c44298fc1c14' },
 };
 
 const hash = (ss: readonly string[]): string => createHash('sha256').update(ss.join('\n;\n')).digest('hex').slice(0, 16);

@@ -151,3 +151,9 @@ export const cloudFlowTable = (cloud: Cloud): string => `flows_${cloud}`;
 export const WIDE_FLOW_TABLE = 'flows_wide';
 /** Every table that holds raw flows, in the `flows` view's order. */
 export const RAW_FLOW_TABLES: readonly string[] = [...CLOUDS.map(cloudFlowTable), WIDE_FLOW_TABLE];
+/**
+ * ClickHouse migration 10 (servers without insert_deduplication_token, 18.16): the Null-engine table a
+ * raw table is written through. Its views fill the raw table, `flows_landed` and each rollup, each
+ * on its own, so a retried insert reaches every table that missed it (clickhouseFeedTables).
+ */
+export const feedTable = (raw: string): string => `${raw}_feed`;
