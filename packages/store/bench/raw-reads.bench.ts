@@ -18,6 +18,7 @@ import { createClient } from '@clickhouse/client';
 import { endpoints } from '@sightline/testkit';
 import { z } from 'zod';
 import { clickhouseMigrations, featuresFor } from '../src/clickhouse-schema.js';
+import { feedTable } from '../src/schema.js';
 import { ClickHouseStore } from '../src/clickhouse-store.js';
 
 const Env = z.object({
@@ -59,8 +60,10 @@ try {
   const m2 = clickhouseMigrations(database, featuresFor(ft.version, ft.lowCardinality)).find((m) => m.version === 2)!;
   const oldView = m2.statements.find((x) => x.includes('`flows_1h_mv`'));
   if (oldView === undefined) throw new Error('migration 2 has no flows_1h view');
-  // store migration 9: the AWS rows are in flows_aws (flows is a view), so the old view reads that table
-  await c.command({ query: oldView.replace(`FROM \`${database}\`.\`flows\``, `FROM \`${database}\`.\`flows_aws\``) });
+  // store migration 9: the AWS rows are in flows_aws (flows is a view), written through flows_aws_feed on 18.16
+  // (migration 10, whose views fill flows_aws and the rollups), so the old view reads the table the rows go into
+  const awsInto = ft.dedupToken ? 'flows_aws' : feedTable('flows_aws');
+  await c.command({ query: oldView.replace(`FROM \`${database}\`.\`flows\``, `FROM \`${database}\`.\`${awsInto}\``) });
   const sec0 = T0 / 1000;
   const t = performance.now();
   // 48 workloads x ~25 pods each, skewed toward low-numbered workloads; every flow attributed
@@ -69,7 +72,7 @@ try {
     const n = Math.min(1_000_000, env.BENCH_FLOWS - off);
     await c.command({
       // odd numbers are replies: from the server's port to the client's ephemeral one
-      query: `INSERT INTO ${database}.flows_aws (tenant, batch_id, row_no, ts, cloud, format, account, src_port, dst_port, protocol, packets, bytes, start, action, direction,
+      query: `INSERT INTO ${database}.${awsInto} (tenant, batch_id, row_no, ts, cloud, format, account, src_port, dst_port, protocol, packets, bytes, start, action, direction,
           src_k8s_kind, src_k8s_cluster, src_k8s_namespace, src_k8s_workload_kind, src_k8s_workload, src_k8s_pod,
           dst_k8s_kind, dst_k8s_cluster, dst_k8s_namespace, dst_k8s_workload_kind, dst_k8s_workload, dst_k8s_pod)
         SELECT 'acme', concat('gen-', toString(intDiv(number, 8192))), number % 8192, toDateTime(${sec0} + intHash32(number) % 86400, 'UTC') AS t,

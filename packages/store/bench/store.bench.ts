@@ -9,7 +9,7 @@ import { endpoints } from '@sightline/testkit';
 import { ClickHouseStore } from '../src/clickhouse-store.js';
 import { DuckDBStore } from '../src/duckdb-store.js';
 import { servicePortSql } from '../src/query-sql.js';
-import { RAW_FLOW_TABLES, ROLLUP_DIMS, ROLLUPS, rollupTable, SERVICE_PORT } from '../src/schema.js';
+import { feedTable, RAW_FLOW_TABLES, ROLLUP_DIMS, ROLLUPS, rollupTable, SERVICE_PORT } from '../src/schema.js';
 import type { FlowStore } from '../src/store.js';
 import { metaFor } from '../src/testdata/sample.js';
 import { enrichedBatch, WORKLOADS } from '../src/testdata/synthetic.js';
@@ -282,14 +282,16 @@ async function clickhouseTopN(): Promise<void> {
   const c = createClient({ url, request_timeout: 600_000 });
   try {
     await s.migrate();
+    const awsInto = (await s.features()).dedupToken ? 'flows_aws' : feedTable('flows_aws');
     const t = now();
     const sec0 = T0 / 1000;
     // Server-side generation through the real insert path (the rollup views fire), in blocks of 1M.
     for (let off = 0; off < FLOWS; off += 1_000_000) {
       const n = Math.min(1_000_000, FLOWS - off);
       await c.command({
-        // AWS rows: the store keeps them in flows_aws (migration 9; flows is a view)
-        query: `INSERT INTO ${database}.flows_aws (tenant, batch_id, row_no, ts, cloud, format, account, src_port, dst_port, protocol, packets, bytes, start, action, direction,
+        // AWS rows: the store keeps them in flows_aws (migration 9; flows is a view), written through
+        // flows_aws_feed on 18.16 (migration 10: its views fill flows_aws and the rollups)
+        query: `INSERT INTO ${database}.${awsInto} (tenant, batch_id, row_no, ts, cloud, format, account, src_port, dst_port, protocol, packets, bytes, start, action, direction,
             src_k8s_kind, src_k8s_cluster, src_k8s_namespace, src_k8s_workload_kind, src_k8s_workload, dst_k8s_kind, dst_k8s_cluster, dst_k8s_namespace, dst_k8s_workload_kind, dst_k8s_workload)
           SELECT 'acme', concat('gen-', toString(intDiv(number, 8192))), number % 8192, toDateTime(${sec0} + intHash32(number) % 86400, 'UTC') AS t,
             'aws', 'aws-vpc-text', '123456789012', 40000, [443, 443, 443, 80, 53, 8080, 5432, 6379, 9092, 3306][1 + intHash32(number + 1) % 10], 6,

@@ -513,9 +513,9 @@ export const INSERT_KEY = 'insert_key';
  *    That server has no exactly-once across tables: current servers (the token) and clusters have.
  *  - The 5m and 1h rollups are computed from the rows, not from the 1m view's output: a view of a view
  *    would commit with the 1m block, and be skipped with it.
- *  - The raw tables' own views (migration 9) go last: an older writer still inserting into a raw table
- *    keeps its rollups until then; a writer of this release writes the feed tables only after this
- *    migration is recorded.
+ *  - The raw tables' own views (migration 9) go last. From the first ALTER on, they fail an older writer's
+ *    insert into a raw table (18.16 refuses a view that leaves a column of its target unfilled), and once
+ *    dropped its rows reach no rollup: the older writers stop before the upgrade, as for migration 9.
  */
 export function clickhouseFeedTables(db: string, ft: ClickHouseFeatures): string[] {
   if (ft.dedupToken) return [];

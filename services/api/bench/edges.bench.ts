@@ -127,7 +127,9 @@ async function clickhouse(): Promise<void> {
       const text = await res.text();
       if (!res.ok) throw new Error(`clickhouse: ${text.slice(0, 500)}`);
     };
-    await generateClickHouse({ command }, database, { flows: FLOWS, t0: T0, tenant: 'acme' }, (await store.features()).dateTime64, FILL);
+    const ft = await store.features();
+    // on 18.16 the store writes AWS rows through flows_aws_feed (store migration 10)
+    await generateClickHouse({ command }, database, { flows: FLOWS, t0: T0, tenant: 'acme' }, ft.dateTime64, FILL, ft.dedupToken ? 'flows_aws' : 'flows_aws_feed');
     console.log(`clickhouse: generated ${fmt(FLOWS)} flows over 24 h server-side (rollups: ${FILL === 'views' ? 'through the views' : 'one INSERT SELECT each, views dropped'}) in ${fmt((performance.now() - t) / 1000, 1)} s`);
     const runner = await ClickHouseRunner.open({ url, database });
     try {
