@@ -292,13 +292,29 @@ export class ClickHouseStore implements FlowStore {
     const ft = await this.features();
     this.flowTypes = undefined;
     if (this.cfg.cluster !== undefined) return this.migrateCluster(ft, this.cfg.cluster);
+    const applied: number[] = [];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.migrateServer(ft, applied);
+        return applied;
+      } catch (e) {
+        // Another process migrating the same database at the same moment (two enrichers starting): on
+        // 18.16 a read of the system tables fails on a table the other process dropped during the read
+        // (seen in CI: "Table <db>.flows_landed_mv doesn't exist", from a migration's own lookup). Go on
+        // from what is recorded by then: every statement is safe to run again.
+        if (attempt >= 5 || !/doesn't exist|does not exist/i.test(e instanceof Error ? e.message : String(e))) throw e;
+      }
+    }
+  }
+
+  /** One pass over the pending migrations of a single server; each one recorded is added to `applied`. */
+  private async migrateServer(ft: ClickHouseFeatures, applied: number[]): Promise<void> {
     await this.ch.command({ query: `CREATE DATABASE IF NOT EXISTS ${quoteIdent(this.cfg.database)}` });
     await this.ch.command({
       query: `CREATE TABLE IF NOT EXISTS ${this.t('schema_migrations')} (version UInt32, name String, applied_at DateTime('UTC'), server String)
         ENGINE = ReplacingMergeTree ORDER BY version`,
     });
     const done = new Set((await this.rows<{ version: number }>(`SELECT version FROM ${this.t('schema_migrations')}`)).map((r) => Number(r.version)));
-    const applied: number[] = [];
     let wideTypes: Map<string, string> | undefined;
     for (const base of clickhouseMigrations(this.cfg.database, ft, this.cfg.retentionDays)) {
       if (done.has(base.version)) continue;
@@ -331,7 +347,6 @@ export class ClickHouseStore implements FlowStore {
     }
     if (ft.dedupToken) await this.ensureDedupWindows();
     await this.ensureRollupCascade(ft);
-    return applied;
   }
 
   /**
