@@ -97,9 +97,21 @@ export const ROLLUP_NUMERIC: ReadonlySet<string> = new Set(['dst_port', SERVICE_
 
 /** A service-port rollup key (V4_ROLLUP_DIMS) computed from a raw row: absent is -1 for numbers and '' for names. */
 function rawRollupKey(x: string): string {
-  const numeric = x === SERVICE_PORT || ROLLUP_NUMERIC.has(x);
   if (x === SERVICE_PORT) return `toInt32(ifNull(${servicePortSql('clickhouse', quoteIdent)}, -1))`;
-  return numeric ? `toInt32(ifNull(${quoteIdent(x)}, -1))` : `ifNull(${quoteIdent(x)}, '')`;
+  return ROLLUP_NUMERIC.has(x) ? `toInt32(ifNull(${quoteIdent(x)}, -1))` : `ifNull(${quoteIdent(x)}, '')`;
+}
+
+/** The start of the `secs`-second bucket of a time column, as the rollups key it. */
+const rollupBucket = (col: string, secs: number): string => `toDateTime(intDiv(toUInt32(${col}), ${secs}) * ${secs}, 'UTC')`;
+
+/**
+ * The SELECT list of a service-port rollup grouped from raw rows (`GROUP BY tenant, bucket, <keys>`):
+ * the tenant, the bucket, each key and the sums, laid out as every migration that has it wrote it
+ * (their SQL is pinned, schema-migrations.test.ts).
+ */
+function rollupOfRows(secs: number): string {
+  return `tenant, ${rollupBucket('ts', secs)} AS bucket, ${V4_ROLLUP_DIMS.map((x) => `${rawRollupKey(x)} AS ${quoteIdent(`k_${x}`)}`).join(', ')},
+            count() AS flows, sum(ifNull(packets, 0)) AS packets, sum(ifNull(bytes, 0)) AS bytes`;
 }
 
 /** The pieces every migration's DDL is written with, for one database on one server's features. */
@@ -306,11 +318,10 @@ export function clickhouseServiceRollups(db: string, ft: ClickHouseFeatures, ret
   const keys = V4_ROLLUP_DIMS.map(rollupKey).join(', ');
   const numeric = (x: string): boolean => x === SERVICE_PORT || ROLLUP_NUMERIC.has(x);
   const legacyKey = (x: string): string => (x === SERVICE_PORT ? 'toInt32(-1)' : rollupKey(x));
-  const bucketOf = (col: string, secs: number): string => `toDateTime(intDiv(toUInt32(${col}), ${secs}) * ${secs}, 'UTC')`;
   /** the (tenant, bucket) pairs taken from the old rollup: where it counted more flows than the raw table still holds */
   const fromLegacy = (r: RollupSpec): string =>
     `SELECT tenant, bucket FROM (SELECT tenant, bucket, sum(flows) AS old_flows FROM ${id(legacyRollupTable(r))} GROUP BY tenant, bucket) AS o
-            GLOBAL ANY LEFT JOIN (SELECT tenant, ${bucketOf('ts', r.seconds)} AS bucket, count() AS raw_flows FROM ${id('flows')} GROUP BY tenant, bucket) AS f USING (tenant, bucket)
+            GLOBAL ANY LEFT JOIN (SELECT tenant, ${rollupBucket('ts', r.seconds)} AS bucket, count() AS raw_flows FROM ${id('flows')} GROUP BY tenant, bucket) AS f USING (tenant, bucket)
             WHERE old_flows > raw_flows`;
   const out: string[] = [];
   for (const r of ROLLUPS) {
@@ -338,10 +349,9 @@ export function clickhouseServiceRollups(db: string, ft: ClickHouseFeatures, ret
           SELECT tenant, bucket, ${V4_ROLLUP_DIMS.map(legacyKey).join(', ')}, flows, packets, bytes FROM ${id(legacyRollupTable(r))}
           WHERE (tenant, bucket) GLOBAL IN (${fromLegacy(r)}) AND ${empty}
           UNION ALL
-          SELECT tenant, ${bucketOf('ts', r.seconds)} AS bucket, ${V4_ROLLUP_DIMS.map((x) => `${rawRollupKey(x)} AS ${quoteIdent(`k_${x}`)}`).join(', ')},
-            count() AS flows, sum(ifNull(packets, 0)) AS packets, sum(ifNull(bytes, 0)) AS bytes
+          SELECT ${rollupOfRows(r.seconds)}
           FROM ${id('flows')}
-          WHERE (tenant, ${bucketOf('ts', r.seconds)}) GLOBAL NOT IN (${fromLegacy(r)}) AND ${empty}
+          WHERE (tenant, ${rollupBucket('ts', r.seconds)}) GLOBAL NOT IN (${fromLegacy(r)}) AND ${empty}
           GROUP BY tenant, bucket, ${keys}`,
     );
   }
@@ -349,8 +359,7 @@ export function clickhouseServiceRollups(db: string, ft: ClickHouseFeatures, ret
   if (!m1 || m1.name !== '1m') throw new Error('service rollups: the first rollup must be 1m');
   out.push(
     `CREATE MATERIALIZED VIEW IF NOT EXISTS ${id(`${rollupTable(m1)}_mv`)} TO ${id(rollupTable(m1))} AS
-          SELECT tenant, ${bucketOf('ts', m1.seconds)} AS bucket, ${V4_ROLLUP_DIMS.map((x) => `${rawRollupKey(x)} AS ${quoteIdent(`k_${x}`)}`).join(', ')},
-            count() AS flows, sum(ifNull(packets, 0)) AS packets, sum(ifNull(bytes, 0)) AS bytes
+          SELECT ${rollupOfRows(m1.seconds)}
           FROM ${id('flows')}
           GROUP BY tenant, bucket, ${keys}`,
     ...serviceRollupCascade(db, ft),
@@ -457,20 +466,18 @@ export function clickhouseCloudTables(
 export function rawTableViews(db: string, ft: ClickHouseFeatures, table: string): string[] {
   const { id } = ddl(db, ft);
   const keys = V4_ROLLUP_DIMS.map(rollupKey).join(', ');
-  const bucketOf = (col: string, secs: number): string => `toDateTime(intDiv(toUInt32(${col}), ${secs}) * ${secs}, 'UTC')`;
   const [m1, ...coarser] = ROLLUPS;
   const m1View = `${table}_${rollupTable(m1!)}_mv`;
   return [
     `CREATE MATERIALIZED VIEW IF NOT EXISTS ${id(m1View)} TO ${id(rollupTable(m1!))} AS
-          SELECT tenant, ${bucketOf('ts', m1!.seconds)} AS bucket, ${V4_ROLLUP_DIMS.map((x) => `${rawRollupKey(x)} AS ${quoteIdent(`k_${x}`)}`).join(', ')},
-            count() AS flows, sum(ifNull(packets, 0)) AS packets, sum(ifNull(bytes, 0)) AS bytes
+          SELECT ${rollupOfRows(m1!.seconds)}
           FROM ${id(table)}
           GROUP BY tenant, bucket, ${keys}`,
     ...(ft.cascadeViaTarget
       ? []
       : coarser.map(
           (r) => `CREATE MATERIALIZED VIEW IF NOT EXISTS ${id(`${table}_${rollupTable(r)}_mv`)} TO ${id(rollupTable(r))} AS
-          SELECT tenant, ${bucketOf('bucket', r.seconds)} AS bucket, ${keys},
+          SELECT tenant, ${rollupBucket('bucket', r.seconds)} AS bucket, ${keys},
             sum(flows) AS flows, sum(packets) AS packets, sum(bytes) AS bytes
           FROM ${id(m1View)}
           GROUP BY tenant, bucket, ${keys}`,
@@ -534,8 +541,7 @@ export function clickhouseFeedTables(db: string, ft: ClickHouseFeatures): string
           SELECT * FROM ${id(feed)}`,
       ...ROLLUPS.map(
         (r, i) => `CREATE MATERIALIZED VIEW IF NOT EXISTS ${id(`${feed}_${2 + i}_${rollupTable(r)}_mv`)} TO ${id(rollupTable(r))} AS
-          SELECT tenant, toDateTime(intDiv(toUInt32(ts), ${r.seconds}) * ${r.seconds}, 'UTC') AS bucket, ${V4_ROLLUP_DIMS.map((x) => `${rawRollupKey(x)} AS ${quoteIdent(`k_${x}`)}`).join(', ')},
-            count() AS flows, sum(ifNull(packets, 0)) AS packets, sum(ifNull(bytes, 0)) AS bytes, ${insertKey('min(batch_id)')}
+          SELECT ${rollupOfRows(r.seconds)}, ${insertKey('min(batch_id)')}
           FROM ${id(feed)}
           GROUP BY tenant, bucket, ${keys}`,
       ),
