@@ -547,7 +547,7 @@ export class ClickHouseStore implements FlowStore {
     // each batch's rows to its cloud's table (migration 9; before it, `flows`): clickhouse-route.ts;
     // through that table's feed since migration 10 (18.16: clickhouseFeedTables)
     const types = await this.columnTypes();
-    const parts = routeRows(rows, types).map((p) => (types.has(feedTable(p.table)) ? { ...p, via: feedTable(p.table) } : { ...p, via: p.table }));
+    const parts = routeRows(rows, types).map((p) => ({ ...p, via: types.has(feedTable(p.table)) ? feedTable(p.table) : p.table }));
     if (ft.dedupToken) {
       const wrote = new Set<string>();
       for (const p of parts) {
