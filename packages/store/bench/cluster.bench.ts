@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createClient } from '@clickhouse/client';
 import { ClickHouseStore } from '../src/clickhouse-store.js';
 import { CLUSTER, dropEverywhere, NODES } from '../src/testdata/cluster.js';
-import { metaFor } from '../src/testdata/sample.js';
-import { enrichedBatch } from '../src/testdata/synthetic.js';
+import { BATCHES, fmt, GROUP, median, ROWS, RUNS, writeWorkload } from './insert-workload.js';
 
 /**
  * Insert rate of the store in cluster mode (the local cluster: 2 shards, the first with 2
@@ -20,17 +19,7 @@ import { enrichedBatch } from '../src/testdata/synthetic.js';
  * block per batch), not what separate machines would give.
  */
 const SINGLE_URL = process.env.BENCH_SINGLE_URL ?? NODES[2].url;
-const ROWS = Number(process.env.BENCH_ROWS ?? 8192);
-const BATCHES = Number(process.env.BENCH_BATCHES ?? 24);
-const GROUP = Number(process.env.BENCH_GROUP ?? 8);
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-const T0 = Date.UTC(2024, 10, 26);
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
-
 let retries = 0;
-const batches = Array.from({ length: BATCHES }, (_, k) => enrichedBatch(ROWS, 5000 + k, T0 + k * 60_000, 3_600_000));
 const run = randomBytes(3).toString('hex');
 
 async function round(side: 'single' | 'cluster', i: number): Promise<number> {
@@ -38,21 +27,8 @@ async function round(side: 'single' | 'cluster', i: number): Promise<number> {
   const s = ClickHouseStore.open(side === 'cluster' ? { url: NODES[0].url, database, cluster: CLUSTER } : { url: SINGLE_URL, database });
   try {
     await s.migrate();
-    const t = performance.now();
-    for (let k = 0; k < BATCHES; k += GROUP) {
-      const items = batches.slice(k, k + GROUP).map((batch, j) => ({ meta: metaFor('acme', `bench/${i}/${k + j}`, batch.length), batch }));
-      // as the enricher does: a failed call (a connection reset on this loaded machine) is retried
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await s.writeBatches(items);
-          break;
-        } catch (e) {
-          retries++;
-          if (attempt >= 5) throw e;
-        }
-      }
-    }
-    return (ROWS * BATCHES) / ((performance.now() - t) / 1000);
+    // as the enricher does: a failed call (a connection reset on this loaded machine) is retried
+    return await writeWorkload(s, i, 5, () => retries++);
   } finally {
     await s.close();
     if (side === 'cluster') await dropEverywhere(database);

@@ -4,8 +4,7 @@ import { featuresFor, INSERT_KEY, rawTableViews } from '../src/clickhouse-schema
 import { ClickHouseStore } from '../src/clickhouse-store.js';
 import { feedTable, RAW_FLOW_TABLES, ROLLUPS, rollupTable } from '../src/schema.js';
 import { CLUSTER, dropEverywhere, NODES } from '../src/testdata/cluster.js';
-import { metaFor } from '../src/testdata/sample.js';
-import { enrichedBatch } from '../src/testdata/synthetic.js';
+import { BATCHES, fmt, GROUP, median, ROWS, RUNS, writeWorkload } from './insert-workload.js';
 
 /**
  * What ClickHouse migration 10 costs the insert on 18.16: rows written through the feed tables
@@ -24,16 +23,6 @@ import { enrichedBatch } from '../src/testdata/synthetic.js';
  */
 const ON_CLUSTER = process.env.BENCH_CLUSTER === '1';
 const URL = process.env.BENCH_URL ?? (ON_CLUSTER ? NODES[0].url : NODES[2].url);
-const ROWS = Number(process.env.BENCH_ROWS ?? 8192);
-const BATCHES = Number(process.env.BENCH_BATCHES ?? 24);
-const GROUP = Number(process.env.BENCH_GROUP ?? 8);
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-const T0 = Date.UTC(2024, 10, 26);
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
-
-const batches = Array.from({ length: BATCHES }, (_, k) => enrichedBatch(ROWS, 5000 + k, T0 + k * 60_000, 3_600_000));
 const run = randomBytes(3).toString('hex');
 
 /** Migration 10 undone: the writer then inserts into the raw tables, whose views are migration 9's. */
@@ -68,12 +57,7 @@ async function round(side: 'feed' | 'direct', i: number): Promise<number> {
   // a store opened after the schema is final: it reads which tables exist (feed or not) once
   const w = open();
   try {
-    const t = performance.now();
-    for (let k = 0; k < BATCHES; k += GROUP) {
-      const items = batches.slice(k, k + GROUP).map((batch, j) => ({ meta: metaFor('acme', `bench/${i}/${k + j}`, batch.length), batch }));
-      await w.writeBatches(items);
-    }
-    const rate = (ROWS * BATCHES) / ((performance.now() - t) / 1000);
+    const rate = await writeWorkload(w, i);
     // both sides filled every table: the rollups hold every flow once
     for (const r of ROLLUPS) {
       const table = ON_CLUSTER ? `${rollupTable(r)}_all` : rollupTable(r);
